@@ -1,0 +1,36 @@
+"""Errors a user can cause. Each ends a command with one line and exit code 2."""
+
+from __future__ import annotations
+
+
+class ForgeflowError(Exception):
+    """Base of every error caused by input, configuration or environment.
+
+    The CLIs print ``str(error)`` as one line on stderr and exit with ``exit_code``.
+    """
+
+    exit_code = 2
+
+    def one_line(self) -> str:
+        text = " ".join(str(self).split())
+        return text or type(self).__name__
+
+
+class InputError(ForgeflowError):
+    """A file is missing, unreadable, not JSON, or not what it should be."""
+
+
+class SchemaViolation(InputError):
+    """A document breaks its schema; the message names the file and the JSON path."""
+
+
+class UnknownAgentError(ForgeflowError):
+    """No agent is registered under the requested name."""
+
+
+class PipelineError(ForgeflowError):
+    """A pipeline or plan is malformed: unknown stage kind, type mismatch, cycle."""
+
+
+class StateStoreError(ForgeflowError):
+    """A state store cannot be opened or reached."""

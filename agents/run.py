@@ -1,0 +1,117 @@
+"""``python -m agents.run AGENT INPUT [-o OUTPUT]``: run one agent on one artifact.
+
+This is what every job of the workflow suite calls. Exit codes: 0 the agent succeeded,
+1 the agent ran and failed (a failed artifact is written), 2 bad input or usage (one line
+on stderr, nothing written).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from agents.errors import ForgeflowError
+
+
+def _registry():  # type: ignore[no-untyped-def]
+    from agents.registry import default_registry
+
+    return default_registry()
+
+
+def run_one(
+    agent_name: str,
+    input_path: Path,
+    output_path: Path,
+    *,
+    run_id: str | None = None,
+    correlation_id: str | None = None,
+) -> int:
+    """Run ``agent_name`` on the input file and write its artifact. Returns the exit code."""
+    from orchestration.artifact import correlation_of, write_artifact
+    from orchestration.execution import RunContext, execute
+
+    cls = _registry().get(agent_name)
+    data = cls.load_input(input_path)
+    if output_path.exists() and output_path.is_dir():
+        raise ForgeflowError(f"{output_path}: is a folder; give -o a file path")
+    ctx = RunContext(
+        run_id=run_id or os.environ.get("FORGEFLOW_RUN_ID") or "",
+        correlation_id=correlation_id or correlation_of(input_path) or "",
+    )
+    if not ctx.run_id:
+        from orchestration.artifact import new_id
+
+        ctx.run_id = new_id()
+        ctx.correlation_id = ctx.correlation_id or ctx.run_id
+
+    async def go() -> int:
+        async with cls() as agent:
+            result = await execute(agent, data, ctx)
+        write_artifact(output_path, result.envelope)
+        if not result.ok:
+            click.echo(f"agent {agent_name!r} failed: {result.error}", err=True)
+            return 1
+        return 0
+
+    return asyncio.run(go())
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("agent", required=False)
+@click.argument("input_file", metavar="INPUT", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Where to write the output artifact (default: AGENT.json).",
+)
+@click.option("--run-id", help="Run id for the artifact (default: $FORGEFLOW_RUN_ID or new).")
+@click.option("--correlation-id", help="Correlation id (default: the input artifact's).")
+@click.option("--list", "list_agents", is_flag=True, help="List agents and their types.")
+@click.option("--schema", "schema_of", metavar="AGENT", help="Print AGENT's output schema.")
+def main(
+    agent: str | None,
+    input_file: Path | None,
+    output: Path | None,
+    run_id: str | None,
+    correlation_id: str | None,
+    list_agents: bool,
+    schema_of: str | None,
+) -> None:
+    """Run one Forgeflow AGENT on one INPUT artifact and write its output artifact."""
+    try:
+        if list_agents:
+            for info in _registry().describe():
+                click.echo(
+                    f"{info.name}\t{info.input_model} -> {info.output_model}\t{info.description}"
+                )
+            return
+        if schema_of:
+            from orchestration.schemas import artifact_schema
+
+            cls = _registry().get(schema_of)
+            click.echo(json.dumps(artifact_schema(cls.output_model), indent=2))
+            return
+        if not agent or input_file is None:
+            raise ForgeflowError("usage: python -m agents.run AGENT INPUT [-o OUTPUT] (see --help)")
+        code = run_one(
+            agent,
+            input_file,
+            output or Path(f"{agent}.json"),
+            run_id=run_id,
+            correlation_id=correlation_id,
+        )
+    except ForgeflowError as exc:
+        click.echo(f"error: {exc.one_line()}", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

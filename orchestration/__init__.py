@@ -1,0 +1,33 @@
+"""Forgeflow orchestration: the five patterns, state, resilience, cache, batch, monitoring.
+
+Names are imported on first use so that ``import orchestration`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    # artifacts
+    "Envelope": "orchestration.artifact",
+    "ArtifactStatus": "orchestration.artifact",
+    "read_artifact": "orchestration.artifact",
+    "write_artifact": "orchestration.artifact",
+    "digest": "orchestration.artifact",
+    # running agents
+    "RunContext": "orchestration.execution",
+    "AgentRun": "orchestration.execution",
+    "execute": "orchestration.execution",
+    # monitoring
+    "RunMonitor": "orchestration.monitoring",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'orchestration' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,81 @@
+"""``python -m orchestration``: run pipelines and the helpers workflows need.
+
+Every command is a thin wrapper over a function; errors a user can cause end in one line
+on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from agents.errors import ForgeflowError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(fn: F) -> F:
+    """Turn a :class:`ForgeflowError` into one line on stderr and its exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ForgeflowError as exc:
+            click.echo(f"error: {exc.one_line()}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Forgeflow orchestration: pipelines, schemas, validation."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--schemas",
+    "schemas_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder of JSON Schemas (default: the repository's schemas/).",
+)
+@user_errors
+def validate(files: tuple[Path, ...], schemas_dir: Path | None) -> None:
+    """Validate artifact FILES against the JSON Schemas with jsonschema."""
+    from orchestration.schemas import SCHEMAS_DIR, validate_file
+
+    for path in files:
+        schema_id = validate_file(path, schemas_dir or SCHEMAS_DIR)
+        click.echo(f"{path}: valid {schema_id}")
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Fail if the committed schemas differ.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write (default: the repository's schemas/).",
+)
+@user_errors
+def schemas(check: bool, out: Path | None) -> None:
+    """Generate schemas/*.json from the models (or check they are in sync)."""
+    from orchestration.schemas import SCHEMAS_DIR, drift, generate
+
+    directory = out or SCHEMAS_DIR
+    if check:
+        problems = drift(directory)
+        if problems:
+            raise ForgeflowError(
+                f"schemas out of sync ({'; '.join(problems)}); run: python -m orchestration schemas"
+            )
+        click.echo(f"{directory}: schemas in sync")
+        return
+    for path in generate(directory):
+        click.echo(f"wrote {path}")

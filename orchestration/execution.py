@@ -1,0 +1,120 @@
+"""Run one agent once: validate, time, record, cache, and wrap the result in an envelope.
+
+Every pattern runs agents through :func:`execute`, so timing, monitoring and the result
+cache behave the same everywhere.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from agents.base import Agent, AgentResult, coerce_model
+from agents.errors import ForgeflowError
+from orchestration.artifact import ArtifactStatus, Envelope, digest, make_envelope, new_id, now
+
+if TYPE_CHECKING:
+    from orchestration.cache import ResultCache
+    from orchestration.monitoring import RunMonitor
+
+
+@dataclass
+class RunContext:
+    """What every agent run in one pipeline run shares."""
+
+    run_id: str = field(default_factory=new_id)
+    correlation_id: str = ""
+    monitor: RunMonitor | None = None
+    cache: ResultCache | None = None
+
+    def __post_init__(self) -> None:
+        if not self.correlation_id:
+            self.correlation_id = self.run_id
+
+
+@dataclass
+class AgentRun:
+    """The outcome of one agent run: its typed output or its error, and the envelope."""
+
+    agent: str
+    stage: str
+    envelope: Envelope
+    output: AgentResult | None = None
+    error: str | None = None
+    cached: bool = False
+    resumed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.envelope.status is ArtifactStatus.SUCCEEDED
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ForgeflowError):
+        return exc.one_line()
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def execute(
+    agent: Agent[Any, Any],
+    data: BaseModel | dict[str, Any],
+    ctx: RunContext | None = None,
+    *,
+    stage: str | None = None,
+) -> AgentRun:
+    """Run ``agent`` on ``data``. Never raises for a failing agent: the error is returned.
+
+    The input is validated against the agent's input model; an invalid input is a failed
+    run like any other, so one bad branch cannot take a parallel group down.
+    """
+    ctx = ctx or RunContext()
+    stage = stage or agent.name
+    started = now()
+    t0 = time.perf_counter()
+    output: AgentResult | None = None
+    error: str | None = None
+    cached = False
+    input_value: Any = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    try:
+        typed = coerce_model(agent.input_model, data, what=f"input of agent {agent.name!r}")
+        input_value = typed
+        key = None
+        if ctx.cache is not None:
+            key = ctx.cache.key(agent.name, agent.version, digest(typed))
+            hit = ctx.cache.get(key, agent.output_model)
+            if hit is not None:
+                output, cached = hit, True
+        if output is None:
+            output = await agent.run(typed)
+            if ctx.cache is not None and key is not None:
+                ctx.cache.put(key, output)
+    except Exception as exc:  # an agent's failure is data, not a crash
+        error = _describe(exc)
+        output = None
+    elapsed = time.perf_counter() - t0
+    finished = now()
+    status = ArtifactStatus.SUCCEEDED if error is None else ArtifactStatus.FAILED
+    env = make_envelope(
+        agent=agent.name,
+        agent_version=agent.version,
+        output_model=agent.output_model,
+        input_value=input_value,
+        output=output,
+        started_at=started,
+        finished_at=finished,
+        run_id=ctx.run_id,
+        correlation_id=ctx.correlation_id,
+        status=status,
+        error=error,
+    )
+    env.duration_ms = elapsed * 1000
+    run = AgentRun(
+        agent=agent.name, stage=stage, envelope=env, output=output, error=error, cached=cached
+    )
+    if ctx.monitor is not None:
+        ctx.monitor.record(run)
+    return run

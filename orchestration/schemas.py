@@ -1,0 +1,137 @@
+"""JSON Schemas of every artifact, generated from the pydantic models.
+
+``python -m orchestration schemas`` writes ``schemas/*.json``; ``--check`` fails when the
+committed files differ from what the models generate. ``python -m orchestration validate``
+checks artifacts against those files with ``jsonschema``, as a non-Python consumer would.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from agents.errors import InputError, SchemaViolation
+from orchestration.artifact import ENVELOPE_VERSION, SCHEMA_PREFIX, Envelope, read_json
+
+#: The repository's committed schemas folder.
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+#: Models that are documents in their own right but no agent's input or output.
+EXTRA_MODELS: list[str] = []
+
+
+def artifact_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The schema of an artifact whose ``data`` is a ``model``."""
+    env = Envelope.model_json_schema()
+    data = model.model_json_schema()
+    defs = {**env.pop("$defs", {}), **data.pop("$defs", {})}
+    env["properties"]["data"] = {"anyOf": [{"$ref": f"#/$defs/{model.__name__}"}, {"type": "null"}]}
+    defs[model.__name__] = data
+    env["$defs"] = defs
+    env["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    env["$id"] = SCHEMA_PREFIX + model.__name__
+    env["title"] = f"Forgeflow artifact: {model.__name__}"
+    env["properties"]["schema_id"]["const"] = SCHEMA_PREFIX + model.__name__
+    env["properties"]["schema_version"]["const"] = ENVELOPE_VERSION
+    return env
+
+
+def document_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The schema of a plain document (not an artifact), such as a decisions file."""
+    doc = model.model_json_schema()
+    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    doc["$id"] = SCHEMA_PREFIX + model.__name__
+    return doc
+
+
+def _import(target: str) -> type[BaseModel]:
+    import importlib
+
+    module, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    assert isinstance(cls, type) and issubclass(cls, BaseModel)
+    return cls
+
+
+def expected_schemas() -> dict[str, dict[str, Any]]:
+    """File name -> schema for every built-in agent's input and output, and extras."""
+    from agents.registry import AgentRegistry
+
+    registry = AgentRegistry(entry_point_agents=False)
+    out: dict[str, dict[str, Any]] = {"Envelope.json": document_schema(Envelope)}
+    for name in registry.names():
+        cls = registry.get(name)
+        out[f"{cls.output_model.__name__}.json"] = artifact_schema(cls.output_model)
+        out.setdefault(f"{cls.input_model.__name__}.json", artifact_schema(cls.input_model))
+    for target in EXTRA_MODELS:
+        model = _import(target)
+        out[f"{model.__name__}.json"] = document_schema(model)
+    return dict(sorted(out.items()))
+
+
+def render(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def generate(directory: Path = SCHEMAS_DIR) -> list[Path]:
+    """Write every schema into ``directory``; remove stale generated ones."""
+    from orchestration.artifact import write_text_atomic
+
+    directory.mkdir(parents=True, exist_ok=True)
+    wanted = expected_schemas()
+    written = []
+    for name, schema in wanted.items():
+        path = directory / name
+        write_text_atomic(path, render(schema))
+        written.append(path)
+    for stale in directory.glob("*.json"):
+        if stale.name not in wanted:
+            stale.unlink()
+    return written
+
+
+def drift(directory: Path = SCHEMAS_DIR) -> list[str]:
+    """Names of schema files that are missing, stale or differ from the models."""
+    wanted = expected_schemas()
+    problems = []
+    for name, schema in wanted.items():
+        path = directory / name
+        if not path.exists():
+            problems.append(f"{name}: missing")
+        elif path.read_text(encoding="utf-8") != render(schema):
+            problems.append(f"{name}: differs from the models")
+    for extra in sorted(directory.glob("*.json")):
+        if extra.name not in wanted:
+            problems.append(f"{extra.name}: no model generates it")
+    return problems
+
+
+def validate_file(path: Path, directory: Path = SCHEMAS_DIR) -> str:
+    """Validate an artifact (or schema'd document) with ``jsonschema``.
+
+    Returns the schema id it was checked against; raises :class:`SchemaViolation` naming
+    the file, the JSON path and the rule broken.
+    """
+    import jsonschema
+
+    doc = read_json(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("schema_id"), str):
+        raise SchemaViolation(f"{path}: $: no schema_id; not a Forgeflow artifact")
+    schema_id = doc["schema_id"]
+    if not schema_id.startswith(SCHEMA_PREFIX):
+        raise SchemaViolation(f"{path}: $.schema_id: unknown schema {schema_id!r}")
+    schema_path = directory / f"{schema_id.removeprefix(SCHEMA_PREFIX)}.json"
+    if not schema_path.is_file():
+        raise InputError(f"{path}: no schema {schema_path.name} in {directory}")
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        where = err.json_path
+        raise SchemaViolation(f"{path}: {where}: {err.message} [{err.validator}]{more}")
+    return schema_id

@@ -1,0 +1,48 @@
+"""Shared fixtures.
+
+The corpus (real draw.io diagrams, webhook payloads, REST schemas) lives beside the
+repository in ``../shared/corpus`` (override with ``FORGEFLOW_CORPUS``). Tests that read it
+skip where it is absent, unless ``FORGEFLOW_REQUIRE_CORPUS=1`` (set by ``.ci/run``), which
+turns its absence into a failure so CI never skips them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def corpus_root() -> Path:
+    return Path(os.environ.get("FORGEFLOW_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+def require_corpus(sub: str = "") -> Path:
+    """The corpus folder ``sub``; skip (or fail in CI) where it is absent."""
+    path = corpus_root() / sub
+    if not path.is_dir():
+        reason = f"corpus folder {path} is absent (a fresh clone without ../shared)"
+        if os.environ.get("FORGEFLOW_REQUIRE_CORPUS") == "1":
+            pytest.fail(reason + "; FORGEFLOW_REQUIRE_CORPUS=1 makes this a failure")
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture
+def corpus_diagrams() -> Path:
+    """``../shared/corpus/diagrams``: real public draw.io files (origins in SOURCES.md)."""
+    return require_corpus("diagrams")
+
+
+@pytest.fixture
+def corpus_events() -> Path:
+    """``../shared/corpus/events``: real GitHub webhook payloads (origins in SOURCES.md)."""
+    return require_corpus("events")
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO
