@@ -23,6 +23,10 @@ class AgentConfig(BaseModel):
     model: str | None = Field(default=None, description="Model name, for model-backed agents")
     instructions: str = Field(default="", description="System instructions for a model")
     tools: list[str] = Field(default_factory=list, description="Names of tools it may call")
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Agent-specific settings (e.g. a decisions file); set with --set KEY=VALUE",
+    )
 
 
 class AgentResult(BaseModel):

@@ -19,6 +19,7 @@ from orchestration.artifact import ArtifactStatus, Envelope, digest, make_envelo
 if TYPE_CHECKING:
     from orchestration.cache import ResultCache
     from orchestration.monitoring import RunMonitor
+    from orchestration.state_store import StateStore
 
 
 @dataclass
@@ -29,6 +30,7 @@ class RunContext:
     correlation_id: str = ""
     monitor: RunMonitor | None = None
     cache: ResultCache | None = None
+    store: StateStore | None = None
 
     def __post_init__(self) -> None:
         if not self.correlation_id:
@@ -46,6 +48,7 @@ class AgentRun:
     error: str | None = None
     cached: bool = False
     resumed: bool = False
+    exception: BaseException | None = None
 
     @property
     def ok(self) -> bool:
@@ -70,6 +73,11 @@ async def execute(
 
     The input is validated against the agent's input model; an invalid input is a failed
     run like any other, so one bad branch cannot take a parallel group down.
+
+    With ``ctx.store`` set, the run is resumable: if the store already holds a succeeded
+    artifact for (run id, ``stage``) with the same input digest and agent version, that
+    artifact is returned (``resumed=True``) and the agent is not run; otherwise the new
+    artifact is stored.
     """
     ctx = ctx or RunContext()
     stage = stage or agent.name
@@ -78,10 +86,17 @@ async def execute(
     output: AgentResult | None = None
     error: str | None = None
     cached = False
+    caught: BaseException | None = None
     input_value: Any = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
     try:
         typed = coerce_model(agent.input_model, data, what=f"input of agent {agent.name!r}")
         input_value = typed
+        if ctx.store is not None:
+            resumed = _resume(agent, typed, ctx, stage)
+            if resumed is not None:
+                if ctx.monitor is not None:
+                    ctx.monitor.record(resumed)
+                return resumed
         key = None
         if ctx.cache is not None:
             key = ctx.cache.key(agent.name, agent.version, digest(typed))
@@ -94,6 +109,7 @@ async def execute(
                 ctx.cache.put(key, output)
     except Exception as exc:  # an agent's failure is data, not a crash
         error = _describe(exc)
+        caught = exc
         output = None
     elapsed = time.perf_counter() - t0
     finished = now()
@@ -113,8 +129,36 @@ async def execute(
     )
     env.duration_ms = elapsed * 1000
     run = AgentRun(
-        agent=agent.name, stage=stage, envelope=env, output=output, error=error, cached=cached
+        agent=agent.name,
+        stage=stage,
+        envelope=env,
+        output=output,
+        error=error,
+        cached=cached,
+        exception=caught,
     )
+    if ctx.store is not None:
+        ctx.store.put_stage(ctx.run_id, stage, env)
     if ctx.monitor is not None:
         ctx.monitor.record(run)
     return run
+
+
+def _resume(agent: Agent[Any, Any], typed: BaseModel, ctx: RunContext, stage: str) -> AgentRun | None:
+    assert ctx.store is not None
+    env = ctx.store.get_stage(ctx.run_id, stage)
+    if (
+        env is None
+        or env.status is not ArtifactStatus.SUCCEEDED
+        or env.agent_version != agent.version
+        or env.input_digest != digest(typed)
+        or env.data is None
+    ):
+        return None
+    try:
+        output = agent.output_model.model_validate(env.data)
+    except Exception:  # a stored artifact from an older model: run again
+        return None
+    return AgentRun(
+        agent=agent.name, stage=stage, envelope=env, output=output, resumed=True
+    )
