@@ -62,6 +62,4 @@ class WordCountAgent(Agent[TextInput, WordCount]):
     async def process(self, data: TextInput) -> WordCount:
         words = len(data.text.split())
         warnings = ["the text is empty"] if not data.text.strip() else []
-        return WordCount(
-            text=data.text, words=words, characters=len(data.text), warnings=warnings
-        )
+        return WordCount(text=data.text, words=words, characters=len(data.text), warnings=warnings)

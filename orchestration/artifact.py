@@ -201,8 +201,7 @@ def load_model(path: Path, model: type[ModelT]) -> ModelT:
         return model.model_validate(doc)
     except ValidationError as exc:
         raise SchemaViolation(
-            f"{path}: {format_validation_error(exc, root=root)} "
-            f"(expected {model.__name__})"
+            f"{path}: {format_validation_error(exc, root=root)} (expected {model.__name__})"
         ) from None
 
 

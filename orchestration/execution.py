@@ -144,7 +144,9 @@ async def execute(
     return run
 
 
-def _resume(agent: Agent[Any, Any], typed: BaseModel, ctx: RunContext, stage: str) -> AgentRun | None:
+def _resume(
+    agent: Agent[Any, Any], typed: BaseModel, ctx: RunContext, stage: str
+) -> AgentRun | None:
     assert ctx.store is not None
     env = ctx.store.get_stage(ctx.run_id, stage)
     if (
@@ -159,6 +161,4 @@ def _resume(agent: Agent[Any, Any], typed: BaseModel, ctx: RunContext, stage: st
         output = agent.output_model.model_validate(env.data)
     except Exception:  # a stored artifact from an older model: run again
         return None
-    return AgentRun(
-        agent=agent.name, stage=stage, envelope=env, output=output, resumed=True
-    )
+    return AgentRun(agent=agent.name, stage=stage, envelope=env, output=output, resumed=True)

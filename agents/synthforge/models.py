@@ -60,8 +60,14 @@ class FreeText(BaseModel):
 
 
 ContainerKind = Literal[
-    "vnet", "subnet", "resource_group", "region", "availability_zone", "subscription",
-    "security_group", "group",
+    "vnet",
+    "subnet",
+    "resource_group",
+    "region",
+    "availability_zone",
+    "subscription",
+    "security_group",
+    "group",
 ]
 
 
