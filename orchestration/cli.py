@@ -79,3 +79,72 @@ def schemas(check: bool, out: Path | None) -> None:
         return
     for path in generate(directory):
         click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("pipeline", type=click.Path(path_type=Path))
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Input of the first stage (an artifact, JSON, or e.g. a diagram).",
+)
+@click.option(
+    "--state",
+    metavar="URL",
+    help="State store: a folder (default .forgeflow/state), sqlite:///FILE "
+    "or postgresql://HOST/DB.",
+)
+@click.option("--run-id", help="Run id; rerun with the same id to resume (default: new).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for the run's artifacts (default .forgeflow/runs/RUN_ID).",
+)
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Result-cache folder (content-addressed; carry it with actions/cache).",
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="AGENT.KEY=VALUE",
+    help="Agent setting, e.g. --set interactive.yes=true (repeatable).",
+)
+@user_errors
+def run(
+    pipeline: Path,
+    input_path: Path,
+    state: str | None,
+    run_id: str | None,
+    out_dir: Path | None,
+    cache_dir: Path | None,
+    settings: tuple[str, ...],
+) -> None:
+    """Run the pipeline file PIPELINE on one input."""
+    from orchestration.pipeline_runner import parse_settings, run_pipeline_file
+
+    report = run_pipeline_file(
+        pipeline,
+        input_path,
+        state=state,
+        run_id=run_id,
+        out_dir=out_dir,
+        settings=parse_settings(settings),
+        cache_dir=cache_dir,
+    )
+    status = "succeeded" if report.ok else f"failed at stage {report.failed_stage!r}"
+    click.echo(f"run {report.run_id}: {status} ({report.stages} stages, {report.resumed} resumed)")
+    if report.output:
+        click.echo(f"output:    {report.output}")
+    click.echo(f"artifacts: {report.out_dir}")
+    click.echo(f"summary:   {report.summary}")
+    click.echo(f"state:     {report.state}")
+    if not report.ok:
+        click.echo(f"error: stage {report.failed_stage!r} failed: {report.error}", err=True)
+        sys.exit(1)

@@ -20,7 +20,15 @@ from orchestration.artifact import ENVELOPE_VERSION, SCHEMA_PREFIX, Envelope, re
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 #: Models that are documents in their own right but no agent's input or output.
-EXTRA_MODELS: list[str] = []
+EXTRA_MODELS: list[str] = [
+    "orchestration.pipeline_file:PipelineSpec",
+]
+
+
+#: Artifacts written by orchestration itself rather than by an agent.
+EXTRA_ARTIFACT_MODELS: list[str] = [
+    "orchestration.combine_results:CombinedResults",
+]
 
 
 def artifact_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -66,6 +74,9 @@ def expected_schemas() -> dict[str, dict[str, Any]]:
         cls = registry.get(name)
         out[f"{cls.output_model.__name__}.json"] = artifact_schema(cls.output_model)
         out.setdefault(f"{cls.input_model.__name__}.json", artifact_schema(cls.input_model))
+    for target in EXTRA_ARTIFACT_MODELS:
+        model = _import(target)
+        out[f"{model.__name__}.json"] = artifact_schema(model)
     for target in EXTRA_MODELS:
         model = _import(target)
         out[f"{model.__name__}.json"] = document_schema(model)

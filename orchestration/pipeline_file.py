@@ -1,0 +1,335 @@
+"""Declarative pipelines: a YAML file of sequential stages, parallel groups and loops.
+
+Example (``pipelines/synthforge.yaml``)::
+
+    name: synthforge
+    stages:
+      - agent: vision
+      - agent: filter
+      - agent: interactive
+      - parallel:
+          name: analysis
+          branches: [network_flow, security, cost_estimation]
+          combiner: combine
+      - loop:
+          name: iac
+          generator: module_development
+          validator: code_quality
+          fixer: code_quality_fixer
+          max_iterations: 3
+
+A file is checked whole before anything runs: every agent must exist, every stage
+must be able to take the previous stage's output type, a combiner must be able to take
+its group's outputs. Each stage of a run goes through
+:func:`orchestration.execution.execute`, so the run is timed, recorded, cached and
+resumable through the state store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agents.base import Agent, AgentConfig, AgentResult, json_path
+from agents.errors import InputError, PipelineError
+from agents.registry import AgentRegistry, default_registry
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgentStageSpec(_Strict):
+    """One agent as one stage."""
+
+    agent: str = Field(description="Registered agent name")
+    name: str | None = Field(default=None, description="Stage name (default: the agent name)")
+    settings: dict[str, Any] = Field(default_factory=dict, description="Agent settings")
+
+
+class ParallelGroup(_Strict):
+    name: str = Field(default="parallel", description="Group name; stages are NAME/BRANCH")
+    branches: list[str] = Field(min_length=1, description="Agents run on the same input")
+    combiner: str = Field(description="Agent that merges the branches' outputs")
+    max_concurrency: int | None = Field(default=None, ge=1)
+    settings: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Settings per branch agent name"
+    )
+
+
+class ParallelStageSpec(_Strict):
+    """Branches run concurrently on one input, then a combiner merges them."""
+
+    parallel: ParallelGroup
+
+
+class LoopSpec(_Strict):
+    name: str = Field(default="loop")
+    generator: str
+    validator: str
+    fixer: str | None = None
+    max_iterations: int = Field(default=3, ge=1, le=20)
+    settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class LoopStageSpec(_Strict):
+    """A feedback loop: generator → validator → fixer, at most N iterations."""
+
+    loop: LoopSpec
+
+
+StageSpec = Annotated[
+    AgentStageSpec | ParallelStageSpec | LoopStageSpec, Field(union_mode="left_to_right")
+]
+
+_KINDS = {"agent": "an agent stage", "parallel": "a parallel group", "loop": "a feedback loop"}
+
+
+class PipelineSpec(_Strict):
+    """A pipeline file."""
+
+    name: str
+    description: str = ""
+    stages: list[StageSpec] = Field(min_length=1)
+
+
+@dataclass
+class PlannedStage:
+    """A stage after checking: its name, kind, agents and boundary types."""
+
+    name: str
+    kind: Literal["agent", "parallel", "loop"]
+    spec: AgentStageSpec | ParallelStageSpec | LoopStageSpec
+    input_model: type[BaseModel]
+    output_model: type[BaseModel]
+    agents: dict[str, type[Agent[Any, Any]]] = field(default_factory=dict)
+
+
+def load_spec(path: Path) -> PipelineSpec:
+    """Read and validate a pipeline file; errors name the file and the stage."""
+    import yaml
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such pipeline file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{path}: not valid YAML{where}") from None
+    if not isinstance(raw, dict):
+        raise PipelineError(f"{path}: a pipeline file is a mapping with 'name' and 'stages'")
+    for i, stage in enumerate(raw.get("stages") or []):
+        if isinstance(stage, dict):
+            kinds = [k for k in _KINDS if k in stage]
+            if len(kinds) != 1:
+                got = ", ".join(repr(k) for k in stage) or "nothing"
+                raise PipelineError(
+                    f"{path}: $.stages[{i}]: unknown stage kind ({got}); "
+                    "expected one of 'agent', 'parallel', 'loop'"
+                )
+    try:
+        return PipelineSpec.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [p for p in err.get("loc", ()) if not _is_union_tag(p)]
+        raise PipelineError(f"{path}: {json_path(loc)}: {err.get('msg')}") from None
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and part in (
+        "AgentStageSpec",
+        "ParallelStageSpec",
+        "LoopStageSpec",
+    )
+
+
+def _mismatch(out: type[BaseModel], into: type[BaseModel]) -> str | None:
+    from orchestration.typecheck import incompatibility
+
+    return incompatibility(out, into)
+
+
+def plan_stages(
+    spec: PipelineSpec, registry: AgentRegistry | None = None, *, source: str = "pipeline"
+) -> list[PlannedStage]:
+    """Check a spec against the registry and the agents' types; nothing runs."""
+    registry = registry or default_registry()
+    planned: list[PlannedStage] = []
+    previous: PlannedStage | None = None
+    for i, stage in enumerate(spec.stages):
+        where = f"{source}: stage {i + 1}"
+        if isinstance(stage, AgentStageSpec):
+            cls = registry.get(stage.agent)
+            name = stage.name or stage.agent
+            current = PlannedStage(
+                name, "agent", stage, cls.input_model, cls.output_model, {stage.agent: cls}
+            )
+        elif isinstance(stage, ParallelStageSpec):
+            group = stage.parallel
+            branches = {b: registry.get(b) for b in group.branches}
+            combiner = registry.get(group.combiner)
+            upstream = (
+                previous.output_model if previous else next(iter(branches.values())).input_model
+            )
+            for b, cls in branches.items():
+                why = _mismatch(upstream, cls.input_model)
+                if why:
+                    raise PipelineError(
+                        f"{where} {group.name!r}: branch {b!r} cannot take "
+                        f"{upstream.__name__}: {why}"
+                    )
+            from orchestration.parallel import ParallelOrchestrator
+
+            why = ParallelOrchestrator.check_combiner(
+                {b: cls.output_model for b, cls in branches.items()},
+                upstream,
+                combiner.input_model,
+            )
+            if why:
+                raise PipelineError(
+                    f"{where} {group.name!r}: combiner {group.combiner!r} cannot take the "
+                    f"group's outputs: {why}"
+                )
+            current = PlannedStage(
+                group.name,
+                "parallel",
+                stage,
+                upstream,
+                combiner.output_model,
+                {**branches, group.combiner: combiner},
+            )
+        else:
+            loop = stage.loop
+            agents = {loop.generator: registry.get(loop.generator)}
+            agents[loop.validator] = registry.get(loop.validator)
+            if loop.fixer:
+                agents[loop.fixer] = registry.get(loop.fixer)
+            gen = agents[loop.generator]
+            current = PlannedStage(
+                loop.name, "loop", stage, gen.input_model, gen.output_model, agents
+            )
+        if previous is not None:
+            why = _mismatch(previous.output_model, current.input_model)
+            if why:
+                raise PipelineError(
+                    f"{where} {current.name!r}: input {current.input_model.__name__} cannot "
+                    f"take output {previous.output_model.__name__} of stage {i} "
+                    f"{previous.name!r}: {why}"
+                )
+        planned.append(current)
+        previous = current
+    names = [p.name for p in planned]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise PipelineError(f"{source}: stage names must be unique; repeated: {', '.join(dupes)}")
+    return planned
+
+
+def _make(
+    cls: type[Agent[Any, Any]], name: str, settings: dict[str, Any], overrides: dict[str, Any]
+) -> Agent[Any, Any]:
+    merged = {**settings, **overrides}
+    return cls(AgentConfig(name=name, settings=merged))
+
+
+@dataclass
+class PipelineRun:
+    """What a pipeline run produced."""
+
+    ok: bool
+    output: AgentResult | None
+    runs: list[Any]
+    failed_stage: str | None = None
+    error: str | None = None
+
+
+async def run_planned(
+    planned: list[PlannedStage],
+    data: BaseModel,
+    ctx: Any,
+    *,
+    settings: dict[str, dict[str, Any]] | None = None,
+) -> PipelineRun:
+    """Run checked stages in order, stopping at the first stage that fails."""
+    from orchestration.execution import execute
+
+    settings = settings or {}
+    runs: list[Any] = []
+    current: BaseModel = data
+    for stage in planned:
+        spec = stage.spec
+        if isinstance(spec, AgentStageSpec):
+            cls = stage.agents[spec.agent]
+            async with _make(cls, spec.agent, spec.settings, settings.get(spec.agent, {})) as agent:
+                run = await execute(agent, current, ctx, stage=stage.name)
+            runs.append(run)
+            if not run.ok:
+                return PipelineRun(False, None, runs, stage.name, run.error)
+            current = run.output
+        elif isinstance(spec, ParallelStageSpec):
+            from orchestration.parallel import ParallelOrchestrator
+
+            group = spec.parallel
+            branch_agents = {
+                b: _make(stage.agents[b], b, group.settings.get(b, {}), settings.get(b, {}))
+                for b in group.branches
+            }
+            orchestrator = ParallelOrchestrator(
+                branch_agents, max_concurrency=group.max_concurrency
+            )
+            result = await orchestrator.run(current, ctx, group=group.name)
+            runs.extend(result.runs.values())
+            combiner_cls = stage.agents[group.combiner]
+            combiner = _make(
+                combiner_cls,
+                group.combiner,
+                group.settings.get(group.combiner, {}),
+                settings.get(group.combiner, {}),
+            )
+            async with combiner:
+                run = await execute(
+                    combiner,
+                    result.combine_input(current),
+                    ctx,
+                    stage=f"{group.name}/{group.combiner}",
+                )
+            runs.append(run)
+            if not run.ok:
+                return PipelineRun(False, None, runs, run.stage, run.error)
+            current = run.output
+        else:
+            from orchestration.feedback_loop import FeedbackLoop
+
+            loop = spec.loop
+
+            def mk(
+                agent_name: str, loop: LoopSpec = loop, stage: PlannedStage = stage
+            ) -> Agent[Any, Any]:
+                return _make(
+                    stage.agents[agent_name],
+                    agent_name,
+                    loop.settings.get(agent_name, {}),
+                    settings.get(agent_name, {}),
+                )
+
+            feedback = FeedbackLoop(
+                mk(loop.generator),
+                mk(loop.validator),
+                mk(loop.fixer) if loop.fixer else None,
+                max_iterations=loop.max_iterations,
+                name=loop.name,
+            )
+            loop_result = await feedback.run(current, ctx)
+            runs.extend(loop_result.runs)
+            if loop_result.output is None:
+                return PipelineRun(False, None, runs, stage.name, loop_result.error)
+            current = loop_result.output
+    assert isinstance(current, AgentResult)
+    return PipelineRun(True, current, runs)

@@ -1,0 +1,139 @@
+"""Run a pipeline file end to end: state, cache, artifacts, summary.
+
+This is what ``python -m orchestration run`` calls. Artifacts of a run are written to
+``OUT`` (default ``.forgeflow/runs/RUN_ID``) once the run ends: one file per stage, the
+final ``output.json`` and ``summary.md``. The state store keeps every finished stage as it
+finishes, so a rerun with the same run id resumes where a killed run stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agents.errors import ForgeflowError
+from agents.registry import AgentRegistry, default_registry
+
+DEFAULT_RUNS_DIR = Path(".forgeflow") / "runs"
+
+
+@dataclass
+class RunReport:
+    """Where a finished run put things, and how it went."""
+
+    run_id: str
+    ok: bool
+    out_dir: Path
+    output: Path | None
+    summary: Path
+    state: str
+    failed_stage: str | None
+    error: str | None
+    stages: int
+    resumed: int
+
+
+def stage_file_name(stage: str) -> str:
+    """A stage name as a file name: '/' and '#' become '__' and '-'."""
+    return stage.replace("/", "__").replace("#", "-") + ".json"
+
+
+def parse_settings(pairs: list[str] | tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """``AGENT.KEY=VALUE`` pairs as {agent: {key: value}}; true/false become booleans."""
+    out: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        agent, dot, setting = key.partition(".")
+        if not sep or not dot or not agent or not setting:
+            raise ForgeflowError(f"--set {pair!r}: expected AGENT.KEY=VALUE")
+        out.setdefault(agent, {})[setting] = _value(value)
+    return out
+
+
+def _value(text: str) -> Any:
+    low = text.lower()
+    if low in ("true", "yes", "on"):
+        return True
+    if low in ("false", "no", "off"):
+        return False
+    return text
+
+
+def run_pipeline_file(
+    pipeline: Path,
+    input_path: Path,
+    *,
+    state: str | None = None,
+    run_id: str | None = None,
+    out_dir: Path | None = None,
+    settings: dict[str, dict[str, Any]] | None = None,
+    cache_dir: Path | None = None,
+    registry: AgentRegistry | None = None,
+) -> RunReport:
+    """Check, run and record a pipeline file on one input. See the module docstring."""
+    from orchestration.artifact import new_id, write_artifact, write_text_atomic
+    from orchestration.execution import RunContext
+    from orchestration.monitoring import RunMonitor
+    from orchestration.pipeline_file import load_spec, plan_stages, run_planned
+    from orchestration.state_store import open_store
+
+    registry = registry or default_registry()
+    spec = load_spec(pipeline)
+    planned = plan_stages(spec, registry, source=str(pipeline))
+    first = planned[0]
+    first_agent = next(iter(first.agents.values()))
+    data = first_agent.load_input(input_path)
+    run_id = run_id or os.environ.get("FORGEFLOW_RUN_ID") or new_id()
+    _check_run_id(run_id)
+    out_dir = Path(out_dir) if out_dir else DEFAULT_RUNS_DIR / run_id
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ForgeflowError(f"{out_dir}: exists and is not a folder")
+    cache = None
+    if cache_dir is not None:
+        from orchestration.cache import DirectoryCache
+
+        cache = DirectoryCache(Path(cache_dir))
+    monitor = RunMonitor()
+    with open_store(state) as store:
+        ctx = RunContext(run_id=run_id, monitor=monitor, cache=cache, store=store)
+        result = asyncio.run(run_planned(planned, data, ctx, settings=settings))
+        location = store.location
+    for run in result.runs:
+        exc = getattr(run, "exception", None)
+        if isinstance(exc, ForgeflowError):
+            raise exc
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for run in result.runs:
+        write_artifact(out_dir / stage_file_name(run.stage), run.envelope)
+    output_path = None
+    if result.ok and result.runs:
+        output_path = write_artifact(out_dir / "output.json", result.runs[-1].envelope)
+    title = f"Forgeflow run `{run_id}` of pipeline `{spec.name}`"
+    markdown = monitor.summary_markdown(title=title)
+    summary = out_dir / "summary.md"
+    write_text_atomic(summary, markdown)
+    from orchestration.github_summary import write_step_summary
+
+    write_step_summary(markdown)
+    monitor.emit_annotations()
+    return RunReport(
+        run_id=run_id,
+        ok=result.ok,
+        out_dir=out_dir,
+        output=output_path,
+        summary=summary,
+        state=location,
+        failed_stage=result.failed_stage,
+        error=result.error,
+        stages=len(result.runs),
+        resumed=sum(1 for r in result.runs if getattr(r, "resumed", False)),
+    )
+
+
+def _check_run_id(run_id: str) -> None:
+    ok = run_id and all(c.isalnum() or c in "-_." for c in run_id) and not run_id.startswith(".")
+    if not ok:
+        raise ForgeflowError(f"run id {run_id!r}: use letters, digits, '-', '_' and '.' only")
