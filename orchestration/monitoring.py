@@ -1,12 +1,41 @@
-"""Monitoring: every agent run timed and recorded (summary and logs come on top)."""
+"""Monitoring: every agent run timed, recorded, logged, and reported to GitHub Actions.
+
+:func:`orchestration.execution.execute` hands each finished run to :meth:`RunMonitor.record`,
+which keeps a :class:`RunRecord` and logs one line at INFO on the ``forgeflow.runs`` logger
+(with ``run_id``, ``stage``, ``agent``, ``status``, ``duration_ms`` as structured fields).
+At the end of a run the monitor renders a markdown job summary — a table of timings and a
+mermaid graph of the run — and emits one ``::error::`` annotation per failed run::
+
+    monitor = RunMonitor()
+    ctx = RunContext(monitor=monitor)
+    ...  # run a pipeline with ctx
+    monitor.report_to_github(title="SynthForge")
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from orchestration.execution import AgentRun
+
+RUNS_LOGGER = "forgeflow.runs"
+
+#: Mermaid class per status: fill, stroke and text colours.
+_STATUS_STYLES = {
+    "succeeded": "fill:#d4edda,stroke:#28a745,color:#155724",
+    "failed": "fill:#f8d7da,stroke:#dc3545,color:#721c24",
+    "skipped": "fill:#e2e3e5,stroke:#6c757d,color:#383d41",
+    "cached": "fill:#d1ecf1,stroke:#17a2b8,color:#0c5460",
+}
+_STATUS_ICONS = {"succeeded": "✅", "failed": "❌", "skipped": "⏭️"}
+
+# Characters kept as they are in a mermaid label; every other one becomes an entity code.
+_MERMAID_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _.+/")
 
 
 @dataclass
@@ -21,15 +50,50 @@ class RunRecord:
     resumed: bool = False
     error: str | None = None
     after: list[str] = field(default_factory=list)
+    run_id: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """Whether the run failed."""
+        return self.status == "failed"
+
+
+def mermaid_label(text: str) -> str:
+    """``text`` made safe inside a quoted mermaid label (``n0["…"]``).
+
+    Letters, digits, space and ``_ . + /`` are kept; newlines become spaces; every other
+    character becomes a mermaid entity code (``#34;`` for ``"``), so quotes, brackets,
+    pipes, ``-->``, backticks and ``#`` cannot close the label, add an edge, or end the
+    surrounding markdown code fence.
+    """
+    flat = " ".join(text.split())
+    return "".join(ch if ch in _MERMAID_SAFE else f"#{ord(ch)};" for ch in flat)
+
+
+def markdown_cell(text: str) -> str:
+    """``text`` made safe inside one markdown table cell: one line, no pipes, no HTML."""
+    flat = " ".join(text.split())
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    flat = flat.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
+    return flat
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.1f}"
 
 
 class RunMonitor:
-    """Collects a :class:`RunRecord` per agent run."""
+    """Collects a :class:`RunRecord` per agent run and reports them.
 
-    def __init__(self) -> None:
+    ``logger`` is where one line per run goes (default: the ``forgeflow.runs`` logger).
+    """
+
+    def __init__(self, *, logger: logging.Logger | None = None) -> None:
         self.records: list[RunRecord] = []
+        self.logger = logger or logging.getLogger(RUNS_LOGGER)
 
     def record(self, run: AgentRun, *, after: list[str] | None = None) -> RunRecord:
+        """Keep ``run`` as a record (``after``: the stages it depended on) and log it."""
         rec = RunRecord(
             stage=run.stage,
             agent=run.agent,
@@ -39,6 +103,138 @@ class RunMonitor:
             resumed=run.resumed,
             error=run.error,
             after=list(after or []),
+            run_id=run.envelope.run_id,
         )
         self.records.append(rec)
+        self._log(rec)
         return rec
+
+    def _log(self, rec: RunRecord) -> None:
+        if not self.logger.isEnabledFor(logging.INFO):
+            return
+        how = " (cached)" if rec.cached else " (resumed)" if rec.resumed else ""
+        message = f"{rec.stage}: agent {rec.agent} {rec.status}{how} in {rec.duration_ms:.1f} ms"
+        if rec.error:
+            message += f": {rec.error}"
+        self.logger.info(
+            message,
+            extra={
+                "run_id": rec.run_id,
+                "stage": rec.stage,
+                "agent": rec.agent,
+                "status": rec.status,
+                "duration_ms": round(rec.duration_ms, 3),
+                "cached": rec.cached,
+                "resumed": rec.resumed,
+                "error": rec.error,
+            },
+        )
+
+    @property
+    def failures(self) -> list[RunRecord]:
+        """The records of failed runs, in order."""
+        return [r for r in self.records if r.failed]
+
+    # -- markdown job summary -------------------------------------------------------------
+
+    def summary_markdown(self, title: str = "Forgeflow run") -> str:
+        """A markdown job summary: a table of the runs, totals, and a mermaid graph."""
+        lines = [f"## {markdown_cell(title)}", ""]
+        if not self.records:
+            lines += ["No agent ran.", ""]
+            return "\n".join(lines)
+        lines += [
+            "| stage | agent | status | duration ms | cached/resumed | error |",
+            "|---|---|---|---:|---|---|",
+        ]
+        for rec in self.records:
+            icon = _STATUS_ICONS.get(rec.status, "")
+            status = f"{icon} {markdown_cell(rec.status)}".strip()
+            reuse = "cached" if rec.cached else "resumed" if rec.resumed else ""
+            lines.append(
+                f"| {markdown_cell(rec.stage)} | {markdown_cell(rec.agent)} | {status} "
+                f"| {_ms(rec.duration_ms)} | {reuse} | {markdown_cell(rec.error or '')} |"
+            )
+        lines += ["", self._totals_line(), "", "```mermaid", self.mermaid(), "```", ""]
+        return "\n".join(lines)
+
+    def _totals_line(self) -> str:
+        counts: dict[str, int] = {}
+        for rec in self.records:
+            counts[rec.status] = counts.get(rec.status, 0) + 1
+        parts = [f"{n} {markdown_cell(status)}" for status, n in sorted(counts.items())]
+        cached = sum(r.cached for r in self.records)
+        resumed = sum(r.resumed for r in self.records)
+        total_ms = sum(r.duration_ms for r in self.records)
+        return (
+            f"**Total:** {len(self.records)} runs ({', '.join(parts)}); "
+            f"{cached} cached, {resumed} resumed; {_ms(total_ms)} ms of agent time"
+        )
+
+    def mermaid(self) -> str:
+        """A mermaid ``graph LR`` of the run, nodes styled by status.
+
+        Edges come from the records' ``after`` stages; when no record has any, the records
+        are chained in the order they ran.
+        """
+        ids = [f"n{i}" for i in range(len(self.records))]
+        last_of: dict[str, str] = {}
+        for node, rec in zip(ids, self.records, strict=True):
+            last_of[rec.stage] = node
+        lines = ["graph LR"]
+        for node, rec in zip(ids, self.records, strict=True):
+            how = " cached" if rec.cached else " resumed" if rec.resumed else ""
+            detail = f"{rec.agent} {rec.status}{how} {rec.duration_ms:.0f} ms"
+            lines.append(f'  {node}["{mermaid_label(rec.stage)}<br/>{mermaid_label(detail)}"]')
+        edges: list[tuple[str, str]] = []
+        if any(rec.after for rec in self.records):
+            seen: dict[str, str] = {}
+            for node, rec in zip(ids, self.records, strict=True):
+                for stage in rec.after:
+                    source = seen.get(stage) or last_of.get(stage)
+                    if source is not None and source != node:
+                        edges.append((source, node))
+                seen[rec.stage] = node
+        else:
+            edges = list(zip(ids, ids[1:], strict=False))
+        lines += [f"  {a} --> {b}" for a, b in edges]
+        for status, style in _STATUS_STYLES.items():
+            lines.append(f"  classDef {status} {style}")
+        for node, rec in zip(ids, self.records, strict=True):
+            cls = "cached" if rec.cached or rec.resumed else rec.status
+            if cls in _STATUS_STYLES:
+                lines.append(f"  class {node} {cls}")
+        return "\n".join(lines)
+
+    # -- GitHub Actions -------------------------------------------------------------------
+
+    def emit_annotations(
+        self,
+        *,
+        file: str | None = None,
+        env: Mapping[str, str] = os.environ,
+        stream: TextIO | None = None,
+    ) -> int:
+        """One ``::error::`` annotation per failed run (inside GitHub Actions); the count."""
+        from orchestration.github_summary import annotate_error
+
+        emitted = 0
+        for rec in self.failures:
+            title = f"Forgeflow: stage {rec.stage} (agent {rec.agent}) failed"
+            if annotate_error(
+                rec.error or "failed", file=file, title=title, env=env, stream=stream
+            ):
+                emitted += 1
+        return emitted
+
+    def report_to_github(
+        self, title: str = "Forgeflow run", *, env: Mapping[str, str] = os.environ
+    ) -> None:
+        """Append the job summary to ``$GITHUB_STEP_SUMMARY`` and annotate failures.
+
+        Both parts are no-ops outside GitHub Actions.
+        """
+        from orchestration.github_summary import write_step_summary
+
+        write_step_summary(self.summary_markdown(title=title), env=env)
+        self.emit_annotations(env=env)
