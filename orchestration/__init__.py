@@ -21,6 +21,10 @@ _EXPORTS: dict[str, str] = {
     "execute": "orchestration.execution",
     # monitoring
     "RunMonitor": "orchestration.monitoring",
+    "RunRecord": "orchestration.monitoring",
+    "configure_logging": "orchestration.logging_setup",
+    "write_step_summary": "orchestration.github_summary",
+    "annotate_error": "orchestration.github_summary",
 }
 
 __all__ = sorted(_EXPORTS)
