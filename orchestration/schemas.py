@@ -139,9 +139,11 @@ def validate_file(path: Path, directory: Path = SCHEMAS_DIR) -> str:
         raise InputError(f"{path}: no schema {schema_path.name} in {directory}")
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    errors = list(validator.iter_errors(doc))
     if errors:
-        err = errors[0]
+        err = jsonschema.exceptions.best_match(errors)
+        while err.context:  # descend into anyOf/oneOf to the most specific rule broken
+            err = jsonschema.exceptions.best_match(err.context)
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         where = err.json_path
         raise SchemaViolation(f"{path}: {where}: {err.message} [{err.validator}]{more}")
