@@ -1,0 +1,237 @@
+"""The sequential pattern: stages in order, each stage's output the next stage's input.
+
+Also holds :class:`AgentSession`, which every pattern uses to enter its agents as async
+context managers (once each, on first use) and to leave them when the pattern's run ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from pydantic import BaseModel
+
+from agents.base import Agent, AgentResult
+from agents.errors import PipelineError
+from orchestration.artifact import ArtifactStatus, make_envelope, now
+from orchestration.execution import AgentRun, RunContext, _describe, execute
+from orchestration.typecheck import incompatibility
+
+__all__ = ["AgentSession", "PipelineResult", "SequentialPipeline", "Stage", "recorded_run"]
+
+log = logging.getLogger("forgeflow.orchestration")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A named stage of a pipeline: ``name`` is its stage name in state and monitoring."""
+
+    name: str
+    agent: Agent[Any, Any]
+
+
+@dataclass
+class PipelineResult:
+    """What a sequential run produced.
+
+    ``runs`` holds one :class:`AgentRun` per stage that ran, in order; ``output`` is the
+    last stage's output when every stage succeeded, else None; ``failed_stage`` and
+    ``error`` name the first stage that failed and why.
+    """
+
+    runs: list[AgentRun] = field(default_factory=list)
+    output: AgentResult | None = None
+    failed_stage: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every stage ran and succeeded."""
+        return self.failed_stage is None
+
+
+def recorded_run(
+    agent: Agent[Any, Any],
+    data: BaseModel | dict[str, Any],
+    ctx: RunContext,
+    *,
+    stage: str,
+    status: ArtifactStatus,
+    error: str | None,
+) -> AgentRun:
+    """An :class:`AgentRun` for a stage that did not go through :func:`execute`.
+
+    Used for a stage whose agent could not be set up (``FAILED``) or that a pattern
+    decided not to run (``SKIPPED``). The run is stored and monitored like any other.
+    """
+    at = now()
+    input_value = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    env = make_envelope(
+        agent=agent.name,
+        agent_version=agent.version,
+        output_model=agent.output_model,
+        input_value=input_value,
+        output=None,
+        started_at=at,
+        finished_at=at,
+        run_id=ctx.run_id,
+        correlation_id=ctx.correlation_id,
+        status=status,
+        error=error,
+    )
+    run = AgentRun(agent=agent.name, stage=stage, envelope=env, error=error)
+    if ctx.store is not None:
+        ctx.store.put_stage(ctx.run_id, stage, env)
+    if ctx.monitor is not None:
+        ctx.monitor.record(run)
+    return run
+
+
+class AgentSession:
+    """Enters agents on first use and leaves them all when the session ends.
+
+    ::
+
+        async with AgentSession() as session:
+            run = await session.run(agent, data, ctx, stage="vision")
+
+    An agent whose set-up raises is not run: :meth:`run` returns a failed
+    :class:`AgentRun` naming the set-up error, like any failing agent. Tear-down errors
+    are logged (logger ``forgeflow.orchestration``) and do not hide results. An agent
+    instance used by several stages is entered once.
+    """
+
+    def __init__(self) -> None:
+        self._entered: list[Agent[Any, Any]] = []
+        self._setup_errors: dict[int, str] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def __aenter__(self) -> AgentSession:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def enter(self, agent: Agent[Any, Any]) -> str | None:
+        """Set ``agent`` up unless already done; the set-up error as text, or None."""
+        key = id(agent)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if key in self._setup_errors:
+                return self._setup_errors[key]
+            if any(a is agent for a in self._entered):
+                return None
+            try:
+                await agent.__aenter__()
+            except Exception as exc:
+                error = f"set-up of agent {agent.name!r} failed: {_describe(exc)}"
+                self._setup_errors[key] = error
+                return error
+            self._entered.append(agent)
+            return None
+
+    async def run(
+        self,
+        agent: Agent[Any, Any],
+        data: BaseModel | dict[str, Any],
+        ctx: RunContext,
+        *,
+        stage: str,
+    ) -> AgentRun:
+        """Enter ``agent`` if needed, then :func:`execute` it. Never raises for the agent."""
+        error = await self.enter(agent)
+        if error is not None:
+            return recorded_run(
+                agent, data, ctx, stage=stage, status=ArtifactStatus.FAILED, error=error
+            )
+        return await execute(agent, data, ctx, stage=stage)
+
+    async def aclose(self) -> None:
+        """Tear down every entered agent, last entered first."""
+        while self._entered:
+            agent = self._entered.pop()
+            try:
+                await agent.__aexit__(None, None, None)
+            except Exception:
+                log.exception("tear-down of agent %r failed", agent.name)
+
+
+class SequentialPipeline:
+    """Stages run one after another; each stage's output is the next stage's input.
+
+    ``stages`` are :class:`~agents.base.Agent` instances (the stage is named after the
+    agent) or :class:`Stage` objects. Every boundary is type-checked at construction
+    with :func:`orchestration.typecheck.incompatibility`; a mismatch raises
+    :class:`~agents.errors.PipelineError` naming both stages and the field, e.g.
+    ``stage 2 'filter': input FilterInput cannot take output DetectionResult of stage 1
+    'vision': field 'x' missing from DetectionResult (FilterInput requires str)``.
+    """
+
+    def __init__(
+        self, stages: Sequence[Agent[Any, Any] | Stage], *, name: str = "pipeline"
+    ) -> None:
+        self.name = name
+        self.stages: list[Stage] = [s if isinstance(s, Stage) else Stage(s.name, s) for s in stages]
+        if not self.stages:
+            raise PipelineError(f"pipeline {name!r} has no stages")
+        seen: set[str] = set()
+        for stage in self.stages:
+            if stage.name in seen:
+                raise PipelineError(
+                    f"pipeline {name!r}: stage name {stage.name!r} is used twice; "
+                    "name the stages with Stage(name, agent)"
+                )
+            seen.add(stage.name)
+        for index in range(1, len(self.stages)):
+            before, after = self.stages[index - 1], self.stages[index]
+            out_model = before.agent.output_model
+            in_model = after.agent.input_model
+            reason = incompatibility(out_model, in_model)
+            if reason is not None:
+                raise PipelineError(
+                    f"stage {index + 1} {after.name!r}: input {in_model.__name__} cannot take "
+                    f"output {out_model.__name__} of stage {index} {before.name!r}: {reason}"
+                )
+
+    @property
+    def input_model(self) -> type[BaseModel]:
+        """The first stage's input model: what :meth:`run` takes."""
+        return self.stages[0].agent.input_model
+
+    @property
+    def output_model(self) -> type[AgentResult]:
+        """The last stage's output model: what :meth:`run` produces."""
+        return self.stages[-1].agent.output_model
+
+    async def run(
+        self, data: BaseModel | dict[str, Any], ctx: RunContext | None = None
+    ) -> PipelineResult:
+        """Run the stages in order, stopping at the first stage that fails.
+
+        Each stage goes through :func:`orchestration.execution.execute`, so with a state
+        store in ``ctx`` a re-run resumes: stages already done with the same input are
+        not run again. Agents are entered as async context managers for the run.
+        """
+        ctx = ctx or RunContext()
+        result = PipelineResult()
+        current: BaseModel | dict[str, Any] = data
+        async with AgentSession() as session:
+            for stage in self.stages:
+                run = await session.run(stage.agent, current, ctx, stage=stage.name)
+                result.runs.append(run)
+                if not run.ok or run.output is None:
+                    result.failed_stage = stage.name
+                    result.error = run.error or "no output"
+                    return result
+                current = run.output
+        result.output = result.runs[-1].output
+        return result
