@@ -46,3 +46,7 @@ def corpus_events() -> Path:
 @pytest.fixture
 def repo_root() -> Path:
     return REPO
+
+# tests/ has no __init__.py, so pytest puts it on sys.path when it imports this conftest:
+# "pg_server" is tests/pg_server.py (the throw-away PostgreSQL server fixtures).
+pytest_plugins = ["pg_server"]
