@@ -1,16 +1,45 @@
-"""Forgeflow agents: typed pydantic inputs and outputs, found by name in a registry."""
+"""Forgeflow agents: typed pydantic inputs and outputs, found by name in a registry.
 
-from agents.base import Agent, AgentConfig, AgentResult
-from agents.errors import (
-    ForgeflowError,
-    InputError,
-    PipelineError,
-    SchemaViolation,
-    StateStoreError,
-    UnknownAgentError,
-)
-from agents.model_client import ChatMessage, ModelClient, ModelReply, ScriptedModelClient
-from agents.registry import ENTRY_POINT_GROUP, AgentRegistry, default_registry
+Names are imported on first use so that ``python -m agents.run --help`` starts without
+building any pydantic model.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agents.base import Agent, AgentConfig, AgentResult
+    from agents.errors import (
+        ForgeflowError,
+        InputError,
+        PipelineError,
+        SchemaViolation,
+        StateStoreError,
+        UnknownAgentError,
+    )
+    from agents.model_client import ChatMessage, ModelClient, ModelReply, ScriptedModelClient
+    from agents.registry import ENTRY_POINT_GROUP, AgentRegistry, default_registry
+
+_EXPORTS: dict[str, str] = {
+    "Agent": "agents.base",
+    "AgentConfig": "agents.base",
+    "AgentResult": "agents.base",
+    "ForgeflowError": "agents.errors",
+    "InputError": "agents.errors",
+    "PipelineError": "agents.errors",
+    "SchemaViolation": "agents.errors",
+    "StateStoreError": "agents.errors",
+    "UnknownAgentError": "agents.errors",
+    "ChatMessage": "agents.model_client",
+    "ModelClient": "agents.model_client",
+    "ModelReply": "agents.model_client",
+    "ScriptedModelClient": "agents.model_client",
+    "ENTRY_POINT_GROUP": "agents.registry",
+    "AgentRegistry": "agents.registry",
+    "default_registry": "agents.registry",
+}
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -30,3 +59,16 @@ __all__ = [
     "UnknownAgentError",
     "default_registry",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agents' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -7,7 +7,6 @@ on stderr, nothing written).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -33,6 +32,8 @@ def run_one(
     correlation_id: str | None = None,
 ) -> int:
     """Run ``agent_name`` on the input file and write its artifact. Returns the exit code."""
+    import asyncio
+
     from orchestration.artifact import correlation_of, write_artifact
     from orchestration.execution import RunContext, execute
 
