@@ -34,7 +34,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.base import Agent, AgentConfig, AgentResult, json_path
-from agents.errors import InputError, PipelineError
+from agents.errors import InputError, PipelineError, UnknownAgentError
 from agents.registry import AgentRegistry, default_registry
 
 
@@ -161,20 +161,31 @@ def plan_stages(
 ) -> list[PlannedStage]:
     """Check a spec against the registry and the agents' types; nothing runs."""
     registry = registry or default_registry()
+    return _plan(spec, registry, source)
+
+
+def _plan(spec: PipelineSpec, registry: AgentRegistry, source: str) -> list[PlannedStage]:
     planned: list[PlannedStage] = []
     previous: PlannedStage | None = None
     for i, stage in enumerate(spec.stages):
         where = f"{source}: stage {i + 1}"
+
+        def get(name: str, where: str = where) -> type[Agent[Any, Any]]:
+            try:
+                return registry.get(name)
+            except UnknownAgentError as exc:
+                raise PipelineError(f"{where}: {exc.one_line()}") from None
+
         if isinstance(stage, AgentStageSpec):
-            cls = registry.get(stage.agent)
+            cls = get(stage.agent)
             name = stage.name or stage.agent
             current = PlannedStage(
                 name, "agent", stage, cls.input_model, cls.output_model, {stage.agent: cls}
             )
         elif isinstance(stage, ParallelStageSpec):
             group = stage.parallel
-            branches = {b: registry.get(b) for b in group.branches}
-            combiner = registry.get(group.combiner)
+            branches = {b: get(b) for b in group.branches}
+            combiner = get(group.combiner)
             upstream = (
                 previous.output_model if previous else next(iter(branches.values())).input_model
             )
@@ -207,10 +218,10 @@ def plan_stages(
             )
         else:
             loop = stage.loop
-            agents = {loop.generator: registry.get(loop.generator)}
-            agents[loop.validator] = registry.get(loop.validator)
+            agents = {loop.generator: get(loop.generator)}
+            agents[loop.validator] = get(loop.validator)
             if loop.fixer:
-                agents[loop.fixer] = registry.get(loop.fixer)
+                agents[loop.fixer] = get(loop.fixer)
             gen = agents[loop.generator]
             current = PlannedStage(
                 loop.name, "loop", stage, gen.input_model, gen.output_model, agents

@@ -44,3 +44,17 @@ def assert_user_error(proc: subprocess.CompletedProcess[str], *needles: str) -> 
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
     return lines[0]
+
+
+def make_plugin(root: Path, package: str, source: str, agents: dict[str, str]) -> Path:
+    """A third-party distribution in ``root`` declaring ``agents`` (name -> "module:Class")
+    under the ``forgeflow.agents`` entry-point group. Put ``root`` on PYTHONPATH to use it."""
+    pkg = root / package
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(source)
+    dist = root / f"{package}-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 1.0\n")
+    lines = "".join(f"{name} = {target}\n" for name, target in agents.items())
+    (dist / "entry_points.txt").write_text("[forgeflow.agents]\n" + lines)
+    return root

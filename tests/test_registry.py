@@ -6,17 +6,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import make_plugin, run_cli
 
 from agents import Agent, AgentRegistry, AgentResult, UnknownAgentError
 from agents.builtin import TextInput
 
-
-def make_plugin(root: Path) -> Path:
-    """A third-party distribution declaring one agent under ``forgeflow.agents``."""
-    (root / "shout_pkg").mkdir(parents=True)
-    (root / "shout_pkg" / "__init__.py").write_text(
-        textwrap.dedent("""
+SHOUT_SOURCE = textwrap.dedent("""
         from pydantic import BaseModel
         from agents import Agent, AgentResult
 
@@ -35,16 +30,12 @@ def make_plugin(root: Path) -> Path:
             async def process(self, data):
                 return ShoutOut(shout=data.text.upper() + "!")
     """)
-    )
-    dist = root / "shout_pkg-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: shout-pkg\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[forgeflow.agents]\nshout = shout_pkg:ShoutAgent\n")
-    return root
 
 
 def test_third_party_agent_is_found_by_entry_point(tmp_path: Path) -> None:
-    plugin = make_plugin(tmp_path / "site")
+    plugin = make_plugin(
+        tmp_path / "site", "shout_pkg", SHOUT_SOURCE, {"shout": "shout_pkg:ShoutAgent"}
+    )
     (tmp_path / "in.json").write_text('{"text": "hey"}')
     env = {"PYTHONPATH": str(plugin)}
     listed = run_cli("-m", "agents.run", "--list", env=env)
