@@ -28,6 +28,7 @@ BUILTIN_AGENTS: dict[str, str] = {
     "echo": "agents.builtin:EchoAgent",
     "word_count": "agents.builtin:WordCountAgent",
     "uppercase": "agents.builtin:UppercaseAgent",
+    "vision": "agents.synthforge.vision:VisionAgent",
 }
 
 

@@ -54,6 +54,8 @@ def run_one(
     async def go() -> int:
         async with cls() as agent:
             result = await execute(agent, data, ctx)
+        if isinstance(result.exception, ForgeflowError):
+            raise result.exception  # a user error: one line, exit 2, nothing written
         write_artifact(output_path, result.envelope)
         if not result.ok:
             click.echo(f"agent {agent_name!r} failed: {result.error}", err=True)

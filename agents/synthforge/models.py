@@ -33,6 +33,11 @@ class DiagramInput(BaseModel):
     """Where the diagram is. ``agents.run vision FILE`` builds this from FILE."""
 
     path: str = Field(description="Path of a .drawio/.xml diagram (or a PNG/JPG)")
+    digest: str | None = Field(
+        default=None,
+        description="sha256 of the file's bytes, so cached and resumed results follow the "
+        "file's content, not only its path",
+    )
 
 
 class Page(BaseModel):

@@ -1,0 +1,526 @@
+"""The SynthForge ``vision`` agent: icons, containers, texts and connections of a diagram.
+
+It reads draw.io files (see :mod:`agents.synthforge.drawio`); raster images are refused
+with a clear error, as reading them would need a vision model.
+
+Rules
+-----
+Icons
+    A vertex whose style points to a vendor icon library: ``image=img/lib/azure2/…``,
+    ``image=img/lib/mscae/…`` or ``shape=mxgraph.<lib>.…`` for ``azure``, ``mscae``,
+    ``aws4``, ``aws3`` (and ``aws3d``), ``kubernetes``, ``office``, ``gcp2``. The icon key is
+    the image path or the shape name; for aws4 resource/product icons
+    (``shape=mxgraph.aws4.resourceIcon;resIcon=mxgraph.aws4.lambda``) it is the ``resIcon``
+    (``prIcon``). aws4 group shapes (``mxgraph.aws4.group``, ``groupCenter``) are
+    containers, not icons. Generic stencils (``mxgraph.ios7``, ``mxgraph.cisco_safe``,
+    ``mxgraph.arrows`` …) are not icons. Every icon is an exact library match: confidence 1.0.
+Containers
+    Boundaries (VNet, subnet, resource group, region, availability zone, subscription,
+    security group), found from
+
+    1. aws4 group shapes, kind from the label, else from ``grIcon``/``grpIcon``
+       (``group_vpc`` → vnet, …; draw.io draws subnets with the security-group icon);
+    2. an icon whose key names a boundary (azure2/mscae ``Virtual_Networks``, ``Subnet``,
+       ``Resource_Groups``, ``Network_Security_Groups``, ``Subscriptions``) that is used as
+       a container: it has child vertices or ``container=1``;
+    3. a ``swimlane`` or ``container=1`` cell (kind from its label, else ``group``);
+    4. any other shape (not text, not an icon) whose label names a boundary — "VNet",
+       "Virtual Network", "VPC", "Subnet", "NSG", "Security Group", "Resource Group", "rg-…",
+       "Region", "Availability Zone", "AZ", "Subscription" — and that encloses at least one
+       other shape. An unlabelled box takes such a label from a text placed inside its top
+       edge (a common way of labelling boxes).
+Containment
+    An icon's ``parent`` is the smallest container that is its ancestor cell or whose box
+    holds the icon's box on the same page (geometry counts even when the cell is not a
+    child). A container's parent is the smallest strictly larger container holding it.
+Free texts
+    Text-only vertices (``text`` style, or no fill, no stroke and no shape) with a label, not
+    edge labels.
+Connections
+    Every edge. Each end resolves to an icon: the cell itself if it is an icon; the single
+    icon inside an icon group; else the nearest icon among its ancestors; else ``None``.
+    The label joins the edge's own value and its edge-label children. Direction follows
+    ``startArrow``/``endArrow`` (draw.io's default is an end arrow only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from agents.base import Agent
+from agents.errors import InputError
+from agents.synthforge.drawio import MAX_FILE_BYTES, Cell, DiagramPage, read_diagram
+from agents.synthforge.models import (
+    BBox,
+    Connection,
+    Container,
+    ContainerKind,
+    DetectionResult,
+    DiagramInput,
+    FreeText,
+    Icon,
+    Page,
+    Provider,
+)
+
+Direction = Literal["forward", "backward", "both", "none"]
+
+#: Image-path prefixes of icon libraries, and their provider.
+IMAGE_LIBRARIES: dict[str, Provider] = {
+    "img/lib/azure2/": "azure",
+    "img/lib/mscae/": "azure",
+}
+
+#: Shape-name prefixes of icon libraries, and their provider. ``mxgraph.aws3`` also
+#: matches the ``mxgraph.aws3d`` isometric library.
+SHAPE_LIBRARIES: dict[str, Provider] = {
+    "mxgraph.azure.": "azure",
+    "mxgraph.mscae.": "azure",
+    "mxgraph.aws4.": "aws",
+    "mxgraph.aws3": "aws",
+    "mxgraph.kubernetes.": "kubernetes",
+    "mxgraph.office.": "office",
+    "mxgraph.gcp2.": "gcp",
+}
+
+_AWS4_GROUPS = ("mxgraph.aws4.group", "mxgraph.aws4.groupCenter")
+_AWS4_ICON_HOLDERS = {"mxgraph.aws4.resourceIcon": "resIcon", "mxgraph.aws4.productIcon": "prIcon"}
+
+#: aws4 group icons (``grIcon``) and the container kind they draw.
+AWS4_GROUP_KINDS: dict[str, ContainerKind] = {
+    "group_vpc": "vnet",
+    "group_vpc2": "vnet",
+    "group_subnet": "subnet",
+    "group_private_subnet": "subnet",
+    "group_public_subnet": "subnet",
+    "group_security_group": "security_group",
+    "group_region": "region",
+    "group_availability_zone": "availability_zone",
+    "group_account": "subscription",
+    "group_aws_cloud": "group",
+    "group_aws_cloud_alt": "group",
+}
+
+#: Icon-key fragments (file or shape names, lower case) that name a boundary.
+BOUNDARY_ICON_KEYS: tuple[tuple[str, ContainerKind], ...] = (
+    ("subnet", "subnet"),
+    ("network_security_group", "security_group"),
+    ("virtual_network", "vnet"),
+    ("resource_group", "resource_group"),
+    ("resourcegroup", "resource_group"),
+    ("subscription", "subscription"),
+)
+
+#: Label patterns that name a boundary, most specific first.
+BOUNDARY_LABELS: tuple[tuple[re.Pattern[str], ContainerKind], ...] = (
+    (re.compile(r"subnet|\bsnet-", re.I), "subnet"),
+    (re.compile(r"\bnsg\b|network security group|security group", re.I), "security_group"),
+    (re.compile(r"\bv-?net\b|vnet|virtual network|\bvpc\b", re.I), "vnet"),
+    (re.compile(r"availability zone|\baz\s*-?\s*\d*\b", re.I), "availability_zone"),
+    (re.compile(r"resource group|\brg-", re.I), "resource_group"),
+    (re.compile(r"\bregion\b", re.I), "region"),
+    (re.compile(r"subscription", re.I), "subscription"),
+)
+
+
+@dataclass(frozen=True)
+class IconMatch:
+    """What an icon-library style resolves to."""
+
+    icon_key: str
+    provider: Provider
+    library: str
+
+
+def match_icon(cell: Cell) -> IconMatch | None:
+    """The icon library entry ``cell``'s style points to, or ``None``.
+
+    aws4 group shapes are containers and return ``None``; see :func:`aws4_group_kind`.
+    """
+    image = cell.props.get("image", "")
+    for prefix, provider in IMAGE_LIBRARIES.items():
+        if image.startswith(prefix):
+            return IconMatch(image, provider, prefix.rstrip("/").rsplit("/", 1)[-1])
+    shape = cell.props.get("shape", "")
+    candidates = [shape] if shape else []
+    candidates += sorted(n for n in cell.names if n.startswith("mxgraph."))
+    for name in candidates:
+        if name in _AWS4_GROUPS:
+            return None
+        for prefix, provider in SHAPE_LIBRARIES.items():
+            if name.startswith(prefix):
+                key = name
+                holder = _AWS4_ICON_HOLDERS.get(name)
+                if holder and cell.props.get(holder):
+                    key = cell.props[holder]
+                return IconMatch(key, provider, name.split(".")[1])
+    return None
+
+
+def aws4_group_kind(cell: Cell) -> ContainerKind | None:
+    """The container kind of an aws4 group shape, or ``None`` if ``cell`` is not one."""
+    shape = cell.props.get("shape", "")
+    if shape not in _AWS4_GROUPS and not (cell.names & set(_AWS4_GROUPS)):
+        return None
+    icon = cell.props.get("grIcon") or cell.props.get("grpIcon") or ""
+    # The label wins: draw.io draws public/private subnets with the security-group icon.
+    return label_kind(cell.label) or AWS4_GROUP_KINDS.get(icon.rsplit(".", 1)[-1]) or "group"
+
+
+def label_kind(label: str) -> ContainerKind | None:
+    """The boundary a label names ("Hub VNet" → vnet), or ``None``."""
+    for pattern, kind in BOUNDARY_LABELS:
+        if pattern.search(label):
+            return kind
+    return None
+
+
+def icon_key_kind(icon_key: str) -> ContainerKind | None:
+    """The boundary an icon key names (``…/Virtual_Networks.svg`` → vnet), or ``None``."""
+    key = icon_key.lower().replace("-", "_").replace(" ", "_")
+    for fragment, kind in BOUNDARY_ICON_KEYS:
+        if fragment in key:
+            return kind
+    return None
+
+
+def is_text(cell: Cell) -> bool:
+    """A text-only vertex: ``text`` style, or neither fill, stroke nor shape."""
+    if "text" in cell.names:
+        return True
+    if cell.props.get("shape") or "image" in cell.names or cell.props.get("image"):
+        return False
+    return (
+        cell.props.get("fillColor", "") == "none"
+        and cell.props.get("strokeColor", "") == "none"
+        and not (cell.names - {"html", "whiteSpace"})
+    )
+
+
+# --------------------------------------------------------------------------- detection
+
+
+def _bbox(cell: Cell) -> BBox:
+    return BBox(x=cell.abs_x, y=cell.abs_y, width=cell.width, height=cell.height)
+
+
+def _holds(outer: BBox, inner: BBox, slack: float = 1.0) -> bool:
+    return (
+        outer.x - slack <= inner.x
+        and outer.y - slack <= inner.y
+        and inner.x + inner.width <= outer.x + outer.width + slack
+        and inner.y + inner.height <= outer.y + outer.height + slack
+    )
+
+
+def _area(box: BBox) -> float:
+    return box.width * box.height
+
+
+class _PageScan:
+    """Classify the cells of one page and build its part of the result."""
+
+    def __init__(self, page: DiagramPage) -> None:
+        self.page = page
+        self.cells = page.by_id()
+        self.children: dict[str, list[Cell]] = {}
+        for cell in page.cells:
+            if cell.parent:
+                self.children.setdefault(cell.parent, []).append(cell)
+        self.edges = {c.id for c in page.cells if c.edge}
+        self.matches: dict[str, IconMatch] = {}
+        self.skipped_stencils: set[str] = set()
+        for cell in page.cells:
+            if cell.vertex and not self._on_edge(cell):
+                found = match_icon(cell)
+                if found is not None:
+                    self.matches[cell.id] = found
+                else:
+                    shape = cell.props.get("shape", "")
+                    if shape.startswith("mxgraph.") and aws4_group_kind(cell) is None:
+                        self.skipped_stencils.add(".".join(shape.split(".")[:2]))
+        self.containers: dict[str, Container] = {}
+        self._find_containers()
+        self.icons: dict[str, Icon] = {}
+        for cell_id, found in self.matches.items():
+            if cell_id in self.containers:
+                continue
+            cell = self.cells[cell_id]
+            self.icons[cell_id] = Icon(
+                id=cell.id,
+                page=page.id,
+                icon_key=found.icon_key,
+                provider=found.provider,
+                label=cell.label,
+                bbox=_bbox(cell),
+                confidence=1.0,
+            )
+        self._nest()
+
+    # -- structure
+
+    def _on_edge(self, cell: Cell) -> bool:
+        return bool(cell.parent) and cell.parent in self.edges
+
+    def _ancestors(self, cell: Cell) -> Iterable[Cell]:
+        seen = {cell.id}
+        current = self.cells.get(cell.parent or "")
+        while current is not None and current.id not in seen:
+            yield current
+            seen.add(current.id)
+            current = self.cells.get(current.parent or "")
+
+    def _descendants(self, cell: Cell) -> list[Cell]:
+        out: list[Cell] = []
+        stack = list(self.children.get(cell.id, []))
+        seen = {cell.id}
+        while stack:
+            child = stack.pop()
+            if child.id in seen:
+                continue
+            seen.add(child.id)
+            out.append(child)
+            stack.extend(self.children.get(child.id, []))
+        return out
+
+    def _vertex_children(self, cell: Cell) -> list[Cell]:
+        return [c for c in self.children.get(cell.id, []) if c.vertex]
+
+    # -- containers
+
+    def _find_containers(self) -> None:
+        shapes = [
+            c for c in self.page.cells if c.vertex and not self._on_edge(c) and not is_text(c)
+        ]
+        texts = [c for c in self.page.cells if c.vertex and not self._on_edge(c) and is_text(c)]
+        for cell in shapes:
+            found = self.matches.get(cell.id)
+            kind: ContainerKind | None = None
+            label = cell.label
+            key: str | None = None
+            if found is not None:
+                boundary = icon_key_kind(found.icon_key)
+                used_as_container = bool(self._vertex_children(cell)) or (
+                    cell.props.get("container") == "1"
+                )
+                if boundary is None or not used_as_container:
+                    continue
+                kind, key = boundary, found.icon_key
+            elif (group_kind := aws4_group_kind(cell)) is not None:
+                kind = group_kind
+                key = cell.props.get("grIcon") or cell.props.get("grpIcon") or None
+            elif "swimlane" in cell.names or cell.props.get("container") == "1":
+                kind = label_kind(label) or "group"
+            else:
+                if not label:
+                    label = self._inner_title(cell, texts)
+                kind = label_kind(label) if label else None
+                if kind is None or not self._encloses_a_shape(cell, shapes):
+                    continue
+            self.containers[cell.id] = Container(
+                id=cell.id,
+                page=self.page.id,
+                kind=kind,
+                label=label,
+                bbox=_bbox(cell),
+                icon_key=key,
+            )
+
+    def _inner_title(self, box: Cell, texts: list[Cell]) -> str:
+        """The label of a text placed inside the top edge of an unlabelled box."""
+        outer = _bbox(box)
+        band = max(40.0, outer.height * 0.2)
+        for text in texts:
+            inner = _bbox(text)
+            if _holds(outer, inner) and inner.y - outer.y <= band and text.label:
+                return text.label
+        return ""
+
+    def _encloses_a_shape(self, box: Cell, shapes: list[Cell]) -> bool:
+        if any(not is_text(c) for c in self._vertex_children(box)):
+            return True
+        outer = _bbox(box)
+        return any(
+            other.id != box.id
+            and _area(_bbox(other)) < _area(outer)
+            and _holds(outer, _bbox(other))
+            for other in shapes
+        )
+
+    # -- nesting
+
+    def _smallest_holder(self, cell: Cell, box: BBox, *, larger_only: bool) -> str | None:
+        ancestors = {a.id for a in self._ancestors(cell)}
+        best: tuple[float, str] | None = None
+        for container in self.containers.values():
+            if container.id == cell.id:
+                continue
+            area = _area(container.bbox)
+            if larger_only and area <= _area(box):
+                continue
+            holds = container.id in ancestors or _holds(container.bbox, box)
+            if holds and (best is None or area < best[0]):
+                best = (area, container.id)
+        return best[1] if best else None
+
+    def _nest(self) -> None:
+        for icon in self.icons.values():
+            icon.parent = self._smallest_holder(self.cells[icon.id], icon.bbox, larger_only=False)
+        for container in self.containers.values():
+            container.parent = self._smallest_holder(
+                self.cells[container.id], container.bbox, larger_only=True
+            )
+
+    # -- texts and connections
+
+    def texts(self) -> list[FreeText]:
+        """Free texts of the page: text-only vertices with a label, not edge labels."""
+        out = []
+        for cell in self.page.cells:
+            if (
+                cell.vertex
+                and not self._on_edge(cell)
+                and cell.id not in self.matches
+                and cell.id not in self.containers
+                and is_text(cell)
+                and cell.label
+            ):
+                text = FreeText(id=cell.id, page=self.page.id, text=cell.label, bbox=_bbox(cell))
+                out.append(text)
+        return out
+
+    def resolve(self, cell_id: str | None) -> str | None:
+        """The icon an edge end stands for, after containment (see the module rules)."""
+        cell = self.cells.get(cell_id or "")
+        if cell is None:
+            return None
+        if cell.id in self.icons:
+            return cell.id
+        if cell.id not in self.containers:
+            inside = [c.id for c in self._descendants(cell) if c.id in self.icons]
+            if len(inside) == 1:
+                return inside[0]
+        for ancestor in self._ancestors(cell):
+            if ancestor.id in self.icons:
+                return ancestor.id
+        return None
+
+    def connections(self) -> list[Connection]:
+        """Every edge of the page, its ends resolved to icons."""
+        out = []
+        for cell in self.page.cells:
+            if not cell.edge:
+                continue
+            labels = [cell.label] + [
+                child.label for child in self.children.get(cell.id, []) if child.vertex
+            ]
+            out.append(
+                Connection(
+                    id=cell.id,
+                    page=self.page.id,
+                    source=self.resolve(cell.source),
+                    target=self.resolve(cell.target),
+                    label="; ".join(t for t in labels if t),
+                    direction=edge_direction(cell),
+                )
+            )
+        return out
+
+
+def edge_direction(cell: Cell) -> Direction:
+    """``forward``, ``backward``, ``both`` or ``none`` from the edge's arrow styles."""
+    end = cell.props.get("endArrow", "classic") not in ("none", "")
+    start = cell.props.get("startArrow", "none") not in ("none", "")
+    if start and end:
+        return "both"
+    if end:
+        return "forward"
+    if start:
+        return "backward"
+    return "none"
+
+
+def detect(pages: list[DiagramPage], source: str) -> DetectionResult:
+    """Everything found in the decoded ``pages`` of the diagram named ``source``."""
+    result = DetectionResult(source=source)
+    skipped: set[str] = set()
+    for page in pages:
+        scan = _PageScan(page)
+        result.pages.append(Page(id=page.id, name=page.name, icon_count=len(scan.icons)))
+        result.icons.extend(scan.icons.values())
+        result.containers.extend(scan.containers.values())
+        result.texts.extend(scan.texts())
+        result.connections.extend(scan.connections())
+        skipped |= scan.skipped_stencils
+    if not result.icons:
+        result.warnings.append(
+            f"{source}: no icons from a cloud icon library (azure2, mscae, mxgraph.azure, "
+            "aws4, aws3, kubernetes, office, gcp2) found; shapes drawn as plain boxes are "
+            "not recognised"
+        )
+    loose = [c for c in result.connections if c.source is None or c.target is None]
+    if loose:
+        result.warnings.append(
+            f"{len(loose)} of {len(result.connections)} edges do not join two icons "
+            "(unattached, or attached to plain shapes)"
+        )
+    if skipped:
+        result.warnings.append(
+            "shapes from stencil libraries that are not cloud icons were skipped: "
+            + ", ".join(sorted(skipped))
+        )
+    return result
+
+
+def detect_file(path: Path) -> DetectionResult:
+    """Read the draw.io file at ``path`` and detect what it holds."""
+    return detect(read_diagram(path), Path(path).name)
+
+
+def file_digest(path: Path) -> str:
+    """``sha256:<hex>`` of a file's bytes, read in blocks."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return "sha256:" + h.hexdigest()
+
+
+class VisionAgent(Agent[DiagramInput, DetectionResult]):
+    """Find icons, containers, free texts and connections in a draw.io diagram."""
+
+    name: ClassVar[str] = "vision"
+    version: ClassVar[str] = "1"
+    description: ClassVar[str] = (
+        "Find icons, containers, texts and connections in a draw.io diagram"
+    )
+    input_model = DiagramInput
+    output_model = DetectionResult
+
+    @classmethod
+    def load_input(cls, path: Path) -> DiagramInput:
+        """The diagram at ``path`` as this agent's input; the file must exist.
+
+        The input carries the file's digest (for files within the size limit), so the
+        result cache and resumed runs notice an edited diagram at the same path.
+        """
+        path = Path(path)
+        if not path.exists():
+            raise InputError(f"{path}: no such file")
+        if path.is_dir():
+            raise InputError(f"{path}: is a folder, expected a draw.io diagram")
+        try:
+            small = path.stat().st_size <= MAX_FILE_BYTES
+            digest = file_digest(path) if small else None
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        return DiagramInput(path=str(path), digest=digest)
+
+    async def process(self, data: DiagramInput) -> DetectionResult:
+        """Parse the diagram; unreadable input raises an :class:`InputError` subclass."""
+        return detect_file(Path(data.path))
