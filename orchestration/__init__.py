@@ -25,6 +25,30 @@ _EXPORTS: dict[str, str] = {
     "configure_logging": "orchestration.logging_setup",
     "write_step_summary": "orchestration.github_summary",
     "annotate_error": "orchestration.github_summary",
+    # resilience
+    "RetryPolicy": "orchestration.retry",
+    "RetryableError": "orchestration.retry",
+    "retry_async": "orchestration.retry",
+    "with_retry": "orchestration.retry",
+    "parse_retry_after": "orchestration.retry",
+    "retry_delay_from_headers": "orchestration.retry",
+    "CircuitBreaker": "orchestration.circuit_breaker",
+    "CircuitOpenError": "orchestration.circuit_breaker",
+    "BreakerState": "orchestration.circuit_breaker",
+    "BreakerStatus": "orchestration.circuit_breaker",
+    "BreakerStore": "orchestration.circuit_breaker",
+    "MemoryBreakerStore": "orchestration.circuit_breaker",
+    "StateStoreBreakerStore": "orchestration.circuit_breaker",
+    # performance
+    "ResultCache": "orchestration.cache",
+    "MemoryCache": "orchestration.cache",
+    "DirectoryCache": "orchestration.cache",
+    "CacheError": "orchestration.cache",
+    "cache_key": "orchestration.cache",
+    "run_batch": "orchestration.batch",
+    "run_agent_batch": "orchestration.batch",
+    "BatchItem": "orchestration.batch",
+    "BatchResult": "orchestration.batch",
 }
 
 __all__ = sorted(_EXPORTS)
