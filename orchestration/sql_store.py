@@ -159,6 +159,9 @@ class _PostgresBackend(_Backend):
     def timestamp(self) -> Any:
         return datetime.now(UTC)
 
+    def load_json(self, raw: Any) -> Any:
+        return raw  # psycopg parses jsonb itself (a JSON string arrives as a str)
+
 
 class SqlStore(StateStore):
     """Stage artifacts and values in SQLite or PostgreSQL, chosen by ``url``.

@@ -127,9 +127,18 @@ class PostgresServer:
                 "-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
             )
             done = self._run(
-                "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w",
-                "-t", "60", "start",
-            )  # fmt: skip
+                "pg_ctl",
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            )
             if done.returncode == 0:
                 return
             if attempt == _START_ATTEMPTS:  # the port may have been taken meanwhile: retry
