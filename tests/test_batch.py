@@ -6,7 +6,7 @@ import asyncio
 import io
 import sys
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -101,7 +101,8 @@ async def test_empty_batch() -> None:
     async def never(n: int) -> int:
         raise AssertionError("called on an empty batch")
 
-    result = await run_batch([], never, progress=True)
+    nothing: list[int] = []
+    result = await run_batch(nothing, never, progress=True)
     assert len(result) == 0 and result.ok
 
 
@@ -199,7 +200,12 @@ def _reset_events() -> None:
 async def test_agent_batch_runs_every_input_through_execute() -> None:
     monitor = RunMonitor()
     ctx = RunContext(monitor=monitor)
-    inputs = [{"text": "abc"}, {"text": "boom"}, {"wrong": 1}, TextInput(text="xy")]
+    inputs: list[TextInput | dict[str, Any]] = [
+        {"text": "abc"},
+        {"text": "boom"},
+        {"wrong": 1},
+        TextInput(text="xy"),
+    ]
 
     result = await run_agent_batch(ReverseAgent(), inputs, ctx, max_concurrency=2, progress=False)
 

@@ -229,7 +229,7 @@ async def test_memory_cache_hits_and_is_not_changed_through_results() -> None:
     cache = MemoryCache()
     ctx = RunContext(cache=cache)
     first = await execute(CountingAgent(), {"text": "abc"}, ctx)
-    assert first.output is not None
+    assert isinstance(first.output, TextOutput)
     first.output.text = "tampered"
     second = await execute(CountingAgent(), {"text": "abc"}, ctx)
     assert second.cached

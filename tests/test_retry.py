@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -30,7 +30,7 @@ class Recorder:
         self.waits.append(seconds)
 
 
-def failing(errors: list[BaseException], result: str = "done") -> Callable[[], Awaitable[str]]:
+def failing(errors: Sequence[BaseException], result: str = "done") -> Callable[[], Awaitable[str]]:
     """An async callable that raises each of ``errors`` in turn, then returns ``result``."""
     pending = list(errors)
     calls: list[int] = []
