@@ -77,11 +77,16 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+# One encoder for every digest: ``json.dumps`` with non-default options builds a new
+# encoder on each call, which is measurable on a long pipeline.
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
     """Stable JSON: sorted keys, no spaces. Models are dumped in JSON mode first."""
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL_ENCODER.encode(value)
 
 
 def digest(value: Any) -> str:
@@ -102,14 +107,16 @@ def make_envelope(
     correlation_id: str,
     status: ArtifactStatus,
     error: str | None = None,
+    input_digest: str | None = None,
 ) -> Envelope:
+    """The envelope of one run; ``input_digest`` saves re-hashing when already known."""
     return Envelope(
         schema_id=schema_id_for(output_model),
         agent=agent,
         agent_version=agent_version,
         run_id=run_id,
         correlation_id=correlation_id,
-        input_digest=digest(input_value),
+        input_digest=input_digest or digest(input_value),
         started_at=started_at,
         finished_at=finished_at,
         duration_ms=max(0.0, (finished_at - started_at).total_seconds() * 1000),

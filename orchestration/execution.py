@@ -87,19 +87,22 @@ async def execute(
     error: str | None = None
     cached = False
     caught: BaseException | None = None
-    input_value: Any = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    input_value: Any = data  # the validated input once known (digest() dumps models)
+    input_digest: str | None = None
     try:
         typed = coerce_model(agent.input_model, data, what=f"input of agent {agent.name!r}")
         input_value = typed
         if ctx.store is not None:
-            resumed = _resume(agent, typed, ctx, stage)
+            input_digest = digest(typed)
+            resumed = _resume(agent, typed, ctx, stage, input_digest)
             if resumed is not None:
                 if ctx.monitor is not None:
                     ctx.monitor.record(resumed)
                 return resumed
         key = None
         if ctx.cache is not None:
-            key = ctx.cache.key(agent.name, agent.version, digest(typed))
+            input_digest = input_digest or digest(typed)
+            key = ctx.cache.key(agent.name, agent.version, input_digest)
             hit = ctx.cache.get(key, agent.output_model)
             if hit is not None:
                 output, cached = hit, True
@@ -126,6 +129,7 @@ async def execute(
         correlation_id=ctx.correlation_id,
         status=status,
         error=error,
+        input_digest=input_digest,
     )
     env.duration_ms = elapsed * 1000
     run = AgentRun(
@@ -145,7 +149,7 @@ async def execute(
 
 
 def _resume(
-    agent: Agent[Any, Any], typed: BaseModel, ctx: RunContext, stage: str
+    agent: Agent[Any, Any], typed: BaseModel, ctx: RunContext, stage: str, input_digest: str
 ) -> AgentRun | None:
     assert ctx.store is not None
     env = ctx.store.get_stage(ctx.run_id, stage)
@@ -153,7 +157,7 @@ def _resume(
         env is None
         or env.status is not ArtifactStatus.SUCCEEDED
         or env.agent_version != agent.version
-        or env.input_digest != digest(typed)
+        or env.input_digest != input_digest
         or env.data is None
     ):
         return None
