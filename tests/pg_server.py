@@ -26,12 +26,15 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 DATABASE = "forgeflow_test"
 SUPERUSER = "postgres"
-LIB_ROOT = Path("/usr/lib/postgresql")
+#: Where Debian installs server versions; ``$POSTGRES_LIB_ROOT`` overrides it (as in
+#: ``scripts/ensure-postgres.sh``).
+LIB_ROOT = Path(os.environ.get("POSTGRES_LIB_ROOT", "/usr/lib/postgresql"))
 _START_ATTEMPTS = 3
 
 
@@ -61,7 +64,7 @@ def find_bindir(lib_root: Path = LIB_ROOT) -> Path | None:
     return None
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     """Fail under CI (PostgreSQL must be there), skip elsewhere."""
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{reason}; CI=true requires it (run scripts/ensure-postgres.sh)")
@@ -170,7 +173,6 @@ def postgres_server() -> Iterator[PostgresServer]:
     bindir = find_bindir()
     if bindir is None:
         _unavailable("PostgreSQL server binaries (initdb, pg_ctl) not found")
-        raise AssertionError("unreachable")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         _unavailable("running as root, and runuser (to run PostgreSQL as postgres) is missing")
     if os.geteuid() == 0:
