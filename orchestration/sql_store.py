@@ -63,7 +63,7 @@ def mask_password(url: str) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    """The last, most specific clause of a driver's (often multi-line) error message."""
+    """The most specific clause of a driver's (often multi-line) error message, one line."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     if not lines:
         return type(exc).__name__
@@ -77,10 +77,13 @@ class _Backend(ABC):
     """What differs between SQLite and PostgreSQL: connecting, SQL dialect, JSON columns."""
 
     placeholder = "?"
+    json_type = "TEXT"  # not JSON: SQLite would give such a column numeric affinity
+    time_type = "TEXT"
+    json_param = "?"
 
     @abstractmethod
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement outside a transaction; return its rows."""
+        """Run one statement (in the open transaction, if any); return its rows."""
 
     @abstractmethod
     @contextmanager
@@ -90,10 +93,6 @@ class _Backend(ABC):
     @abstractmethod
     def close(self) -> None:
         """Close the connection."""
-
-    json_type = "TEXT"
-    time_type = "TEXT"
-    json_param = "?"
 
     def load_json(self, raw: Any) -> Any:
         """A JSON column's value as Python data (PostgreSQL hands jsonb over parsed)."""
