@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from orchestration.circuit_breaker import (
     MemoryBreakerStore,
     StateStoreBreakerStore,
 )
-from orchestration.state_store import StateStore
+from orchestration.state_store import StateStore, open_store
 
 
 class Clock:
@@ -310,3 +311,30 @@ def test_reset_closes_an_open_circuit() -> None:
 def test_rejects_nonsense_settings(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         CircuitBreaker("svc", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("{tmp}/state", id="directory-store"),
+        pytest.param("sqlite:///{tmp}/state.db", id="sqlite-store"),
+    ],
+)
+async def test_an_open_circuit_survives_into_the_next_job(tmp_path: Path, url: str) -> None:
+    """Each job opens the state store afresh; the second job sees the first job's circuit."""
+    clock = Clock()
+    location = url.format(tmp=tmp_path.as_posix())
+    with open_store(location) as store:
+        job1 = CircuitBreaker("hosted-model", 2, 60, StateStoreBreakerStore(store), clock)
+        await fail_times(job1, Dependency(), 2)
+
+    dep = Dependency()
+    with open_store(location) as store:
+        job2 = CircuitBreaker("hosted-model", 2, 60, StateStoreBreakerStore(store), clock)
+        with pytest.raises(CircuitOpenError, match="'hosted-model' is open after 2 failures"):
+            await job2.call(dep)
+        clock.advance(60)
+        assert await job2.call(dep) == "ok"
+    assert dep.calls == 1
+    with open_store(location) as store:
+        assert store.get_value("breaker:hosted-model")["status"] == "closed"
