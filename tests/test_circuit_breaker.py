@@ -337,4 +337,5 @@ async def test_an_open_circuit_survives_into_the_next_job(tmp_path: Path, url: s
         assert await job2.call(dep) == "ok"
     assert dep.calls == 1
     with open_store(location) as store:
-        assert store.get_value("breaker:hosted-model")["status"] == "closed"
+        saved = store.get_value("breaker:hosted-model")
+    assert saved is not None and saved["status"] == "closed"
