@@ -19,6 +19,15 @@ _EXPORTS: dict[str, str] = {
     "RunContext": "orchestration.execution",
     "AgentRun": "orchestration.execution",
     "execute": "orchestration.execution",
+    # state
+    "StateStore": "orchestration.state_store",
+    "open_store": "orchestration.state_store",
+    "DirectoryStore": "orchestration.directory_store",
+    "SqlStore": "orchestration.sql_store",
+    # pipelines from files
+    "PipelineSpec": "orchestration.pipeline_file",
+    "run_pipeline_file": "orchestration.pipeline_runner",
+    "combine_results": "orchestration.combine_results",
     # monitoring
     "RunMonitor": "orchestration.monitoring",
     "RunRecord": "orchestration.monitoring",
