@@ -55,11 +55,15 @@ class AgentRun:
         return self.envelope.status is ArtifactStatus.SUCCEEDED
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
+    """One line describing an exception: a user error's message, else ``Type: message``."""
     if isinstance(exc, ForgeflowError):
         return exc.one_line()
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+_describe = describe_error  # the name used before it was public
 
 
 async def execute(
@@ -111,7 +115,7 @@ async def execute(
             if ctx.cache is not None and key is not None:
                 ctx.cache.put(key, output)
     except Exception as exc:  # an agent's failure is data, not a crash
-        error = _describe(exc)
+        error = describe_error(exc)
         caught = exc
         output = None
     elapsed = time.perf_counter() - t0
