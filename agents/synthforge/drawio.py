@@ -159,7 +159,7 @@ def read_diagram(path: Path) -> list[DiagramPage]:
     path = Path(path)
     data = _read_bytes(path)
     _refuse_raster(path, data)
-    if not data.strip():
+    if not data.removeprefix(b"\xef\xbb\xbf").strip():
         raise DiagramError(f"{path}: empty file; expected a draw.io diagram (.drawio or .xml)")
     root = _parse_xml(path, data, where="")
     budget = [MAX_TOTAL_BYTES]
@@ -176,8 +176,9 @@ def read_diagram(path: Path) -> list[DiagramPage]:
             model = _page_model(path, diagram, name, budget)
             pages.append(_page(path, model, page_id=page_id, name=name))
     else:
+        tag = str(root.tag).rsplit("}", 1)[-1]  # without its namespace
         raise DiagramError(
-            f"{path}: root element <{root.tag}> is neither <mxfile> nor <mxGraphModel>; "
+            f"{path}: root element <{tag}> is neither <mxfile> nor <mxGraphModel>; "
             "not a draw.io diagram"
         )
     _make_ids_unique(pages)
