@@ -78,6 +78,12 @@ def markdown_cell(text: str) -> str:
     return flat
 
 
+def markdown_heading(text: str) -> str:
+    """``text`` as one line of markdown: code spans and emphasis kept, raw HTML escaped."""
+    flat = " ".join(text.split())
+    return flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _ms(value: float) -> str:
     return f"{value:,.1f}"
 
@@ -138,8 +144,12 @@ class RunMonitor:
     # -- markdown job summary -------------------------------------------------------------
 
     def summary_markdown(self, title: str = "Forgeflow run") -> str:
-        """A markdown job summary: a table of the runs, totals, and a mermaid graph."""
-        lines = [f"## {markdown_cell(title)}", ""]
+        """A markdown job summary: a table of the runs, totals, and a mermaid graph.
+
+        ``title`` is markdown (code spans welcome), kept to one line with raw HTML escaped;
+        stage names, agent names and errors are escaped so they cannot break the table.
+        """
+        lines = [f"## {markdown_heading(title)}", ""]
         if not self.records:
             lines += ["No agent ran.", ""]
             return "\n".join(lines)

@@ -112,6 +112,11 @@ async def test_summary_table_lists_each_run_and_totals() -> None:
     assert "**Total:** 3 runs (1 failed, 2 succeeded); 1 cached, 0 resumed;" in md
 
 
+def test_title_keeps_code_spans_on_one_line() -> None:
+    md = RunMonitor().summary_markdown(title="run `abc` of\n# pipeline <b>x</b>")
+    assert md.splitlines()[0] == "## run `abc` of # pipeline &lt;b&gt;x&lt;/b&gt;"
+
+
 def test_summary_of_an_empty_run_says_so() -> None:
     md = RunMonitor().summary_markdown(title="empty")
     assert "No agent ran." in md and "```mermaid" not in md
@@ -189,7 +194,8 @@ def test_hostile_labels_stay_inside_their_node(label: str) -> None:
         )
     md = monitor.summary_markdown(title=label)
 
-    assert md.count("```") == 2  # the fence opens and closes once
+    fences = [ln for ln in md.splitlines() if ln.lstrip().startswith(("```", "~~~"))]
+    assert fences == ["```mermaid", "```"]  # the fence opens and closes once
     nodes, edges = _parse_mermaid(_mermaid_block(md))
     flat = " ".join(label.split())
     assert nodes["n0"][0] == flat and nodes["n2"][0] == flat
