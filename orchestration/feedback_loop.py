@@ -1,0 +1,253 @@
+"""The feedback-loop pattern: generate, validate, fix, validate again, at most N times.
+
+A validator is an agent whose output is a :class:`ValidationReport` (``valid`` and a list
+of :class:`Issue`). A fixer is an agent whose input model has the fields ``candidate``
+(the generator's output type) and ``issues`` (``list[Issue]``) — :class:`FixRequest` is a
+ready-made generic one — and whose output is the generator's output type again.
+
+The loop returns the valid result, or, when the limit is reached (or no fixer exists, or
+nothing left is fixable), the best attempt: the one with the fewest error issues.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, Field
+
+from agents.base import Agent, AgentResult, coerce_model
+from agents.errors import ForgeflowError, PipelineError
+from orchestration.execution import AgentRun, RunContext
+from orchestration.sequential import AgentSession
+from orchestration.typecheck import fields_incompatibility, incompatibility
+
+__all__ = [
+    "FeedbackLoop",
+    "FixRequest",
+    "Issue",
+    "IterationRecord",
+    "LoopResult",
+    "ValidationReport",
+]
+
+CandidateT = TypeVar("CandidateT", bound=BaseModel)
+
+
+class Issue(BaseModel):
+    """One problem a validator found in a candidate."""
+
+    code: str = Field(description="Stable identifier of the kind of problem, e.g. 'TF001'")
+    message: str
+    severity: Literal["error", "warning"] = "error"
+    location: str | None = Field(default=None, description="Where: a file:line or a path")
+    fixable: bool = Field(default=True, description="Whether a fixer may be able to fix it")
+
+    def key(self) -> tuple[str, str | None, str]:
+        """What identifies the same issue across iterations: code, location and message."""
+        return (self.code, self.location, self.message)
+
+
+class ValidationReport(AgentResult):
+    """A validator's output: whether the candidate is valid, and what is wrong with it."""
+
+    valid: bool
+    issues: list[Issue] = Field(default_factory=list)
+
+    @property
+    def error_count(self) -> int:
+        return sum(1 for issue in self.issues if issue.severity == "error")
+
+
+class FixRequest(BaseModel, Generic[CandidateT]):
+    """The input of a fixer: the candidate to fix and the issues to fix in it.
+
+    Use ``FixRequest[MyOutput]`` as a fixer's ``input_model``, or any model with the same
+    two fields.
+    """
+
+    candidate: CandidateT
+    issues: list[Issue] = Field(default_factory=list)
+
+
+@dataclass
+class IterationRecord:
+    """One validation: the issues it found, and which of them the next one no longer found.
+
+    ``issues_fixed`` stays empty for the last iteration (nothing validated after it).
+    """
+
+    iteration: int
+    issues_found: list[Issue] = field(default_factory=list)
+    issues_fixed: list[Issue] = field(default_factory=list)
+    valid: bool = False
+
+
+@dataclass
+class LoopResult:
+    """What a feedback loop produced.
+
+    ``output`` is the valid candidate, or the best attempt (fewest error issues, then
+    fewest issues, then the later one), or None when nothing was generated.
+    ``remaining_issues`` are the issues of ``output``'s validation. ``error`` says why
+    the loop stopped early, if an agent failed.
+    """
+
+    output: AgentResult | None = None
+    valid: bool = False
+    remaining_issues: list[Issue] = field(default_factory=list)
+    iterations: list[IterationRecord] = field(default_factory=list)
+    runs: list[AgentRun] = field(default_factory=list)
+    best_iteration: int | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the output was validated as valid."""
+        return self.valid and self.output is not None
+
+
+class FeedbackLoop:
+    """generator → validator → (fixer → validator)*, at most ``max_iterations`` validations.
+
+    Types are checked at construction (:class:`~agents.errors.PipelineError`): the
+    validator must take the generator's output and return a :class:`ValidationReport`;
+    the fixer must take ``{candidate, issues}`` and return the generator's output type
+    (or a model that fits it, which is then converted to it).
+    Without a fixer the loop stops after the first validation. Only issues marked
+    ``fixable`` are sent to the fixer; when none is, the loop stops.
+
+    Stage names: ``{name}/generate``, ``{name}/validate#N``, ``{name}/fix#N``.
+    """
+
+    def __init__(
+        self,
+        generator: Agent[Any, Any],
+        validator: Agent[Any, Any],
+        fixer: Agent[Any, Any] | None = None,
+        max_iterations: int = 3,
+        *,
+        name: str = "loop",
+    ) -> None:
+        if max_iterations < 1:
+            raise PipelineError(f"loop {name!r}: max_iterations must be at least 1")
+        gen_out = generator.output_model
+        if not issubclass(validator.output_model, ValidationReport):
+            raise PipelineError(
+                f"loop {name!r}: validator {validator.name!r} returns "
+                f"{validator.output_model.__name__}, not a ValidationReport"
+            )
+        why = incompatibility(gen_out, validator.input_model)
+        if why is not None:
+            raise PipelineError(
+                f"loop {name!r}: validator {validator.name!r} input "
+                f"{validator.input_model.__name__} cannot take output {gen_out.__name__} of "
+                f"generator {generator.name!r}: {why}"
+            )
+        if fixer is not None:
+            why = fields_incompatibility(
+                {"candidate": gen_out, "issues": list[Issue]}, "the fix request", fixer.input_model
+            )
+            if why is not None:
+                raise PipelineError(
+                    f"loop {name!r}: fixer {fixer.name!r} input {fixer.input_model.__name__} "
+                    f"cannot take a fix request for {gen_out.__name__}: {why}"
+                )
+            why = incompatibility(fixer.output_model, gen_out)
+            if why is not None:
+                raise PipelineError(
+                    f"loop {name!r}: fixer {fixer.name!r} returns "
+                    f"{fixer.output_model.__name__}, not the generator's {gen_out.__name__}: "
+                    f"{why}"
+                )
+        self.generator = generator
+        self.validator = validator
+        self.fixer = fixer
+        self.max_iterations = max_iterations
+        self.name = name
+
+    async def run(
+        self, data: BaseModel | dict[str, Any], ctx: RunContext | None = None
+    ) -> LoopResult:
+        """Generate from ``data``, then validate and fix until valid or out of iterations.
+
+        Never raises for a failing agent: a failed generator gives ``output=None``; a
+        failed validator or fixer ends the loop with the best attempt so far and
+        ``error`` set.
+        """
+        ctx = ctx or RunContext()
+        result = LoopResult()
+        attempts: list[tuple[int, AgentResult, ValidationReport]] = []
+        async with AgentSession() as session:
+            run = await session.run(self.generator, data, ctx, stage=f"{self.name}/generate")
+            result.runs.append(run)
+            if not run.ok or run.output is None:
+                result.error = f"generator {self.generator.name!r} failed: {run.error}"
+                return result
+            candidate: AgentResult = run.output
+            for iteration in range(1, self.max_iterations + 1):
+                stage = f"{self.name}/validate#{iteration}"
+                run = await session.run(self.validator, candidate, ctx, stage=stage)
+                result.runs.append(run)
+                if not run.ok or not isinstance(run.output, ValidationReport):
+                    result.error = f"validator {self.validator.name!r} failed: {run.error}"
+                    break
+                report = run.output
+                self._record(result, iteration, report)
+                attempts.append((iteration, candidate, report))
+                if report.valid or self.fixer is None or iteration == self.max_iterations:
+                    break
+                fixable = [issue for issue in report.issues if issue.fixable]
+                if not fixable:
+                    break
+                request = {
+                    "candidate": candidate.model_dump(mode="json"),
+                    "issues": [issue.model_dump(mode="json") for issue in fixable],
+                }
+                stage = f"{self.name}/fix#{iteration}"
+                run = await session.run(self.fixer, request, ctx, stage=stage)
+                result.runs.append(run)
+                if not run.ok or run.output is None:
+                    result.error = f"fixer {self.fixer.name!r} failed: {run.error}"
+                    break
+                # a structurally compatible fixer output becomes the generator's type
+                try:
+                    candidate = coerce_model(
+                        self.generator.output_model,
+                        run.output,
+                        what=f"output of fixer {self.fixer.name!r}",
+                    )
+                except ForgeflowError as exc:
+                    result.error = exc.one_line()
+                    break
+        if attempts:
+            best_iteration, best, report = _best(attempts)
+            result.output = best
+            result.valid = report.valid
+            result.remaining_issues = list(report.issues)
+            result.best_iteration = best_iteration
+        else:  # the first validation failed: the unvalidated candidate is all there is
+            result.output = candidate
+        return result
+
+    @staticmethod
+    def _record(result: LoopResult, iteration: int, report: ValidationReport) -> None:
+        if result.iterations:
+            previous = result.iterations[-1]
+            still = {issue.key() for issue in report.issues}
+            previous.issues_fixed = [i for i in previous.issues_found if i.key() not in still]
+        result.iterations.append(
+            IterationRecord(
+                iteration=iteration, issues_found=list(report.issues), valid=report.valid
+            )
+        )
+
+
+def _best(
+    attempts: list[tuple[int, AgentResult, ValidationReport]],
+) -> tuple[int, AgentResult, ValidationReport]:
+    """The valid attempt, else the fewest errors, then fewest issues, then the later one."""
+    for attempt in attempts:
+        if attempt[2].valid:
+            return attempt
+    return min(reversed(attempts), key=lambda a: (a[2].error_count, len(a[2].issues)))
