@@ -29,6 +29,8 @@ BUILTIN_AGENTS: dict[str, str] = {
     "word_count": "agents.builtin:WordCountAgent",
     "uppercase": "agents.builtin:UppercaseAgent",
     "vision": "agents.synthforge.vision:VisionAgent",
+    "filter": "agents.synthforge.filter:FilterAgent",
+    "interactive": "agents.synthforge.interactive:InteractiveAgent",
 }
 
 

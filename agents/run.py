@@ -11,10 +11,23 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from agents.errors import ForgeflowError
+
+
+def parse_settings(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs as agent settings; ``true``/``false`` become booleans."""
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ForgeflowError(f"--set {pair!r}: expected KEY=VALUE")
+        lowered = value.strip().lower()
+        settings[key.strip()] = {"true": True, "false": False}.get(lowered, value)
+    return settings
 
 
 def _registry():  # type: ignore[no-untyped-def]
@@ -30,10 +43,15 @@ def run_one(
     *,
     run_id: str | None = None,
     correlation_id: str | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> int:
-    """Run ``agent_name`` on the input file and write its artifact. Returns the exit code."""
+    """Run ``agent_name`` on the input file and write its artifact. Returns the exit code.
+
+    ``settings`` become the agent's ``AgentConfig.settings`` (``--set KEY=VALUE``).
+    """
     import asyncio
 
+    from agents.base import AgentConfig
     from orchestration.artifact import correlation_of, write_artifact
     from orchestration.execution import RunContext, execute
 
@@ -52,7 +70,7 @@ def run_one(
         ctx.correlation_id = ctx.correlation_id or ctx.run_id
 
     async def go() -> int:
-        async with cls() as agent:
+        async with cls(AgentConfig(name=agent_name, settings=settings or {})) as agent:
             result = await execute(agent, data, ctx)
         if isinstance(result.exception, ForgeflowError):
             raise result.exception  # a user error: one line, exit 2, nothing written
@@ -76,6 +94,13 @@ def run_one(
 )
 @click.option("--run-id", help="Run id for the artifact (default: $FORGEFLOW_RUN_ID or new).")
 @click.option("--correlation-id", help="Correlation id (default: the input artifact's).")
+@click.option(
+    "--set",
+    "set_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An agent setting (repeatable); true/false become booleans, e.g. --set yes=true.",
+)
 @click.option("--list", "list_agents", is_flag=True, help="List agents and their types.")
 @click.option("--schema", "schema_of", metavar="AGENT", help="Print AGENT's output schema.")
 def main(
@@ -84,6 +109,7 @@ def main(
     output: Path | None,
     run_id: str | None,
     correlation_id: str | None,
+    set_pairs: tuple[str, ...],
     list_agents: bool,
     schema_of: str | None,
 ) -> None:
@@ -109,6 +135,7 @@ def main(
             output or Path(f"{agent}.json"),
             run_id=run_id,
             correlation_id=correlation_id,
+            settings=parse_settings(set_pairs),
         )
     except ForgeflowError as exc:
         click.echo(f"error: {exc.one_line()}", err=True)

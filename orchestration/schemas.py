@@ -22,6 +22,7 @@ SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 #: Models that are documents in their own right but no agent's input or output.
 EXTRA_MODELS: list[str] = [
     "orchestration.pipeline_file:PipelineSpec",
+    "agents.synthforge.models:DecisionsFile",
 ]
 
 

@@ -1,0 +1,177 @@
+"""The ``filter`` agent: classify each detected icon as a typed resource, or not.
+
+Every icon of a :class:`DetectionResult` ends in exactly one of three lists:
+
+* ``resources`` — the icon key maps to an ARM type (Azure, with ``kind`` where it matters)
+  or a CloudFormation type (AWS), through the shipped icon map;
+* ``non_architectural`` — a person, a device, the internet, a generic cloud, a file glyph...
+  with the reason;
+* ``needs_clarification`` — anything else, with candidate types found by fuzzy matching of
+  the key and the label against the map.
+
+Containers and connections are carried through unchanged; each resource lists the ids of
+the containers around it, outermost first.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from agents.base import Agent
+from agents.synthforge.icon_map import IconMap, load_icon_map, provider_of_type
+from agents.synthforge.models import (
+    ClassifiedArchitecture,
+    Container,
+    DetectionResult,
+    Icon,
+    NonArchitectural,
+    Provider,
+    Resource,
+    Unclassified,
+)
+
+
+def container_chain(parent: str | None, containers: dict[str, Container]) -> list[str]:
+    """Ids of the containers enclosing an item whose parent is ``parent``, outermost first."""
+    chain: list[str] = []
+    seen: set[str] = set()
+    current = parent
+    while current is not None and current in containers and current not in seen:
+        seen.add(current)
+        chain.append(current)
+        current = containers[current].parent
+    chain.reverse()
+    return chain
+
+
+def name_from_type(resource_type: str, kind: str | None = None) -> str:
+    """A readable name for an unlabelled resource, from its type.
+
+    ``Microsoft.Storage/storageAccounts`` -> ``storage account``; ``Microsoft.Web/sites``
+    with kind ``functionapp`` -> ``function app``; ``AWS::S3::Bucket`` -> ``s3 bucket``.
+    """
+    if kind and kind.split(",")[0].lower() in _KIND_NAMES:
+        return _KIND_NAMES[kind.split(",")[0].lower()]
+    if resource_type.startswith("AWS::"):
+        parts = resource_type.split("::")[1:]
+        words = [_split_camel(p) for p in parts]
+        return " ".join(words).lower()
+    last = resource_type.rsplit("/", 1)[-1]
+    words = _split_camel(last).lower()
+    return _singular(words)
+
+
+_KIND_NAMES = {
+    "functionapp": "function app",
+    "app": "web app",
+    "openai": "openai account",
+}
+
+
+def _split_camel(text: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text)
+
+
+def _singular(words: str) -> str:
+    if words.endswith("ies"):
+        return words[:-3] + "y"
+    if words.endswith(("sses", "xes")):
+        return words[:-2]
+    if words.endswith("s") and not words.endswith(("ss", "is", "us")):
+        return words[:-1]
+    return words
+
+
+def classify(detection: DetectionResult, icon_map: IconMap | None = None) -> ClassifiedArchitecture:
+    """Classify every icon of ``detection``; see the module docstring."""
+    icon_map = icon_map or load_icon_map()
+    containers = {c.id: c for c in detection.containers}
+    resources: list[Resource] = []
+    non_arch: list[NonArchitectural] = []
+    unclear: list[Unclassified] = []
+    used_names: dict[str, int] = {}
+
+    for icon in detection.icons:
+        mapped = icon_map.lookup(icon.icon_key)
+        if mapped is not None:
+            rtype, kind, why = icon_map.refine(mapped, icon.label)
+            source = mapped.source if why is None else f"{mapped.source}; label: {why}"
+            resources.append(
+                Resource(
+                    id=icon.id,
+                    icon_id=icon.id,
+                    name=icon.label or _unique(name_from_type(rtype, kind), used_names),
+                    provider=_provider(icon, rtype),
+                    resource_type=rtype,
+                    kind=kind,
+                    category=mapped.category
+                    if rtype == mapped.resource_type
+                    else icon_map.category_of(rtype),
+                    containers=container_chain(icon.parent, containers),
+                    mapping_source=source,
+                )
+            )
+            continue
+        reason = icon_map.non_architectural(icon.icon_key)
+        if reason is not None:
+            non_arch.append(
+                NonArchitectural(
+                    icon_id=icon.id, icon_key=icon.icon_key, label=icon.label, reason=reason
+                )
+            )
+            continue
+        unclear.append(
+            Unclassified(
+                icon_id=icon.id,
+                icon_key=icon.icon_key,
+                label=icon.label,
+                candidates=icon_map.candidates(icon.icon_key, icon.label, provider=icon.provider),
+            )
+        )
+
+    warnings = list(detection.warnings)
+    if unclear:
+        listed = ", ".join(f"{u.icon_id} ({u.icon_key})" for u in unclear)
+        warnings.append(f"{len(unclear)} icon(s) need clarification: {listed}")
+    total = len(detection.icons)
+    confidence = detection.confidence * ((total - len(unclear)) / total if total else 1.0)
+    return ClassifiedArchitecture(
+        source=detection.source,
+        resources=resources,
+        non_architectural=non_arch,
+        needs_clarification=unclear,
+        containers=list(detection.containers),
+        connections=list(detection.connections),
+        confidence=round(confidence, 4),
+        errors=list(detection.errors),
+        warnings=warnings,
+    )
+
+
+def _provider(icon: Icon, resource_type: str) -> Provider:
+    by_type = provider_of_type(resource_type)
+    if by_type == "azure" or by_type == "aws":
+        return by_type
+    return icon.provider
+
+
+def _unique(name: str, used: dict[str, int]) -> str:
+    used[name] = used.get(name, 0) + 1
+    return name if used[name] == 1 else f"{name} {used[name]}"
+
+
+class FilterAgent(Agent[DetectionResult, ClassifiedArchitecture]):
+    """Classify detected icons into typed resources, non-architectural items and unknowns."""
+
+    name: ClassVar[str] = "filter"
+    version: ClassVar[str] = "1"
+    description: ClassVar[str] = (
+        "Map icons to ARM/CloudFormation types; set aside people, devices and the internet"
+    )
+    input_model = DetectionResult
+    output_model = ClassifiedArchitecture
+
+    async def process(self, data: DetectionResult) -> ClassifiedArchitecture:
+        """Classify ``data`` with the shipped icon map."""
+        return classify(data)
