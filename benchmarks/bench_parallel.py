@@ -16,8 +16,9 @@ import argparse
 import asyncio
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, nullcontext
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
@@ -75,12 +76,12 @@ async def orchestrated(count: int, seconds: float, bound: int | None) -> None:
     assert result.ok and len(result.runs) == count, result.failed
 
 
-def median_seconds(fn: Callable[[], Awaitable[None]], repeat: int) -> float:
+def median_seconds(fn: Callable[[], Coroutine[Any, Any, None]], repeat: int) -> float:
     """Median wall time of ``repeat`` runs of ``fn``, each in a fresh event loop."""
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        asyncio.run(fn())  # type: ignore[arg-type]
+        asyncio.run(fn())
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
@@ -100,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     for bound in (None, args.bound):
         waves = 1 if bound is None else -(-n // bound)
         ideal = waves * s
-        bare = median_seconds(lambda b=bound: bare_gather(n, s, b), args.repeat)
-        orch = median_seconds(lambda b=bound: orchestrated(n, s, b), args.repeat)
+        bare = median_seconds(partial(bare_gather, n, s, bound), args.repeat)
+        orch = median_seconds(partial(orchestrated, n, s, bound), args.repeat)
         worst = max(worst, orch / ideal)
         label = "unbounded" if bound is None else f"max_concurrency={bound}"
         print(f"{label}:")
