@@ -217,7 +217,9 @@ class DeterministicPlanner:
                 value = json.loads(match["value"])
             except json.JSONDecodeError:
                 value = match["value"].strip()
-        condition = Condition(step=match["step"], path=match["path"], op=op, value=value)
+        condition = Condition.model_validate(
+            {"step": match["step"], "path": match["path"], "op": op, "value": value}
+        )
         return match["agent"], condition
 
 
@@ -548,8 +550,8 @@ class Coordinator:
                 step.agent, AgentConfig(name=step.agent, settings=step.settings)
             )
         except Exception as exc:
-            reason = f"agent {step.agent!r} cannot be created: {_describe(exc)}"
-            return StepOutcome(step=step, status="failed", reason=reason)
+            why = f"agent {step.agent!r} cannot be created: {_describe(exc)}"
+            return StepOutcome(step=step, status="failed", reason=why)
         stage = f"{self.name}/{step.id}"
         step_input: BaseModel | dict[str, Any] | None = data
         reason: str | None = None

@@ -136,8 +136,6 @@ def _strip(tp: Any) -> Any:
             tp = get_args(tp)[0]
         elif hasattr(tp, "__supertype__"):  # typing.NewType
             tp = tp.__supertype__
-        elif isinstance(tp, getattr(types, "TypeAliasType", ())):  # pragma: no cover - 3.12+
-            tp = tp.__value__
         else:
             return _NONE if tp is None else tp
 
