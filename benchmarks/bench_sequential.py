@@ -58,10 +58,12 @@ class NoOpAgent(Agent[Payload, Step]):
 async def baseline(agents: list[NoOpAgent], first: Payload) -> int:
     """The same chain by hand: validate each input, await each agent's ``process``."""
     current: BaseModel = first
+    n = first.n
     for agent in agents:
         typed = Payload.model_validate(current.model_dump(mode="json"))
-        current = await agent.process(typed)
-    return current.n  # type: ignore[attr-defined,no-any-return]
+        step = await agent.process(typed)
+        current, n = step, step.n
+    return n
 
 
 def make_pipeline_runner(
