@@ -339,8 +339,9 @@ async def run_planned(
             )
             loop_result = await feedback.run(current, ctx)
             runs.extend(loop_result.runs)
-            if loop_result.output is None:
-                return PipelineRun(False, None, runs, stage.name, loop_result.error)
+            if loop_result.output is None or loop_result.error:
+                error = loop_result.error or "the loop produced no output"
+                return PipelineRun(False, None, runs, stage.name, error)
             current = loop_result.output
     assert isinstance(current, AgentResult)
     return PipelineRun(True, current, runs)
