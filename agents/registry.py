@@ -31,6 +31,8 @@ BUILTIN_AGENTS: dict[str, str] = {
     "vision": "agents.synthforge.vision:VisionAgent",
     "filter": "agents.synthforge.filter:FilterAgent",
     "interactive": "agents.synthforge.interactive:InteractiveAgent",
+    "network_flow": "agents.synthforge.network_flow:NetworkFlowAgent",
+    "security": "agents.synthforge.security:SecurityAgent",
 }
 
 

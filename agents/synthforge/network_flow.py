@@ -1,0 +1,448 @@
+"""Network flows, virtual networks and security zones of a reviewed architecture.
+
+Flows come from the diagram's connections, resolved to resource ids. A connection drawn
+from a user/internet icon becomes a public flow from the pseudo-resource ``internet``; a
+connection drawn to a container (a VNet or subnet box) fans out to the resources inside
+it; a load balancer or application gateway with no drawn backend gets flows to the
+compute resources in its own virtual network (inferred from containment, and said so).
+
+The protocol and port of a flow follow from its *target* resource type
+(``data/protocols.json``), unless the connection label names one (``"HTTPS"``,
+``"TCP 1433"``, ``"port 8080"``). A flow is private when both ends sit in the same
+virtual network, or when its source is on a virtual network and its target will get a
+private endpoint (the same rule the ``security`` agent uses, so the two agree).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from agents.base import Agent
+from agents.synthforge.models import (
+    Connection,
+    Container,
+    Flow,
+    NetworkFlowResult,
+    Resource,
+    ReviewedArchitecture,
+    SecurityZone,
+    Subnet,
+    VNet,
+)
+
+#: Pseudo resource id of the public internet (users, browsers, clients).
+INTERNET = "internet"
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_PORT = re.compile(r"(?:\bport\s*|\btcp\s*|\budp\s*|:)(\d{1,5})\b", re.IGNORECASE)
+
+
+@cache
+def load_data(name: str) -> dict[str, Any]:
+    """A JSON data file shipped with the package in ``agents/synthforge/data``."""
+    text = resources.files("agents.synthforge").joinpath("data").joinpath(name).read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def tokens(text: str) -> set[str]:
+    """Lower-case alphanumeric words of ``text`` (``"Blob_Storage.svg"`` → blob, storage, svg)."""
+    return set(_TOKEN.findall(text.lower()))
+
+
+def type_entry(table: dict[str, Any], resource_type: str, kind: str | None) -> Any:
+    """The entry of ``table`` for a type (``TYPE|kind`` first), matched case-insensitively."""
+    lowered = {key.lower(): value for key, value in table.items()}
+    if kind:
+        for part in kind.lower().replace(",", " ").split():
+            hit = lowered.get(f"{resource_type.lower()}|{part}")
+            if hit is not None:
+                return hit
+    return lowered.get(resource_type.lower())
+
+
+def private_endpoint_rule(resource: Resource) -> dict[str, str] | None:
+    """Group id and private DNS zone of ``resource``'s private endpoint, if its type has one."""
+    if resource.provider != "azure":
+        return None
+    rule = type_entry(
+        load_data("security_rules.json")["azure"], resource.resource_type, resource.kind
+    )
+    if not rule:
+        return None
+    pe: dict[str, str] | None = rule.get("private_endpoint")
+    return pe
+
+
+@dataclass
+class Topology:
+    """Where each resource sits: its virtual network and subnet, from the containers."""
+
+    arch: ReviewedArchitecture
+    containers: dict[str, Container] = field(init=False)
+    resources: dict[str, Resource] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.containers = {c.id: c for c in self.arch.containers}
+        self.resources = {r.id: r for r in self.arch.resources}
+
+    @property
+    def vnet_ids(self) -> list[str]:
+        """Ids of the VNet containers, in diagram order."""
+        return [c.id for c in self.arch.containers if c.kind == "vnet"]
+
+    def _ancestors(self, container_id: str) -> list[Container]:
+        chain: list[Container] = []
+        seen: set[str] = set()
+        current = self.containers.get(container_id)
+        while current is not None and current.id not in seen:
+            chain.append(current)
+            seen.add(current.id)
+            current = self.containers.get(current.parent) if current.parent else None
+        return chain
+
+    def enclosing(self, resource: Resource) -> list[Container]:
+        """Every container around ``resource``, from its own list and their parents."""
+        out: dict[str, Container] = {}
+        for cid in resource.containers:
+            for container in self._ancestors(cid):
+                out.setdefault(container.id, container)
+        return list(out.values())
+
+    def drawn_vnet(self, resource: Resource) -> str | None:
+        """The VNet ``resource`` is drawn in (directly or through a subnet)."""
+        for container in self.enclosing(resource):
+            if container.kind == "vnet":
+                return container.id
+        subnet = self.subnet(resource)
+        # a subnet drawn without its VNet box stands for its own network
+        return subnet
+
+    def subnet(self, resource: Resource) -> str | None:
+        """The innermost subnet ``resource`` is drawn in."""
+        for cid in reversed(resource.containers):
+            for container in self._ancestors(cid):
+                if container.kind == "subnet":
+                    return container.id
+        return None
+
+    def integrates(self, resource: Resource) -> bool:
+        """True for types that join a VNet by VNet integration (App Service, Functions)."""
+        kinds = {t.lower() for t in load_data("protocols.json")["vnet_integration"]}
+        return resource.resource_type.lower() in kinds
+
+    def vnet(self, resource: Resource) -> str | None:
+        """The VNet ``resource`` is on: drawn in it, or by VNet integration into the only one."""
+        drawn = self.drawn_vnet(resource)
+        if drawn is not None:
+            return drawn
+        if self.integrates(resource) and len(self.vnet_ids) == 1:
+            return self.vnet_ids[0]
+        return None
+
+    def members(self, container_id: str) -> list[Resource]:
+        """Resources drawn inside the container (at any depth)."""
+        return [
+            r for r in self.arch.resources if any(c.id == container_id for c in self.enclosing(r))
+        ]
+
+
+def is_internet_icon(icon_key: str, label: str) -> bool:
+    """True for a user, browser, client or internet icon."""
+    words = set(load_data("protocols.json")["internet_keywords"])
+    return bool((tokens(icon_key) | tokens(label)) & words)
+
+
+def zone_of(resource: Resource) -> str:
+    """The security zone of ``resource``: by type first, then by category."""
+    zones = load_data("protocols.json")["zones"]
+    by_type = type_entry(zones["by_type"], resource.resource_type, None)
+    if by_type:
+        return str(by_type)
+    return str(zones["by_category"].get(resource.category.lower(), "other"))
+
+
+def protocol_for(target: Resource | None, label: str) -> tuple[str, int | None, str]:
+    """Protocol, port and reason for a flow into ``target`` (None: the internet)."""
+    data = load_data("protocols.json")
+    words = tokens(label)
+    port_match = _PORT.search(label)
+    for key, spec in data["label_protocols"].items():
+        if key in words:
+            port = int(port_match.group(1)) if port_match else spec["port"]
+            return spec["protocol"], port, f"the connection label {label.strip()!r} names it"
+    if target is None:
+        return "HTTPS", 443, "outbound call to the internet; HTTPS on 443 assumed"
+    spec = type_entry(data["targets"], target.resource_type, target.kind)
+    if spec is None:
+        fallback = data["_meta"]["fallback"]
+        spec = {**fallback, "reason": f"{target.resource_type}: {fallback['reason']}"}
+    port = spec["port"]
+    reason = spec["reason"]
+    if port_match:
+        port = int(port_match.group(1))
+        reason = f"{reason}; port {port} taken from the connection label"
+    return spec["protocol"], port, reason
+
+
+@dataclass
+class _Draft:
+    source: str
+    target: str
+    direction: str
+    label: str
+    note: str = ""
+
+
+@dataclass
+class NetworkAnalysis:
+    """Everything the network analysis found; :meth:`result` turns it into the output."""
+
+    topology: Topology
+    flows: list[Flow]
+    private_endpoints: set[str]
+    warnings: list[str]
+    unknown_protocols: int
+
+    def inbound(self, resource_id: str) -> list[Flow]:
+        """Flows into ``resource_id`` (and ``both``-way flows out of it)."""
+        return [
+            f
+            for f in self.flows
+            if f.target == resource_id or (f.direction == "both" and f.source == resource_id)
+        ]
+
+    def result(self) -> NetworkFlowResult:
+        """The agent's output: flows, VNets with their subnets, zones, confidence."""
+        confidence = 1.0
+        if self.flows:
+            confidence = 0.5 + 0.5 * (1 - self.unknown_protocols / len(self.flows))
+        if self.warnings:
+            confidence *= 0.9
+        return NetworkFlowResult(
+            flows=self.flows,
+            vnets=_vnets(self.topology),
+            zones=_zones(self.topology.arch.resources),
+            warnings=self.warnings,
+            confidence=round(confidence, 3),
+        )
+
+
+def _resolve_endpoint(
+    endpoint: str | None, topology: Topology, icon_to_resource: dict[str, str], internet: set[str]
+) -> tuple[list[str], str]:
+    """Resource ids an endpoint stands for, and a note on how it was resolved."""
+    if endpoint is None:
+        return [], "unattached end"
+    if endpoint in icon_to_resource:
+        return [icon_to_resource[endpoint]], ""
+    if endpoint in internet:
+        return [INTERNET], ""
+    container = topology.containers.get(endpoint)
+    if container is not None:
+        members = [r.id for r in topology.members(container.id) if zone_of(r) != "network"]
+        return members, f"drawn to {container.kind} {container.label!r}"
+    return [], "not a resource"
+
+
+def _drafts(arch: ReviewedArchitecture, topology: Topology, warnings: list[str]) -> list[_Draft]:
+    icon_to_resource: dict[str, str] = {}
+    for r in arch.resources:
+        icon_to_resource[r.id] = r.id
+        if r.icon_id:
+            icon_to_resource.setdefault(r.icon_id, r.id)
+    internet = {n.icon_id for n in arch.non_architectural if is_internet_icon(n.icon_key, n.label)}
+    drafts: list[_Draft] = []
+    dropped: list[str] = []
+    for conn in arch.connections:
+        sources, s_note = _resolve_endpoint(conn.source, topology, icon_to_resource, internet)
+        targets, t_note = _resolve_endpoint(conn.target, topology, icon_to_resource, internet)
+        if not sources or not targets:
+            dropped.append(conn.id)
+            continue
+        drafts.extend(_expand(conn, sources, targets, "; ".join(filter(None, [s_note, t_note]))))
+    if dropped:
+        warnings.append(
+            f"{len(dropped)} connection(s) dropped because an end is not a resource: "
+            + ", ".join(dropped)
+        )
+    return drafts
+
+
+def _expand(conn: Connection, sources: list[str], targets: list[str], note: str) -> list[_Draft]:
+    if conn.direction == "backward":
+        sources, targets = targets, sources
+    direction = "both" if conn.direction == "both" else "forward"
+    if conn.direction == "none":
+        note = "; ".join(filter(None, [note, "undirected line: drawn order taken as direction"]))
+    return [
+        _Draft(s, t, direction, conn.label, note)
+        for s in sources
+        for t in targets
+        if s != t and not (s == INTERNET and t == INTERNET)
+    ]
+
+
+def _containment_drafts(
+    topology: Topology, drafts: list[_Draft], warnings: list[str]
+) -> list[_Draft]:
+    """Backends of a load balancer/gateway that has none drawn: compute in its VNet."""
+    fronts = {t.lower() for t in load_data("protocols.json")["fronts"]}
+    has_out = {d.source for d in drafts} | {d.target for d in drafts if d.direction == "both"}
+    out: list[_Draft] = []
+    for front in topology.arch.resources:
+        if front.resource_type.lower() not in fronts or front.id in has_out:
+            continue
+        network = topology.drawn_vnet(front)
+        if network is None:
+            continue
+        backends = [
+            r
+            for r in topology.arch.resources
+            if r.id != front.id and zone_of(r) == "application" and topology.vnet(r) == network
+        ]
+        for backend in backends:
+            out.append(
+                _Draft(
+                    front.id,
+                    backend.id,
+                    "forward",
+                    "",
+                    f"inferred from containment: {front.name!r} has no drawn backend and "
+                    f"{backend.name!r} is in the same virtual network",
+                )
+            )
+        if backends:
+            names = ", ".join(b.name for b in backends)
+            warnings.append(f"flows from {front.name!r} to {names} inferred from containment")
+    return out
+
+
+def analyse(arch: ReviewedArchitecture) -> NetworkAnalysis:
+    """Flows, private endpoints and privacy of a reviewed architecture (pure, offline)."""
+    topology = Topology(arch)
+    warnings: list[str] = []
+    drafts = _drafts(arch, topology, warnings)
+    drafts += _containment_drafts(topology, drafts, warnings)
+
+    unique: dict[tuple[str, str], _Draft] = {}
+    for d in drafts:
+        key = (d.source, d.target)
+        if key in unique:
+            if d.direction == "both":
+                unique[key].direction = "both"
+            continue
+        unique[key] = d
+
+    public_targets = {d.target for d in unique.values() if d.source == INTERNET} | {
+        d.source for d in unique.values() if d.target == INTERNET and d.direction == "both"
+    }
+    has_network = bool(topology.vnet_ids) or any(c.kind == "subnet" for c in arch.containers)
+    private_endpoints = {
+        r.id
+        for r in arch.resources
+        if has_network and r.id not in public_targets and private_endpoint_rule(r) is not None
+    }
+
+    flows: list[Flow] = []
+    unknown = 0
+    for d in unique.values():
+        initiator, acceptor = _initiator(d, topology)
+        protocol, port, reason = protocol_for(topology.resources.get(acceptor), d.label)
+        if protocol == "unknown":
+            unknown += 1
+        if initiator != d.source:
+            reason = (
+                f"{topology.resources[initiator].name!r} opens the connection to "
+                f"{topology.resources[acceptor].name!r}, which never initiates one: {reason}"
+            )
+        if d.note:
+            reason = f"{reason} ({d.note})"
+        flows.append(
+            Flow(
+                source=d.source,
+                target=d.target,
+                direction=d.direction,  # type: ignore[arg-type]
+                protocol=protocol,
+                port=port,
+                private=_is_private(initiator, acceptor, topology, private_endpoints),
+                label=d.label,
+                reason=reason,
+            )
+        )
+    if unknown:
+        warnings.append(f"{unknown} flow(s) have no known protocol; label those connections")
+    return NetworkAnalysis(topology, flows, private_endpoints, warnings, unknown)
+
+
+def is_passive(resource: Resource) -> bool:
+    """True for types that only accept connections (databases, brokers, vaults, storage)."""
+    passive = {t.lower() for t in load_data("protocols.json")["passive"]}
+    return resource.resource_type.lower() in passive
+
+
+def _initiator(d: _Draft, topology: Topology) -> tuple[str, str]:
+    """Which end opens the connection: the source, unless only the target can."""
+    src = topology.resources.get(d.source)
+    tgt = topology.resources.get(d.target)
+    if src is not None and tgt is not None and is_passive(src) and not is_passive(tgt):
+        return d.target, d.source
+    return d.source, d.target
+
+
+def _is_private(
+    initiator: str, acceptor: str, topology: Topology, private_endpoints: set[str]
+) -> bool:
+    if INTERNET in (initiator, acceptor):
+        return False
+    init_net = topology.vnet(topology.resources[initiator])
+    acc_net = topology.vnet(topology.resources[acceptor])
+    return init_net is not None and (init_net == acc_net or acceptor in private_endpoints)
+
+
+def _vnets(topology: Topology) -> list[VNet]:
+    """VNets with their subnets; ``VNet.resources`` lists every resource inside the VNet."""
+    out: list[VNet] = []
+    for c in topology.arch.containers:
+        if c.kind != "vnet":
+            continue
+        subnets = [
+            Subnet(id=s.id, name=s.label, resources=[r.id for r in topology.members(s.id)])
+            for s in topology.arch.containers
+            if s.kind == "subnet" and any(a.id == c.id for a in topology._ancestors(s.id))
+        ]
+        out.append(
+            VNet(
+                id=c.id,
+                name=c.label,
+                subnets=subnets,
+                resources=[r.id for r in topology.members(c.id)],
+            )
+        )
+    return out
+
+
+def _zones(resources_: Iterable[Resource]) -> list[SecurityZone]:
+    order: list[str] = load_data("protocols.json")["zones"]["order"]
+    grouped: dict[str, list[str]] = {}
+    for r in resources_:
+        grouped.setdefault(zone_of(r), []).append(r.id)
+    return [SecurityZone(name=z, resources=grouped[z]) for z in order if z in grouped]
+
+
+class NetworkFlowAgent(Agent[ReviewedArchitecture, NetworkFlowResult]):
+    """Infers flows (protocol, port, privacy), VNets and security zones; offline."""
+
+    name = "network_flow"
+    description = "Network flows, VNets and security zones of a reviewed architecture"
+    input_model = ReviewedArchitecture
+    output_model = NetworkFlowResult
+
+    async def process(self, data: ReviewedArchitecture) -> NetworkFlowResult:
+        return analyse(data).result()

@@ -1,0 +1,364 @@
+"""The ``network_flow`` agent: flows, protocols, privacy, VNets and zones.
+
+The architectures here are built by hand, shaped like the filter/review stages' output
+for two common designs: an Azure web shop (App Gateway → App Service → Function App →
+Cosmos DB, Key Vault, Storage, SQL, Application Insights, Service Bus, inside a VNet with
+subnets) and an AWS serverless API (API Gateway → Lambda → DynamoDB, S3, RDS in a VPC).
+The other SynthForge tests import the builders from this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+
+from agents.synthforge.models import (
+    BBox,
+    ClassifiedArchitecture,
+    Connection,
+    Container,
+    Flow,
+    NetworkFlowResult,
+    NonArchitectural,
+    Resource,
+    Review,
+    ReviewedArchitecture,
+    Unclassified,
+)
+from agents.synthforge.network_flow import INTERNET, NetworkFlowAgent, analyse
+from orchestration.execution import execute
+from orchestration.schemas import artifact_schema
+
+BOX = BBox(x=0, y=0, width=100, height=100)
+
+
+def _container(cid: str, kind: str, label: str, parent: str | None = None) -> Container:
+    return Container(id=cid, page="p1", kind=kind, label=label, bbox=BOX, parent=parent)  # type: ignore[arg-type]
+
+
+def _resource(
+    rid: str,
+    name: str,
+    rtype: str,
+    category: str,
+    containers: list[str],
+    *,
+    kind: str | None = None,
+    provider: str = "azure",
+) -> Resource:
+    return Resource(
+        id=rid,
+        icon_id=rid,
+        name=name,
+        provider=provider,  # type: ignore[arg-type]
+        resource_type=rtype,
+        kind=kind,
+        category=category,
+        containers=containers,
+        mapping_source="test fixture",
+    )
+
+
+def _conn(
+    cid: str, source: str | None, target: str | None, label: str = "", **kw: Any
+) -> Connection:
+    return Connection(id=cid, page="p1", source=source, target=target, label=label, **kw)
+
+
+def reviewed(classified: ClassifiedArchitecture) -> ReviewedArchitecture:
+    """``classified`` as the interactive stage returns it after accept-all review."""
+    return ReviewedArchitecture(
+        **classified.model_dump(),
+        review=Review(reviewer="test", method="accept_all"),
+    )
+
+
+def azure_shop() -> ReviewedArchitecture:
+    """Customers → App Gateway → App Service (in a VNet) → Function App → data services."""
+    rg, vnet = ["rg"], ["rg", "vnet"]
+    return reviewed(
+        ClassifiedArchitecture(
+            source="shop.drawio",
+            containers=[
+                _container("rg", "resource_group", "rg-shop"),
+                _container("vnet", "vnet", "vnet-shop", parent="rg"),
+                _container("snet-gw", "subnet", "snet-gateway", parent="vnet"),
+                _container("snet-app", "subnet", "snet-app", parent="vnet"),
+                _container("snet-data", "subnet", "snet-data", parent="vnet"),
+            ],
+            resources=[
+                _resource(
+                    "appgw",
+                    "shop-gateway",
+                    "Microsoft.Network/applicationGateways",
+                    "network",
+                    [*vnet, "snet-gw"],
+                ),
+                _resource(
+                    "web",
+                    "shop-web",
+                    "Microsoft.Web/sites",
+                    "compute",
+                    [*vnet, "snet-app"],
+                    kind="app,linux",
+                ),
+                _resource(
+                    "func",
+                    "orders-func",
+                    "Microsoft.Web/sites",
+                    "compute",
+                    rg,
+                    kind="functionapp,linux",
+                ),
+                _resource(
+                    "cosmos", "orders-db", "Microsoft.DocumentDB/databaseAccounts", "data", rg
+                ),
+                _resource("kv", "shop-kv", "Microsoft.KeyVault/vaults", "security", rg),
+                _resource("st", "shopstorage", "Microsoft.Storage/storageAccounts", "storage", rg),
+                _resource("sql", "shop-sql", "Microsoft.Sql/servers", "data", [*vnet, "snet-data"]),
+                _resource("appi", "shop-appi", "Microsoft.Insights/components", "monitoring", rg),
+                _resource("sb", "orders-bus", "Microsoft.ServiceBus/namespaces", "integration", rg),
+            ],
+            non_architectural=[
+                NonArchitectural(
+                    icon_id="users",
+                    icon_key="img/lib/azure2/general/Users.svg",
+                    label="Customers",
+                    reason="actor",
+                ),
+                NonArchitectural(
+                    icon_id="legend",
+                    icon_key="img/lib/azure2/general/Information.svg",
+                    label="Legend",
+                    reason="decoration",
+                ),
+            ],
+            needs_clarification=[
+                Unclassified(
+                    icon_id="mystery",
+                    icon_key="img/lib/azure2/other/Unknown_Thing.svg",
+                    label="Batch thing",
+                    candidates=["Microsoft.Batch/batchAccounts"],
+                )
+            ],
+            connections=[
+                _conn("c1", "users", "appgw"),
+                _conn("c2", "appgw", "web"),
+                _conn("c3", "web", "func", "HTTPS"),
+                _conn("c4", "func", "cosmos", "writes orders"),
+                _conn("c5", "web", "kv", "secrets"),
+                _conn("c6", "func", "st", "reads blobs"),
+                _conn("c7", "web", "sql"),
+                _conn("c8", "appi", "web", "telemetry", direction="backward"),
+                _conn("c9", "sb", "func", "trigger"),
+                _conn("c10", "func", "legend"),
+                _conn("c11", "mystery", "web"),
+            ],
+        )
+    )
+
+
+def aws_api() -> ReviewedArchitecture:
+    """Users → API Gateway → Lambda (in a VPC) → DynamoDB, S3 and RDS."""
+    vpc = ["vpc", "private-a"]
+    return reviewed(
+        ClassifiedArchitecture(
+            source="aws-api.drawio",
+            containers=[
+                _container("vpc", "vnet", "vpc-main"),
+                _container("private-a", "subnet", "private-a", parent="vpc"),
+            ],
+            resources=[
+                _resource(
+                    "api", "orders-api", "AWS::ApiGateway::RestApi", "network", [], provider="aws"
+                ),
+                _resource(
+                    "fn", "orders-fn", "AWS::Lambda::Function", "compute", vpc, provider="aws"
+                ),
+                _resource("ddb", "orders", "AWS::DynamoDB::Table", "database", [], provider="aws"),
+                _resource("s3", "invoices", "AWS::S3::Bucket", "storage", [], provider="aws"),
+                _resource("rds", "ledger", "AWS::RDS::DBInstance", "database", vpc, provider="aws"),
+            ],
+            non_architectural=[
+                NonArchitectural(
+                    icon_id="users",
+                    icon_key="mxgraph.aws4.users",
+                    label="Users",
+                    reason="actor",
+                )
+            ],
+            connections=[
+                _conn("a1", "users", "api"),
+                _conn("a2", "api", "fn"),
+                _conn("a3", "fn", "ddb"),
+                _conn("a4", "fn", "s3"),
+                _conn("a5", "fn", "rds"),
+            ],
+        )
+    )
+
+
+def _flow(result: NetworkFlowResult, source: str, target: str) -> Flow:
+    matches = [f for f in result.flows if (f.source, f.target) == (source, target)]
+    assert len(matches) == 1, f"expected one flow {source} -> {target}, got {result.flows}"
+    return matches[0]
+
+
+@pytest.fixture
+def shop_result() -> NetworkFlowResult:
+    return analyse(azure_shop()).result()
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "protocol", "port", "private"),
+    [
+        pytest.param(INTERNET, "appgw", "HTTPS", 443, False, id="internet-to-gateway"),
+        pytest.param("appgw", "web", "HTTPS", 443, True, id="gateway-to-app-same-vnet"),
+        pytest.param("func", "cosmos", "HTTPS", 443, True, id="cosmos-private-endpoint"),
+        pytest.param("web", "kv", "HTTPS", 443, True, id="key-vault"),
+        pytest.param("func", "st", "HTTPS", 443, True, id="storage"),
+        pytest.param("web", "sql", "TDS", 1433, True, id="sql-tds-1433"),
+        pytest.param("web", "appi", "HTTPS", 443, False, id="app-insights-no-private-link"),
+        pytest.param("sb", "func", "AMQPS", 5671, True, id="service-bus-trigger-amqps"),
+    ],
+)
+def test_shop_flows_have_protocol_port_and_privacy(
+    shop_result: NetworkFlowResult,
+    source: str,
+    target: str,
+    protocol: str,
+    port: int,
+    private: bool,
+) -> None:
+    flow = _flow(shop_result, source, target)
+    assert (flow.protocol, flow.port, flow.private) == (protocol, port, private)
+    assert flow.reason
+
+
+def test_backward_connection_is_turned_round(shop_result: NetworkFlowResult) -> None:
+    """c8 is drawn App Insights ← App Service: the flow goes from the app to App Insights."""
+    assert _flow(shop_result, "web", "appi").direction == "forward"
+    assert not [f for f in shop_result.flows if f.source == "appi"]
+
+
+def test_connections_to_non_resources_are_dropped_with_a_warning(
+    shop_result: NetworkFlowResult,
+) -> None:
+    ends = {e for f in shop_result.flows for e in (f.source, f.target)}
+    assert "legend" not in ends and "mystery" not in ends
+    assert any("c10" in w and "c11" in w for w in shop_result.warnings)
+    assert len(shop_result.flows) == 9
+
+
+def test_passive_source_names_the_side_that_connects(shop_result: NetworkFlowResult) -> None:
+    reason = _flow(shop_result, "sb", "func").reason
+    assert "'orders-func' opens the connection to 'orders-bus'" in reason
+
+
+def test_label_protocol_and_port_override_the_type() -> None:
+    arch = azure_shop()
+    arch.connections = [_conn("x", "web", "func", "gRPC port 8443")]
+    flow = _flow(analyse(arch).result(), "web", "func")
+    assert (flow.protocol, flow.port) == ("gRPC", 8443)
+    assert "label" in flow.reason
+
+
+@pytest.mark.parametrize(
+    ("rtype", "kind", "protocol", "port"),
+    [
+        pytest.param(
+            "Microsoft.DBforPostgreSQL/flexibleServers", None, "PostgreSQL", 5432, id="pg"
+        ),
+        pytest.param("Microsoft.Cache/Redis", None, "Redis (TLS)", 6380, id="redis"),
+        pytest.param("Microsoft.EventHub/namespaces", None, "AMQPS", 5671, id="event-hubs"),
+        pytest.param(
+            "Microsoft.DocumentDB/databaseAccounts",
+            "MongoDB",
+            "MongoDB wire protocol (TLS)",
+            10255,
+            id="cosmos-mongo-kind",
+        ),
+        pytest.param("Microsoft.Foo/bars", None, "unknown", None, id="unknown-type"),
+    ],
+)
+def test_protocol_follows_the_target_type(
+    rtype: str, kind: str | None, protocol: str, port: int | None
+) -> None:
+    arch = azure_shop()
+    arch.resources.append(_resource("t", "target", rtype, "data", ["rg"], kind=kind))
+    arch.connections = [_conn("x", "func", "t")]
+    result = analyse(arch).result()
+    flow = _flow(result, "func", "t")
+    assert (flow.protocol, flow.port) == (protocol, port)
+    if protocol == "unknown":
+        assert "Microsoft.Foo/bars" in flow.reason
+        assert any("no known protocol" in w for w in result.warnings)
+        assert result.confidence < 1.0
+
+
+def test_vnets_list_subnets_and_their_resources(shop_result: NetworkFlowResult) -> None:
+    (vnet,) = shop_result.vnets
+    assert vnet.name == "vnet-shop"
+    assert {s.name: s.resources for s in vnet.subnets} == {
+        "snet-gateway": ["appgw"],
+        "snet-app": ["web"],
+        "snet-data": ["sql"],
+    }
+    assert sorted(vnet.resources) == ["appgw", "sql", "web"]
+
+
+def test_zones_by_category_and_type(shop_result: NetworkFlowResult) -> None:
+    zones = {z.name: z.resources for z in shop_result.zones}
+    assert list(zones) == ["public edge", "application", "data", "management"]
+    assert zones["public edge"] == ["appgw"]
+    assert set(zones["application"]) == {"web", "func", "sb"}
+    assert set(zones["data"]) == {"cosmos", "st", "sql"}
+    assert set(zones["management"]) == {"kv", "appi"}
+
+
+def test_without_a_vnet_nothing_is_private() -> None:
+    arch = azure_shop()
+    arch.containers = [c for c in arch.containers if c.kind == "resource_group"]
+    for r in arch.resources:
+        r.containers = ["rg"]
+    result = analyse(arch).result()
+    assert result.vnets == []
+    assert not any(f.private for f in result.flows)
+
+
+def test_connection_to_a_subnet_fans_out_to_its_resources() -> None:
+    arch = azure_shop()
+    arch.connections = [_conn("x", "func", "snet-data")]
+    (flow,) = [f for f in analyse(arch).flows if f.source == "func"]
+    assert (flow.target, flow.protocol, flow.port) == ("sql", "TDS", 1433)
+    assert "snet-data" in flow.reason
+
+
+def test_gateway_without_drawn_backend_gets_flows_from_containment() -> None:
+    arch = azure_shop()
+    arch.connections = [c for c in arch.connections if c.id != "c2"]
+    result = analyse(arch).result()
+    flow = _flow(result, "appgw", "web")
+    assert flow.private and "containment" in flow.reason
+    assert any("containment" in w for w in result.warnings)
+
+
+def test_aws_flows() -> None:
+    result = analyse(aws_api()).result()
+    assert _flow(result, INTERNET, "api").private is False
+    rds = _flow(result, "fn", "rds")
+    assert (rds.protocol, rds.port, rds.private) == ("PostgreSQL", 5432, True)
+    assert "assumed" in rds.reason
+    assert _flow(result, "fn", "ddb").private is False
+    assert [v.name for v in result.vnets] == ["vpc-main"]
+
+
+async def test_agent_output_validates_against_its_artifact_schema() -> None:
+    async with NetworkFlowAgent() as agent:
+        run = await execute(agent, azure_shop())
+    assert run.ok, run.error
+    doc = run.envelope.model_dump(mode="json")
+    jsonschema.Draft202012Validator(artifact_schema(NetworkFlowResult)).validate(doc)
+    assert doc["data"]["flows"]
