@@ -16,7 +16,7 @@ the containers around it, outermost first.
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from agents.base import Agent
 from agents.synthforge.icon_map import IconMap, load_icon_map, provider_of_type
@@ -55,8 +55,7 @@ def name_from_type(resource_type: str, kind: str | None = None) -> str:
         return _KIND_NAMES[kind.split(",")[0].lower()]
     if resource_type.startswith("AWS::"):
         parts = resource_type.split("::")[1:]
-        words = [_split_camel(p) for p in parts]
-        return " ".join(words).lower()
+        return " ".join(_split_camel(p) for p in parts).lower()
     last = resource_type.rsplit("/", 1)[-1]
     words = _split_camel(last).lower()
     return _singular(words)
@@ -151,9 +150,7 @@ def classify(detection: DetectionResult, icon_map: IconMap | None = None) -> Cla
 
 def _provider(icon: Icon, resource_type: str) -> Provider:
     by_type = provider_of_type(resource_type)
-    if by_type == "azure" or by_type == "aws":
-        return by_type
-    return icon.provider
+    return cast(Provider, by_type) if by_type in ("azure", "aws") else icon.provider
 
 
 def _unique(name: str, used: dict[str, int]) -> str:

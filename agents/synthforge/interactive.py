@@ -25,7 +25,7 @@ import getpass
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol, TextIO
+from typing import Any, ClassVar, Literal, Protocol, TextIO, cast
 
 from pydantic import ValidationError
 
@@ -244,8 +244,8 @@ def apply_decisions(
                     )
                 )
             else:
-                rtype = decision.resource_type
-                if rtype is None:
+                clarified = decision.resource_type
+                if clarified is None:
                     options = ", ".join(item.candidates) or "none"
                     raise InputError(
                         f"{at}.resource_type: {rid!r} needs clarification; "
@@ -256,11 +256,13 @@ def apply_decisions(
                     Resource(
                         id=rid,
                         icon_id=rid,
-                        name=decision.name or item.label or name_from_type(rtype, decision.kind),
-                        provider=_provider(rtype, "unknown"),
-                        resource_type=rtype,
+                        name=decision.name
+                        or item.label
+                        or name_from_type(clarified, decision.kind),
+                        provider=_provider(clarified, "unknown"),
+                        resource_type=clarified,
                         kind=decision.kind,
-                        category=icon_map.category_of(rtype),
+                        category=icon_map.category_of(clarified),
                         containers=_containers_of(classified, rid),
                         mapping_source=_by(reviewer, "clarified", decision.note),
                     )
@@ -313,9 +315,7 @@ def _required_type(decision: Decision, at: str) -> str:
 
 def _provider(resource_type: str, fallback: str) -> Provider:
     by_type = provider_of_type(resource_type)
-    if by_type == "azure" or by_type == "aws":
-        return by_type
-    return fallback  # type: ignore[return-value]
+    return cast(Provider, by_type if by_type in ("azure", "aws") else fallback)
 
 
 def _by(reviewer: str, what: str, note: str) -> str:
@@ -339,9 +339,9 @@ def terminal_decisions(classified: ClassifiedArchitecture, io: Prompter) -> list
     total = len(classified.resources)
     io.echo(f"Review of {classified.source}: {total} resource(s).")
     for n, r in enumerate(classified.resources, 1):
-        kind = f" (kind {r.kind})" if r.kind else ""
+        shown_kind = f" (kind {r.kind})" if r.kind else ""
         inside = f" in {' > '.join(r.containers)}" if r.containers else ""
-        io.echo(f"[{n}/{total}] {r.name} [{r.id}]: {r.resource_type}{kind}{inside}")
+        io.echo(f"[{n}/{total}] {r.name} [{r.id}]: {r.resource_type}{shown_kind}{inside}")
         action = io.prompt(
             "  confirm, correct or remove",
             default="confirm",
@@ -450,18 +450,20 @@ class InteractiveAgent(Agent[ClassifiedArchitecture, ReviewedArchitecture]):
 
     def mode(self) -> tuple[Method, DecisionsFile | None]:
         """The review method and, for a decisions file, its validated content."""
-        if self._mode is None:
-            settings = self.config.settings
-            if settings.get("decisions"):
-                path = Path(str(settings["decisions"]))
-                self._mode = ("decisions_file", load_decisions(path))
-            elif truthy(settings.get("yes", False)):
-                self._mode = ("accept_all", None)
-            elif self._prompter is not None or self._is_terminal():
-                self._mode = ("terminal", None)
-            else:
-                raise InputError(NO_MODE)
-        return self._mode
+        if self._mode is not None:
+            return self._mode
+        settings = self.config.settings
+        mode: tuple[Method, DecisionsFile | None]
+        if settings.get("decisions"):
+            mode = ("decisions_file", load_decisions(Path(str(settings["decisions"]))))
+        elif truthy(settings.get("yes", False)):
+            mode = ("accept_all", None)
+        elif self._prompter is not None or self._is_terminal():
+            mode = ("terminal", None)
+        else:
+            raise InputError(NO_MODE)
+        self._mode = mode
+        return mode
 
     async def process(self, data: ClassifiedArchitecture) -> ReviewedArchitecture:
         """Review ``data`` in the configured mode."""
