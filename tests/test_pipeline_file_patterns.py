@@ -151,7 +151,7 @@ def test_combiner_that_cannot_take_a_branch_is_rejected_before_running(
     # A branch whose output type clashes with the combiner field of its name is refused.
     class BadIn(BaseModel):
         upstream: TextInput
-        word_count: TextOutput | None = None
+        word_count: Summary | None = None
 
     class Bad(Agent[BadIn, Summary]):
         name = "bad_combiner"
