@@ -174,7 +174,7 @@ class _Builder:
                 for r in self.arch.resources
                 if r.resource_type.lower() == "microsoft.operationalinsights/workspaces"
             ]
-            where = f"Log Analytics workspace {workspaces[0]!r}" if workspaces else "a workspace"
+            where = f"Log Analytics workspace {workspaces[0]!r}" if workspaces else "Log Analytics"
             self.add_note(sec, f"send diagnostic logs and metrics to {where}")
 
     def _aws(self, resource: Resource, rule: dict[str, Any], sec: ResourceSecurity) -> None:
