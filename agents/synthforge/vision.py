@@ -45,6 +45,7 @@ Connections
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from collections.abc import Iterable
@@ -209,17 +210,26 @@ def _bbox(cell: Cell) -> BBox:
     return BBox(x=cell.abs_x, y=cell.abs_y, width=cell.width, height=cell.height)
 
 
-def _holds(outer: BBox, inner: BBox, slack: float = 1.0) -> bool:
+Rect = tuple[float, float, float, float]  # x1, y1, x2, y2 on the page
+
+_SLACK = 1.0  # draw.io snaps to a grid; a box touching its container's edge is inside
+
+
+def _rect(cell: Cell) -> Rect:
+    return (cell.abs_x, cell.abs_y, cell.abs_x + cell.width, cell.abs_y + cell.height)
+
+
+def _holds(outer: Rect, inner: Rect) -> bool:
     return (
-        outer.x - slack <= inner.x
-        and outer.y - slack <= inner.y
-        and inner.x + inner.width <= outer.x + outer.width + slack
-        and inner.y + inner.height <= outer.y + outer.height + slack
+        outer[0] - _SLACK <= inner[0]
+        and outer[1] - _SLACK <= inner[1]
+        and inner[2] <= outer[2] + _SLACK
+        and inner[3] <= outer[3] + _SLACK
     )
 
 
-def _area(box: BBox) -> float:
-    return box.width * box.height
+def _area(rect: Rect) -> float:
+    return (rect[2] - rect[0]) * (rect[3] - rect[1])
 
 
 class _PageScan:
@@ -233,6 +243,7 @@ class _PageScan:
             if cell.parent:
                 self.children.setdefault(cell.parent, []).append(cell)
         self.edges = {c.id for c in page.cells if c.edge}
+        self.rects = {c.id: _rect(c) for c in page.cells}
         self.matches: dict[str, IconMatch] = {}
         self.skipped_stencils: set[str] = set()
         for cell in page.cells:
@@ -298,6 +309,8 @@ class _PageScan:
             c for c in self.page.cells if c.vertex and not self._on_edge(c) and not is_text(c)
         ]
         texts = [c for c in self.page.cells if c.vertex and not self._on_edge(c) and is_text(c)]
+        by_left = sorted(shapes, key=lambda c: self.rects[c.id][0])
+        lefts = [self.rects[c.id][0] for c in by_left]
         for cell in shapes:
             found = self.matches.get(cell.id)
             kind: ContainerKind | None = None
@@ -320,7 +333,7 @@ class _PageScan:
                 if not label:
                     label = self._inner_title(cell, texts)
                 kind = label_kind(label) if label else None
-                if kind is None or not self._encloses_a_shape(cell, shapes):
+                if kind is None or not self._encloses_a_shape(cell, by_left, lefts):
                     continue
             self.containers[cell.id] = Container(
                 id=cell.id,
@@ -333,48 +346,67 @@ class _PageScan:
 
     def _inner_title(self, box: Cell, texts: list[Cell]) -> str:
         """The label of a text placed inside the top edge of an unlabelled box."""
-        outer = _bbox(box)
-        band = max(40.0, outer.height * 0.2)
+        outer = self.rects[box.id]
+        band = max(40.0, (outer[3] - outer[1]) * 0.2)
         for text in texts:
-            inner = _bbox(text)
-            if _holds(outer, inner) and inner.y - outer.y <= band and text.label:
+            inner = self.rects[text.id]
+            if _holds(outer, inner) and inner[1] - outer[1] <= band and text.label:
                 return text.label
         return ""
 
-    def _encloses_a_shape(self, box: Cell, shapes: list[Cell]) -> bool:
+    def _encloses_a_shape(self, box: Cell, by_left: list[Cell], lefts: list[float]) -> bool:
+        """Whether ``box`` has a child shape or holds a smaller shape in its box.
+
+        ``by_left`` are the page's shapes sorted by left edge (``lefts``), so only those
+        starting inside the box are compared.
+        """
         if any(not is_text(c) for c in self._vertex_children(box)):
             return True
-        outer = _bbox(box)
-        return any(
-            other.id != box.id
-            and _area(_bbox(other)) < _area(outer)
-            and _holds(outer, _bbox(other))
-            for other in shapes
-        )
+        outer = self.rects[box.id]
+        area = _area(outer)
+        start = bisect.bisect_left(lefts, outer[0] - _SLACK)
+        end = bisect.bisect_right(lefts, outer[2] + _SLACK)
+        for other in by_left[start:end]:
+            inner = self.rects[other.id]
+            if other.id != box.id and _area(inner) < area and _holds(outer, inner):
+                return True
+        return False
 
     # -- nesting
 
-    def _smallest_holder(self, cell: Cell, box: BBox, *, larger_only: bool) -> str | None:
-        ancestors = {a.id for a in self._ancestors(cell)}
+    def _smallest_holder(self, cell: Cell, *, larger_only: bool) -> str | None:
+        """The smallest container that is an ancestor of ``cell`` or holds its box.
+
+        Containers are searched by left edge: only those starting at most the widest
+        container's width to the left of the box can hold it.
+        """
+        box = self.rects[cell.id]
+        ancestors = [a.id for a in self._ancestors(cell) if a.id in self.containers]
+        start = bisect.bisect_left(self._lefts, box[0] - self._widest - _SLACK)
+        end = bisect.bisect_right(self._lefts, box[0] + _SLACK)
         best: tuple[float, str] | None = None
-        for container in self.containers.values():
-            if container.id == cell.id:
+        for container_id in [*ancestors, *self._by_left[start:end]]:
+            if container_id == cell.id:
                 continue
-            area = _area(container.bbox)
+            outer = self.rects[container_id]
+            area = _area(outer)
             if larger_only and area <= _area(box):
                 continue
-            holds = container.id in ancestors or _holds(container.bbox, box)
+            holds = container_id in ancestors or _holds(outer, box)
             if holds and (best is None or area < best[0]):
-                best = (area, container.id)
+                best = (area, container_id)
         return best[1] if best else None
 
     def _nest(self) -> None:
+        self._by_left = sorted(self.containers, key=lambda cid: self.rects[cid][0])
+        self._lefts = [self.rects[cid][0] for cid in self._by_left]
+        self._widest = max(
+            (self.rects[cid][2] - self.rects[cid][0] for cid in self.containers), default=0.0
+        )
         for icon in self.icons.values():
-            icon.parent = self._smallest_holder(self.cells[icon.id], icon.bbox, larger_only=False)
+            icon.parent = self._smallest_holder(self.cells[icon.id], larger_only=False)
         for container in self.containers.values():
-            container.parent = self._smallest_holder(
-                self.cells[container.id], container.bbox, larger_only=True
-            )
+            container.parent = self._smallest_holder(self.cells[container.id], larger_only=True)
 
     # -- texts and connections
 
