@@ -104,7 +104,11 @@ class Agent(ABC, Generic[InT, OutT]):
 
     async def run(self, data: BaseModel | dict[str, Any]) -> OutT:
         """Validate ``data`` as the input model, process it, and check the output type."""
-        typed = coerce_model(self.input_model, data, what=f"input of agent {self.name!r}")
+        typed = (
+            data
+            if isinstance(data, self.input_model)
+            else coerce_model(self.input_model, data, what=f"input of agent {self.name!r}")
+        )
         out = await self.process(typed)  # type: ignore[arg-type]
         if not isinstance(out, self.output_model):
             raise TypeError(

@@ -47,7 +47,10 @@ class Envelope(BaseModel):
     agent_version: str = "1"
     run_id: str
     correlation_id: str
-    input_digest: str = Field(description="sha256 of the canonical JSON of the input")
+    input_digest: str = Field(
+        description="sha256 of the canonical JSON of the input (with the agent's settings, "
+        "when it has any)"
+    )
     started_at: datetime
     finished_at: datetime
     duration_ms: float = Field(ge=0)
@@ -109,8 +112,12 @@ def make_envelope(
     error: str | None = None,
     input_digest: str | None = None,
 ) -> Envelope:
-    """The envelope of one run; ``input_digest`` saves re-hashing when already known."""
-    return Envelope(
+    """The envelope of one run; ``input_digest`` saves re-hashing when already known.
+
+    Every value here is produced by Forgeflow itself with the right type, so the
+    envelope is constructed without re-validation (this is on every agent run's path).
+    """
+    return Envelope.model_construct(
         schema_id=schema_id_for(output_model),
         agent=agent,
         agent_version=agent_version,
@@ -123,6 +130,7 @@ def make_envelope(
         status=status,
         error=error,
         data=output.model_dump(mode="json") if output is not None else None,
+        schema_version=ENVELOPE_VERSION,
     )
 
 

@@ -224,7 +224,7 @@ async def run_agent_batch(
                 return
             entry.value = run
             if not run.ok:
-                entry.error = run.error or f"agent {agent.name!r}: {run.envelope.status}"
+                entry.error = run.error or f"agent {agent.name!r}: {run.status}"
 
         entries = [BatchItem[InputT, AgentRun](index, item) for index, item in enumerate(inputs)]
         return await _run(

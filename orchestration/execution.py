@@ -7,14 +7,16 @@ cache behave the same everywhere.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from agents.base import Agent, AgentResult, coerce_model
 from agents.errors import ForgeflowError
-from orchestration.artifact import ArtifactStatus, Envelope, digest, make_envelope, new_id, now
+from orchestration.artifact import ArtifactStatus, Envelope, digest, make_envelope, new_id
 
 if TYPE_CHECKING:
     from orchestration.cache import ResultCache
@@ -37,22 +39,82 @@ class RunContext:
             self.correlation_id = self.run_id
 
 
-@dataclass
 class AgentRun:
-    """The outcome of one agent run: its typed output or its error, and the envelope."""
+    """The outcome of one agent run: its typed output or its error, and its envelope.
 
-    agent: str
-    stage: str
-    envelope: Envelope
-    output: AgentResult | None = None
-    error: str | None = None
-    cached: bool = False
-    resumed: bool = False
-    exception: BaseException | None = None
+    The envelope (the artifact written to disk or to a state store) is built on first
+    access, so in-process pipelines that never persist a stage do not pay for hashing
+    the input and dumping the output. ``status``, ``duration_ms`` and ``run_id`` are
+    known without it.
+    """
+
+    __slots__ = (
+        "_build",
+        "_envelope",
+        "agent",
+        "cached",
+        "duration_ms",
+        "error",
+        "exception",
+        "output",
+        "resumed",
+        "run_id",
+        "stage",
+        "status",
+    )
+
+    def __init__(
+        self,
+        agent: str,
+        stage: str,
+        envelope: Envelope | None = None,
+        output: AgentResult | None = None,
+        error: str | None = None,
+        cached: bool = False,
+        resumed: bool = False,
+        exception: BaseException | None = None,
+        *,
+        build: Callable[[], Envelope] | None = None,
+        status: ArtifactStatus | None = None,
+        duration_ms: float = 0.0,
+        run_id: str = "",
+    ) -> None:
+        if envelope is None and (build is None or status is None):
+            raise TypeError("AgentRun needs an envelope, or a builder with a status")
+        self.agent = agent
+        self.stage = stage
+        self.output = output
+        self.error = error
+        self.cached = cached
+        self.resumed = resumed
+        self.exception = exception
+        self._envelope = envelope
+        self._build = build
+        if envelope is not None:
+            self.status = envelope.status
+            self.duration_ms = envelope.duration_ms
+            self.run_id = envelope.run_id
+        else:
+            assert status is not None
+            self.status = status
+            self.duration_ms = duration_ms
+            self.run_id = run_id
+
+    @property
+    def envelope(self) -> Envelope:
+        """The artifact of this run (built once, on first access)."""
+        if self._envelope is None:
+            assert self._build is not None
+            self._envelope = self._build()
+            self._build = None
+        return self._envelope
 
     @property
     def ok(self) -> bool:
-        return self.envelope.status is ArtifactStatus.SUCCEEDED
+        return self.status is ArtifactStatus.SUCCEEDED
+
+    def __repr__(self) -> str:
+        return f"AgentRun(agent={self.agent!r}, stage={self.stage!r}, status={self.status!s})"
 
 
 def describe_error(exc: BaseException) -> str:
@@ -85,7 +147,7 @@ async def execute(
     """
     ctx = ctx or RunContext()
     stage = stage or agent.name
-    started = now()
+    started_wall = time.time()
     t0 = time.perf_counter()
     output: AgentResult | None = None
     error: str | None = None
@@ -94,10 +156,14 @@ async def execute(
     input_value: Any = data  # the validated input once known (digest() dumps models)
     input_digest: str | None = None
     try:
-        typed = coerce_model(agent.input_model, data, what=f"input of agent {agent.name!r}")
+        typed = (
+            data
+            if isinstance(data, agent.input_model)
+            else coerce_model(agent.input_model, data, what=f"input of agent {agent.name!r}")
+        )
         input_value = typed
         if ctx.store is not None:
-            input_digest = digest(typed)
+            input_digest = _input_digest(agent, typed)
             resumed = _resume(agent, typed, ctx, stage, input_digest)
             if resumed is not None:
                 if ctx.monitor is not None:
@@ -105,7 +171,7 @@ async def execute(
                 return resumed
         key = None
         if ctx.cache is not None:
-            input_digest = input_digest or digest(typed)
+            input_digest = input_digest or _input_digest(agent, typed)
             key = ctx.cache.key(agent.name, agent.version, input_digest)
             hit = ctx.cache.get(key, agent.output_model)
             if hit is not None:
@@ -119,37 +185,59 @@ async def execute(
         caught = exc
         output = None
     elapsed = time.perf_counter() - t0
-    finished = now()
     status = ArtifactStatus.SUCCEEDED if error is None else ArtifactStatus.FAILED
-    env = make_envelope(
-        agent=agent.name,
-        agent_version=agent.version,
-        output_model=agent.output_model,
-        input_value=input_value,
-        output=output,
-        started_at=started,
-        finished_at=finished,
-        run_id=ctx.run_id,
-        correlation_id=ctx.correlation_id,
-        status=status,
-        error=error,
-        input_digest=input_digest,
-    )
-    env.duration_ms = elapsed * 1000
+    run_id, correlation_id = ctx.run_id, ctx.correlation_id
+
+    def build() -> Envelope:
+        started = datetime.fromtimestamp(started_wall, UTC)
+        digest_now = input_digest
+        if digest_now is None and isinstance(input_value, BaseModel):
+            digest_now = _input_digest(agent, input_value)
+        env = make_envelope(
+            agent=agent.name,
+            agent_version=agent.version,
+            output_model=agent.output_model,
+            input_value=input_value,
+            output=output,
+            started_at=started,
+            finished_at=started + timedelta(seconds=elapsed),
+            run_id=run_id,
+            correlation_id=correlation_id,
+            status=status,
+            error=error,
+            input_digest=digest_now,
+        )
+        env.duration_ms = elapsed * 1000
+        return env
+
     run = AgentRun(
         agent=agent.name,
         stage=stage,
-        envelope=env,
         output=output,
         error=error,
         cached=cached,
         exception=caught,
+        build=build,
+        status=status,
+        duration_ms=elapsed * 1000,
+        run_id=run_id,
     )
     if ctx.store is not None:
-        ctx.store.put_stage(ctx.run_id, stage, env)
+        ctx.store.put_stage(ctx.run_id, stage, run.envelope)
     if ctx.monitor is not None:
         ctx.monitor.record(run)
     return run
+
+
+def _input_digest(agent: Agent[Any, Any], typed: BaseModel) -> str:
+    """The digest that decides resuming and caching: the input, plus the agent's settings
+    when it has any (the same input reviewed with other decisions is other work)."""
+    settings = agent.config.settings
+    return (
+        digest({"input": typed.model_dump(mode="json"), "settings": settings})
+        if settings
+        else digest(typed)
+    )
 
 
 def _resume(

@@ -103,13 +103,13 @@ class RunMonitor:
         rec = RunRecord(
             stage=run.stage,
             agent=run.agent,
-            status=str(run.envelope.status),
-            duration_ms=run.envelope.duration_ms,
+            status=str(run.status),
+            duration_ms=run.duration_ms,
             cached=run.cached,
             resumed=run.resumed,
             error=run.error,
             after=list(after or []),
-            run_id=run.envelope.run_id,
+            run_id=run.run_id,
         )
         self.records.append(rec)
         self._log(rec)

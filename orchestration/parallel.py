@@ -54,7 +54,7 @@ class ParallelResult:
     def failed(self) -> dict[str, str]:
         """Branch name -> error, for the branches that failed."""
         return {
-            name: run.error or str(run.envelope.status)
+            name: run.error or str(run.status)
             for name, run in self.runs.items()
             if not run.ok or run.output is None
         }

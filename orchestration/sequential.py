@@ -107,8 +107,9 @@ class AgentSession:
 
     def __init__(self) -> None:
         self._entered: list[Agent[Any, Any]] = []
+        self._entered_ids: set[int] = set()
         self._setup_errors: dict[int, str] = {}
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._pending: dict[int, asyncio.Future[str | None] | None] = {}
 
     async def __aenter__(self) -> AgentSession:
         return self
@@ -122,22 +123,39 @@ class AgentSession:
         await self.aclose()
 
     async def enter(self, agent: Agent[Any, Any]) -> str | None:
-        """Set ``agent`` up unless already done; the set-up error as text, or None."""
+        """Set ``agent`` up unless already done; the set-up error as text, or None.
+
+        Concurrent callers for the same agent wait for the one set-up in progress.
+        """
         key = id(agent)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            if key in self._setup_errors:
-                return self._setup_errors[key]
-            if any(a is agent for a in self._entered):
-                return None
-            try:
-                await agent.__aenter__()
-            except Exception as exc:
-                error = f"set-up of agent {agent.name!r} failed: {_describe(exc)}"
-                self._setup_errors[key] = error
-                return error
-            self._entered.append(agent)
+        if key in self._entered_ids:  # the common case
             return None
+        if key in self._setup_errors:
+            return self._setup_errors[key]
+        if key in self._pending:  # another caller is setting it up: wait for it
+            waiter = self._pending[key]
+            if waiter is None:
+                waiter = self._pending[key] = asyncio.get_running_loop().create_future()
+            return await asyncio.shield(waiter)
+        self._pending[key] = None
+        result: str | None = None
+        try:
+            await agent.__aenter__()
+        except Exception as exc:
+            result = f"set-up of agent {agent.name!r} failed: {_describe(exc)}"
+            self._setup_errors[key] = result
+        except BaseException:  # cancelled: let a later caller try again
+            waiter = self._pending.pop(key)
+            if waiter is not None:
+                waiter.cancel()
+            raise
+        else:
+            self._entered.append(agent)
+            self._entered_ids.add(key)
+        waiter = self._pending.pop(key)
+        if waiter is not None:
+            waiter.set_result(result)
+        return result
 
     async def run(
         self,
@@ -159,6 +177,7 @@ class AgentSession:
         """Tear down every entered agent, last entered first."""
         while self._entered:
             agent = self._entered.pop()
+            self._entered_ids.discard(id(agent))
             try:
                 await agent.__aexit__(None, None, None)
             except Exception:
