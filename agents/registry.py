@@ -33,6 +33,7 @@ BUILTIN_AGENTS: dict[str, str] = {
     "interactive": "agents.synthforge.interactive:InteractiveAgent",
     "network_flow": "agents.synthforge.network_flow:NetworkFlowAgent",
     "security": "agents.synthforge.security:SecurityAgent",
+    "cost_estimation": "agents.synthforge.cost_estimation:CostEstimationAgent",
 }
 
 

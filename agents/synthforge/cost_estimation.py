@@ -1,0 +1,142 @@
+"""Monthly cost estimate per resource, from the shipped, dated price table.
+
+``data/prices.json`` holds, per resource type, a default SKU and its priced components
+(price x quantity a month, e.g. 730 hours of an instance, 100 GB of storage). Every item
+lists the assumptions behind its figure; the estimate lists the global ones (hours a
+month, what is not included, where the prices come from). A type with no price is
+counted as 0 with an assumption saying so. The region comes from the agent setting
+``region`` (``--set region=eastus``), else the table's default.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agents.base import Agent
+from agents.errors import InputError
+from agents.synthforge.models import CostEstimate, CostItem, Resource, ReviewedArchitecture
+from agents.synthforge.network_flow import load_data, type_entry
+
+_REGION = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+
+
+def price_table() -> dict[str, Any]:
+    """The shipped price table (``_meta``, ``global_assumptions``, ``types``)."""
+    return load_data("prices.json")
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _unit_price(value: float) -> str:
+    """A unit price with every significant decimal: $0.018, $0.000016, $14.72."""
+    text = f"{value:,.10f}".rstrip("0")
+    whole, _, decimals = text.partition(".")
+    return f"${whole}.{decimals.ljust(2, '0')}"
+
+
+def _quantity(value: float) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def estimate_item(resource: Resource, *, plan_in_diagram: bool = False) -> CostItem:
+    """The monthly cost of one resource at its type's default SKU."""
+    entry = type_entry(price_table()["types"], resource.resource_type, resource.kind)
+    if entry is None:
+        return CostItem(
+            resource_id=resource.id,
+            resource_type=resource.resource_type,
+            sku="unknown",
+            monthly_cost=0.0,
+            assumptions=[
+                f"no price is known for {resource.resource_type}; counted as 0 — price it by hand"
+            ],
+        )
+    is_app = resource.resource_type.lower() == "microsoft.web/sites"
+    if is_app and plan_in_diagram and "functionapp" not in (resource.kind or "").lower():
+        return CostItem(
+            resource_id=resource.id,
+            resource_type=resource.resource_type,
+            sku="on the App Service plan",
+            monthly_cost=0.0,
+            assumptions=["compute is billed on the App Service plan shown in the diagram"],
+        )
+    total = 0.0
+    lines: list[str] = []
+    for part in entry["components"]:
+        amount = part["price"] * part["quantity"]
+        total += amount
+        lines.append(
+            f"{part['what']}: {_quantity(part['quantity'])} x {_unit_price(part['price'])} "
+            f"per {part['unit']} = {_money(amount)}"
+        )
+    return CostItem(
+        resource_id=resource.id,
+        resource_type=resource.resource_type,
+        sku=entry["sku"],
+        monthly_cost=round(total, 2),
+        assumptions=[*entry["assumptions"], *lines],
+    )
+
+
+def estimate(arch: ReviewedArchitecture, region: str | None = None) -> CostEstimate:
+    """The monthly estimate of every resource of ``arch`` (pure, offline)."""
+    table = price_table()
+    meta = table["_meta"]
+    region = region or meta["region"]
+    plan = any(r.resource_type.lower() == "microsoft.web/serverfarms" for r in arch.resources)
+    items = [estimate_item(r, plan_in_diagram=plan) for r in arch.resources]
+    assumptions = [
+        f"prices: {meta['source']}",
+        *table["global_assumptions"],
+    ]
+    warnings: list[str] = []
+    providers = {r.provider for r in arch.resources}
+    if "aws" in providers:
+        assumptions.append(f"AWS resources are priced in {meta['aws_region']}")
+    if region != meta["region"]:
+        note = f"the price table holds {meta['region']} list prices; prices in {region} may differ"
+        assumptions.append(note)
+        warnings.append(note)
+    unknown = [i for i in items if i.sku == "unknown"]
+    if unknown:
+        types = sorted({i.resource_type for i in unknown})
+        warnings.append(f"no price known for {', '.join(types)}; counted as 0")
+    # a list-price estimate is never certain: 0.8 at best, less for each unpriced item
+    confidence = 0.2 + 0.6 * (1 - len(unknown) / len(items)) if items else 0.8
+    return CostEstimate(
+        currency=meta["currency"],
+        region=region,
+        price_table_date=meta["date"],
+        items=items,
+        total_monthly=round(sum(i.monthly_cost for i in items), 2),
+        assumptions=assumptions,
+        warnings=warnings,
+        confidence=round(confidence, 3),
+    )
+
+
+class CostEstimationAgent(Agent[ReviewedArchitecture, CostEstimate]):
+    """Monthly cost estimate from the shipped price table; setting ``region``."""
+
+    name = "cost_estimation"
+    description = "Monthly cost estimate per resource from a shipped, dated price table"
+    input_model = ReviewedArchitecture
+    output_model = CostEstimate
+
+    def region(self) -> str | None:
+        """The ``region`` setting, checked; None when unset."""
+        value = self.config.settings.get("region")
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or not _REGION.match(value):
+            raise InputError(
+                f"agent {self.name!r}: setting region={value!r} is not a region name "
+                "such as 'westeurope' or 'eastus'"
+            )
+        return value
+
+    async def process(self, data: ReviewedArchitecture) -> CostEstimate:
+        return estimate(data, self.region())
