@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from agents.errors import PipelineError
-from orchestration.execution import AgentRun, RunContext, _describe
+from orchestration.execution import AgentRun, RunContext, describe_error
 
 if TYPE_CHECKING:
     from agents.base import Agent
@@ -176,7 +176,7 @@ async def run_batch(
         try:
             entry.value = await fn(entry.item)
         except Exception as exc:  # one item's failure is data, not the batch's end
-            entry.error = _describe(exc)
+            entry.error = describe_error(exc)
 
     entries = [BatchItem[T, R](index, item) for index, item in enumerate(items)]
     return await _run(
@@ -220,7 +220,7 @@ async def run_agent_batch(
             try:
                 run = await session.run(agent, entry.item, ctx, stage=f"{base}/{entry.index}")
             except Exception as exc:  # execute() reports failures; this is a safety net
-                entry.error = _describe(exc)
+                entry.error = describe_error(exc)
                 return
             entry.value = run
             if not run.ok:

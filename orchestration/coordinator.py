@@ -28,7 +28,7 @@ from agents.base import AgentConfig, AgentResult, coerce_model
 from agents.errors import PipelineError, UnknownAgentError
 from agents.registry import AgentRegistry, default_registry
 from orchestration.artifact import ArtifactStatus
-from orchestration.execution import AgentRun, RunContext, _describe
+from orchestration.execution import AgentRun, RunContext, describe_error
 from orchestration.sequential import AgentSession, recorded_run
 from orchestration.typecheck import incompatibility, type_name
 
@@ -550,7 +550,7 @@ class Coordinator:
                 step.agent, AgentConfig(name=step.agent, settings=step.settings)
             )
         except Exception as exc:
-            why = f"agent {step.agent!r} cannot be created: {_describe(exc)}"
+            why = f"agent {step.agent!r} cannot be created: {describe_error(exc)}"
             return StepOutcome(step=step, status="failed", reason=why)
         stage = f"{self.name}/{step.id}"
         step_input: BaseModel | dict[str, Any] | None = data

@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field, computed_field
 
 from agents.errors import PipelineError
 from orchestration.artifact import new_id, now
-from orchestration.execution import _describe
+from orchestration.execution import describe_error
 
 __all__ = ["Event", "EventBus", "Handler", "HandlerOutcome", "PublishResult"]
 
@@ -198,7 +198,10 @@ class EventBus:
             return PublishResult(event)
         token = self._depth.set(depth + 1)
         try:
-            outcomes = await asyncio.gather(*(self._call(h, event) for h in handlers))
+            if len(handlers) == 1:  # nothing to run concurrently: skip gather's tasks
+                outcomes = [await self._call(handlers[0], event)]
+            else:
+                outcomes = await asyncio.gather(*(self._call(h, event) for h in handlers))
         finally:
             self._depth.reset(token)
         return PublishResult(event, list(outcomes))
@@ -216,7 +219,7 @@ class EventBus:
                 event.correlation_id,
                 exc_info=exc,
             )
-            return HandlerOutcome(handler=name, error=_describe(exc), exception=exc)
+            return HandlerOutcome(handler=name, error=describe_error(exc), exception=exc)
         return HandlerOutcome(handler=name)
 
     def events_for(self, correlation_id: str) -> list[Event]:

@@ -125,7 +125,6 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-_describe = describe_error  # the name used before it was public
 
 
 async def execute(

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from agents.base import Agent, AgentResult
 from agents.errors import PipelineError
 from orchestration.artifact import ArtifactStatus, make_envelope, now
-from orchestration.execution import AgentRun, RunContext, _describe, execute
+from orchestration.execution import AgentRun, RunContext, describe_error, execute
 from orchestration.typecheck import incompatibility
 
 __all__ = ["AgentSession", "PipelineResult", "SequentialPipeline", "Stage", "recorded_run"]
@@ -142,7 +142,7 @@ class AgentSession:
         try:
             await agent.__aenter__()
         except Exception as exc:
-            result = f"set-up of agent {agent.name!r} failed: {_describe(exc)}"
+            result = f"set-up of agent {agent.name!r} failed: {describe_error(exc)}"
             self._setup_errors[key] = result
         except BaseException:  # cancelled: let a later caller try again
             waiter = self._pending.pop(key)
