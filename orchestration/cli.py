@@ -148,3 +148,8 @@ def run(
     if not report.ok:
         click.echo(f"error: stage {report.failed_stage!r} failed: {report.error}", err=True)
         sys.exit(1)
+
+
+from orchestration.github_cli import register  # noqa: E402 - commands need ``main`` defined
+
+register(main)

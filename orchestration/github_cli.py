@@ -1,0 +1,309 @@
+"""Workflow helper commands: ``pr-state``, ``sticky-comment``, ``dispatch``, ``emit-matrix``.
+
+Registered on ``python -m orchestration`` by :func:`register`. Each is a thin wrapper over
+:mod:`orchestration.pr_state`, :mod:`orchestration.dispatch` and :mod:`orchestration.matrix`.
+The API commands read ``GITHUB_TOKEN``, ``GITHUB_REPOSITORY`` and ``GITHUB_API_URL`` from the
+environment (as a workflow step sets them); a missing one ends in one line and exit 2.
+Everything a workflow passes is validated before use, and nothing taken from the pull
+request (title, branch, body) is ever run or interpolated into a command.
+
+Step outputs go to ``$GITHUB_OUTPUT`` through :func:`set_output` only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from agents.errors import InputError
+
+_OUTPUT_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,99}")
+
+
+def set_output(name: str, value: str, env: Mapping[str, str] = os.environ) -> Path | None:
+    """Append ``name=value`` to ``$GITHUB_OUTPUT`` (a heredoc block for multi-line values).
+
+    Outside GitHub Actions (no ``GITHUB_OUTPUT``) the pair is printed instead and ``None``
+    returned.
+    """
+    if not _OUTPUT_NAME_RE.fullmatch(name):
+        raise InputError(f"output name {name!r} is not allowed: use A-Z a-z 0-9 _ -")
+    if "\n" in value or "\r" in value:
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+        line = f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+    else:
+        line = f"{name}={value}\n"
+    target = env.get("GITHUB_OUTPUT", "")
+    if not target:
+        click.echo(line, nl=False)
+        return None
+    path = Path(target)
+    try:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(line)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot append the step output: {exc.strerror or exc}") from None
+    return path
+
+
+def _event(env: Mapping[str, str] = os.environ) -> dict[str, Any] | None:
+    """The triggering event's payload (``$GITHUB_EVENT_PATH``), or ``None``."""
+    target = env.get("GITHUB_EVENT_PATH", "")
+    if not target:
+        return None
+    try:
+        data = json.loads(Path(target).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(
+            f"{target}: cannot read the event payload: {exc.strerror or exc}"
+        ) from None
+    except ValueError as exc:
+        raise InputError(f"{target}: the event payload is not JSON: {exc}") from None
+    return data if isinstance(data, dict) else None
+
+
+def _pr_number(given: int | None, env: Mapping[str, str] = os.environ) -> int:
+    if given is not None:
+        if given < 1:
+            raise InputError(f"--pr {given} must be a positive pull-request number")
+        return given
+    event = _event(env) or {}
+    for holder in (event.get("pull_request"), event.get("issue"), event):
+        number = holder.get("number") if isinstance(holder, dict) else None
+        if isinstance(number, int) and not isinstance(number, bool) and number > 0:
+            return number
+    raise InputError("no pull-request number: pass --pr N or run on a pull_request event")
+
+
+def _json_value(value: str | None, value_file: Path | None) -> Any:
+    if (value is None) == (value_file is None):
+        raise InputError("give the value with exactly one of --value JSON or --value-file FILE")
+    if value_file is not None:
+        try:
+            text = value_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{value_file}: cannot read: {exc.strerror or exc}") from None
+        source = str(value_file)
+    else:
+        text, source = str(value), "--value"
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise InputError(f"{source}: not JSON: {exc}") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _client() -> tuple[Any, str]:
+    from orchestration.github_api import client_from_env, env_settings
+
+    settings = env_settings()
+    return client_from_env(), settings.repo
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def register(main: click.Group) -> None:
+    """Add the workflow helper commands to the ``python -m orchestration`` group."""
+    from orchestration.cli import user_errors
+
+    @main.group("pr-state")
+    def pr_state() -> None:
+        """Read and write state kept in hidden markers in a pull request's body."""
+
+    @pr_state.command("get")
+    @click.argument("key", required=False)
+    @click.option("--pr", "number", type=int, help="Pull-request number (default: the event's).")
+    @click.option("--output", "output_name", help="Also set this step output to the JSON.")
+    @user_errors
+    def pr_state_get(key: str | None, number: int | None, output_name: str | None) -> None:
+        """Print KEY's value as JSON (every key when KEY is omitted; null when absent)."""
+        import asyncio
+
+        from orchestration.pr_state import PullRequestState, check_key
+
+        if key is not None:
+            check_key(key)
+        client, repo = _client()
+        state = PullRequestState(repo, _pr_number(number), client)
+        values = asyncio.run(state.read())
+        text = _dump(values if key is None else values.get(key))
+        click.echo(text)
+        if output_name:
+            set_output(output_name, text)
+
+    @pr_state.command("set")
+    @click.argument("key")
+    @click.option("--value", help="The value, as JSON.")
+    @click.option(
+        "--value-file", type=click.Path(path_type=Path, dir_okay=False), help="JSON file."
+    )
+    @click.option("--pr", "number", type=int, help="Pull-request number (default: the event's).")
+    @click.option(
+        "--spill-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Where to write the value if the body cannot hold it (upload it as an artifact).",
+    )
+    @click.option("--artifact-name", help="Name of the artifact --spill-file is uploaded as.")
+    @click.option("--artifact-url", help="Link to the artifact (e.g. the run's page).")
+    @user_errors
+    def pr_state_set(
+        key: str,
+        value: str | None,
+        value_file: Path | None,
+        number: int | None,
+        spill_file: Path | None,
+        artifact_name: str | None,
+        artifact_url: str | None,
+    ) -> None:
+        """Set KEY to a JSON value in the pull request's body.
+
+        Prints what the body holds for KEY: the value, or the pointer to the artifact the
+        value was moved to (then --spill-file exists and the step output spilled=true).
+        """
+        import asyncio
+
+        from orchestration.pr_state import (
+            ArtifactSpill,
+            PullRequestState,
+            check_key,
+            is_artifact_pointer,
+        )
+
+        check_key(key)
+        data = _json_value(value, value_file)
+        spill = None
+        if spill_file is not None or artifact_name is not None:
+            if spill_file is None or artifact_name is None:
+                raise InputError("--spill-file and --artifact-name go together")
+            spill = ArtifactSpill(spill_file, artifact_name, artifact_url)
+        client, repo = _client()
+        state = PullRequestState(repo, _pr_number(number), client)
+        stored = asyncio.run(state.update(key, data, spill=spill))
+        spilled = is_artifact_pointer(stored) and not is_artifact_pointer(data)
+        click.echo(_dump(stored))
+        if os.environ.get("GITHUB_OUTPUT"):
+            set_output("spilled", "true" if spilled else "false")
+
+    @main.command("sticky-comment")
+    @click.option("--key", "marker_key", required=True, help="Marker naming the comment.")
+    @click.option(
+        "--body-file",
+        required=True,
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Markdown file with the comment's text.",
+    )
+    @click.option("--pr", "number", type=int, help="Pull-request number (default: the event's).")
+    @user_errors
+    def sticky_comment(marker_key: str, body_file: Path, number: int | None) -> None:
+        """Create or update the one comment marked KEY on the pull request."""
+        import asyncio
+
+        from orchestration.pr_state import check_key, upsert_sticky_comment
+
+        check_key(marker_key)
+        try:
+            markdown = body_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{body_file}: cannot read: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{body_file}: not UTF-8 text") from None
+        client, repo = _client()
+        result = asyncio.run(
+            upsert_sticky_comment(repo, _pr_number(number), marker_key, markdown, client=client)
+        )
+        verb = "created" if result.created else "updated"
+        click.echo(f"{verb} comment {result.comment_id}: {result.url or ''}".rstrip(": "))
+
+    @main.command("dispatch")
+    @click.option("--event-type", required=True, help="repository_dispatch event type.")
+    @click.option("--correlation-id", required=True, help="The chain's correlation id.")
+    @click.option(
+        "--artifact-run-id",
+        help="Run holding the artifact the next step needs (default: this run, GITHUB_RUN_ID).",
+    )
+    @click.option(
+        "--payload-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="JSON object of extra client_payload keys.",
+    )
+    @click.option(
+        "--hop", type=int, help="Hop number (default: the current dispatch's hop + 1, else 1)."
+    )
+    @click.option("--max-hops", type=int, default=50, show_default=True, help="Refuse beyond.")
+    @click.option("--dry-run", is_flag=True, help="Print the payload; do not send it.")
+    @user_errors
+    def dispatch(
+        event_type: str,
+        correlation_id: str,
+        artifact_run_id: str | None,
+        payload_file: Path | None,
+        hop: int | None,
+        max_hops: int,
+        dry_run: bool,
+    ) -> None:
+        """Send the next repository_dispatch event of a chain."""
+        import asyncio
+
+        from orchestration.dispatch import (
+            build_client_payload,
+            check_event_type,
+            load_payload_file,
+            next_hop,
+            send_dispatch,
+        )
+
+        check_event_type(event_type)
+        extra = load_payload_file(payload_file) if payload_file is not None else None
+        run_id = artifact_run_id or os.environ.get("GITHUB_RUN_ID") or None
+        payload = build_client_payload(
+            correlation_id,
+            hop if hop is not None else next_hop(_event()),
+            run_id,
+            extra,
+            max_hops=max_hops,
+        )
+        if dry_run:
+            click.echo(_dump({"event_type": event_type, "client_payload": payload}))
+            return
+        client, repo = _client()
+        asyncio.run(send_dispatch(client, repo, event_type, payload))
+        click.echo(
+            f"dispatched {event_type} to {repo} "
+            f"(correlation {payload['correlation_id']}, hop {payload['hop']})"
+        )
+
+    @main.command("emit-matrix")
+    @click.option("--agents", "agents_json", help='JSON list of agent names, e.g. ["a","b"].')
+    @click.option(
+        "--agents-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="File holding the JSON list.",
+    )
+    @click.option("--name", default="matrix", show_default=True, help="Step output name.")
+    @user_errors
+    def emit_matrix(agents_json: str | None, agents_file: Path | None, name: str) -> None:
+        """Write NAME=<matrix JSON> to $GITHUB_OUTPUT, one leg per known agent."""
+        from agents.registry import default_registry
+        from orchestration.matrix import build_matrix, matrix_json, parse_agents, read_agents_file
+
+        if (agents_json is None) == (agents_file is None):
+            raise InputError("give the agents with exactly one of --agents JSON or --agents-file")
+        agents = (
+            read_agents_file(agents_file)
+            if agents_file is not None
+            else parse_agents(str(agents_json))
+        )
+        matrix = build_matrix(agents, default_registry().names())
+        set_output(name, matrix_json(matrix))
