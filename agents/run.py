@@ -54,14 +54,17 @@ def run_one(
     from agents.base import AgentConfig
     from orchestration.artifact import correlation_of, write_artifact
     from orchestration.execution import RunContext, execute
+    from orchestration.monitoring import RunMonitor
 
     cls = _registry().get(agent_name)
     data = cls.load_input(input_path)
     if output_path.exists() and output_path.is_dir():
         raise ForgeflowError(f"{output_path}: is a folder; give -o a file path")
+    monitor = RunMonitor()
     ctx = RunContext(
         run_id=run_id or os.environ.get("FORGEFLOW_RUN_ID") or "",
         correlation_id=correlation_id or correlation_of(input_path) or "",
+        monitor=monitor,
     )
     if not ctx.run_id:
         from orchestration.artifact import new_id
@@ -75,6 +78,7 @@ def run_one(
         if isinstance(result.exception, ForgeflowError):
             raise result.exception  # a user error: one line, exit 2, nothing written
         write_artifact(output_path, result.envelope)
+        monitor.report_to_github(f"Forgeflow agent `{agent_name}`")
         if not result.ok:
             click.echo(f"agent {agent_name!r} failed: {result.error}", err=True)
             return 1
@@ -113,8 +117,16 @@ def main(
     list_agents: bool,
     schema_of: str | None,
 ) -> None:
-    """Run one Forgeflow AGENT on one INPUT artifact and write its output artifact."""
+    """Run one Forgeflow AGENT on one INPUT artifact and write its output artifact.
+
+    Logs go to stderr: warnings and errors by default; FORGEFLOW_LOG_LEVEL=INFO adds a
+    line per agent run, FORGEFLOW_LOG_FORMAT=json makes them JSON lines.
+    """
     try:
+        if agent or input_file:
+            from orchestration.logging_setup import configure_logging
+
+            configure_logging(level=os.environ.get("FORGEFLOW_LOG_LEVEL", "WARNING"))
         if list_agents:
             for info in _registry().describe():
                 click.echo(

@@ -35,7 +35,24 @@ def user_errors(fn: F) -> F:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
-    """Forgeflow orchestration: pipelines, schemas, validation."""
+    """Forgeflow orchestration: pipelines, schemas, validation.
+
+    Logs go to stderr: warnings and errors by default; set FORGEFLOW_LOG_LEVEL=INFO for a
+    line per agent run, and FORGEFLOW_LOG_FORMAT=json for JSON lines.
+    """
+    _configure_logging()
+
+
+def _configure_logging() -> None:
+    import os
+
+    from orchestration.logging_setup import configure_logging
+
+    try:
+        configure_logging(level=os.environ.get("FORGEFLOW_LOG_LEVEL", "WARNING"))
+    except ForgeflowError as exc:
+        click.echo(f"error: FORGEFLOW_LOG_LEVEL: {exc.one_line()}", err=True)
+        sys.exit(exc.exit_code)
 
 
 @main.command()

@@ -43,23 +43,16 @@ def stage_file_name(stage: str) -> str:
 
 def parse_settings(pairs: list[str] | tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """``AGENT.KEY=VALUE`` pairs as {agent: {key: value}}; true/false become booleans."""
-    out: dict[str, dict[str, Any]] = {}
+    from agents.run import parse_settings as parse_agent_settings
+
+    grouped: dict[str, list[str]] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         agent, dot, setting = key.partition(".")
         if not sep or not dot or not agent or not setting:
             raise ForgeflowError(f"--set {pair!r}: expected AGENT.KEY=VALUE")
-        out.setdefault(agent, {})[setting] = _value(value)
-    return out
-
-
-def _value(text: str) -> Any:
-    low = text.lower()
-    if low in ("true", "yes", "on"):
-        return True
-    if low in ("false", "no", "off"):
-        return False
-    return text
+        grouped.setdefault(agent, []).append(f"{setting}={value}")
+    return {agent: parse_agent_settings(items) for agent, items in grouped.items()}
 
 
 def run_pipeline_file(
