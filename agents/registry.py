@@ -34,6 +34,7 @@ BUILTIN_AGENTS: dict[str, str] = {
     "network_flow": "agents.synthforge.network_flow:NetworkFlowAgent",
     "security": "agents.synthforge.security:SecurityAgent",
     "cost_estimation": "agents.synthforge.cost_estimation:CostEstimationAgent",
+    "combine": "agents.synthforge.combine:CombineAgent",
 }
 
 

@@ -97,7 +97,8 @@ class Topology:
         """Ids of the VNet containers, in diagram order."""
         return [c.id for c in self.arch.containers if c.kind == "vnet"]
 
-    def _ancestors(self, container_id: str) -> list[Container]:
+    def ancestors(self, container_id: str) -> list[Container]:
+        """The container and its parents, innermost first."""
         chain: list[Container] = []
         seen: set[str] = set()
         current = self.containers.get(container_id)
@@ -111,7 +112,7 @@ class Topology:
         """Every container around ``resource``, from its own list and their parents."""
         out: dict[str, Container] = {}
         for cid in resource.containers:
-            for container in self._ancestors(cid):
+            for container in self.ancestors(cid):
                 out.setdefault(container.id, container)
         return list(out.values())
 
@@ -127,7 +128,7 @@ class Topology:
     def subnet(self, resource: Resource) -> str | None:
         """The innermost subnet ``resource`` is drawn in."""
         for cid in reversed(resource.containers):
-            for container in self._ancestors(cid):
+            for container in self.ancestors(cid):
                 if container.kind == "subnet":
                     return container.id
         return None
@@ -415,7 +416,7 @@ def _vnets(topology: Topology) -> list[VNet]:
         subnets = [
             Subnet(id=s.id, name=s.label, resources=[r.id for r in topology.members(s.id)])
             for s in topology.arch.containers
-            if s.kind == "subnet" and any(a.id == c.id for a in topology._ancestors(s.id))
+            if s.kind == "subnet" and any(a.id == c.id for a in topology.ancestors(s.id))
         ]
         out.append(
             VNet(

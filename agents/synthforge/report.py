@@ -1,0 +1,291 @@
+"""The markdown report of a combined SynthForge analysis, with a mermaid diagram.
+
+Every piece of text that comes from a diagram (labels, names, notes) is escaped before it
+is written: in mermaid labels every character outside a small safe set becomes a mermaid
+entity code (``#34;``), and node and subgraph ids are generated, never taken from the
+diagram; in markdown, the characters that would open markup, tables, links or HTML are
+escaped. A hostile label therefore cannot end the code block, break the graph or the
+table, or inject HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from agents.synthforge.models import (
+    BranchFailure,
+    CostEstimate,
+    NetworkFlowResult,
+    ResourceSecurity,
+    ReviewedArchitecture,
+    SecurityResult,
+)
+from agents.synthforge.network_flow import INTERNET, Topology
+
+_MERMAID_SAFE = re.compile(r"[A-Za-z0-9 _.,:/()\-]")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#!])")
+_URL = re.compile(r"https://[A-Za-z0-9.\-]+(/[A-Za-z0-9._~/%\-]*)?(#[A-Za-z0-9._\-]*)?")
+_MAX_LABEL = 80
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def mermaid_label(text: str, *, limit: int = _MAX_LABEL) -> str:
+    """``text`` safe inside a quoted mermaid label: one line, entity-coded, bounded."""
+    flat = _one_line(text)
+    if len(flat) > limit:
+        flat = flat[: limit - 3] + "..."
+    return "".join(ch if _MERMAID_SAFE.fullmatch(ch) else f"#{ord(ch)};" for ch in flat)
+
+
+def md(text: object) -> str:
+    """``text`` as inert inline markdown: one line, markup and HTML characters escaped."""
+    flat = _one_line(str(text))
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
+def link(url: str) -> str:
+    """An https URL as a markdown autolink; anything else as escaped text."""
+    if _URL.fullmatch(url):
+        return f"<{url}>"
+    return md(url)
+
+
+def _money(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+class _Names:
+    def __init__(self, arch: ReviewedArchitecture) -> None:
+        self.by_id = {r.id: r for r in arch.resources}
+
+    def __call__(self, resource_id: str) -> str:
+        if resource_id == INTERNET:
+            return "Internet"
+        r = self.by_id.get(resource_id)
+        return r.name if r is not None else resource_id
+
+
+def mermaid(arch: ReviewedArchitecture, network: NetworkFlowResult | None) -> str:
+    """A ``flowchart LR`` of the architecture: VNet/subnet subgraphs, resources, flows."""
+    topology = Topology(arch)
+    node = {r.id: f"n{i}" for i, r in enumerate(arch.resources, start=1)}
+    node[INTERNET] = "internet"
+    group = {
+        c.id: f"g{i}"
+        for i, c in enumerate(arch.containers, start=1)
+        if c.kind in ("vnet", "subnet")
+    }
+    # place each resource in its innermost VNet/subnet container
+    home: dict[str, str | None] = {}
+    for r in arch.resources:
+        chain = [c for c in topology.enclosing(r) if c.id in group]
+        subnet = topology.subnet(r)
+        home[r.id] = subnet if subnet in group else (chain[0].id if chain else None)
+    parent = {
+        cid: next(
+            (a.id for a in topology.ancestors(cid)[1:] if a.id in group),
+            None,
+        )
+        for cid in group
+    }
+
+    lines = ["flowchart LR"]
+
+    def emit(container: str | None, depth: int) -> None:
+        pad = "    " * depth
+        for r in arch.resources:
+            if home[r.id] == container:
+                label = mermaid_label(f"{r.name} ({r.resource_type.rsplit('/', 1)[-1]})")
+                lines.append(f'{pad}{node[r.id]}["{label}"]')
+        for cid in group:
+            if parent[cid] == container:
+                c = topology.containers[cid]
+                lines.append(
+                    f'{pad}subgraph {group[cid]}["{mermaid_label(c.kind + ": " + c.label)}"]'
+                )
+                emit(cid, depth + 1)
+                lines.append(f"{pad}end")
+
+    emit(None, 1)
+    flows = network.flows if network is not None else []
+    if any(INTERNET in (f.source, f.target) for f in flows):
+        lines.append('    internet(("Internet"))')
+    for f in flows:
+        if f.source not in node or f.target not in node:
+            continue
+        label = mermaid_label(f"{f.protocol}:{f.port}" if f.port is not None else f.protocol)
+        arrow = "-->" if f.private else "-.->"
+        if f.direction == "both":
+            arrow = "<-->" if f.private else "<-.->"
+        lines.append(f'    {node[f.source]} {arrow}|"{label}"| {node[f.target]}')
+    return "\n".join(lines)
+
+
+def _table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    return out
+
+
+def _flows_section(network: NetworkFlowResult, name: _Names) -> list[str]:
+    if not network.flows:
+        return ["No flows were found."]
+    rows = [
+        [
+            md(name(f.source)),
+            md(name(f.target)),
+            md(f.protocol),
+            str(f.port) if f.port is not None else "—",
+            "yes" if f.private else "**no**",
+            md(f.reason),
+        ]
+        for f in network.flows
+    ]
+    out = _table(["Source", "Target", "Protocol", "Port", "Private", "Why"], rows)
+    if network.zones:
+        out += ["", "Security zones:", ""]
+        out += [
+            f"- **{md(z.name)}**: " + ", ".join(md(name(r)) for r in z.resources)
+            for z in network.zones
+        ]
+    return out
+
+
+def _security_lines(sec: ResourceSecurity, name: _Names) -> list[str]:
+    out: list[str] = []
+    if sec.managed_identity:
+        out.append("- Managed identity: enable it and use it instead of keys")
+    for a in sec.role_assignments:
+        out.append(
+            f"- Role **{md(a.role_name)}** ({md(a.role_definition_id)}) on {md(name(a.scope))}"
+            f": {md(a.reason)}"
+        )
+    if sec.private_endpoint is not None:
+        pe = sec.private_endpoint
+        out.append(
+            f"- Private endpoint: group id {md(pe.group_id)}, "
+            f"private DNS zone {md(pe.private_dns_zone)}"
+        )
+    if sec.vnet_integration:
+        out.append("- VNet integration: on")
+    if sec.min_tls_version:
+        out.append(f"- Minimum TLS version: {md(sec.min_tls_version)}")
+    if sec.public_network_access:
+        out.append(f"- Public network access: {sec.public_network_access}")
+    if sec.diagnostics:
+        out.append("- Diagnostic settings: on")
+    out += [f"- {md(n)}" for n in sec.notes]
+    if sec.links:
+        out.append("- Docs: " + ", ".join(link(u) for u in sec.links))
+    return out
+
+
+def _security_section(security: SecurityResult, arch: ReviewedArchitecture) -> list[str]:
+    name = _Names(arch)
+    out: list[str] = []
+    for sec in security.resources:
+        lines = _security_lines(sec, name)
+        if not lines:
+            continue
+        out += [f"### {md(name(sec.resource_id))} ({md(sec.resource_type)})", "", *lines, ""]
+    while out and out[-1] == "":
+        out.pop()
+    return out or ["No recommendations."]
+
+
+def _cost_section(cost: CostEstimate, name: _Names) -> list[str]:
+    rows = [
+        [md(name(i.resource_id)), md(i.resource_type), md(i.sku), _money(i.monthly_cost)]
+        for i in cost.items
+    ]
+    rows.append(["**Total**", "", "", f"**{_money(cost.total_monthly)}**"])
+    out = [
+        f"Region {md(cost.region)}, price table of {md(cost.price_table_date)}, "
+        f"in {md(cost.currency)} a month.",
+        "",
+        *_table(["Resource", "Type", "SKU", f"Monthly ({md(cost.currency)})"], rows),
+        "",
+        "Assumptions:",
+        "",
+        *[f"- {md(a)}" for a in cost.assumptions],
+    ]
+    per_item = [i for i in cost.items if i.assumptions]
+    if per_item:
+        out += ["", "Per resource:", ""]
+        out += [
+            f"- {md(name(i.resource_id))}: " + "; ".join(md(a) for a in i.assumptions)
+            for i in per_item
+        ]
+    return out
+
+
+def _clarification_section(arch: ReviewedArchitecture, warnings: list[str]) -> list[str]:
+    out = []
+    for u in arch.needs_clarification:
+        cands = ", ".join(md(c) for c in u.candidates) or "no candidates"
+        out.append(f"- Icon {md(u.label or u.icon_id)} ({md(u.icon_key)}): {cands}")
+    out += [f"- {md(w)}" for w in warnings]
+    return out or ["Nothing needs clarification."]
+
+
+def _unavailable(branch: str) -> list[str]:
+    return [f"_Not available: the {md(branch)} branch failed (see Failed branches)._"]
+
+
+def render_report(
+    arch: ReviewedArchitecture,
+    network: NetworkFlowResult | None,
+    security: SecurityResult | None,
+    cost: CostEstimate | None,
+    failures: list[BranchFailure],
+    warnings: list[str],
+) -> str:
+    """The whole markdown report."""
+    name = _Names(arch)
+    out = [f"# Architecture analysis: {md(arch.source)}", ""]
+    out += [
+        f"Source diagram: {md(arch.source)}; reviewed by {md(arch.review.reviewer)} "
+        f"({md(arch.review.method)}).",
+        "",
+        "## Summary",
+        "",
+        f"- Resources: {len(arch.resources)}",
+    ]
+    if network is not None:
+        private = sum(1 for f in network.flows if f.private)
+        out.append(
+            f"- Flows: {len(network.flows)} ({private} private, "
+            f"{len(network.flows) - private} public)"
+        )
+        out.append(f"- Virtual networks: {len(network.vnets)}")
+    if security is not None:
+        roles = sum(len(s.role_assignments) for s in security.resources)
+        pes = sum(1 for s in security.resources if s.private_endpoint is not None)
+        out.append(f"- Security: {roles} role assignments, {pes} private endpoints")
+    if cost is not None:
+        out.append(
+            f"- Estimated cost: {_money(cost.total_monthly)} {md(cost.currency)} a month "
+            f"({md(cost.region)}, prices of {md(cost.price_table_date)})"
+        )
+    out.append(f"- Items needing clarification: {len(arch.needs_clarification)}")
+    if failures:
+        out.append(f"- Failed branches: {', '.join(md(f.branch) for f in failures)}")
+    out += ["", "## Architecture", "", "```mermaid", mermaid(arch, network), "```", ""]
+    out += ["Solid arrows stay on private networking; dashed arrows do not.", ""]
+    out += ["## Network flows", ""]
+    out += _flows_section(network, name) if network is not None else _unavailable("network_flow")
+    out += ["", "## Security recommendations", ""]
+    out += _security_section(security, arch) if security is not None else _unavailable("security")
+    out += ["", "## Cost estimate", ""]
+    out += _cost_section(cost, name) if cost is not None else _unavailable("cost_estimation")
+    out += ["", "## Items needing clarification", ""]
+    out += _clarification_section(arch, warnings)
+    if failures:
+        out += ["", "## Failed branches", ""]
+        out += [f"- **{md(f.branch)}**: {md(f.error)}" for f in failures]
+    return "\n".join(out).rstrip() + "\n"
