@@ -133,10 +133,10 @@ class GitHubClient:
     _repos: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def repo(self, full_name: str) -> Any:
-        """The (lazy: no request made) PyGithub ``Repository`` for ``owner/name``."""
+        """The PyGithub ``Repository`` for ``owner/name`` (lazy: no request is made)."""
         check_repo_name(full_name)
         if full_name not in self._repos:
-            self._repos[full_name] = self.github.get_repo(full_name, lazy=True)
+            self._repos[full_name] = self.github.get_repo(full_name)
         return self._repos[full_name]
 
     async def call(self, what: str, fn: Callable[[], T]) -> T:

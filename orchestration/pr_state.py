@@ -401,7 +401,8 @@ class PullRequestState:
         return (await self.read()).get(check_key(key), default)
 
     async def _wait(self, scale: float) -> None:
-        await self.client.sleep(scale * (0.5 + self._rand()))
+        if scale > 0:
+            await self.client.sleep(scale * (0.5 + self._rand()))
 
     async def _converge(self, key: str, change: Callable[[str | None], str]) -> Any:
         expected: Any = _MISSING
