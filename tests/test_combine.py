@@ -194,9 +194,13 @@ def test_subnet_and_internet_from_a_user_icon_in_aws_report() -> None:
     arch.non_architectural.append(
         NonArchitectural(icon_id="m", icon_key="mxgraph.aws4.mobile_client", label="", reason="")
     )
+    arch.connections = [c for c in arch.connections if c.id != "a1"]  # drop users -> api
     arch.connections.append(_conn("m1", "m", "api"))
     lines = _mermaid_block(combine(_full(arch)).report_markdown)
-    assert 'subgraph g1["vnet: vpc-main"]' in "\n".join(lines)
+    text = "\n".join(lines)
+    assert 'subgraph g1["vnet: vpc-main"]' in text
+    assert 'n2["orders-fn (Lambda Function)"]' in text
+    assert 'internet -.->|"HTTPS:443"| n1' in text  # the mobile client is the internet
     assert all(_MERMAID_LINE.match(line) for line in lines), lines
 
 

@@ -270,7 +270,7 @@ def _drafts(arch: ReviewedArchitecture, topology: Topology, warnings: list[str])
         drafts.extend(_expand(conn, sources, targets, "; ".join(filter(None, [s_note, t_note]))))
     if dropped:
         warnings.append(
-            f"{len(dropped)} connection(s) dropped because an end is not a resource: "
+            f"{len(dropped)} connection(s) dropped because an end is unattached or not a resource: "
             + ", ".join(dropped)
         )
     return drafts

@@ -70,6 +70,13 @@ class _Names:
         return r.name if r is not None else resource_id
 
 
+def _short_type(resource_type: str) -> str:
+    """``sites`` for Microsoft.Web/sites, ``EC2 Instance`` for AWS::EC2::Instance."""
+    if "::" in resource_type:
+        return " ".join(resource_type.split("::")[1:])
+    return resource_type.rsplit("/", 1)[-1]
+
+
 def mermaid(arch: ReviewedArchitecture, network: NetworkFlowResult | None) -> str:
     """A ``flowchart LR`` of the architecture: VNet/subnet subgraphs, resources, flows."""
     topology = Topology(arch)
@@ -100,7 +107,7 @@ def mermaid(arch: ReviewedArchitecture, network: NetworkFlowResult | None) -> st
         pad = "    " * depth
         for r in arch.resources:
             if home[r.id] == container:
-                label = mermaid_label(f"{r.name} ({r.resource_type.rsplit('/', 1)[-1]})")
+                label = mermaid_label(f"{r.name} ({_short_type(r.resource_type)})")
                 lines.append(f'{pad}{node[r.id]}["{label}"]')
         for cid in group:
             if parent[cid] == container:
