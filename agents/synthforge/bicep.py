@@ -1,0 +1,745 @@
+"""Render a module plan as Bicep: ``main.bicep`` plus ``modules/<kind>.bicep``.
+
+Each module declares one main resource with the symbol ``main`` (two-space indentation,
+one property per line), so :mod:`agents.synthforge.code_quality_fixer` can edit it as text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agents.synthforge.module_development import Instance, Plan
+
+#: kind → (ARM type@apiVersion of the main resource, diagnostic logs supported)
+MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
+    "web_app": ("Microsoft.Web/sites@2023-12-01", True),
+    "storage_account": ("Microsoft.Storage/storageAccounts@2023-05-01", False),
+    "key_vault": ("Microsoft.KeyVault/vaults@2023-07-01", True),
+    "cosmosdb_account": ("Microsoft.DocumentDB/databaseAccounts@2024-05-15", True),
+    "postgresql_flexible_server": ("Microsoft.DBforPostgreSQL/flexibleServers@2022-12-01", True),
+    "mssql_database": ("Microsoft.Sql/servers@2021-11-01", False),
+    "container_registry": ("Microsoft.ContainerRegistry/registries@2023-07-01", True),
+    "log_analytics_workspace": ("Microsoft.OperationalInsights/workspaces@2023-09-01", False),
+    "application_insights": ("Microsoft.Insights/components@2020-02-02", False),
+    "virtual_network": ("Microsoft.Network/virtualNetworks@2023-11-01", True),
+    "linux_virtual_machine": ("Microsoft.Compute/virtualMachines@2024-03-01", False),
+    "kubernetes_cluster": ("Microsoft.ContainerService/managedClusters@2024-02-01", True),
+    "redis_cache": ("Microsoft.Cache/redis@2024-03-01", True),
+}
+
+_PE_KINDS = {
+    "web_app",
+    "storage_account",
+    "key_vault",
+    "cosmosdb_account",
+    "postgresql_flexible_server",
+    "mssql_database",
+    "container_registry",
+    "redis_cache",
+}
+_DIAG_KINDS = _PE_KINDS | {"virtual_network", "kubernetes_cluster"}
+_WORKSPACE_KINDS = _DIAG_KINDS | {"application_insights"}
+_SUBNET_KINDS = {"linux_virtual_machine", "kubernetes_cluster"}
+_NO_SKU: set[str] = set()
+_IDENTITY_OUTPUT = {
+    "web_app": "main.identity.principalId",
+    "linux_virtual_machine": "main.identity.principalId",
+    "kubernetes_cluster": "main.properties.identityProfile.kubeletidentity.objectId",
+}
+
+
+def s(value: str) -> str:
+    """A Bicep string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _bodies(kind: str) -> str:  # noqa: C901 - one template per kind
+    if kind == "web_app":
+        return """\
+resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
+  name: 'asp-${name}'
+  location: location
+  tags: tags
+  kind: 'linux'
+  sku: {
+    name: sku
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource main 'Microsoft.Web/sites@2023-12-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'app,linux'
+  identity: {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    publicNetworkAccess: publicNetworkAccess
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+    }
+  }
+}
+"""
+    if kind == "storage_account":
+        return """\
+resource main 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: sku
+  }
+  properties: {
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: publicNetworkAccess
+    allowBlobPublicAccess: false
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+  }
+}
+"""
+    if kind == "key_vault":
+        return """\
+resource main 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: {
+      family: 'A'
+      name: sku
+    }
+    enableRbacAuthorization: true
+    enablePurgeProtection: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 90
+    publicNetworkAccess: publicNetworkAccess
+  }
+}
+"""
+    if kind == "cosmosdb_account":
+        return """\
+resource main 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'GlobalDocumentDB'
+  properties: {
+    databaseAccountOfferType: sku
+    publicNetworkAccess: publicNetworkAccess
+    disableLocalAuth: true
+    minimalTlsVersion: 'Tls12'
+    consistencyPolicy: {
+      defaultConsistencyLevel: 'Session'
+    }
+    locations: [
+      {
+        locationName: location
+        failoverPriority: 0
+      }
+    ]
+  }
+}
+"""
+    if kind == "postgresql_flexible_server":
+        return """\
+resource main 'Microsoft.DBforPostgreSQL/flexibleServers@2022-12-01' = {
+  name: name
+  location: location
+  tags: tags
+  sku: {
+    name: sku
+    tier: 'GeneralPurpose'
+  }
+  properties: {
+    version: '16'
+    storage: {
+      storageSizeGB: 32
+    }
+    backup: {
+      backupRetentionDays: 7
+    }
+    network: {
+      publicNetworkAccess: publicNetworkAccess
+    }
+    authConfig: {
+      activeDirectoryAuth: 'Enabled'
+      passwordAuth: 'Disabled'
+      tenantId: subscription().tenantId
+    }
+  }
+}
+"""
+    if kind == "mssql_database":
+        return """\
+resource main 'Microsoft.Sql/servers@2021-11-01' = {
+  name: name
+  location: location
+  tags: tags
+  identity: {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    minimalTlsVersion: '1.2'
+    publicNetworkAccess: publicNetworkAccess
+    administrators: {
+      administratorType: 'ActiveDirectory'
+      azureADOnlyAuthentication: true
+      login: entraAdminLogin
+      sid: entraAdminObjectId
+      tenantId: subscription().tenantId
+      principalType: 'Group'
+    }
+  }
+}
+
+resource database 'Microsoft.Sql/servers/databases@2021-11-01' = {
+  parent: main
+  name: 'sqldb-${name}'
+  location: location
+  tags: tags
+  sku: {
+    name: sku
+  }
+}
+"""
+    if kind == "container_registry":
+        return """\
+resource main 'Microsoft.ContainerRegistry/registries@2023-07-01' = {
+  name: name
+  location: location
+  tags: tags
+  sku: {
+    name: sku
+  }
+  properties: {
+    adminUserEnabled: false
+    anonymousPullEnabled: false
+    publicNetworkAccess: publicNetworkAccess
+  }
+}
+"""
+    if kind == "log_analytics_workspace":
+        return """\
+resource main 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    sku: {
+      name: sku
+    }
+    retentionInDays: retentionInDays
+  }
+}
+"""
+    if kind == "application_insights":
+        return """\
+resource main 'Microsoft.Insights/components@2020-02-02' = {
+  name: name
+  location: location
+  tags: tags
+  kind: sku
+  properties: {
+    Application_Type: sku
+    WorkspaceResourceId: logAnalyticsWorkspaceId
+    DisableLocalAuth: true
+  }
+}
+"""
+    if kind == "virtual_network":
+        return """\
+resource nsg 'Microsoft.Network/networkSecurityGroups@2023-11-01' = {
+  name: 'nsg-${name}'
+  location: location
+  tags: tags
+}
+
+resource main 'Microsoft.Network/virtualNetworks@2023-11-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    addressSpace: {
+      addressPrefixes: [
+        sku
+      ]
+    }
+    subnets: [
+      {
+        name: 'snet-workload'
+        properties: {
+          addressPrefix: workloadSubnetPrefix
+          networkSecurityGroup: {
+            id: nsg.id
+          }
+        }
+      }
+      {
+        name: 'snet-private-endpoints'
+        properties: {
+          addressPrefix: privateEndpointSubnetPrefix
+          privateEndpointNetworkPolicies: 'Enabled'
+          networkSecurityGroup: {
+            id: nsg.id
+          }
+        }
+      }
+    ]
+  }
+}
+"""
+    if kind == "linux_virtual_machine":
+        return """\
+resource nic 'Microsoft.Network/networkInterfaces@2023-11-01' = {
+  name: 'nic-${name}'
+  location: location
+  tags: tags
+  properties: {
+    ipConfigurations: [
+      {
+        name: 'internal'
+        properties: {
+          subnet: {
+            id: subnetId
+          }
+          privateIPAllocationMethod: 'Dynamic'
+        }
+      }
+    ]
+  }
+}
+
+resource main 'Microsoft.Compute/virtualMachines@2024-03-01' = {
+  name: name
+  location: location
+  tags: tags
+  identity: {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    hardwareProfile: {
+      vmSize: sku
+    }
+    osProfile: {
+      computerName: name
+      adminUsername: adminUsername
+      linuxConfiguration: {
+        disablePasswordAuthentication: true
+        ssh: {
+          publicKeys: [
+            {
+              path: '/home/${adminUsername}/.ssh/authorized_keys'
+              keyData: adminSshPublicKey
+            }
+          ]
+        }
+      }
+      allowExtensionOperations: false
+    }
+    storageProfile: {
+      imageReference: {
+        publisher: 'Canonical'
+        offer: 'ubuntu-24_04-lts'
+        sku: 'server'
+        version: 'latest'
+      }
+      osDisk: {
+        createOption: 'FromImage'
+        caching: 'ReadWrite'
+        managedDisk: {
+          storageAccountType: 'Premium_LRS'
+        }
+      }
+    }
+    networkProfile: {
+      networkInterfaces: [
+        {
+          id: nic.id
+        }
+      ]
+    }
+    diagnosticsProfile: {
+      bootDiagnostics: {
+        enabled: true
+      }
+    }
+  }
+}
+"""
+    if kind == "kubernetes_cluster":
+        return """\
+resource main 'Microsoft.ContainerService/managedClusters@2024-02-01' = {
+  name: name
+  location: location
+  tags: tags
+  sku: {
+    name: 'Base'
+    tier: 'Standard'
+  }
+  identity: {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    dnsPrefix: name
+    enableRBAC: true
+    disableLocalAccounts: true
+    aadProfile: {
+      managed: true
+      enableAzureRBAC: true
+    }
+    agentPoolProfiles: [
+      {
+        name: 'system'
+        mode: 'System'
+        count: 2
+        vmSize: sku
+        vnetSubnetID: subnetId
+      }
+    ]
+    networkProfile: {
+      networkPlugin: 'azure'
+      networkPolicy: 'azure'
+    }
+    addonProfiles: {
+      azurepolicy: {
+        enabled: true
+      }
+      omsagent: {
+        enabled: true
+        config: {
+          logAnalyticsWorkspaceResourceID: logAnalyticsWorkspaceId
+        }
+      }
+    }
+  }
+}
+"""
+    if kind == "redis_cache":
+        return """\
+resource main 'Microsoft.Cache/redis@2024-03-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    sku: {
+      name: sku
+      family: sku == 'Premium' ? 'P' : 'C'
+      capacity: 1
+    }
+    minimumTlsVersion: '1.2'
+    enableNonSslPort: false
+    publicNetworkAccess: publicNetworkAccess
+    redisConfiguration: {
+      'aad-enabled': 'true'
+    }
+  }
+}
+"""
+    raise KeyError(kind)
+
+
+_IF_PE = "if (!empty(privateEndpointSubnetId))"
+_PRIVATE_ENDPOINT = (
+    f"resource privateEndpoint 'Microsoft.Network/privateEndpoints@2023-11-01' = {_IF_PE} {{\n"
+    + """\
+  name: 'pe-${name}'
+  location: location
+  tags: tags
+  properties: {
+    subnet: {
+      id: privateEndpointSubnetId
+    }
+    privateLinkServiceConnections: [
+      {
+        name: 'psc-${name}'
+        properties: {
+          privateLinkServiceId: main.id
+          groupIds: [
+            privateEndpointGroupId
+          ]
+        }
+      }
+    ]
+  }
+}
+
+"""
+    + "resource privateDnsZoneGroup "
+    + f"'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2023-11-01' = {_IF_PE} {{\n"
+    + """\
+  parent: privateEndpoint
+  name: 'default'
+  properties: {
+    privateDnsZoneConfigs: [
+      {
+        name: 'default'
+        properties: {
+          privateDnsZoneId: privateDnsZoneId
+        }
+      }
+    ]
+  }
+}
+"""
+)
+
+
+def _diagnostics(logs: bool) -> str:
+    log = (
+        "    logs: [\n      {\n        categoryGroup: 'allLogs'\n        enabled: true\n"
+        "      }\n    ]\n"
+        if logs
+        else ""
+    )
+    return (
+        "resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {\n"
+        "  name: 'diag-${name}'\n"
+        "  scope: main\n"
+        "  properties: {\n"
+        "    workspaceId: logAnalyticsWorkspaceId\n"
+        f"{log}"
+        "    metrics: [\n      {\n        category: 'AllMetrics'\n        enabled: true\n"
+        "      }\n    ]\n"
+        "  }\n"
+        "}\n"
+    )
+
+
+def module_file(kind: str) -> str:
+    """The text of ``modules/<kind>.bicep``."""
+    params = [
+        "@description('Name of the resource')\nparam name string",
+        "@description('Azure region')\nparam location string",
+        "@description('Tags for every resource')\nparam tags object = {}",
+        f"@description('{_SKU_HELP.get(kind, 'SKU')}')\nparam sku string",
+    ]
+    if kind in _PE_KINDS:
+        params += [
+            "@description('Public network access; Disabled unless a flow needs it')\n"
+            "@allowed([\n  'Enabled'\n  'Disabled'\n])\n"
+            "param publicNetworkAccess string = 'Disabled'",
+            "@description('Subnet for a private endpoint (empty: none)')\n"
+            "param privateEndpointSubnetId string = ''",
+            "@description('Private link sub-resource')\nparam privateEndpointGroupId string = ''",
+            "@description('Private DNS zone of the endpoint')\nparam privateDnsZoneId string = ''",
+        ]
+    if kind in _WORKSPACE_KINDS:
+        params.append(
+            "@description('Log Analytics workspace for diagnostics')\n"
+            "param logAnalyticsWorkspaceId string"
+        )
+    if kind in _SUBNET_KINDS:
+        params.append("@description('Subnet to place the resource in')\nparam subnetId string")
+    if kind == "mssql_database":
+        params += [
+            "@description('Microsoft Entra admin group name')\n"
+            "param entraAdminLogin string = 'sql-admins'",
+            "@description('Object id of the Microsoft Entra admin group')\n"
+            "param entraAdminObjectId string",
+        ]
+    if kind == "linux_virtual_machine":
+        params += [
+            "@description('Admin user name')\nparam adminUsername string = 'azureuser'",
+            "@description('SSH public key of the admin user')\nparam adminSshPublicKey string",
+        ]
+    if kind == "virtual_network":
+        params += [
+            "@description('Prefix of the workload subnet')\n"
+            "param workloadSubnetPrefix string = '10.0.1.0/24'",
+            "@description('Prefix of the private endpoint subnet')\n"
+            "param privateEndpointSubnetPrefix string = '10.0.2.0/24'",
+        ]
+    if kind == "log_analytics_workspace":
+        params.append("@description('Log retention in days')\nparam retentionInDays int = 90")
+    text = "\n\n".join(params) + "\n\n" + _bodies(kind)
+    _, logs = MAIN_RESOURCE[kind]
+    if kind in _PE_KINDS:
+        text += "\n" + _PRIVATE_ENDPOINT
+    if kind in _DIAG_KINDS:
+        text += "\n" + _diagnostics(logs)
+    outputs = ["output id string = main.id", "output name string = main.name"]
+    if kind in _IDENTITY_OUTPUT:
+        outputs.append(f"output principalId string = {_IDENTITY_OUTPUT[kind]}")
+    if kind == "virtual_network":
+        outputs += [
+            "output workloadSubnetId string = main.properties.subnets[0].id",
+            "output privateEndpointSubnetId string = main.properties.subnets[1].id",
+        ]
+    return text + "\n" + "\n".join(outputs) + "\n"
+
+
+_SKU_HELP = {
+    "storage_account": "SKU, e.g. Standard_GRS",
+    "virtual_network": "Address space (CIDR)",
+    "application_insights": "Application type",
+    "cosmosdb_account": "Offer type",
+    "linux_virtual_machine": "VM size",
+    "kubernetes_cluster": "System node pool VM size",
+}
+
+
+def camel(symbol: str) -> str:
+    """``web_app_x`` → ``webAppX`` (Bicep identifiers are camelCase by convention)."""
+    head, *rest = symbol.split("_")
+    return head + "".join(w[:1].upper() + w[1:] for w in rest)
+
+
+def _sku(inst: Instance) -> str:
+    if inst.kind == "storage_account":
+        return "Standard_" + inst.sku_default
+    return inst.sku_default
+
+
+def _module(plan: Plan, inst: Instance) -> str:
+    sym = camel(inst.symbol)
+    params: list[tuple[str, str]] = [
+        ("name", f"{sym}Name"),
+        ("location", "location"),
+        ("tags", "tags"),
+        ("sku", f"{sym}Sku"),
+    ]
+    if inst.kind in _PE_KINDS:
+        params.append(("publicNetworkAccess", s("Enabled" if inst.public_access else "Disabled")))
+        pe = inst.private_endpoint
+        if pe is not None and plan.network is not None:
+            zone = plan.dns_zones.index(pe.private_dns_zone) + 1
+            net = camel(plan.network.symbol)
+            params += [
+                ("privateEndpointSubnetId", f"{net}.outputs.privateEndpointSubnetId"),
+                ("privateEndpointGroupId", s(pe.group_id)),
+                ("privateDnsZoneId", f"dnsZone{zone}.id"),
+            ]
+    if inst.kind in _WORKSPACE_KINDS and plan.workspace is not None:
+        params.append(("logAnalyticsWorkspaceId", f"{camel(plan.workspace.symbol)}.outputs.id"))
+    if inst.kind in _SUBNET_KINDS and plan.network is not None:
+        params.append(("subnetId", f"{camel(plan.network.symbol)}.outputs.workloadSubnetId"))
+    if inst.kind == "mssql_database":
+        params.append(("entraAdminObjectId", "sqlEntraAdminObjectId"))
+    if inst.kind == "linux_virtual_machine":
+        params.append(("adminSshPublicKey", "adminSshPublicKey"))
+    body = "\n".join(f"    {k}: {v}" for k, v in params)
+    comment = (
+        f"// {'added: ' if inst.added else ''}{inst.resource.name} ({inst.resource.resource_type})"
+    )
+    if inst.public_reason:
+        comment += f"\n// public network access enabled: {inst.public_reason}"
+    return (
+        f"{comment}\nmodule {sym} 'modules/{inst.kind}.bicep' = {{\n"
+        f"  name: {s(inst.symbol)}\n  params: {{\n{body}\n  }}\n}}\n"
+    )
+
+
+def _grants(plan: Plan) -> str:
+    out: list[str] = []
+    refs: dict[str, str] = {}
+    for n, g in enumerate(plan.grants, start=1):
+        if g.principal.kind not in _IDENTITY_OUTPUT:
+            continue
+        scope = camel(g.scope.symbol)
+        ref = f"{scope}Ref"
+        if ref not in refs:
+            arm = MAIN_RESOURCE[g.scope.kind][0]
+            refs[ref] = f"resource {ref} '{arm}' existing = {{\n  name: {scope}Name\n}}\n"
+        principal = f"{camel(g.principal.symbol)}.outputs.principalId"
+        if g.data_plane:
+            out.append(
+                f"// {g.role_name} (Cosmos DB data-plane role)\n"
+                f"resource grant{n} 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@"
+                "2024-05-15' = {\n"
+                f"  parent: {ref}\n"
+                f"  name: guid({ref}.id, {s(g.principal.symbol)}, {s(g.role_definition_id)})\n"
+                f"  dependsOn: [\n    {scope}\n  ]\n"
+                "  properties: {\n"
+                f"    roleDefinitionId: '${{{ref}.id}}/sqlRoleDefinitions/{g.role_definition_id}'\n"
+                f"    principalId: {principal}\n"
+                f"    scope: {ref}.id\n"
+                "  }\n}\n"
+            )
+        else:
+            out.append(
+                f"// {g.role_name}\n"
+                f"resource grant{n} 'Microsoft.Authorization/roleAssignments@2022-04-01' = {{\n"
+                f"  name: guid({ref}.id, {s(g.principal.symbol)}, {s(g.role_definition_id)})\n"
+                f"  scope: {ref}\n"
+                f"  dependsOn: [\n    {scope}\n  ]\n"
+                "  properties: {\n"
+                "    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/"
+                f"roleDefinitions', {s(g.role_definition_id)})\n"
+                f"    principalId: {principal}\n"
+                "    principalType: 'ServicePrincipal'\n"
+                f"    description: {s(g.role_name)}\n"
+                "  }\n}\n"
+            )
+    return "\n".join([*refs.values(), *out])
+
+
+def render(plan: Plan) -> list[tuple[str, str]]:
+    """(path, text) of every Bicep file for ``plan``."""
+    params = [
+        "@description('Azure region of every resource')\n"
+        f"param location string = {s(plan.location)}",
+        "@description('Tags for every resource')\nparam tags object = {\n"
+        f"  source: {s(plan.source)}\n}}",
+    ]
+    if any(i.kind == "linux_virtual_machine" for i in plan.instances):
+        params.append(
+            "@description('SSH public key for the VMs admin user')\nparam adminSshPublicKey string"
+        )
+    if any(i.kind == "mssql_database" for i in plan.instances):
+        params.append(
+            "@description('Object id of the Microsoft Entra group that administers SQL')\n"
+            "param sqlEntraAdminObjectId string"
+        )
+    for inst in plan.instances:
+        sym = camel(inst.symbol)
+        label = re.sub(r"[^A-Za-z0-9 ._()-]", "", inst.resource.name)
+        params.append(
+            f"@description('Name of {label}')\nparam {sym}Name string = {s(inst.name_default)}"
+        )
+        params.append(
+            f"@description('{_SKU_HELP.get(inst.kind, 'SKU')} of {label}')\n"
+            f"param {sym}Sku string = {s(_sku(inst))}"
+        )
+    parts = ["\n\n".join(params) + "\n"]
+    if plan.network is not None:
+        net = camel(plan.network.symbol)
+        for n, zone in enumerate(plan.dns_zones, start=1):
+            parts.append(
+                f"resource dnsZone{n} 'Microsoft.Network/privateDnsZones@2020-06-01' = {{\n"
+                f"  name: {s(zone)}\n  location: 'global'\n  tags: tags\n}}\n\n"
+                f"resource dnsZoneLink{n} 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@"
+                "2020-06-01' = {\n"
+                f"  parent: dnsZone{n}\n  name: 'link-{n}'\n  location: 'global'\n  tags: tags\n"
+                "  properties: {\n    registrationEnabled: false\n    virtualNetwork: {\n"
+                f"      id: {net}.outputs.id\n    }}\n  }}\n}}\n"
+            )
+    parts += [_module(plan, inst) for inst in plan.instances]
+    grants = _grants(plan)
+    if grants:
+        parts.append(grants)
+    parts.append(
+        "\n".join(
+            f"output {camel(i.symbol)}Id string = {camel(i.symbol)}.outputs.id"
+            for i in plan.instances
+        )
+        + "\n"
+    )
+    files = [("main.bicep", "\n".join(parts))]
+    for kind in sorted({i.kind for i in plan.instances}):
+        files.append((f"modules/{kind}.bicep", module_file(kind)))
+    return files

@@ -1,0 +1,471 @@
+"""The ``module_development`` agent: Terraform and Bicep modules from an architecture analysis.
+
+Input :class:`~agents.synthforge.models.ArchitectureAnalysis` (the ``combine`` output),
+output :class:`~agents.synthforge.iac_models.GeneratedModules`. For every Azure resource
+whose type has a module kind in ``data/iac_kinds.json`` it generates one module instance;
+other resources are listed in ``skipped`` with the reason.
+
+The code applies the security recommendations of the analysis: system-assigned managed
+identities, the role assignments (with their built-in role definition ids), private
+endpoints (group id and private DNS zone) in a subnet for them, minimum TLS 1.2, public
+network access disabled wherever no flow needs it, and diagnostic settings to a Log
+Analytics workspace (the diagram's, or one the code adds). Names, the region and SKUs are
+variables with defaults; nothing secret is written (databases use Microsoft Entra
+authentication, VMs an SSH public key variable).
+
+Settings (``--set KEY=VALUE``):
+
+* ``iac`` — ``terraform``, ``bicep`` or ``both`` (default ``both``);
+* ``output_dir`` — write the files there (atomically: into a temporary folder beside it,
+  renamed into place when complete); default: not written, only returned;
+* ``location`` (alias ``region``, default ``westeurope``), ``name_prefix`` (default from
+  the diagram name), ``resource_group_name`` (default ``rg-<prefix>``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args
+
+from agents.base import Agent
+from agents.errors import InputError
+from agents.synthforge.iac_models import (
+    AppliedSecurity,
+    GeneratedFile,
+    GeneratedModules,
+    IacKind,
+    SkippedResource,
+)
+from agents.synthforge.models import (
+    ArchitectureAnalysis,
+    PrivateEndpoint,
+    Resource,
+    ResourceSecurity,
+    RoleAssignment,
+)
+
+DEFAULT_LOCATION = "westeurope"
+INTERNET = "internet"  # the pseudo resource id network_flow gives the public internet
+
+
+def load_kinds() -> dict[str, dict[str, Any]]:
+    """ARM type → module kind entry, from ``data/iac_kinds.json``."""
+    from agents.synthforge.network_flow import load_data
+
+    kinds: dict[str, dict[str, Any]] = load_data("iac_kinds.json")["kinds"]
+    return kinds
+
+
+def _kind_entry(resource_type: str) -> dict[str, Any] | None:
+    lowered = resource_type.lower()
+    for key, entry in load_kinds().items():
+        if key.lower() == lowered:
+            return entry
+    return None
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass
+class Instance:
+    """One module instance: a resource, the kind of module, and its security settings."""
+
+    resource: Resource
+    kind: str
+    symbol: str
+    name_default: str
+    sku_default: str
+    identity: bool = False
+    public_access: bool = False
+    public_reason: str = ""
+    private_endpoint: PrivateEndpoint | None = None
+    diagnostics: bool = True
+    added: bool = False  # not in the diagram; added for diagnostics or private endpoints
+
+    @property
+    def function_app(self) -> bool:
+        return self.kind == "web_app" and "functionapp" in (self.resource.kind or "").lower()
+
+
+@dataclass
+class Grant:
+    """A role assignment between two generated instances."""
+
+    principal: Instance
+    scope: Instance
+    role_name: str
+    role_definition_id: str
+    data_plane: bool
+
+
+@dataclass
+class Plan:
+    """Everything the renderers need, decided once for Terraform and Bicep alike."""
+
+    source: str
+    prefix: str
+    location: str
+    resource_group: str
+    instances: list[Instance] = field(default_factory=list)
+    grants: list[Grant] = field(default_factory=list)
+    skipped: list[SkippedResource] = field(default_factory=list)
+    workspace: Instance | None = None
+    network: Instance | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def dns_zones(self) -> list[str]:
+        """Distinct private DNS zones the private endpoints need, in order of appearance."""
+        zones: list[str] = []
+        for inst in self.instances:
+            pe = inst.private_endpoint
+            if pe is not None and pe.private_dns_zone not in zones:
+                zones.append(pe.private_dns_zone)
+        return zones
+
+
+def slug(text: str, *, sep: str = "-") -> str:
+    """Lower-case words of ``text`` joined by ``sep`` ("Azure Key Vault" → azure-key-vault)."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return sep.join(words)
+
+
+def default_name(prefix: str, label: str, rule: str, max_len: int, unique: str) -> str:
+    """A name that follows Azure's rule for the kind, with a short stable suffix."""
+    suffix = hashlib.sha256(unique.encode()).hexdigest()[:5]
+    if rule == "alnum":
+        body = re.sub(r"[^a-z0-9]", "", label.lower())
+        return (prefix + body)[: max_len - len(suffix)] + suffix
+    body = slug(label)
+    name = f"{prefix}-{body}" if body else prefix
+    name = name[: max_len - len(suffix) - 1].strip("-")
+    return f"{name}-{suffix}"
+
+
+def _unique_symbol(base: str, used: set[str]) -> str:
+    base = re.sub(r"^[^a-z]+", "", base) or "res"
+    symbol, n = base, 2
+    while symbol in used:
+        symbol, n = f"{base}_{n}", n + 1
+    used.add(symbol)
+    return symbol
+
+
+def build_plan(analysis: ArchitectureAnalysis, settings: dict[str, Any]) -> Plan:
+    """Decide modules, names, identities, role assignments and network access."""
+    source = analysis.architecture.source
+    stem = Path(source).stem.split("__")[-1] if source else "architecture"
+    prefix = str(settings.get("name_prefix") or slug(stem)[:12].strip("-") or "forgeflow")
+    location = str(settings.get("location") or settings.get("region") or DEFAULT_LOCATION)
+    plan = Plan(
+        source=source,
+        prefix=prefix,
+        location=location,
+        resource_group=str(settings.get("resource_group_name") or f"rg-{prefix}"),
+    )
+    security: dict[str, ResourceSecurity] = {}
+    if analysis.security is not None:
+        security = {s.resource_id: s for s in analysis.security.resources}
+    flows = analysis.network.flows if analysis.network is not None else []
+    used: set[str] = set()
+    by_id: dict[str, Instance] = {}
+    for resource in analysis.architecture.resources:
+        if resource.provider != "azure":
+            plan.skipped.append(
+                SkippedResource(
+                    resource_id=resource.id,
+                    resource_type=resource.resource_type,
+                    reason=f"provider {resource.provider!r}: the modules target Azure (azurerm)",
+                )
+            )
+            continue
+        entry = _kind_entry(resource.resource_type)
+        if entry is None:
+            plan.skipped.append(
+                SkippedResource(
+                    resource_id=resource.id,
+                    resource_type=resource.resource_type,
+                    reason="no module template for this type; write it by hand",
+                )
+            )
+            continue
+        sec = security.get(resource.id)
+        kind = entry["kind"]
+        symbol = _unique_symbol(f"{kind}_{slug(resource.name, sep='_')}"[:48], used)
+        inst = Instance(
+            resource=resource,
+            kind=kind,
+            symbol=symbol,
+            name_default=default_name(
+                entry["prefix"],
+                f"{prefix} {resource.name}",
+                entry["name"],
+                entry["max"],
+                f"{source}|{resource.id}",
+            ),
+            sku_default=entry["sku"],
+            identity=bool(sec and sec.managed_identity) or kind in _ALWAYS_IDENTITY,
+            private_endpoint=sec.private_endpoint if sec else None,
+        )
+        inbound = [f for f in flows if f.target == resource.id]
+        public = [f for f in inbound if not f.private]
+        if sec is not None and sec.public_network_access == "Disabled":
+            inst.public_access = False
+        elif sec is not None and sec.public_network_access == "Enabled":
+            inst.public_access = True
+            note = next((n for n in sec.notes if "public" in n.lower()), "")
+            inst.public_reason = note or "the security analysis keeps public network access"
+        elif inst.private_endpoint is not None and not public:
+            inst.public_access = False
+        elif any(f.source == INTERNET for f in inbound):
+            inst.public_access, inst.public_reason = True, "reached from the internet"
+        elif public:
+            names = ", ".join(sorted({f.source for f in public}))
+            inst.public_access = True
+            inst.public_reason = f"reached over public networking from {names}"
+        elif entry.get("front"):
+            inst.public_access = True
+            inst.public_reason = "serves clients and has no private endpoint in the analysis"
+        plan.instances.append(inst)
+        by_id[resource.id] = inst
+        if kind == "log_analytics_workspace" and plan.workspace is None:
+            plan.workspace = inst
+        if kind == "virtual_network" and plan.network is None:
+            plan.network = inst
+    if plan.instances and plan.workspace is None:
+        plan.workspace = _added(plan, "log_analytics_workspace", "diagnostics", used)
+    if plan.network is None and any(
+        i.private_endpoint or i.kind in _SUBNET_KINDS for i in plan.instances
+    ):
+        plan.network = _added(plan, "virtual_network", "network", used)
+    for sec in security.values():
+        for ra in sec.role_assignments:
+            _grant(plan, by_id, ra)
+    return plan
+
+
+_SUBNET_KINDS = {"linux_virtual_machine", "kubernetes_cluster"}
+_ALWAYS_IDENTITY = {"web_app", "linux_virtual_machine", "kubernetes_cluster"}
+
+
+def _added(plan: Plan, kind: str, label: str, used: set[str]) -> Instance:
+    arm = next(t for t, e in load_kinds().items() if e["kind"] == kind)
+    entry = load_kinds()[arm]
+    resource = Resource(
+        id=f"added:{kind}",
+        name=label,
+        provider="azure",
+        resource_type=arm,
+        mapping_source="module_development (added)",
+    )
+    inst = Instance(
+        resource=resource,
+        kind=kind,
+        symbol=_unique_symbol(kind, used),
+        name_default=default_name(
+            entry["prefix"], f"{plan.prefix} {label}", entry["name"], entry["max"], plan.source
+        ),
+        sku_default=entry["sku"],
+        added=True,
+    )
+    plan.instances.append(inst)
+    return inst
+
+
+def _grant(plan: Plan, by_id: dict[str, Instance], ra: RoleAssignment) -> None:
+    principal, scope = by_id.get(ra.principal), by_id.get(ra.scope)
+    if principal is None or scope is None:
+        missing = ra.principal if principal is None else ra.scope
+        plan.warnings.append(
+            f"role {ra.role_name!r} ({ra.principal} → {ra.scope}) not generated: "
+            f"no module for {missing}"
+        )
+        return
+    principal.identity = True
+    plan.grants.append(
+        Grant(
+            principal=principal,
+            scope=scope,
+            role_name=ra.role_name,
+            role_definition_id=ra.role_definition_id,
+            data_plane=scope.kind == "cosmosdb_account" and "cosmos db" in ra.role_name.lower(),
+        )
+    )
+
+
+def applied_measures(plan: Plan) -> list[AppliedSecurity]:
+    """What the generated code does for each instance, for the output document."""
+    out = []
+    for inst in plan.instances:
+        measures = ["min TLS 1.2"] if inst.kind in _TLS_KINDS else []
+        if inst.identity:
+            measures.append("system-assigned managed identity")
+        for g in plan.grants:
+            if g.principal is inst:
+                measures.append(
+                    f"role {g.role_name!r} ({g.role_definition_id}) on {g.scope.symbol}"
+                )
+        if inst.private_endpoint is not None:
+            pe = inst.private_endpoint
+            measures.append(f"private endpoint (group {pe.group_id!r}, zone {pe.private_dns_zone})")
+        if inst.kind in _PUBLIC_ACCESS_KINDS:
+            measures.append(
+                "public network access " + ("enabled" if inst.public_access else "disabled")
+            )
+        if inst.kind in _DIAGNOSTIC_KINDS and plan.workspace is not None:
+            measures.append(f"diagnostic settings to {plan.workspace.symbol}")
+        if inst.kind in ("postgresql_flexible_server", "mssql_database"):
+            measures.append("Microsoft Entra authentication only (no password)")
+        out.append(
+            AppliedSecurity(
+                resource_id=inst.resource.id,
+                resource_type=inst.resource.resource_type,
+                module=inst.symbol,
+                measures=measures,
+                public_network_access="Enabled" if inst.public_access else "Disabled",
+                public_access_reason=inst.public_reason,
+            )
+        )
+    return out
+
+
+_TLS_KINDS = {
+    "web_app",
+    "storage_account",
+    "mssql_database",
+    "redis_cache",
+    "cosmosdb_account",
+}
+_PUBLIC_ACCESS_KINDS = {
+    "web_app",
+    "storage_account",
+    "key_vault",
+    "cosmosdb_account",
+    "postgresql_flexible_server",
+    "mssql_database",
+    "container_registry",
+    "redis_cache",
+}
+_DIAGNOSTIC_KINDS = _PUBLIC_ACCESS_KINDS | {"kubernetes_cluster", "virtual_network"}
+
+
+def render(plan: Plan, iac: str) -> list[GeneratedFile]:
+    """The files of ``plan`` in the chosen language(s)."""
+    files: list[GeneratedFile] = []
+    if iac in ("terraform", "both"):
+        from agents.synthforge import terraform
+
+        prefix = "terraform/" if iac == "both" else ""
+        files += [
+            GeneratedFile(path=prefix + path, content=text, language="terraform")
+            for path, text in terraform.render(plan)
+        ]
+    if iac in ("bicep", "both"):
+        from agents.synthforge import bicep
+
+        prefix = "bicep/" if iac == "both" else ""
+        files += [
+            GeneratedFile(path=prefix + path, content=text, language="bicep")
+            for path, text in bicep.render(plan)
+        ]
+    return files
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_files(output_dir: Path, files: list[GeneratedFile]) -> None:
+    """Write ``files`` under ``output_dir`` all at once, or nothing.
+
+    They go into a temporary folder beside ``output_dir`` first; only when every file is
+    written does that folder replace ``output_dir``. An existing ``output_dir`` is replaced
+    whole (it holds a previous generation). Raises :class:`InputError` when the folder
+    cannot be written.
+    """
+    output_dir = Path(output_dir)
+    parent = output_dir.parent
+    if output_dir.exists() and not output_dir.is_dir():
+        raise InputError(f"{output_dir}: output_dir exists and is not a folder")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=parent))
+    except OSError as exc:
+        raise InputError(f"{output_dir}: cannot write the output folder: {_why(exc)}") from None
+    try:
+        for f in files:
+            target = staging / f.path
+            if not target.resolve().is_relative_to(staging.resolve()):
+                raise InputError(f"{f.path}: generated path leaves the output folder")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(f.content, encoding="utf-8")
+        old: Path | None = None
+        if output_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.old.", dir=parent))
+            os.rmdir(old)
+            os.replace(output_dir, old)
+        os.replace(staging, output_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InputError(f"{output_dir}: cannot write the output folder: {_why(exc)}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def iac_setting(settings: dict[str, Any]) -> IacKind:
+    """The ``iac`` setting, checked."""
+    value = str(settings.get("iac", "both")).strip().lower()
+    allowed = get_args(IacKind)
+    if value not in allowed:
+        raise InputError(f"--set iac={value}: expected one of {', '.join(allowed)}")
+    return value  # type: ignore[return-value]
+
+
+def generate(analysis: ArchitectureAnalysis, settings: dict[str, Any]) -> GeneratedModules:
+    """Plan, render and (with ``output_dir``) write the modules for ``analysis``."""
+    iac = iac_setting(settings)
+    plan = build_plan(analysis, settings)
+    files = render(plan, iac) if any(not i.added for i in plan.instances) else []
+    warnings = list(plan.warnings)
+    if not files:
+        warnings.append("no Azure resource with a module template: nothing generated")
+    output_dir = settings.get("output_dir")
+    if output_dir:
+        write_files(Path(str(output_dir)), files)
+    total = len([r for r in analysis.architecture.resources if r.provider == "azure"])
+    covered = len([i for i in plan.instances if not i.added])
+    return GeneratedModules(
+        source=plan.source,
+        iac=iac,
+        files=files,
+        output_dir=str(output_dir) if output_dir else None,
+        applied=applied_measures(plan),
+        skipped=plan.skipped,
+        warnings=warnings,
+        confidence=round(covered / total, 3) if total else 0.0,
+    )
+
+
+class ModuleDevelopmentAgent(Agent[ArchitectureAnalysis, GeneratedModules]):
+    """Terraform (azurerm) and Bicep modules that apply the security recommendations."""
+
+    name = "module_development"
+    description = "Terraform/Bicep modules from the architecture analysis (secure defaults)"
+    input_model = ArchitectureAnalysis
+    output_model = GeneratedModules
+
+    async def process(self, data: ArchitectureAnalysis) -> GeneratedModules:
+        return generate(data, self.config.settings)

@@ -1,0 +1,717 @@
+"""Render a module plan as Terraform for the ``azurerm`` provider.
+
+Layout: a root module (``versions.tf``, ``providers.tf``, ``variables.tf``, ``main.tf``,
+``outputs.tf``) and one module per resource kind under ``modules/<kind>/`` (``main.tf``,
+``variables.tf``, ``outputs.tf``). Every resource block is written with two-space
+indentation and one attribute per line, so :mod:`agents.synthforge.code_quality_fixer`
+can edit it as text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agents.synthforge.module_development import Instance, Plan
+
+AZURERM_VERSION = "~> 4.0"
+TERRAFORM_VERSION = ">= 1.5.0"
+
+# Optional module inputs per kind: which of the shared variables the module declares.
+_PE = ("private_endpoint",)
+_KIND_INPUTS: dict[str, tuple[str, ...]] = {
+    "web_app": ("sku", "public", "diagnostics", *_PE),
+    "storage_account": ("sku", "public", "diagnostics", *_PE),
+    "key_vault": ("sku", "public", "diagnostics", *_PE),
+    "cosmosdb_account": ("sku", "public", "diagnostics", *_PE),
+    "postgresql_flexible_server": ("sku", "public", "diagnostics", *_PE),
+    "mssql_database": ("sku", "public", "diagnostics", *_PE),
+    "container_registry": ("sku", "public", "diagnostics", *_PE),
+    "log_analytics_workspace": ("sku",),
+    "application_insights": ("sku", "workspace"),
+    "virtual_network": ("sku", "diagnostics"),
+    "linux_virtual_machine": ("sku", "subnet"),
+    "kubernetes_cluster": ("sku", "subnet", "diagnostics"),
+    "redis_cache": ("sku", "public", "diagnostics", *_PE),
+}
+
+#: The main resource of each kind: (terraform type, what to diagnose, logs supported).
+MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
+    "web_app": ("azurerm_linux_web_app", True),
+    "storage_account": ("azurerm_storage_account", False),
+    "key_vault": ("azurerm_key_vault", True),
+    "cosmosdb_account": ("azurerm_cosmosdb_account", True),
+    "postgresql_flexible_server": ("azurerm_postgresql_flexible_server", True),
+    "mssql_database": ("azurerm_mssql_server", False),
+    "container_registry": ("azurerm_container_registry", True),
+    "log_analytics_workspace": ("azurerm_log_analytics_workspace", False),
+    "application_insights": ("azurerm_application_insights", False),
+    "virtual_network": ("azurerm_virtual_network", True),
+    "linux_virtual_machine": ("azurerm_linux_virtual_machine", False),
+    "kubernetes_cluster": ("azurerm_kubernetes_cluster", True),
+    "redis_cache": ("azurerm_redis_cache", True),
+}
+
+_IDENTITY_OUTPUT = {
+    "web_app": "azurerm_linux_web_app.this.identity[0].principal_id",
+    "linux_virtual_machine": "azurerm_linux_virtual_machine.this.identity[0].principal_id",
+    # AcrPull and similar go to the kubelet identity that pulls images
+    "kubernetes_cluster": "azurerm_kubernetes_cluster.this.kubelet_identity[0].object_id",
+}
+
+
+def q(value: str) -> str:
+    """An HCL string literal."""
+    return json.dumps(value)
+
+
+def _var(name: str, type_: str, description: str, default: str | None = None) -> str:
+    lines = [
+        f'variable "{name}" {{',
+        f"  description = {q(description)}",
+        f"  type        = {type_}",
+    ]
+    if default is not None:
+        lines.append(f"  default     = {default}")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- modules
+
+
+def _resource_bodies(kind: str) -> str:  # noqa: C901 - one template per kind
+    if kind == "web_app":
+        return """\
+resource "azurerm_service_plan" "this" {
+  name                = "asp-${var.name}"
+  location            = var.location
+  resource_group_name = var.resource_group_name
+  os_type             = "Linux"
+  sku_name            = var.sku
+  tags                = var.tags
+}
+
+resource "azurerm_linux_web_app" "this" {
+  name                                           = var.name
+  location                                       = var.location
+  resource_group_name                            = var.resource_group_name
+  service_plan_id                                = azurerm_service_plan.this.id
+  https_only                                     = true
+  public_network_access_enabled                  = var.public_network_access_enabled
+  ftp_publish_basic_authentication_enabled       = false
+  webdeploy_publish_basic_authentication_enabled = false
+  tags                                           = var.tags
+
+  identity {
+    type = "SystemAssigned"
+  }
+
+  site_config {
+    minimum_tls_version = "1.2"
+    ftps_state          = "Disabled"
+    http2_enabled       = true
+  }
+}
+"""
+    if kind == "storage_account":
+        return """\
+resource "azurerm_storage_account" "this" {
+  name                            = var.name
+  location                        = var.location
+  resource_group_name             = var.resource_group_name
+  account_kind                    = "StorageV2"
+  account_tier                    = "Standard"
+  account_replication_type        = var.sku
+  min_tls_version                 = "TLS1_2"
+  https_traffic_only_enabled      = true
+  public_network_access_enabled   = var.public_network_access_enabled
+  allow_nested_items_to_be_public = false
+  shared_access_key_enabled       = false
+  default_to_oauth_authentication = true
+  tags                            = var.tags
+}
+"""
+    if kind == "key_vault":
+        return """\
+data "azurerm_client_config" "current" {}
+
+resource "azurerm_key_vault" "this" {
+  name                          = var.name
+  location                      = var.location
+  resource_group_name           = var.resource_group_name
+  tenant_id                     = data.azurerm_client_config.current.tenant_id
+  sku_name                      = var.sku
+  enable_rbac_authorization     = true
+  purge_protection_enabled      = true
+  soft_delete_retention_days    = 90
+  public_network_access_enabled = var.public_network_access_enabled
+  tags                          = var.tags
+}
+"""
+    if kind == "cosmosdb_account":
+        return """\
+resource "azurerm_cosmosdb_account" "this" {
+  name                          = var.name
+  location                      = var.location
+  resource_group_name           = var.resource_group_name
+  offer_type                    = var.sku
+  kind                          = "GlobalDocumentDB"
+  public_network_access_enabled = var.public_network_access_enabled
+  local_authentication_disabled = true
+  minimal_tls_version           = "Tls12"
+  tags                          = var.tags
+
+  consistency_policy {
+    consistency_level = "Session"
+  }
+
+  geo_location {
+    location          = var.location
+    failover_priority = 0
+  }
+}
+"""
+    if kind == "postgresql_flexible_server":
+        return """\
+data "azurerm_client_config" "current" {}
+
+resource "azurerm_postgresql_flexible_server" "this" {
+  name                          = var.name
+  location                      = var.location
+  resource_group_name           = var.resource_group_name
+  version                       = "16"
+  sku_name                      = var.sku
+  storage_mb                    = 32768
+  backup_retention_days         = 7
+  public_network_access_enabled = var.public_network_access_enabled
+  tags                          = var.tags
+
+  authentication {
+    active_directory_auth_enabled = true
+    password_auth_enabled         = false
+    tenant_id                     = data.azurerm_client_config.current.tenant_id
+  }
+}
+"""
+    if kind == "mssql_database":
+        return """\
+data "azurerm_client_config" "current" {}
+
+locals {
+  entra_admin_object_id = coalesce(
+    var.entra_admin_object_id, data.azurerm_client_config.current.object_id
+  )
+}
+
+resource "azurerm_mssql_server" "this" {
+  name                          = var.name
+  location                      = var.location
+  resource_group_name           = var.resource_group_name
+  version                       = "12.0"
+  minimum_tls_version           = "1.2"
+  public_network_access_enabled = var.public_network_access_enabled
+  tags                          = var.tags
+
+  azuread_administrator {
+    login_username              = var.entra_admin_login
+    object_id                   = local.entra_admin_object_id
+    azuread_authentication_only = true
+  }
+
+  identity {
+    type = "SystemAssigned"
+  }
+}
+
+resource "azurerm_mssql_database" "this" {
+  name      = "sqldb-${var.name}"
+  server_id = azurerm_mssql_server.this.id
+  sku_name  = var.sku
+  tags      = var.tags
+}
+"""
+    if kind == "container_registry":
+        return """\
+resource "azurerm_container_registry" "this" {
+  name                          = var.name
+  location                      = var.location
+  resource_group_name           = var.resource_group_name
+  sku                           = var.sku
+  admin_enabled                 = false
+  anonymous_pull_enabled        = false
+  public_network_access_enabled = var.public_network_access_enabled
+  tags                          = var.tags
+}
+"""
+    if kind == "log_analytics_workspace":
+        return """\
+resource "azurerm_log_analytics_workspace" "this" {
+  name                = var.name
+  location            = var.location
+  resource_group_name = var.resource_group_name
+  sku                 = var.sku
+  retention_in_days   = var.retention_in_days
+  tags                = var.tags
+}
+"""
+    if kind == "application_insights":
+        return """\
+resource "azurerm_application_insights" "this" {
+  name                          = var.name
+  location                      = var.location
+  resource_group_name           = var.resource_group_name
+  application_type              = var.sku
+  workspace_id                  = var.log_analytics_workspace_id
+  local_authentication_disabled = true
+  tags                          = var.tags
+}
+"""
+    if kind == "virtual_network":
+        return """\
+resource "azurerm_virtual_network" "this" {
+  name                = var.name
+  location            = var.location
+  resource_group_name = var.resource_group_name
+  address_space       = [var.sku]
+  tags                = var.tags
+}
+
+resource "azurerm_network_security_group" "this" {
+  name                = "nsg-${var.name}"
+  location            = var.location
+  resource_group_name = var.resource_group_name
+  tags                = var.tags
+}
+
+resource "azurerm_subnet" "workload" {
+  name                 = "snet-workload"
+  resource_group_name  = var.resource_group_name
+  virtual_network_name = azurerm_virtual_network.this.name
+  address_prefixes     = [cidrsubnet(var.sku, 8, 1)]
+}
+
+resource "azurerm_subnet" "private_endpoints" {
+  name                              = "snet-private-endpoints"
+  resource_group_name               = var.resource_group_name
+  virtual_network_name              = azurerm_virtual_network.this.name
+  address_prefixes                  = [cidrsubnet(var.sku, 8, 2)]
+  private_endpoint_network_policies = "Enabled"
+}
+
+resource "azurerm_subnet_network_security_group_association" "workload" {
+  subnet_id                 = azurerm_subnet.workload.id
+  network_security_group_id = azurerm_network_security_group.this.id
+}
+
+resource "azurerm_subnet_network_security_group_association" "private_endpoints" {
+  subnet_id                 = azurerm_subnet.private_endpoints.id
+  network_security_group_id = azurerm_network_security_group.this.id
+}
+"""
+    if kind == "linux_virtual_machine":
+        return """\
+resource "azurerm_network_interface" "this" {
+  name                = "nic-${var.name}"
+  location            = var.location
+  resource_group_name = var.resource_group_name
+  tags                = var.tags
+
+  ip_configuration {
+    name                          = "internal"
+    subnet_id                     = var.subnet_id
+    private_ip_address_allocation = "Dynamic"
+  }
+}
+
+resource "azurerm_linux_virtual_machine" "this" {
+  name                            = var.name
+  location                        = var.location
+  resource_group_name             = var.resource_group_name
+  size                            = var.sku
+  admin_username                  = var.admin_username
+  disable_password_authentication = true
+  network_interface_ids           = [azurerm_network_interface.this.id]
+  tags                            = var.tags
+
+  admin_ssh_key {
+    username   = var.admin_username
+    public_key = var.admin_ssh_public_key
+  }
+
+  os_disk {
+    caching              = "ReadWrite"
+    storage_account_type = "Premium_LRS"
+  }
+
+  source_image_reference {
+    publisher = "Canonical"
+    offer     = "ubuntu-24_04-lts"
+    sku       = "server"
+    version   = "latest"
+  }
+
+  identity {
+    type = "SystemAssigned"
+  }
+
+  boot_diagnostics {}
+}
+"""
+    if kind == "kubernetes_cluster":
+        return """\
+resource "azurerm_kubernetes_cluster" "this" {
+  name                              = var.name
+  location                          = var.location
+  resource_group_name               = var.resource_group_name
+  dns_prefix                        = var.name
+  sku_tier                          = "Standard"
+  local_account_disabled            = true
+  role_based_access_control_enabled = true
+  azure_policy_enabled              = true
+  tags                              = var.tags
+
+  default_node_pool {
+    name                         = "system"
+    vm_size                      = var.sku
+    node_count                   = 2
+    vnet_subnet_id               = var.subnet_id
+    only_critical_addons_enabled = true
+  }
+
+  identity {
+    type = "SystemAssigned"
+  }
+
+  azure_active_directory_role_based_access_control {
+    azure_rbac_enabled = true
+  }
+
+  network_profile {
+    network_plugin = "azure"
+    network_policy = "azure"
+  }
+
+  oms_agent {
+    log_analytics_workspace_id = var.log_analytics_workspace_id
+  }
+}
+"""
+    if kind == "redis_cache":
+        return """\
+resource "azurerm_redis_cache" "this" {
+  name                          = var.name
+  location                      = var.location
+  resource_group_name           = var.resource_group_name
+  capacity                      = 1
+  family                        = var.sku == "Premium" ? "P" : "C"
+  sku_name                      = var.sku
+  minimum_tls_version           = "1.2"
+  non_ssl_port_enabled          = false
+  public_network_access_enabled = var.public_network_access_enabled
+  tags                          = var.tags
+
+  redis_configuration {
+    active_directory_authentication_enabled = true
+  }
+}
+"""
+    raise KeyError(kind)
+
+
+def _private_endpoint(main: str) -> str:
+    return f"""\
+resource "azurerm_private_endpoint" "this" {{
+  count               = var.private_endpoint_subnet_id == null ? 0 : 1
+  name                = "pe-${{var.name}}"
+  location            = var.location
+  resource_group_name = var.resource_group_name
+  subnet_id           = var.private_endpoint_subnet_id
+  tags                = var.tags
+
+  private_service_connection {{
+    name                           = "psc-${{var.name}}"
+    private_connection_resource_id = {main}.this.id
+    subresource_names              = [var.private_endpoint_group_id]
+    is_manual_connection           = false
+  }}
+
+  private_dns_zone_group {{
+    name                 = "default"
+    private_dns_zone_ids = [var.private_dns_zone_id]
+  }}
+}}
+"""
+
+
+def _diagnostics(main: str, logs: bool) -> str:
+    log = '\n  enabled_log {\n    category_group = "allLogs"\n  }\n' if logs else ""
+    return f"""\
+resource "azurerm_monitor_diagnostic_setting" "this" {{
+  name                       = "diag-${{var.name}}"
+  target_resource_id         = {main}.this.id
+  log_analytics_workspace_id = var.log_analytics_workspace_id
+{log}
+  metric {{
+    category = "AllMetrics"
+  }}
+}}
+"""
+
+
+def module_files(kind: str) -> list[tuple[str, str]]:
+    """``main.tf``, ``variables.tf`` and ``outputs.tf`` of the module for ``kind``."""
+    inputs = _KIND_INPUTS[kind]
+    main_type, logs = MAIN_RESOURCE[kind]
+    main = _resource_bodies(kind)
+    if "private_endpoint" in inputs:
+        main += "\n" + _private_endpoint(main_type)
+    if "diagnostics" in inputs:
+        main += "\n" + _diagnostics(main_type, logs)
+    variables = [
+        _var("name", "string", "Name of the resource"),
+        _var("location", "string", "Azure region"),
+        _var("resource_group_name", "string", "Resource group to deploy into"),
+        _var("tags", "map(string)", "Tags for every resource", "{}"),
+    ]
+    if "sku" in inputs:
+        variables.append(_var("sku", "string", _SKU_HELP.get(kind, "SKU")))
+    if "public" in inputs:
+        variables.append(
+            _var(
+                "public_network_access_enabled",
+                "bool",
+                "Allow public network access; false unless a flow needs it",
+                "false",
+            )
+        )
+    if "diagnostics" in inputs or "workspace" in inputs:
+        variables.append(
+            _var("log_analytics_workspace_id", "string", "Log Analytics workspace for diagnostics")
+        )
+    if "private_endpoint" in inputs:
+        variables += [
+            _var("private_endpoint_subnet_id", "string", "Subnet for a private endpoint", "null"),
+            _var("private_endpoint_group_id", "string", "Private link sub-resource", "null"),
+            _var("private_dns_zone_id", "string", "Private DNS zone of the endpoint", "null"),
+        ]
+    if "subnet" in inputs:
+        variables.append(_var("subnet_id", "string", "Subnet to place the resource in"))
+    if kind == "mssql_database":
+        variables += [
+            _var(
+                "entra_admin_login", "string", "Microsoft Entra admin group name", q("sql-admins")
+            ),
+            _var(
+                "entra_admin_object_id",
+                "string",
+                "Object id of the Entra admin (default: the deploying principal)",
+                "null",
+            ),
+        ]
+    if kind == "linux_virtual_machine":
+        variables += [
+            _var("admin_username", "string", "Admin user name", q("azureuser")),
+            _var("admin_ssh_public_key", "string", "SSH public key of the admin user"),
+        ]
+    if kind == "log_analytics_workspace":
+        variables.append(_var("retention_in_days", "number", "Log retention in days", "90"))
+    outputs = [
+        _output("id", f"{main_type}.this.id", "Resource id"),
+        _output("name", f"{main_type}.this.name", "Resource name"),
+    ]
+    if kind in _IDENTITY_OUTPUT:
+        outputs.append(
+            _output("principal_id", _IDENTITY_OUTPUT[kind], "Principal id of its managed identity")
+        )
+    if kind == "virtual_network":
+        outputs += [
+            _output("workload_subnet_id", "azurerm_subnet.workload.id", "Workload subnet id"),
+            _output(
+                "private_endpoint_subnet_id",
+                "azurerm_subnet.private_endpoints.id",
+                "Subnet id for private endpoints",
+            ),
+        ]
+    return [
+        ("main.tf", main),
+        ("variables.tf", "\n\n".join(variables) + "\n"),
+        ("outputs.tf", "\n\n".join(outputs) + "\n"),
+    ]
+
+
+_SKU_HELP = {
+    "storage_account": "Replication type (LRS, ZRS, GRS, GZRS, ...)",
+    "virtual_network": "Address space (CIDR)",
+    "application_insights": "Application type",
+    "cosmosdb_account": "Offer type",
+    "linux_virtual_machine": "VM size",
+    "kubernetes_cluster": "System node pool VM size",
+}
+
+
+def _output(name: str, value: str, description: str) -> str:
+    return f'output "{name}" {{\n  description = {q(description)}\n  value       = {value}\n}}'
+
+
+# --------------------------------------------------------------------------- root
+
+
+def _module_call(plan: Plan, inst: Instance) -> str:
+    inputs = _KIND_INPUTS[inst.kind]
+    args: list[tuple[str, str]] = [
+        ("source", q(f"./modules/{inst.kind}")),
+        ("name", f"var.{inst.symbol}_name"),
+        ("location", "var.location"),
+        ("resource_group_name", "azurerm_resource_group.this.name"),
+        ("tags", "var.tags"),
+    ]
+    if "sku" in inputs:
+        args.append(("sku", f"var.{inst.symbol}_sku"))
+    if "public" in inputs:
+        args.append(("public_network_access_enabled", "true" if inst.public_access else "false"))
+    ws = plan.workspace
+    if ("diagnostics" in inputs or "workspace" in inputs) and ws is not None:
+        args.append(("log_analytics_workspace_id", f"module.{ws.symbol}.id"))
+    pe = inst.private_endpoint
+    if pe is not None and "private_endpoint" in inputs and plan.network is not None:
+        zone = plan.dns_zones.index(pe.private_dns_zone) + 1
+        args += [
+            (
+                "private_endpoint_subnet_id",
+                f"module.{plan.network.symbol}.private_endpoint_subnet_id",
+            ),
+            ("private_endpoint_group_id", q(pe.group_id)),
+            ("private_dns_zone_id", f"azurerm_private_dns_zone.zone_{zone}.id"),
+        ]
+    if "subnet" in inputs and plan.network is not None:
+        args.append(("subnet_id", f"module.{plan.network.symbol}.workload_subnet_id"))
+    if inst.kind == "linux_virtual_machine":
+        args.append(("admin_ssh_public_key", "var.admin_ssh_public_key"))
+    width = max(len(k) for k, _ in args)
+    body = "\n".join(f"  {k.ljust(width)} = {v}" for k, v in args)
+    comment = f"# {inst.resource.name} ({inst.resource.resource_type})"
+    if inst.added:
+        comment = f"# added: {inst.resource.name} ({inst.resource.resource_type})"
+    if inst.public_reason:
+        comment += f"\n# public network access enabled: {inst.public_reason}"
+    return f'{comment}\nmodule "{inst.symbol}" {{\n{body}\n}}\n'
+
+
+def _grants(plan: Plan) -> str:
+    out = []
+    for n, g in enumerate(plan.grants, start=1):
+        name = f"{g.principal.symbol}_to_{g.scope.symbol}_{n}"
+        if g.principal.kind not in _IDENTITY_OUTPUT:
+            continue
+        principal = f"module.{g.principal.symbol}.principal_id"
+        if g.data_plane:
+            out.append(
+                f"# {g.role_name} (Cosmos DB data-plane role)\n"
+                f'resource "azurerm_cosmosdb_sql_role_assignment" "{name}" {{\n'
+                f"  resource_group_name = azurerm_resource_group.this.name\n"
+                f"  account_name        = module.{g.scope.symbol}.name\n"
+                f'  role_definition_id  = "${{module.{g.scope.symbol}.id}}/sqlRoleDefinitions/'
+                f'{g.role_definition_id}"\n'
+                f"  principal_id        = {principal}\n"
+                f"  scope               = module.{g.scope.symbol}.id\n"
+                "}\n"
+            )
+        else:
+            out.append(
+                f"# {g.role_name}\n"
+                f'resource "azurerm_role_assignment" "{name}" {{\n'
+                f"  scope              = module.{g.scope.symbol}.id\n"
+                f'  role_definition_id = "${{data.azurerm_subscription.current.id}}/providers/'
+                f'Microsoft.Authorization/roleDefinitions/{g.role_definition_id}"\n'
+                f"  principal_id       = {principal}\n"
+                f'  principal_type     = "ServicePrincipal"\n'
+                f"  description        = {q(g.role_name)}\n"
+                "}\n"
+            )
+    return "\n".join(out)
+
+
+def render(plan: Plan) -> list[tuple[str, str]]:
+    """(path, text) of every Terraform file for ``plan``."""
+    files: list[tuple[str, str]] = [
+        (
+            "versions.tf",
+            "terraform {\n"
+            f"  required_version = {q(TERRAFORM_VERSION)}\n\n"
+            "  required_providers {\n"
+            "    azurerm = {\n"
+            '      source  = "hashicorp/azurerm"\n'
+            f"      version = {q(AZURERM_VERSION)}\n"
+            "    }\n  }\n}\n",
+        ),
+        (
+            "providers.tf",
+            'provider "azurerm" {\n  features {}\n  storage_use_azuread = true\n}\n\n'
+            'data "azurerm_subscription" "current" {}\n',
+        ),
+    ]
+    variables = [
+        _var("location", "string", "Azure region of every resource", q(plan.location)),
+        _var("resource_group_name", "string", "Resource group", q(plan.resource_group)),
+        _var("tags", "map(string)", "Tags for every resource", f"{{ source = {q(plan.source)} }}"),
+    ]
+    if any(i.kind == "linux_virtual_machine" for i in plan.instances):
+        variables.append(
+            _var("admin_ssh_public_key", "string", "SSH public key for the VMs' admin user")
+        )
+    for inst in plan.instances:
+        variables.append(
+            _var(
+                f"{inst.symbol}_name",
+                "string",
+                f"Name of {inst.resource.name}",
+                q(inst.name_default),
+            )
+        )
+        if "sku" in _KIND_INPUTS[inst.kind]:
+            variables.append(
+                _var(
+                    f"{inst.symbol}_sku",
+                    "string",
+                    f"{_SKU_HELP.get(inst.kind, 'SKU')} of {inst.resource.name}",
+                    q(inst.sku_default),
+                )
+            )
+    main = [
+        'resource "azurerm_resource_group" "this" {\n'
+        "  name     = var.resource_group_name\n"
+        "  location = var.location\n"
+        "  tags     = var.tags\n}\n"
+    ]
+    if plan.network is not None:
+        for n, zone in enumerate(plan.dns_zones, start=1):
+            main.append(
+                f'resource "azurerm_private_dns_zone" "zone_{n}" {{\n'
+                f"  name                = {q(zone)}\n"
+                "  resource_group_name = azurerm_resource_group.this.name\n"
+                "  tags                = var.tags\n}\n\n"
+                f'resource "azurerm_private_dns_zone_virtual_network_link" "zone_{n}" {{\n'
+                f'  name                  = "link-{n}"\n'
+                "  resource_group_name   = azurerm_resource_group.this.name\n"
+                f"  private_dns_zone_name = azurerm_private_dns_zone.zone_{n}.name\n"
+                f"  virtual_network_id    = module.{plan.network.symbol}.id\n"
+                "  tags                  = var.tags\n}\n"
+            )
+    main += [_module_call(plan, inst) for inst in plan.instances]
+    grants = _grants(plan)
+    if grants:
+        main.append(grants)
+    outputs = [
+        _output(f"{inst.symbol}_id", f"module.{inst.symbol}.id", f"Id of {inst.resource.name}")
+        for inst in plan.instances
+    ]
+    files += [
+        ("variables.tf", "\n\n".join(variables) + "\n"),
+        ("main.tf", "\n".join(main)),
+        ("outputs.tf", "\n\n".join(outputs) + "\n"),
+    ]
+    for kind in sorted({i.kind for i in plan.instances}):
+        files += [(f"modules/{kind}/{name}", text) for name, text in module_files(kind)]
+    return files
