@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import jsonschema
 import pytest
 from test_network_flow import _conn, _container, _resource, aws_api, azure_shop
 
+from agents.base import AgentConfig
+from agents.registry import default_registry
 from agents.synthforge.combine import CombineAgent, combine
 from agents.synthforge.cost_estimation import estimate
 from agents.synthforge.models import (
@@ -212,3 +215,39 @@ async def test_agent_output_validates_against_its_artifact_schema() -> None:
     doc = run.envelope.model_dump(mode="json")
     jsonschema.Draft202012Validator(artifact_schema(ArchitectureAnalysis)).validate(doc)
     assert doc["data"]["failures"][0]["branch"] == "network_flow"
+
+
+@pytest.mark.corpus
+async def test_corpus_function_app_with_cosmos_change_feed(corpus_diagrams: Path) -> None:
+    """The whole analysis on a real diagram: Azure Functions triggered by the Cosmos DB
+    change feed (Azure-Samples/functions-quickstart-python-azd-cosmosdb, MIT; corpus
+    SOURCES.md entry 1), through the vision, filter and accept-all review stages."""
+    registry = default_registry()
+    path = corpus_diagrams / (
+        "Azure-Samples__functions-quickstart-python-azd-cosmosdb__diagrams_architecture.drawio"
+    )
+    vision = registry.get("vision")
+    detected = await registry.create("vision").run(vision.load_input(path))
+    classified = await registry.create("filter").run(detected)
+    review = registry.create("interactive", AgentConfig(name="interactive", settings={"yes": True}))
+    arch = await review.run(classified)
+    analysis = await CombineAgent().run(_full(arch))
+
+    by_type = {(r.resource_type, r.kind): r.id for r in arch.resources}
+    func = by_type[("Microsoft.Web/sites", "functionapp")]
+    cosmos = next(r.id for r in arch.resources if r.resource_type.endswith("databaseAccounts"))
+    assert analysis.network is not None and analysis.security is not None
+    (flow,) = [f for f in analysis.network.flows if {f.source, f.target} == {func, cosmos}]
+    assert (flow.protocol, flow.port) == ("HTTPS", 443)
+    func_sec = next(s for s in analysis.security.resources if s.resource_id == func)
+    assert func_sec.managed_identity
+    assert any(
+        a.scope == cosmos and a.role_definition_id.startswith("00000000-0000-0000-0000-00000000000")
+        for a in func_sec.role_assignments
+    )
+    assert analysis.cost is not None
+    assert analysis.cost.total_monthly == pytest.approx(
+        sum(i.monthly_cost for i in analysis.cost.items)
+    )
+    lines = _mermaid_block(analysis.report_markdown)
+    assert all(_MERMAID_LINE.match(line) for line in lines), lines

@@ -269,3 +269,15 @@ async def test_agent_output_validates_against_its_artifact_schema() -> None:
     doc = run.envelope.model_dump(mode="json")
     jsonschema.Draft202012Validator(artifact_schema(SecurityResult)).validate(doc)
     assert len(doc["data"]["resources"]) == len(azure_shop().resources)
+
+
+def test_cosmos_drawn_towards_the_function_gives_reader_with_a_lease_note() -> None:
+    arch = azure_shop()
+    arch.connections = [c for c in arch.connections if c.id != "c4"]
+    arch.connections.append(_conn("x", "cosmos", "func", "change feed"))
+    (role,) = [a for a in _sec(recommend(arch), "func").role_assignments if a.scope == "cosmos"]
+    assert (role.role_name, role.role_definition_id) == (
+        "Cosmos DB Built-in Data Reader",
+        "00000000-0000-0000-0000-000000000001",
+    )
+    assert "lease container" in role.reason and "data-plane" in role.reason

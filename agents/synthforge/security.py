@@ -232,6 +232,8 @@ class _Builder:
             reason += f" chosen from the connection label {flow.label.strip()!r}"
         elif flow.source == scope.id and flow.target == principal.id:
             reason += f" for {principal.name!r} pulling from {scope.name!r}"
+            if scope_rule.get("reverse_reason"):
+                reason += f": {scope_rule['reverse_reason']}"
         if role.get("data_plane"):
             reason += (
                 "; this is a Cosmos DB data-plane role assignment "
