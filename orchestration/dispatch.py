@@ -149,6 +149,11 @@ async def send_dispatch(
     payload = dict(client_payload)
 
     def post() -> None:
-        client.repo(repo).create_repository_dispatch(event_type, payload)
+        # Repository.create_repository_dispatch returns False on an error answer instead of
+        # raising, which would lose the failure (and the retry): use the checked request.
+        url = f"{client.repo(repo).url}/dispatches"
+        client.github.requester.requestJsonAndCheck(
+            "POST", url, input={"event_type": event_type, "client_payload": payload}
+        )
 
     await client.call(f"POST dispatch {event_type} to {repo}", post)
