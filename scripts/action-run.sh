@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# The composite action's script (action.yml): install Forgeflow from the action's own
+# checkout into a virtual environment, then run one agent on one input artifact.
+#
+# Every input arrives through the environment (FORGEFLOW_INPUT_*), is checked here before
+# use, and is only ever passed to commands as a quoted argument.
+set -euo pipefail
+
+# --- helpers -----------------------------------------------------------------------------
+
+# Escape a message for a workflow command (% CR LF, as the runner expects).
+escape() {
+  local s=${1//'%'/'%25'}
+  s=${s//$'\r'/'%0D'}
+  printf '%s' "${s//$'\n'/'%0A'}"
+}
+err() { printf '::error::%s\n' "$(escape "$*")"; }
+die() { err "$*"; exit 2; }
+# output NAME VALUE: one line to $GITHUB_OUTPUT (values here never hold a newline).
+output() {
+  case $2 in *$'\n'* | *$'\r'*) die "output $1 would hold a line break" ;; esac
+  printf '%s=%s\n' "$1" "$2" >>"${GITHUB_OUTPUT:-/dev/null}"
+}
+summary() { printf '%s\n' "$@" >>"${GITHUB_STEP_SUMMARY:-/dev/null}"; }
+# Markdown-safe table cell: no pipes, backticks or line breaks.
+cell() {
+  local s=${1//'|'/'\|'}
+  s=${s//'`'/"'"}
+  printf '%s' "${s//$'\n'/ }"
+}
+
+# --- inputs ------------------------------------------------------------------------------
+
+src=${FORGEFLOW_ACTION_PATH:-}
+agent=${FORGEFLOW_INPUT_AGENT:-}
+input=${FORGEFLOW_INPUT_INPUT:-}
+out=${FORGEFLOW_INPUT_OUTPUT:-}
+settings=${FORGEFLOW_INPUT_SETTINGS:-}
+extra=${FORGEFLOW_INPUT_EXTRA_PACKAGES:-}
+run_id=${FORGEFLOW_INPUT_RUN_ID:-}
+correlation_id=${FORGEFLOW_INPUT_CORRELATION_ID:-}
+
+[[ -n $src && -f $src/requirements.txt && -d $src/agents ]] ||
+  die "the action's own checkout (github.action_path) was not found: '${src}'"
+[[ -z $agent || $agent =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$ ]] ||
+  die "input agent: '${agent}' is not an agent name (letters, digits, _ . -)"
+id_re='^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$'
+[[ -z $run_id || $run_id =~ $id_re ]] || die "input run-id: '${run_id}' is not a valid id"
+[[ -z $correlation_id || $correlation_id =~ $id_re ]] ||
+  die "input correlation-id: '${correlation_id}' is not a valid id"
+
+# extra-packages: pip requirement specifiers only (name, extras, version constraints);
+# no options, URLs or paths, so an input cannot redirect pip.
+req_re='^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(\[[A-Za-z0-9._,-]+\])?((==|!=|<=|>=|~=|<|>)[A-Za-z0-9.*+!]+(,(==|!=|<=|>=|~=|<|>)[A-Za-z0-9.*+!]+)*)?$'
+packages=()
+for spec in $extra; do
+  [[ $spec =~ $req_re ]] ||
+    die "input extra-packages: '${spec}' is not a pip requirement specifier (e.g. my-agents==1.2)"
+  packages+=("$spec")
+done
+
+set_args=()
+while IFS= read -r line; do
+  line=${line%$'\r'}
+  [[ -z ${line//[[:space:]]/} ]] && continue
+  [[ $line =~ ^[A-Za-z0-9_.-]+=.*$ ]] ||
+    die "input settings: '${line}' is not KEY=VALUE (one a line)"
+  set_args+=(--set "$line")
+done <<<"$settings"
+
+if [[ -n $agent ]]; then
+  [[ -n $input ]] || die "input input: required when agent is set"
+  [[ -f $input ]] || die "input input: '${input}' is not a file"
+  out=${out:-forgeflow-artifacts/${agent}.json}
+  [[ $out != *$'\n'* && ! -d $out ]] || die "input output: '${out}' must be a file path"
+fi
+
+# --- install -----------------------------------------------------------------------------
+
+venv=${RUNNER_TEMP:-/tmp}/forgeflow-venv
+stamp="${src}|${packages[*]:-}"
+if [[ ! -f $venv/forgeflow-stamp || $(<"$venv/forgeflow-stamp") != "$stamp" ]]; then
+  python3 -m venv --system-site-packages "$venv" || die "could not create a virtual environment in ${venv}"
+  pip=("$venv/bin/python" -m pip install --disable-pip-version-check --quiet)
+  "${pip[@]}" -r "$src/requirements.txt" || die "installing Forgeflow's requirements failed"
+  if ((${#packages[@]})); then
+    "${pip[@]}" "${packages[@]}" || die "installing extra-packages failed: ${packages[*]}"
+  fi
+  # The checkout itself goes on the environment's path: no build step, nothing downloaded.
+  site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  (cd "$src" && pwd -P) >"$site/forgeflow-action.pth"
+  printf '%s' "$stamp" >"$venv/forgeflow-stamp"
+fi
+python=$venv/bin/python
+"$python" -P -c 'import agents.run, orchestration.cli' || die "Forgeflow does not import from ${src}"
+printf '%s\n' "$venv/bin" >>"${GITHUB_PATH:-/dev/null}"
+output python "$python"
+
+if [[ -z $agent ]]; then
+  echo "Forgeflow installed in ${venv}; later steps run it with python -m agents.run"
+  exit 0
+fi
+
+# --- run ---------------------------------------------------------------------------------
+
+args=("$agent" "$input" -o "$out" "${set_args[@]}")
+[[ -n $run_id ]] && args+=(--run-id "$run_id")
+[[ -n $correlation_id ]] && args+=(--correlation-id "$correlation_id")
+mkdir -p "$(dirname -- "$out")"
+set +e
+"$python" -P -m agents.run "${args[@]}"
+code=$?
+set -e
+case $code in
+  0) status=succeeded ;;
+  1) status=failed ;;
+  *)
+    summary "### Forgeflow \`$(cell "$agent")\`" "" "Bad input (exit ${code}); see the log." ""
+    output status error
+    die "agent ${agent}: bad input or usage (exit ${code}); nothing was written"
+    ;;
+esac
+
+path=$(cd "$(dirname -- "$out")" && pwd -P)/$(basename -- "$out")
+confidence=$("$python" -P -c '
+import json, sys
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+print((doc.get("data") or {}).get("confidence", ""))' "$path")
+output artifact-path "$path"
+output status "$status"
+output confidence "$confidence"
+summary "### Forgeflow \`$(cell "$agent")\`" "" \
+  "| status | confidence | artifact |" "|---|---|---|" \
+  "| ${status} | ${confidence:-–} | \`$(cell "$out")\` |" ""
+if [[ $status == failed ]]; then
+  err "agent ${agent} failed; its artifact ${out} records the error"
+  exit 1
+fi

@@ -1,0 +1,285 @@
+"""Run the workflows for real with ``act``, offline, in self-hosted mode.
+
+What it sets up (see DESIGN.md, "Testing the workflows without GitHub"):
+
+- a snapshot of the working tree as a fresh git repository whose ``origin`` names the
+  repository of the test's event, so ``github.repository`` is what the payload says. In
+  the snapshot, ``uses: $/…`` (GitHub's self-repository syntax, which act 0.2.89 cannot
+  resolve) becomes ``uses: ./…``; every job checks the repository out before such a step,
+  so both resolve to the same files;
+- ``--local-repository`` for every remote action the workflows pin, to the stand-ins in
+  ``tests/act/``, at the exact SHA pinned (:data:`PINNED_ACTIONS`);
+- a store folder for the stand-ins' artifacts and caches (``FORGEFLOW_ACT_STORE``), the
+  test's Python as the one ``setup-python`` provides (``FORGEFLOW_ACT_PYTHON``), pip held
+  offline (``PIP_NO_INDEX``) with a local wheelhouse, and act's own artifact and cache
+  servers kept on 127.0.0.1 (or off);
+- ``GITHUB_API_URL`` pointing at the GitHub stand-in, and a token as the secret.
+
+Each :meth:`ActHarness.run` is one act invocation with its own ``GITHUB_RUN_ID``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+STANDINS = REPO / "tests" / "act"
+TOKEN = "ghs_forgeflowActTestToken0000000000000000"
+
+#: Remote actions the workflows pin (``OWNER/REPO`` -> (SHA, stand-in folder)).
+PINNED_ACTIONS: dict[str, tuple[str, str]] = {
+    "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "upload-artifact"),
+    "actions/download-artifact": (
+        "d3f86a106a0bac45b974a628896c90dbdf5c8093",
+        "download-artifact",
+    ),
+    "actions/setup-python": ("a26af69be951a213d495a4c3e4e4022e16d87065", "setup-python"),
+    "actions/cache": ("5a3ec84eff668545956fd18022155c47e93e2684", "cache"),
+}
+#: The README example's ``uses: OWNER/forgeflow@SHA`` (mapped to the snapshot itself).
+EXAMPLE_ACTION = ("OWNER/forgeflow", "0000000000000000000000000000000000000001")
+
+SELF_REF = re.compile(r"^(\s*(?:-\s+)?uses:\s+)\$/(\S*)", re.MULTILINE)
+
+# A third-party agent package, built by hand as a wheel (no build tools, no network): its
+# agent registers through the ``forgeflow.agents`` entry point and always fails, which
+# makes one leg of a fan-out fail for real.
+SELFTEST_PACKAGE = "forgeflow_selftest_agents"
+SELFTEST_VERSION = "0.1.0"
+SELFTEST_MODULE = '''"""Agents for Forgeflow's workflow tests."""
+
+from agents.base import Agent
+from agents.builtin import TextInput, TextOutput
+
+
+class AlwaysFailsAgent(Agent[TextInput, TextOutput]):
+    """Fails on every input (a fan-out leg that must fail)."""
+
+    name = "always_fails"
+    description = "Fail on purpose (workflow tests)"
+    input_model = TextInput
+    output_model = TextOutput
+
+    async def process(self, data: TextInput) -> TextOutput:
+        raise RuntimeError("always_fails failed on purpose")
+'''
+
+
+def act_binary() -> str | None:
+    """The ``act`` executable, or ``None`` where it is not installed."""
+    return shutil.which("act")
+
+
+def build_selftest_wheel(wheelhouse: Path) -> Path:
+    """Write the self-test agent package as a wheel into ``wheelhouse``."""
+    dist = f"{SELFTEST_PACKAGE}-{SELFTEST_VERSION}"
+    info = f"{dist}.dist-info"
+    files = {
+        f"{SELFTEST_PACKAGE}.py": SELFTEST_MODULE,
+        f"{info}/METADATA": (
+            "Metadata-Version: 2.1\n"
+            f"Name: forgeflow-selftest-agents\nVersion: {SELFTEST_VERSION}\n"
+            "Summary: Agents for Forgeflow's workflow tests\n"
+        ),
+        f"{info}/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: forgeflow-tests\nRoot-Is-Purelib: true\n"
+            "Tag: py3-none-any\n"
+        ),
+        f"{info}/entry_points.txt": (
+            f"[forgeflow.agents]\nalways_fails = {SELFTEST_PACKAGE}:AlwaysFailsAgent\n"
+        ),
+    }
+    record = []
+    for name, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{name},sha256={digest.decode()},{len(text.encode())}")
+    record.append(f"{info}/RECORD,,")
+    files[f"{info}/RECORD"] = "\n".join(record) + "\n"
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    wheel = wheelhouse / f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return wheel
+
+
+def snapshot(dest: Path, *, remote: str, extra_files: dict[str, str] | None = None) -> Path:
+    """Copy the working tree (tracked and untracked, not ignored) into a new git repository.
+
+    ``remote`` is ``OWNER/NAME`` for ``origin``; ``extra_files`` (path -> text) are added
+    in a second commit, so the first commit is a base to diff a pull request against.
+    """
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO, check=True, capture_output=True,
+    ).stdout.decode().split("\0")
+    for rel in filter(None, listed):
+        source = REPO / rel
+        if not source.is_file():
+            continue  # deleted in the working tree
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    for path in [*dest.glob(".github/**/*.yml"), *dest.glob("tests/act/workflows/*.yml"),
+                 *dest.glob("examples/*.yml"), dest / "action.yml"]:
+        if path.is_file():
+            path.write_text(SELF_REF.sub(r"\1./\2", path.read_text()))
+    git = ["git", "-c", "user.name=act test", "-c", "user.email=act@example.invalid",
+           "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=dest, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=dest, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "base"], cwd=dest, check=True)
+    if extra_files:
+        for rel, text in extra_files.items():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            (dest / rel).write_text(text)
+        subprocess.run([*git, "add", "-A"], cwd=dest, check=True)
+        subprocess.run([*git, "commit", "-q", "-m", "change"], cwd=dest, check=True)
+    subprocess.run(
+        [*git, "remote", "add", "origin", f"https://github.com/{remote}.git"],
+        cwd=dest, check=True,
+    )
+    return dest
+
+
+def rev_parse(repo: Path, rev: str) -> str:
+    """The commit ``rev`` names in ``repo``."""
+    return subprocess.run(
+        ["git", "rev-parse", rev], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@dataclass
+class ActRun:
+    """One act invocation: its exit code, log, and where the stand-ins kept things."""
+
+    returncode: int
+    log: str
+    run_id: int
+    store: Path
+    repository: str
+
+    def artifacts_dir(self, run_id: int | None = None) -> Path:
+        """Folder of this run's (or ``run_id``'s) uploaded artifacts."""
+        rid = self.run_id if run_id is None else run_id
+        return self.store / self.repository / "runs" / str(rid) / "artifacts"
+
+    def artifact_names(self) -> list[str]:
+        """Names of the artifacts this run uploaded."""
+        folder = self.artifacts_dir()
+        return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+    def artifact_file(self, name: str, rel: str) -> Path:
+        """A file of an uploaded artifact."""
+        return self.artifacts_dir() / name / "files" / rel
+
+    def artifact_json(self, name: str, rel: str) -> Any:
+        """A JSON file of an uploaded artifact, parsed."""
+        return json.loads(self.artifact_file(name, rel).read_text(encoding="utf-8"))
+
+    def job_results(self) -> dict[str, str]:
+        """``{job label: "succeeded" | "failed"}`` from act's log."""
+        results: dict[str, str] = {}
+        for match in re.finditer(r"^\[([^\]]+)\] 🏁  Job (succeeded|failed)", self.log, re.M):
+            results[match.group(1)] = match.group(2)
+        return results
+
+    def explain(self) -> str:
+        """The end of the log, for assertion messages."""
+        return f"act exited {self.returncode}; log tail:\n{self.log[-6000:]}"
+
+
+@dataclass
+class ActHarness:
+    """Runs act on a snapshot of the repository with the stand-ins wired in."""
+
+    workdir: Path
+    api_url: str
+    repository: str = "Codertocat/Hello-World"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    _next_run_id: int = 1000
+
+    def __post_init__(self) -> None:
+        self.store = self.workdir / "store"
+        self.store.mkdir(parents=True, exist_ok=True)
+        self.wheelhouse = self.workdir / "wheelhouse"
+        build_selftest_wheel(self.wheelhouse)
+        self.action_cache = self.workdir / "act-cache"
+        self.logs = self.workdir / "logs"
+        self.logs.mkdir(exist_ok=True)
+
+    def new_repo(self, name: str, extra_files: dict[str, str] | None = None) -> Path:
+        """A fresh snapshot of the working tree for one scenario."""
+        return snapshot(self.workdir / name, remote=self.repository, extra_files=extra_files)
+
+    def command(self, repo: Path, event_name: str, workflow: str, event_file: Path,
+                run_id: int, job: str | None) -> list[str]:
+        act = act_binary()
+        if act is None:
+            raise RuntimeError("act is not installed")
+        cmd = [
+            act, event_name,
+            "-W", workflow,
+            "-e", str(event_file),
+            "-P", "ubuntu-latest=-self-hosted",
+            "--action-cache-path", str(self.action_cache),
+            "--artifact-server-addr", "127.0.0.1",
+            "--cache-server-addr", "127.0.0.1",
+            "--no-cache-server",
+            "--concurrent-jobs", "2",
+            "-s", f"GITHUB_TOKEN={TOKEN}",
+        ]
+        for owner_repo, (sha, folder) in PINNED_ACTIONS.items():
+            cmd += ["--local-repository", f"{owner_repo}@{sha}={STANDINS / folder}"]
+        cmd += ["--local-repository", f"{EXAMPLE_ACTION[0]}@{EXAMPLE_ACTION[1]}={repo}"]
+        env = {
+            "GITHUB_API_URL": self.api_url,
+            "GITHUB_RUN_ID": str(run_id),
+            "FORGEFLOW_ACT_STORE": str(self.store),
+            "FORGEFLOW_ACT_PYTHON": sys.executable,
+            "PIP_NO_INDEX": "1",
+            "PIP_FIND_LINKS": str(self.wheelhouse),
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            **self.extra_env,
+        }
+        for key, value in env.items():
+            cmd += ["--env", f"{key}={value}"]
+        if job:
+            cmd += ["-j", job]
+        return cmd
+
+    def run(
+        self,
+        repo: Path,
+        event_name: str,
+        workflow: str,
+        event: dict[str, Any],
+        *,
+        job: str | None = None,
+        timeout: float = 240,
+    ) -> ActRun:
+        """Run ``workflow`` (a path inside ``repo``) for ``event_name`` with payload ``event``."""
+        self._next_run_id += 1
+        run_id = self._next_run_id
+        event_file = self.workdir / f"event-{run_id}.json"
+        event_file.write_text(json.dumps(event), encoding="utf-8")
+        cmd = self.command(repo, event_name, workflow, event_file, run_id, job)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "ACT"))}
+        proc = subprocess.run(
+            cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout,
+            check=False,
+        )
+        log = proc.stdout + proc.stderr
+        (self.logs / f"run-{run_id}.log").write_text(log, encoding="utf-8")
+        return ActRun(proc.returncode, log, run_id, self.store, self.repository)
