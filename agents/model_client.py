@@ -8,7 +8,9 @@ script; the hosted-model client implements the same protocol.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -26,6 +28,9 @@ class ModelUsage(BaseModel):
 
     input_tokens: int = 0
     output_tokens: int = 0
+    cost_usd: float | None = Field(
+        default=None, description="Estimated cost in US dollars; None when the price is unknown"
+    )
 
 
 class ModelReply(BaseModel):
@@ -34,6 +39,38 @@ class ModelReply(BaseModel):
     content: str
     model: str
     usage: ModelUsage = Field(default_factory=ModelUsage)
+
+
+class ModelCall(BaseModel):
+    """One model call as the run record keeps it: which model, and what it spent."""
+
+    model: str
+    usage: ModelUsage = Field(default_factory=ModelUsage)
+
+
+_CALLS: ContextVar[list[ModelCall] | None] = ContextVar("forgeflow_model_calls", default=None)
+
+
+def note_model_call(reply: ModelReply) -> None:
+    """Record ``reply``'s model and usage with the agent run in progress (if one collects).
+
+    Model clients call this once per answered call; :func:`collect_model_calls` gathers
+    the calls of one agent run (``execute()`` uses it), per asyncio task.
+    """
+    calls = _CALLS.get()
+    if calls is not None:
+        calls.append(ModelCall(model=reply.model, usage=reply.usage.model_copy()))
+
+
+@contextmanager
+def collect_model_calls() -> Iterator[list[ModelCall]]:
+    """Collect the model calls made inside the ``with`` block (in this task) into a list."""
+    calls: list[ModelCall] = []
+    token = _CALLS.set(calls)
+    try:
+        yield calls
+    finally:
+        _CALLS.reset(token)
 
 
 @runtime_checkable
@@ -89,8 +126,10 @@ class ScriptedModelClient:
             else:
                 text = item
         words_in = sum(len(str(m.content).split()) for m in messages)
-        return ModelReply(
+        reply = ModelReply(
             content=text,
             model=model or self.model,
             usage=ModelUsage(input_tokens=words_in, output_tokens=len(text.split())),
         )
+        note_model_call(reply)
+        return reply

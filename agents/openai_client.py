@@ -1,0 +1,371 @@
+"""The hosted-model client: any OpenAI-compatible chat-completions endpoint.
+
+:class:`OpenAIModelClient` implements :class:`agents.model_client.ModelClient` with the
+``openai`` SDK (imported when a client is made, not with this module). Every request goes
+through
+
+- a :class:`~orchestration.circuit_breaker.CircuitBreaker`: after repeated transport
+  failures (429, 5xx, timeouts, refused connections) it opens, and later calls fail at
+  once with a clear message instead of waiting on the network;
+- :func:`~orchestration.retry.retry_async`: a 429 waits what ``Retry-After`` asks, a
+  5xx, a timeout or a dropped connection backs off exponentially. The SDK's own retries
+  are off (``max_retries=0``) so that these govern.
+
+:func:`complete_structured` asks any :class:`ModelClient` for an answer shaped like a
+pydantic model: the model's JSON Schema goes out as the response format, the reply is
+validated, and an invalid reply is sent back with the validation error, a bounded number
+of times. What cannot be fixed ends in a :class:`ModelCallError`, which an agent lets
+propagate: ``execute()`` records it as the failed run's error in the artifact.
+
+The API key is revealed only to the SDK; messages built here never contain it, and any
+server text quoted in an error has it scrubbed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from agents.base import format_validation_error
+from agents.model_client import ChatMessage, ModelClient, ModelReply, ModelUsage, note_model_call
+from agents.model_config import ModelConfigError, ModelEndpoint, estimate_cost
+
+if TYPE_CHECKING:
+    from orchestration.circuit_breaker import CircuitBreaker
+    from orchestration.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
+
+#: How many times a structured answer is asked for in all (the first ask included).
+DEFAULT_STRUCTURED_ATTEMPTS = 3
+
+
+class ModelCallError(RuntimeError):
+    """A model call failed for good: the endpoint kept failing, or the reply never fit.
+
+    Not a user error: the agent that made the call fails, and its artifact records this
+    message as the error.
+    """
+
+
+class InvalidModelReply(ModelCallError):
+    """Every reply broke the requested schema; ``problems`` lists why, one per reply."""
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class ModelUnavailable(ModelCallError):
+    """The endpoint's circuit is open: the call was refused without touching the network."""
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+def schema_allows_strict(schema: dict[str, Any]) -> bool:
+    """Whether ``schema`` meets OpenAI's strict structured-output rules.
+
+    Every object (also under ``$defs``) must list all its properties as required and set
+    ``additionalProperties: false``. pydantic models with optional fields or defaults do
+    not; their schema is then sent without ``strict``.
+    """
+
+    def ok(node: Any) -> bool:
+        if isinstance(node, list):
+            return all(ok(item) for item in node)
+        if not isinstance(node, dict):
+            return True
+        if node.get("type") == "object" or "properties" in node:
+            props = node.get("properties", {})
+            if node.get("additionalProperties") is not False:
+                return False
+            if set(node.get("required", [])) != set(props):
+                return False
+        return all(ok(value) for key, value in node.items() if key not in ("enum", "const"))
+
+    return ok(schema)
+
+
+def response_format(schema: dict[str, Any], name: str | None = None) -> dict[str, Any]:
+    """The chat-completions ``response_format`` for ``schema`` (``json_schema`` type)."""
+    title = name or str(schema.get("title") or "output")
+    safe = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in title)[:64] or "output"
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": safe, "schema": schema, "strict": schema_allows_strict(schema)},
+    }
+
+
+# --------------------------------------------------------------------------- structured
+
+
+async def complete_structured(
+    client: ModelClient,
+    messages: Sequence[ChatMessage],
+    output_model: type[T],
+    *,
+    model: str | None = None,
+    max_attempts: int = DEFAULT_STRUCTURED_ATTEMPTS,
+    check: Callable[[T], str | None] | None = None,
+) -> T:
+    """Ask ``client`` for an ``output_model`` and return it validated.
+
+    The model's JSON Schema is the response format. A reply that does not validate, or
+    that ``check`` rejects (it returns the reason, or None when the value is fine), is
+    answered with the reason and asked again, ``max_attempts`` times in all. Then
+    :class:`InvalidModelReply` is raised naming the last problem.
+    """
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
+    schema = output_model.model_json_schema()
+    conversation = list(messages)
+    problems: list[str] = []
+    for _ in range(max_attempts):
+        reply = await client.complete(conversation, model=model, response_schema=schema)
+        problem = _problem(reply.content, output_model, check)
+        if isinstance(problem, output_model):
+            return problem
+        assert isinstance(problem, str)
+        problems.append(problem)
+        log.info("model reply rejected (%d of %d): %s", len(problems), max_attempts, problem)
+        conversation += [
+            ChatMessage(role="assistant", content=reply.content),
+            ChatMessage(
+                role="user",
+                content=(
+                    f"Your reply was rejected: {problem}. Reply again with only the corrected "
+                    f"JSON document, valid against the {output_model.__name__} schema."
+                ),
+            ),
+        ]
+    which = model or getattr(client, "model", None) or "the model"
+    raise InvalidModelReply(
+        f"{which}: no reply matched {output_model.__name__} in {max_attempts} attempts; "
+        f"last problem: {problems[-1]}",
+        problems,
+    )
+
+
+def _problem(text: str, output_model: type[T], check: Callable[[T], str | None] | None) -> T | str:
+    """The validated value, or one line saying what is wrong with ``text``."""
+    try:
+        value = output_model.model_validate_json(_strip_fence(text))
+    except ValidationError as exc:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return "the reply is not a JSON document"
+        return format_validation_error(exc)
+    if check is not None:
+        reason = check(value)
+        if reason:
+            return reason
+    return value
+
+
+def _strip_fence(text: str) -> str:
+    """The JSON inside a markdown code fence, which some servers add; else ``text``."""
+    stripped = text.strip()
+    if stripped.startswith("```") and stripped.endswith("```"):
+        body = stripped[3:-3]
+        first_line, _, rest = body.partition("\n")
+        return rest if first_line.strip().isalpha() or not first_line.strip() else body
+    return stripped
+
+
+# --------------------------------------------------------------------------- the client
+
+Sleep = Callable[[float], Awaitable[Any]]
+
+
+class OpenAIModelClient:
+    """A :class:`ModelClient` for an OpenAI-compatible endpoint (OpenAI, Azure, self-hosted).
+
+    ``model`` (the endpoint's default model) answers calls that name none. ``policy``,
+    ``breaker``, ``sleep`` and ``rand`` are injectable so that tests neither wait nor
+    depend on chance. The key never appears in ``repr``, messages or logs.
+    """
+
+    def __init__(
+        self,
+        endpoint: ModelEndpoint,
+        *,
+        policy: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        sleep: Sleep = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        from orchestration.circuit_breaker import CircuitBreaker
+        from orchestration.retry import RetryPolicy
+
+        self.endpoint = endpoint
+        self.model = endpoint.model
+        self.policy = policy or RetryPolicy(max_attempts=4, base_delay=1.0, max_delay=60.0)
+        self.breaker = breaker or CircuitBreaker(
+            f"model:{endpoint.host}",
+            failure_threshold=5,
+            reset_timeout=60.0,
+            is_failure=_is_transport_failure,
+        )
+        self._sleep = sleep
+        self._rand = rand
+        self._sdk = _make_sdk_client(endpoint)
+
+    def __repr__(self) -> str:
+        where = f"{self.endpoint.kind}, {self.endpoint.host}"
+        return f"OpenAIModelClient({where}, model={self.model!r})"
+
+    async def aclose(self) -> None:
+        """Close the SDK's HTTP connections."""
+        await self._sdk.close()
+
+    async def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str | None = None,
+        response_schema: dict[str, Any] | None = None,
+    ) -> ModelReply:
+        """One chat completion, retried and guarded by the circuit breaker."""
+        from orchestration.circuit_breaker import CircuitOpenError
+        from orchestration.retry import RetryableError, retry_async
+
+        name = model or self.model
+        if not name:
+            raise ModelConfigError(
+                "no model named: set the agent's model or FORGEFLOW_MODEL "
+                "(for Azure OpenAI, the deployment name)"
+            )
+        request: dict[str, Any] = {
+            "model": name,
+            "messages": [m.model_dump(mode="json") for m in messages],
+        }
+        if response_schema is not None:
+            request["response_format"] = response_format(response_schema)
+
+        async def attempt() -> ModelReply:
+            return await self.breaker.call(self._once, request)
+
+        try:
+            reply = await retry_async(attempt, self.policy, sleep=self._sleep, rand=self._rand)
+        except CircuitOpenError as exc:
+            raise ModelUnavailable(
+                f"model endpoint {self.endpoint.host}: not called, {exc.one_line()} "
+                "(it kept failing)"
+            ) from None
+        except RetryableError as exc:
+            raise ModelCallError(
+                f"model endpoint {self.endpoint.host}: gave up after "
+                f"{self.policy.max_attempts} attempts: {exc}"
+            ) from None
+        note_model_call(reply)
+        return reply
+
+    async def _once(self, request: dict[str, Any]) -> ModelReply:
+        """One HTTP request; failures become :class:`RetryableError` or a final error."""
+        import openai
+
+        from orchestration.retry import RetryableError, retry_delay_from_headers
+
+        where = f"model endpoint {self.endpoint.host}"
+        try:
+            response = await self._sdk.chat.completions.create(
+                **request, timeout=self.endpoint.timeout
+            )
+        except openai.APITimeoutError:
+            raise RetryableError(f"no answer within {self.endpoint.timeout:g} s") from None
+        except openai.APIConnectionError as exc:
+            raise RetryableError(f"cannot connect: {self._scrub(str(exc))}") from None
+        except openai.APIStatusError as exc:
+            status = exc.status_code
+            detail = self._scrub(_short(exc.message))
+            if status == 429 or status >= 500:
+                wait = retry_delay_from_headers(dict(exc.response.headers), now=time.time())
+                raise RetryableError(f"HTTP {status}: {detail}", retry_after=wait) from None
+            if status in (401, 403):
+                raise ModelConfigError(
+                    f"{where} refused the API key (HTTP {status}); check "
+                    "FORGEFLOW_MODEL_API_KEY and FORGEFLOW_MODEL_BASE_URL"
+                ) from None
+            if status == 404:
+                raise ModelConfigError(
+                    f"{where}: model or deployment {request['model']!r} not found (HTTP 404)"
+                ) from None
+            raise ModelCallError(f"{where}: HTTP {status}: {detail}") from None
+        return self._reply(response, request["model"])
+
+    def _reply(self, response: Any, asked_model: str) -> ModelReply:
+        choices = getattr(response, "choices", None) or []
+        if not choices:
+            raise ModelCallError(f"model endpoint {self.endpoint.host}: the reply has no choices")
+        message = choices[0].message
+        refusal = getattr(message, "refusal", None)
+        if message.content is None and refusal:
+            raise ModelCallError(f"the model refused: {self._scrub(_short(str(refusal)))}")
+        usage = getattr(response, "usage", None)
+        tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
+        tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+        model = str(getattr(response, "model", None) or asked_model)
+        # Price by the name asked for: servers answer with dated snapshot names, and an
+        # Azure deployment named after its model is priced as that model.
+        cost = estimate_cost(asked_model, tokens_in, tokens_out)
+        if cost is None:
+            cost = estimate_cost(model, tokens_in, tokens_out)
+        return ModelReply(
+            content=message.content or "",
+            model=model,
+            usage=ModelUsage(input_tokens=tokens_in, output_tokens=tokens_out, cost_usd=cost),
+        )
+
+    def _scrub(self, text: str) -> str:
+        key = self.endpoint.api_key.reveal()
+        return text.replace(key, "***") if len(key) >= 4 else text
+
+
+def _is_transport_failure(exc: BaseException) -> bool:
+    """What opens the circuit: failures of the endpoint, not of the request or the reply."""
+    from orchestration.retry import RetryableError
+
+    return isinstance(exc, RetryableError)
+
+
+def _short(text: str, limit: int = 200) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _make_sdk_client(endpoint: ModelEndpoint) -> Any:
+    """The ``openai`` SDK's async client for ``endpoint``, with its own retries off."""
+    try:
+        import openai
+    except ImportError:
+        raise ModelConfigError(
+            "a model endpoint is configured but the openai package is not installed; "
+            "pip install openai"
+        ) from None
+    # Self-hosted servers often need no key; the SDK insists on one.
+    key = endpoint.api_key.reveal() or "unused"
+    if endpoint.kind == "azure":
+        return openai.AsyncAzureOpenAI(
+            azure_endpoint=endpoint.base_url,
+            api_version=endpoint.api_version,
+            api_key=key,
+            timeout=endpoint.timeout,
+            max_retries=0,
+        )
+    return openai.AsyncOpenAI(
+        base_url=endpoint.base_url, api_key=key, timeout=endpoint.timeout, max_retries=0
+    )
+
+
+def dumps_for_prompt(value: Any) -> str:
+    """Compact JSON for a prompt."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
