@@ -159,6 +159,8 @@ def run(
     click.echo(f"run {report.run_id}: {status} ({report.stages} stages, {report.resumed} resumed)")
     if report.output:
         click.echo(f"output:    {report.output}")
+    if report.report:
+        click.echo(f"report:    {report.report}")
     click.echo(f"artifacts: {report.out_dir}")
     click.echo(f"summary:   {report.summary}")
     click.echo(f"state:     {report.state}")

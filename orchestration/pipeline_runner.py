@@ -28,6 +28,7 @@ class RunReport:
     ok: bool
     out_dir: Path
     output: Path | None
+    report: Path | None
     summary: Path
     state: str
     failed_stage: str | None
@@ -104,6 +105,12 @@ def run_pipeline_file(
     output_path = None
     if result.ok and result.runs:
         output_path = write_artifact(out_dir / "output.json", result.runs[-1].envelope)
+    report = None
+    final = result.output if result.ok else None
+    text = getattr(final, "report_markdown", None)
+    if isinstance(text, str) and text:
+        report = out_dir / "report.md"
+        write_text_atomic(report, text)
     title = f"Forgeflow run `{run_id}` of pipeline `{spec.name}`"
     markdown = monitor.summary_markdown(title=title)
     summary = out_dir / "summary.md"
@@ -117,6 +124,7 @@ def run_pipeline_file(
         ok=result.ok,
         out_dir=out_dir,
         output=output_path,
+        report=report,
         summary=summary,
         state=location,
         failed_stage=result.failed_stage,
