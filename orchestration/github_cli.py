@@ -157,6 +157,13 @@ def register(main: click.Group) -> None:
     )
     @click.option("--artifact-name", help="Name of the artifact --spill-file is uploaded as.")
     @click.option("--artifact-url", help="Link to the artifact (e.g. the run's page).")
+    @click.option(
+        "--settle",
+        type=click.FloatRange(min=0, max=60),
+        default=2.0,
+        show_default=True,
+        help="Seconds to wait before checking that no concurrent writer overwrote the key.",
+    )
     @user_errors
     def pr_state_set(
         key: str,
@@ -166,6 +173,7 @@ def register(main: click.Group) -> None:
         spill_file: Path | None,
         artifact_name: str | None,
         artifact_url: str | None,
+        settle: float,
     ) -> None:
         """Set KEY to a JSON value in the pull request's body.
 
@@ -189,7 +197,7 @@ def register(main: click.Group) -> None:
                 raise InputError("--spill-file and --artifact-name go together")
             spill = ArtifactSpill(spill_file, artifact_name, artifact_url)
         client, repo = _client()
-        state = PullRequestState(repo, _pr_number(number), client)
+        state = PullRequestState(repo, _pr_number(number), client, settle=settle)
         stored = asyncio.run(state.update(key, data, spill=spill))
         spilled = is_artifact_pointer(stored) and not is_artifact_pointer(data)
         click.echo(_dump(stored))

@@ -346,11 +346,15 @@ def load_spilled(pointer: dict[str, Any], path: Path) -> Any:
 class PullRequestState:
     """The state held in one pull request's body, read and written through the API.
 
-    ``repo`` is ``owner/name``. :meth:`update` is read → merge → PATCH → wait a short
-    jittered while → re-read and check that our key holds our value; GitHub has no
-    conditional update for a body, so a writer that finds its key lost to a concurrent
-    writer (who merged into an older body) starts again. Keys written by others in the
-    meantime survive because each write merges into the body as last read.
+    ``repo`` is ``owner/name``. :meth:`update` is read → merge → PATCH → wait a jittered
+    ``settle`` (0.5-1.5 times it) → re-read and check that our key holds our value. Each
+    write merges into the body as last read, so keys others wrote before that read survive.
+    GitHub has no conditional update for a body, so two writers can still race: the one
+    whose PATCH lands first is overwritten by the other's older merge. The check catches
+    it and that writer writes again (up to ``max_attempts``, then
+    :class:`LostUpdateError`). The race it cannot see is a writer whose PATCH lands more
+    than the settle wait after another writer's, having read before it; ``settle`` is
+    therefore longer than one GET-to-PATCH round trip.
     """
 
     def __init__(
@@ -360,7 +364,7 @@ class PullRequestState:
         client: GitHubClient,
         *,
         max_attempts: int = 6,
-        settle: float = 1.0,
+        settle: float = 2.0,
         rand: Callable[[], float] = random.random,
     ) -> None:
         from orchestration.github_api import check_repo_name

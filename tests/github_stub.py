@@ -95,7 +95,7 @@ class Spec:
 
     def __init__(self, path: Path | None = None) -> None:
         from jsonschema import Draft4Validator
-        from referencing import Registry, Resource
+        from referencing import Registry
         from referencing.jsonschema import DRAFT4
 
         self.path = Path(path or default_spec_path())
@@ -103,7 +103,7 @@ class Spec:
         self.raw = raw
         self.doc = _openapi_to_jsonschema(raw)
         registry: Registry[Any] = Registry().with_resource(
-            SPEC_URI, Resource(contents=self.doc, specification=DRAFT4)
+            SPEC_URI, DRAFT4.create_resource(self.doc)
         )
         self._validator_cls = Draft4Validator
         self._registry = registry
@@ -769,7 +769,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
+        host = self.headers.get("Host") or self.owner.url.removeprefix("http://")
         status, payload, extra = self.owner.handle(
             self.command, self.path, dict(self.headers.items()), raw, host
         )

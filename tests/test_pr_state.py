@@ -491,7 +491,16 @@ def test_cli_set_then_get_on_the_events_pull_request(
     output = tmp_path / "output"
     env = _env(stub, repo, GITHUB_EVENT_PATH=str(event), GITHUB_OUTPUT=str(output))
     proc = run_cli(
-        "-m", "orchestration", "pr-state", "set", "report", "--value", '{"n": 1}', env=env
+        "-m",
+        "orchestration",
+        "pr-state",
+        "set",
+        "report",
+        "--value",
+        '{"n": 1}',
+        "--settle",
+        "0",
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"n": 1}
@@ -513,7 +522,7 @@ def test_cli_spills_a_huge_value_to_the_artifact_file(
     spill = tmp_path / "spill" / "report.json"
     proc = run_cli(
         "-m", "orchestration", "pr-state", "set", "report",
-        "--value-file", value_file, "--pr", str(number),
+        "--value-file", value_file, "--pr", str(number), "--settle", "0",
         "--spill-file", spill, "--artifact-name", "forgeflow-state-report",
         env=_env(stub, repo, GITHUB_OUTPUT=str(output)),
     )  # fmt: skip
@@ -568,8 +577,8 @@ def test_cli_sticky_comment(stub: GitHubStub, seeded: tuple[str, int], tmp_path:
     repo, number = seeded
     report = tmp_path / "report.md"
     report.write_text(f"# Report\n\nTitle was {HOSTILE}\n")
-    args = ["-m", "orchestration", "sticky-comment", "--key", "report", "--body-file", report]
-    args += ["--pr", str(number)]
+    args: list[str | Path] = ["-m", "orchestration", "sticky-comment", "--key", "report"]
+    args += ["--body-file", report, "--pr", str(number)]
     first = run_cli(*args, env=_env(stub, repo))
     second = run_cli(*args, env=_env(stub, repo))
     assert first.returncode == 0 and second.returncode == 0, (first.stderr, second.stderr)
