@@ -30,7 +30,12 @@ It listens on 127.0.0.1 only. Run it on its own for workflow tests::
     python tests/github_stub.py --port 0 --state FILE [--seed-event PAYLOAD.json]
 
 which prints its URL, keeps its state in FILE (loaded at start when present, saved after
-each change) and records requests to FILE.requests.jsonl (or ``--record``).
+each change) and records requests to FILE.requests.jsonl (or ``--record``). FILE is JSON:
+``pulls`` (``"owner/name#N"`` -> pull request), ``comments``, ``dispatches`` (each
+``{"repo", "event_type", "client_payload"}``, in order: feed them back to ``act``),
+``workflow_dispatches`` and ``faults``; a harness may write ``faults`` before starting it,
+each ``{"count": N, "status": 500|403|429, "operation": ID or null, "retry_after": S or
+null, "ratelimit_reset": EPOCH or null, "message": TEXT}``.
 """
 
 from __future__ import annotations
@@ -375,24 +380,18 @@ class GitHubStub:
         ``retry_after`` adds a ``Retry-After`` header; ``ratelimit_reset`` (epoch seconds)
         adds ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset``.
         """
-        if message is None:
-            message = (
-                "Server Error"
-                if status >= 500
-                else "You have exceeded a secondary rate limit. "
-                "Please wait a few minutes before you try again."
-            )
+        fault = _fault(
+            {
+                "count": count,
+                "status": status,
+                "operation": operation,
+                "retry_after": retry_after,
+                "ratelimit_reset": ratelimit_reset,
+                "message": message,
+            }
+        )
         with self._lock:
-            self._faults.append(
-                {
-                    "count": count,
-                    "status": status,
-                    "operation": operation,
-                    "retry_after": retry_after,
-                    "ratelimit_reset": ratelimit_reset,
-                    "message": message,
-                }
-            )
+            self._faults.append(fault)
             self._save()
 
     def interleave(self, operation: str, parties: int = 2) -> None:
@@ -408,7 +407,7 @@ class GitHubStub:
         self._next_comment_id = int(data.get("next_comment_id", 1))
         self._dispatches = data.get("dispatches", [])
         self._workflow_dispatches = data.get("workflow_dispatches", [])
-        self._faults = data.get("faults", [])
+        self._faults = [_fault(f) for f in data.get("faults", [])]
         self._tick = int(data.get("tick", 0))
 
     def _save(self) -> None:
@@ -701,6 +700,25 @@ class _Gate:
             self.results[index] = thunk()
         self.done = True
         self.cond.notify_all()
+
+
+def _fault(spec: dict[str, Any]) -> dict[str, Any]:
+    """A fault with every field set (defaults: one 500, any operation)."""
+    status = int(spec.get("status") or 500)
+    message = spec.get("message") or (
+        "Server Error"
+        if status >= 500
+        else "You have exceeded a secondary rate limit. "
+        "Please wait a few minutes before you try again."
+    )
+    return {
+        "count": int(spec.get("count", 1)),
+        "status": status,
+        "operation": spec.get("operation"),
+        "retry_after": spec.get("retry_after"),
+        "ratelimit_reset": spec.get("ratelimit_reset"),
+        "message": message,
+    }
 
 
 def _int(value: str | None, default: int) -> int:

@@ -309,8 +309,10 @@ def test_comment_listing_is_paginated_with_link_headers(
 def test_run_as_a_program_prints_its_url_and_keeps_state_in_a_file(
     spec: Spec, corpus_events: Path, tmp_path: Path
 ) -> None:
-    """Seeded with pull_request.opened.with-null-body.json (octokit/webhooks)."""
+    """Seeded with pull_request.opened.with-null-body.json (octokit/webhooks); a fault is
+    configured through the state file, as a workflow-test harness would."""
     state = tmp_path / "state.json"
+    state.write_text(json.dumps({"faults": [{"count": 1, "status": 503}]}))
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -333,6 +335,10 @@ def test_run_as_a_program_prints_its_url_and_keeps_state_in_a_file(
             method="PATCH",
             headers=TOKEN_HEADERS,
         )
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(request)  # the fault written in the state file first
+        assert info.value.code == 503
+        info.value.close()
         with urllib.request.urlopen(request) as response:
             assert response.status == 200
     finally:
@@ -343,4 +349,5 @@ def test_run_as_a_program_prints_its_url_and_keeps_state_in_a_file(
     saved = json.loads(state.read_text())
     assert saved["pulls"]["codertocat/hello-world#2"]["body"] == "from the workflow"
     log = list(iter_requests(state.with_name("state.json.requests.jsonl")))
-    assert [(r["method"], r["status"]) for r in log] == [("PATCH", 200)]
+    assert [(r["method"], r["status"]) for r in log] == [("PATCH", 503), ("PATCH", 200)]
+    assert saved["faults"] == []
