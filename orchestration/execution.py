@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from agents.base import Agent, AgentResult, coerce_model
 from agents.errors import ForgeflowError
+from agents.model_client import ModelCall, ModelClient, collect_model_calls
 from orchestration.artifact import ArtifactStatus, Envelope, digest, make_envelope, new_id
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ class RunContext:
     monitor: RunMonitor | None = None
     cache: ResultCache | None = None
     store: StateStore | None = None
+    #: Given to every agent run that has no model client of its own (None: no model).
+    model_client: ModelClient | None = None
 
     def __post_init__(self) -> None:
         if not self.correlation_id:
@@ -61,6 +64,7 @@ class AgentRun:
         "run_id",
         "stage",
         "status",
+        "usage",
     )
 
     def __init__(
@@ -78,6 +82,7 @@ class AgentRun:
         status: ArtifactStatus | None = None,
         duration_ms: float = 0.0,
         run_id: str = "",
+        usage: list[ModelCall] | None = None,
     ) -> None:
         if envelope is None and (build is None or status is None):
             raise TypeError("AgentRun needs an envelope, or a builder with a status")
@@ -88,6 +93,8 @@ class AgentRun:
         self.cached = cached
         self.resumed = resumed
         self.exception = exception
+        #: The model calls the agent made during this run (tokens and estimated cost).
+        self.usage: list[ModelCall] = list(usage or [])
         self._envelope = envelope
         self._build = build
         if envelope is not None:
@@ -146,12 +153,15 @@ async def execute(
     """
     ctx = ctx or RunContext()
     stage = stage or agent.name
+    if agent.model_client is None and ctx.model_client is not None:
+        agent.model_client = ctx.model_client
     started_wall = time.time()
     t0 = time.perf_counter()
     output: AgentResult | None = None
     error: str | None = None
     cached = False
     caught: BaseException | None = None
+    model_calls: list[ModelCall] = []
     input_value: Any = data  # the validated input once known (digest() dumps models)
     input_digest: str | None = None
     try:
@@ -176,7 +186,8 @@ async def execute(
             if hit is not None:
                 output, cached = hit, True
         if output is None:
-            output = await agent.run(typed)
+            with collect_model_calls() as model_calls:
+                output = await agent.run(typed)
             if ctx.cache is not None and key is not None:
                 ctx.cache.put(key, output)
     except Exception as exc:  # an agent's failure is data, not a crash
@@ -220,6 +231,7 @@ async def execute(
         status=status,
         duration_ms=elapsed * 1000,
         run_id=run_id,
+        usage=model_calls,
     )
     if ctx.store is not None:
         ctx.store.put_stage(ctx.run_id, stage, run.envelope)
@@ -230,13 +242,27 @@ async def execute(
 
 def _input_digest(agent: Agent[Any, Any], typed: BaseModel) -> str:
     """The digest that decides resuming and caching: the input, plus the agent's settings
-    when it has any (the same input reviewed with other decisions is other work)."""
+    when it has any (the same input reviewed with other decisions is other work), plus
+    the model and the instructions (prompt) when the agent may call a model (another
+    model or prompt gives another answer)."""
     settings = agent.config.settings
-    return (
-        digest({"input": typed.model_dump(mode="json"), "settings": settings})
-        if settings
-        else digest(typed)
-    )
+    model_part = _model_part(agent)
+    if not settings and not model_part:
+        return digest(typed)
+    doc: dict[str, Any] = {"input": typed.model_dump(mode="json"), "settings": settings}
+    if model_part:
+        doc["model"] = model_part
+    return digest(doc)
+
+
+def _model_part(agent: Agent[Any, Any]) -> dict[str, Any] | None:
+    """The model and prompt that shape this agent's answer, or None when it has no model."""
+    config = agent.config
+    client = agent.model_client
+    if client is None and not config.model and not config.instructions:
+        return None
+    model = config.model or (getattr(client, "model", None) if client is not None else None)
+    return {"name": model, "instructions": config.instructions}
 
 
 def _resume(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    from agents.model_client import ModelCall
     from orchestration.execution import AgentRun
 
 RUNS_LOGGER = "forgeflow.runs"
@@ -51,11 +52,36 @@ class RunRecord:
     error: str | None = None
     after: list[str] = field(default_factory=list)
     run_id: str = ""
+    #: The model calls of this run, each with its model, tokens and estimated cost.
+    model_calls: list[ModelCall] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
         """Whether the run failed."""
         return self.status == "failed"
+
+    @property
+    def input_tokens(self) -> int:
+        """Prompt tokens over all model calls of the run."""
+        return sum(c.usage.input_tokens for c in self.model_calls)
+
+    @property
+    def output_tokens(self) -> int:
+        """Completion tokens over all model calls of the run."""
+        return sum(c.usage.output_tokens for c in self.model_calls)
+
+    @property
+    def cost_usd(self) -> float | None:
+        """Estimated cost of the run's model calls; None when any call's price is unknown."""
+        costs = [c.usage.cost_usd for c in self.model_calls]
+        if any(c is None for c in costs):
+            return None
+        return sum(c for c in costs if c is not None)
+
+    @property
+    def unpriced_models(self) -> list[str]:
+        """Models called in this run whose price is unknown."""
+        return sorted({c.model for c in self.model_calls if c.usage.cost_usd is None})
 
 
 def mermaid_label(text: str) -> str:
@@ -88,6 +114,23 @@ def _ms(value: float) -> str:
     return f"{value:,.1f}"
 
 
+def _cost_text(rec: RunRecord) -> str:
+    """``$0.0012``, or ``unknown (MODEL)`` when a model's price is not in the table."""
+    cost = rec.cost_usd
+    if cost is not None:
+        return f"${cost:.4f}"
+    return f"unknown ({', '.join(rec.unpriced_models)})"
+
+
+def _usage_text(rec: RunRecord) -> str:
+    """One phrase for a log line: calls, tokens and estimated cost."""
+    calls = len(rec.model_calls)
+    return (
+        f"{calls} model call{'s' if calls != 1 else ''}, {rec.input_tokens} tokens in, "
+        f"{rec.output_tokens} out, cost {_cost_text(rec)}"
+    )
+
+
 class RunMonitor:
     """Collects a :class:`RunRecord` per agent run and reports them.
 
@@ -110,6 +153,7 @@ class RunMonitor:
             error=run.error,
             after=list(after or []),
             run_id=run.run_id,
+            model_calls=list(getattr(run, "usage", None) or []),
         )
         self.records.append(rec)
         self._log(rec)
@@ -120,6 +164,8 @@ class RunMonitor:
             return
         how = " (cached)" if rec.cached else " (resumed)" if rec.resumed else ""
         message = f"{rec.stage}: agent {rec.agent} {rec.status}{how} in {rec.duration_ms:.1f} ms"
+        if rec.model_calls:
+            message += f"; {_usage_text(rec)}"
         if rec.error:
             message += f": {rec.error}"
         self.logger.info(
@@ -133,6 +179,10 @@ class RunMonitor:
                 "cached": rec.cached,
                 "resumed": rec.resumed,
                 "error": rec.error,
+                "model_calls": len(rec.model_calls),
+                "input_tokens": rec.input_tokens,
+                "output_tokens": rec.output_tokens,
+                "cost_usd": rec.cost_usd,
             },
         )
 
@@ -153,19 +203,31 @@ class RunMonitor:
         if not self.records:
             lines += ["No agent ran.", ""]
             return "\n".join(lines)
+        used_models = any(rec.model_calls for rec in self.records)
+        model_head = " model tokens in/out | est. cost |" if used_models else ""
+        model_rule = "---:|---:|" if used_models else ""
         lines += [
-            "| stage | agent | status | duration ms | cached/resumed | error |",
-            "|---|---|---|---:|---|---|",
+            f"| stage | agent | status | duration ms | cached/resumed |{model_head} error |",
+            f"|---|---|---|---:|---|{model_rule}---|",
         ]
         for rec in self.records:
             icon = _STATUS_ICONS.get(rec.status, "")
             status = f"{icon} {markdown_cell(rec.status)}".strip()
             reuse = "cached" if rec.cached else "resumed" if rec.resumed else ""
+            model_cells = ""
+            if used_models:
+                tokens = f"{rec.input_tokens:,} / {rec.output_tokens:,}" if rec.model_calls else ""
+                cost = _cost_text(rec) if rec.model_calls else ""
+                model_cells = f" {tokens} | {markdown_cell(cost)} |"
             lines.append(
                 f"| {markdown_cell(rec.stage)} | {markdown_cell(rec.agent)} | {status} "
-                f"| {_ms(rec.duration_ms)} | {reuse} | {markdown_cell(rec.error or '')} |"
+                f"| {_ms(rec.duration_ms)} | {reuse} |{model_cells} "
+                f"{markdown_cell(rec.error or '')} |"
             )
-        lines += ["", self._totals_line(), "", "```mermaid", self.mermaid(), "```", ""]
+        lines += ["", self._totals_line()]
+        if used_models:
+            lines += ["", self._usage_line()]
+        lines += ["", "```mermaid", self.mermaid(), "```", ""]
         return "\n".join(lines)
 
     def _totals_line(self) -> str:
@@ -180,6 +242,25 @@ class RunMonitor:
             f"**Total:** {len(self.records)} runs ({', '.join(parts)}); "
             f"{cached} cached, {resumed} resumed; {_ms(total_ms)} ms of agent time"
         )
+
+    def _usage_line(self) -> str:
+        calls = [c for rec in self.records for c in rec.model_calls]
+        tokens_in = sum(c.usage.input_tokens for c in calls)
+        tokens_out = sum(c.usage.output_tokens for c in calls)
+        known = [c.usage.cost_usd for c in calls if c.usage.cost_usd is not None]
+        unpriced = sorted({c.model for c in calls if c.usage.cost_usd is None})
+        from agents.model_config import PRICES_AS_OF
+
+        cost = f"est. ${sum(known):.4f} (prices of {PRICES_AS_OF})" if known else "cost unknown"
+        if known and unpriced:
+            cost += "; more for unpriced models"
+        line = (
+            f"**Model usage:** {len(calls)} calls; {tokens_in:,} tokens in, "
+            f"{tokens_out:,} out; {cost}"
+        )
+        if unpriced:
+            line += f"; no price known for {markdown_cell(', '.join(unpriced))}"
+        return line
 
     def mermaid(self) -> str:
         """A mermaid ``graph LR`` of the run, nodes styled by status.

@@ -73,7 +73,7 @@ class Recorded:
 
     path: str
     query: dict[str, list[str]]
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     body: Any
     status: int = 0
 
@@ -251,7 +251,9 @@ class OpenAIStub:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -280,7 +282,8 @@ class OpenAIStub:
             body: Any = json.loads(raw or b"null")
         except json.JSONDecodeError:
             body = None
-        rec = Recorded(parts.path, query, dict(handler.headers.items()), body)
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        rec = Recorded(parts.path, query, headers, body)
         with self._lock:
             self.requests.append(rec)
         azure = _AZURE_PATH.match(parts.path)
