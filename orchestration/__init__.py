@@ -54,6 +54,15 @@ _EXPORTS: dict[str, str] = {
     "PipelineSpec": "orchestration.pipeline_file",
     "run_pipeline_file": "orchestration.pipeline_runner",
     "combine_results": "orchestration.combine_results",
+    # GitHub: pull-request body state, dispatch chains, matrices
+    "PullRequestState": "orchestration.pr_state",
+    "read_state": "orchestration.pr_state",
+    "write_state": "orchestration.pr_state",
+    "remove_state": "orchestration.pr_state",
+    "user_text": "orchestration.pr_state",
+    "upsert_sticky_comment": "orchestration.pr_state",
+    "build_client_payload": "orchestration.dispatch",
+    "build_matrix": "orchestration.matrix",
     # monitoring
     "RunMonitor": "orchestration.monitoring",
     "RunRecord": "orchestration.monitoring",
