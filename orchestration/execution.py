@@ -186,8 +186,11 @@ async def execute(
             if hit is not None:
                 output, cached = hit, True
         if output is None:
-            with collect_model_calls() as model_calls:
+            if agent.model_client is None:  # no model, no calls to count
                 output = await agent.run(typed)
+            else:
+                with collect_model_calls() as model_calls:
+                    output = await agent.run(typed)
             if ctx.cache is not None and key is not None:
                 ctx.cache.put(key, output)
     except Exception as exc:  # an agent's failure is data, not a crash
