@@ -3,6 +3,12 @@
 This is what every job of the workflow suite calls. Exit codes: 0 the agent succeeded,
 1 the agent ran and failed (a failed artifact is written), 2 bad input or usage (one line
 on stderr, nothing written).
+
+Model-backed agents (and ``vision`` on a PNG/JPEG) use the hosted model configured by
+``FORGEFLOW_MODEL_BASE_URL``/``FORGEFLOW_MODEL_API_KEY``/``FORGEFLOW_MODEL_API_VERSION``/
+``FORGEFLOW_MODEL`` (see :mod:`agents.model_config`); the ``--model-*`` options override
+all but the key, which is read from the environment only. Nothing configured: no model,
+no network.
 """
 
 from __future__ import annotations
@@ -11,11 +17,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from agents.errors import ForgeflowError
+
+if TYPE_CHECKING:
+    from agents.model_client import ModelClient
 
 
 def parse_settings(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
@@ -44,10 +53,13 @@ def run_one(
     run_id: str | None = None,
     correlation_id: str | None = None,
     settings: dict[str, Any] | None = None,
+    model_client: ModelClient | None = None,
 ) -> int:
     """Run ``agent_name`` on the input file and write its artifact. Returns the exit code.
 
-    ``settings`` become the agent's ``AgentConfig.settings`` (``--set KEY=VALUE``).
+    ``settings`` become the agent's ``AgentConfig.settings`` (``--set KEY=VALUE``);
+    ``model_client`` is the hosted model the agent may call (None: no model). The run
+    closes the client when it ends.
     """
     import asyncio
 
@@ -73,8 +85,14 @@ def run_one(
         ctx.correlation_id = ctx.correlation_id or ctx.run_id
 
     async def go() -> int:
-        async with cls(AgentConfig(name=agent_name, settings=settings or {})) as agent:
-            result = await execute(agent, data, ctx)
+        config = AgentConfig(name=agent_name, settings=settings or {})
+        try:
+            async with cls(config, model_client=model_client) as agent:
+                result = await execute(agent, data, ctx)
+        finally:
+            close = getattr(model_client, "aclose", None)
+            if close is not None:
+                await close()
         if isinstance(result.exception, ForgeflowError):
             raise result.exception  # a user error: one line, exit 2, nothing written
         write_artifact(output_path, result.envelope)
@@ -105,6 +123,23 @@ def run_one(
     metavar="KEY=VALUE",
     help="An agent setting (repeatable); true/false become booleans, e.g. --set yes=true.",
 )
+@click.option(
+    "--model-base-url",
+    metavar="URL",
+    help="OpenAI-compatible endpoint (default: $FORGEFLOW_MODEL_BASE_URL; none: no model).",
+)
+@click.option(
+    "--model-api-version",
+    metavar="VERSION",
+    help="Azure OpenAI API version (default: $FORGEFLOW_MODEL_API_VERSION).",
+)
+@click.option(
+    "--model",
+    "model_name",
+    metavar="NAME",
+    help="Model, or Azure deployment (default: $FORGEFLOW_MODEL). The key comes from "
+    "$FORGEFLOW_MODEL_API_KEY only.",
+)
 @click.option("--list", "list_agents", is_flag=True, help="List agents and their types.")
 @click.option("--schema", "schema_of", metavar="AGENT", help="Print AGENT's output schema.")
 def main(
@@ -114,6 +149,9 @@ def main(
     run_id: str | None,
     correlation_id: str | None,
     set_pairs: tuple[str, ...],
+    model_base_url: str | None,
+    model_api_version: str | None,
+    model_name: str | None,
     list_agents: bool,
     schema_of: str | None,
 ) -> None:
@@ -141,6 +179,11 @@ def main(
             return
         if not agent or input_file is None:
             raise ForgeflowError("usage: python -m agents.run AGENT INPUT [-o OUTPUT] (see --help)")
+        from agents.model_config import model_client_from_env
+
+        client = model_client_from_env(
+            base_url=model_base_url, api_version=model_api_version, model=model_name
+        )
         code = run_one(
             agent,
             input_file,
@@ -148,6 +191,7 @@ def main(
             run_id=run_id,
             correlation_id=correlation_id,
             settings=parse_settings(set_pairs),
+            model_client=client,
         )
     except ForgeflowError as exc:
         click.echo(f"error: {exc.one_line()}", err=True)

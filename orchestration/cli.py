@@ -133,6 +133,24 @@ def schemas(check: bool, out: Path | None) -> None:
     metavar="AGENT.KEY=VALUE",
     help="Agent setting, e.g. --set interactive.yes=true (repeatable).",
 )
+@click.option(
+    "--model-base-url",
+    metavar="URL",
+    help="OpenAI-compatible endpoint for model-backed agents "
+    "(default: $FORGEFLOW_MODEL_BASE_URL; none: no model, no network).",
+)
+@click.option(
+    "--model-api-version",
+    metavar="VERSION",
+    help="Azure OpenAI API version (default: $FORGEFLOW_MODEL_API_VERSION).",
+)
+@click.option(
+    "--model",
+    "model_name",
+    metavar="NAME",
+    help="Model, or Azure deployment (default: $FORGEFLOW_MODEL). The key comes from "
+    "$FORGEFLOW_MODEL_API_KEY only.",
+)
 @user_errors
 def run(
     pipeline: Path,
@@ -142,9 +160,17 @@ def run(
     out_dir: Path | None,
     cache_dir: Path | None,
     settings: tuple[str, ...],
+    model_base_url: str | None,
+    model_api_version: str | None,
+    model_name: str | None,
 ) -> None:
     """Run the pipeline file PIPELINE on one input."""
+    from agents.model_config import model_client_from_env
     from orchestration.pipeline_runner import parse_settings, run_pipeline_file
+
+    client = model_client_from_env(
+        base_url=model_base_url, api_version=model_api_version, model=model_name
+    )
 
     report = run_pipeline_file(
         pipeline,
@@ -154,6 +180,7 @@ def run(
         out_dir=out_dir,
         settings=parse_settings(settings),
         cache_dir=cache_dir,
+        model_client=client,
     )
     status = "succeeded" if report.ok else f"failed at stage {report.failed_stage!r}"
     click.echo(f"run {report.run_id}: {status} ({report.stages} stages, {report.resumed} resumed)")

@@ -12,10 +12,13 @@ import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents.errors import ForgeflowError
 from agents.registry import AgentRegistry, default_registry
+
+if TYPE_CHECKING:
+    from agents.model_client import ModelClient
 
 DEFAULT_RUNS_DIR = Path(".forgeflow") / "runs"
 
@@ -66,8 +69,13 @@ def run_pipeline_file(
     settings: dict[str, dict[str, Any]] | None = None,
     cache_dir: Path | None = None,
     registry: AgentRegistry | None = None,
+    model_client: ModelClient | None = None,
 ) -> RunReport:
-    """Check, run and record a pipeline file on one input. See the module docstring."""
+    """Check, run and record a pipeline file on one input. See the module docstring.
+
+    ``model_client`` (a hosted model) reaches every agent of the run; it is closed when
+    the run ends.
+    """
     from orchestration.artifact import new_id, write_artifact, write_text_atomic
     from orchestration.execution import RunContext
     from orchestration.monitoring import RunMonitor
@@ -92,8 +100,19 @@ def run_pipeline_file(
         cache = DirectoryCache(Path(cache_dir))
     monitor = RunMonitor()
     with open_store(state) as store:
-        ctx = RunContext(run_id=run_id, monitor=monitor, cache=cache, store=store)
-        result = asyncio.run(run_planned(planned, data, ctx, settings=settings))
+        ctx = RunContext(
+            run_id=run_id, monitor=monitor, cache=cache, store=store, model_client=model_client
+        )
+
+        async def go() -> Any:
+            try:
+                return await run_planned(planned, data, ctx, settings=settings)
+            finally:
+                close = getattr(model_client, "aclose", None)
+                if close is not None:
+                    await close()
+
+        result = asyncio.run(go())
         location = store.location
     for run in result.runs:
         exc = getattr(run, "exception", None)

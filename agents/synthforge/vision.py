@@ -1,7 +1,9 @@
 """The SynthForge ``vision`` agent: icons, containers, texts and connections of a diagram.
 
-It reads draw.io files (see :mod:`agents.synthforge.drawio`); raster images are refused
-with a clear error, as reading them would need a vision model.
+It reads draw.io files (see :mod:`agents.synthforge.drawio`). Raster images (PNG, JPEG)
+are read by a hosted vision model when one is configured (the agent has a model client;
+see :mod:`agents.synthforge.raster_vision`); without one they are refused with a clear
+error.
 
 Rules
 -----
@@ -554,5 +556,19 @@ class VisionAgent(Agent[DiagramInput, DetectionResult]):
         return DiagramInput(path=str(path), digest=digest)
 
     async def process(self, data: DiagramInput) -> DetectionResult:
-        """Parse the diagram; unreadable input raises an :class:`InputError` subclass."""
-        return detect_file(Path(data.path))
+        """Parse the diagram; unreadable input raises an :class:`InputError` subclass.
+
+        A PNG/JPEG goes to the model when the agent has a model client.
+        """
+        path = Path(data.path)
+        if self.model_client is not None:
+            from agents.synthforge.raster_vision import detect_raster, raster_kind
+
+            if raster_kind(path) is not None:
+                return await detect_raster(
+                    path,
+                    self.model_client,
+                    model=self.config.model,
+                    instructions=self.config.instructions,
+                )
+        return detect_file(path)
