@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from openai_stub import Fault, OpenAIStub
+from openai_stub import Fault, OpenAIStub, no_external_network  # noqa: F401 (a fixture)
 
 from agents.builtin import TextInput
 from agents.model_client import ScriptedModelClient
@@ -21,6 +21,9 @@ from agents.registry import AgentRegistry
 from orchestration.ai_planner import AIPlanner
 from orchestration.coordinator import Coordinator, DeterministicPlanner, PlanRejected
 from orchestration.retry import RetryPolicy
+
+# Only loopback (the stand-in) may be reached; anything else fails the test.
+pytestmark = pytest.mark.usefixtures("no_external_network")
 
 KEY = "sk-test-planner"
 DATA = TextInput(text="make this loud please")

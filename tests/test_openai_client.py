@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openai_stub import Delay, Fault, OpenAIStub, no_external_network  # noqa: F401
+from openai_stub import Delay, Fault, OpenAIStub, no_external_network  # noqa: F401 (a fixture)
 from pydantic import BaseModel, ConfigDict
 
 from agents.base import Agent, AgentConfig
@@ -46,6 +46,9 @@ from orchestration.circuit_breaker import CircuitBreaker
 from orchestration.execution import RunContext, execute
 from orchestration.monitoring import RunMonitor
 from orchestration.retry import RetryPolicy
+
+# Only loopback (the stand-in) may be reached; anything else fails the test.
+pytestmark = pytest.mark.usefixtures("no_external_network")
 
 KEY = "sk-test-stub"
 GOOD = {"text": "three short words", "words": 3, "characters": 17}

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openai_stub import OpenAIStub
+from openai_stub import OpenAIStub, no_external_network  # noqa: F401 (a fixture)
 
 from agents.base import AgentConfig
 from agents.model_config import ModelEndpoint, Secret
@@ -32,6 +32,9 @@ from agents.synthforge.raster_vision import consistency_problem, image_size, ras
 from agents.synthforge.vision import VisionAgent, detect_file
 from orchestration.execution import RunContext, execute
 from orchestration.retry import RetryPolicy
+
+# Only loopback (the stand-in) may be reached; anything else fails the test.
+pytestmark = pytest.mark.usefixtures("no_external_network")
 
 KEY = "sk-test-raster"
 REPO = Path(__file__).resolve().parent.parent
