@@ -123,7 +123,12 @@ def run_pipeline_file(
         write_artifact(out_dir / stage_file_name(run.stage), run.envelope)
     output_path = None
     if result.ok and result.runs:
-        output_path = write_artifact(out_dir / "output.json", result.runs[-1].envelope)
+        # the run that produced the pipeline's output (a loop's best attempt is not
+        # necessarily its last run, which is a validation)
+        final_run = next(
+            (r for r in reversed(result.runs) if r.output is result.output), result.runs[-1]
+        )
+        output_path = write_artifact(out_dir / "output.json", final_run.envelope)
     report = None
     final = result.output if result.ok else None
     text = getattr(final, "report_markdown", None)

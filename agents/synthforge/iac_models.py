@@ -76,6 +76,15 @@ class UnfixedIssue(BaseModel):
     reason: str
 
 
+class FixRound(BaseModel):
+    """One run of the fixer: how many issues it was sent, fixed and left."""
+
+    iteration: int = Field(ge=1)
+    issues_sent: int = Field(ge=0)
+    fixed: int = Field(ge=0)
+    unfixed: int = Field(ge=0)
+
+
 class GeneratedModules(AgentResult):
     """Generated Terraform and/or Bicep modules for one architecture."""
 
@@ -94,6 +103,7 @@ class GeneratedModules(AgentResult):
         default_factory=list, description="Issues the last fixer run could not fix, with why"
     )
     fix_runs: int = Field(default=0, ge=0, description="How many times the fixer ran")
+    fix_rounds: list[FixRound] = Field(default_factory=list, description="Each fixer run")
 
 
 class CheckovSummary(BaseModel):
@@ -119,6 +129,9 @@ class CodeQualityReport(ValidationReport):
     checkov: CheckovSummary | None = None
     failed_covered: int = Field(default=0, description="Failed checks the fixer covers")
     failed_uncovered: int = Field(default=0, description="Failed checks the fixer does not cover")
+    unfixable: list[UnfixedIssue] = Field(
+        default_factory=list, description="The failed checks the fixer does not cover, and why"
+    )
 
 
 class FixModulesRequest(BaseModel):

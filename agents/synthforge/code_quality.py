@@ -1,0 +1,221 @@
+"""The ``code_quality`` agent: parse the generated modules, then run checkov over them.
+
+Input :class:`~agents.synthforge.iac_models.GeneratedModules`, output
+:class:`~agents.synthforge.iac_models.CodeQualityReport` (a
+:class:`~orchestration.feedback_loop.ValidationReport`).
+
+1. Every ``.tf`` file is parsed with ``hcl2`` (python-hcl2, or the bc-python-hcl2 fork that
+   checkov installs under the same import name) and every ``.bicep`` file with
+   ``pycep-parser``; a syntax error is an issue ``SYNTAX`` at ``file:line``.
+2. ``checkov -d DIR --framework terraform,bicep -o json --skip-download --quiet`` runs
+   over the files (offline); each failed check is an issue with the check id as code, the
+   check name as message, ``file:line resource`` as location, and ``fixable`` set when
+   ``code_quality_fixer`` has a fix for it.
+
+Settings: ``checkov`` — the checkov executable (default ``$FORGEFLOW_CHECKOV``, else
+``checkov`` on ``PATH``); ``checkov_timeout`` — seconds (default 600).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from agents.base import Agent
+from agents.errors import ForgeflowError
+from agents.synthforge.code_quality_fixer import can_fix
+from agents.synthforge.iac_models import (
+    CheckovSummary,
+    CodeQualityReport,
+    GeneratedFile,
+    GeneratedModules,
+    UnfixedIssue,
+)
+from orchestration.feedback_loop import Issue
+
+SYNTAX = "SYNTAX"
+_LINE = re.compile(r"line (\d+)")
+
+
+class CheckovError(ForgeflowError):
+    """checkov is missing, timed out or answered with something that is not its JSON."""
+
+
+@cache
+def _bicep_parser() -> Any:
+    from pycep import BicepParser
+
+    return BicepParser()
+
+
+def syntax_issue(file: GeneratedFile) -> Issue | None:
+    """The syntax error of one file as an issue, or None when it parses."""
+    try:
+        if file.path.endswith(".tf"):
+            import hcl2
+
+            hcl2.loads(file.content)
+        elif file.path.endswith(".bicep"):
+            _bicep_parser().parse(text=file.content)
+        elif file.path.endswith(".json"):
+            json.loads(file.content)
+    except Exception as exc:  # each parser raises its own errors (lark, ValueError, ...)
+        line = getattr(exc, "line", None) or getattr(exc, "lineno", None)
+        if not isinstance(line, int) or line < 1:
+            found = _LINE.search(str(exc))
+            line = int(found.group(1)) if found else None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return Issue(
+            code=SYNTAX,
+            message=f"{file.language} syntax error: {first[:200]}",
+            location=f"{file.path}:{line if line else '?'}",
+            fixable=False,
+        )
+    return None
+
+
+def checkov_executable(settings: dict[str, Any]) -> str:
+    """The checkov command: the ``checkov`` setting, ``$FORGEFLOW_CHECKOV`` or PATH."""
+    chosen = settings.get("checkov") or os.environ.get("FORGEFLOW_CHECKOV") or "checkov"
+    found = shutil.which(str(chosen))
+    if found is None:
+        raise CheckovError(
+            f"checkov not found ({chosen}); install it (pipx install checkov) "
+            "or point --set checkov=PATH / FORGEFLOW_CHECKOV at it"
+        )
+    return found
+
+
+def run_checkov(
+    folder: Path, frameworks: list[str], executable: str, timeout: float = 600
+) -> tuple[CheckovSummary, list[dict[str, Any]]]:
+    """Run checkov over ``folder``; its summary and the failed checks (with ``check_type``)."""
+    cmd = [
+        executable,
+        "-d",
+        str(folder),
+        "--framework",
+        ",".join(frameworks),
+        "-o",
+        "json",
+        "--skip-download",
+        "--quiet",
+    ]
+    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise CheckovError(f"checkov timed out after {timeout:g} s on {folder}") from None
+    seconds = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise CheckovError(f"checkov exited {proc.returncode}: {tail[0][:200]}")
+    out = proc.stdout
+    start = min((i for i in (out.find("["), out.find("{")) if i >= 0), default=-1)
+    try:
+        data = json.loads(out[start:]) if start >= 0 else None
+    except json.JSONDecodeError:
+        data = None
+    if data is None:
+        raise CheckovError("checkov printed no JSON report")
+    reports = data if isinstance(data, list) else [data]
+    summary = CheckovSummary(seconds=round(seconds, 3))
+    failed: list[dict[str, Any]] = []
+    for report in reports:
+        part = report.get("summary", report)
+        summary.version = summary.version or part.get("checkov_version")
+        summary.passed += int(part.get("passed", 0))
+        summary.failed += int(part.get("failed", 0))
+        summary.skipped += int(part.get("skipped", 0))
+        summary.parsing_errors += int(part.get("parsing_errors", 0))
+        for check in report.get("results", {}).get("failed_checks", []):
+            failed.append({**check, "check_type": report.get("check_type", "")})
+    return summary, failed
+
+
+def check_issue(check: dict[str, Any]) -> Issue:
+    """One failed checkov check as an issue at ``file:line resource``."""
+    path = str(check.get("file_path", "")).lstrip("/")
+    lines = check.get("file_line_range") or [None]
+    return Issue(
+        code=str(check.get("check_id", "CKV_UNKNOWN")),
+        message=str(check.get("check_name", "failed check")),
+        location=f"{path}:{lines[0] if lines[0] else '?'} {check.get('resource', '')}".strip(),
+    )
+
+
+def validate(candidate: GeneratedModules, settings: dict[str, Any]) -> CodeQualityReport:
+    """Parse every file, run checkov over the folder, and report the issues."""
+    issues: list[Issue] = []
+    for file in candidate.files:
+        issue = syntax_issue(file)
+        if issue is not None:
+            issues.append(issue)
+    syntax = len(issues)
+    frameworks = sorted({f.language for f in candidate.files})
+    summary: CheckovSummary | None = None
+    unfixable: list[UnfixedIssue] = []
+    covered = uncovered = 0
+    if frameworks:
+        executable = checkov_executable(settings)
+        timeout = float(settings.get("checkov_timeout", 600))
+        with tempfile.TemporaryDirectory(prefix="forgeflow-code-quality-") as tmp:
+            root = Path(tmp)
+            for file in candidate.files:
+                target = root / file.path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(file.content, encoding="utf-8")
+            summary, failed = run_checkov(root, frameworks, executable, timeout)
+        seen: set[tuple[str, str | None, str]] = set()
+        for check in failed:
+            issue = check_issue(check)
+            if issue.key() in seen:
+                continue
+            seen.add(issue.key())
+            ok, reason = can_fix(issue, candidate)
+            issue.fixable = ok
+            if ok:
+                covered += 1
+            else:
+                uncovered += 1
+                unfixable.append(UnfixedIssue(issue=issue, reason=reason))
+            issues.append(issue)
+    warnings = []
+    if summary is not None and summary.parsing_errors:
+        warnings.append(f"checkov could not parse {summary.parsing_errors} file(s)")
+    return CodeQualityReport(
+        valid=not issues,
+        issues=issues,
+        files_checked=len(candidate.files),
+        syntax_errors=syntax,
+        checkov=summary,
+        failed_covered=covered,
+        failed_uncovered=uncovered,
+        unfixable=unfixable,
+        warnings=warnings,
+    )
+
+
+class CodeQualityAgent(Agent[GeneratedModules, CodeQualityReport]):
+    """Syntax check (python-hcl2, pycep-parser) and checkov static analysis."""
+
+    name = "code_quality"
+    description = "Parses generated Terraform/Bicep and runs checkov; failed checks as issues"
+    input_model = GeneratedModules
+    output_model = CodeQualityReport
+
+    async def process(self, data: GeneratedModules) -> CodeQualityReport:
+        import asyncio
+
+        return await asyncio.to_thread(validate, data, self.config.settings)
