@@ -35,6 +35,9 @@ BUILTIN_AGENTS: dict[str, str] = {
     "security": "agents.synthforge.security:SecurityAgent",
     "cost_estimation": "agents.synthforge.cost_estimation:CostEstimationAgent",
     "combine": "agents.synthforge.combine:CombineAgent",
+    "module_development": "agents.synthforge.module_development:ModuleDevelopmentAgent",
+    "code_quality": "agents.synthforge.code_quality:CodeQualityAgent",
+    "code_quality_fixer": "agents.synthforge.code_quality_fixer:CodeQualityFixerAgent",
 }
 
 
