@@ -27,6 +27,7 @@ import asyncio
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -286,7 +287,8 @@ class OpenAIModelClient:
             raise RetryableError(f"cannot connect: {self._scrub(str(exc))}") from None
         except openai.APIStatusError as exc:
             status = exc.status_code
-            detail = self._scrub(_short(exc.message))
+            body = exc.body if isinstance(exc.body, dict) else {}
+            detail = self._scrub(_short(str(body.get("message") or exc.message)))
             if status == 429 or status >= 500:
                 wait = retry_delay_from_headers(dict(exc.response.headers), now=time.time())
                 raise RetryableError(f"HTTP {status}: {detail}", retry_after=wait) from None
@@ -326,8 +328,28 @@ class OpenAIModelClient:
         )
 
     def _scrub(self, text: str) -> str:
-        key = self.endpoint.api_key.reveal()
-        return text.replace(key, "***") if len(key) >= 4 else text
+        return scrub_key(text, self.endpoint.api_key.reveal())
+
+
+_WORD = re.compile(r"[A-Za-z0-9_*-]{4,}")
+
+
+def scrub_key(text: str, key: str) -> str:
+    """``text`` with the key, and any word holding a piece of it, replaced by ``***``.
+
+    Servers quote keys partly masked (``sk-proj-****abcd``): a word of which any run of
+    four or more unmasked characters occurs in the key is removed whole.
+    """
+    if len(key) < 4:
+        return text
+    text = text.replace(key, "***")
+
+    def replace(match: re.Match[str]) -> str:
+        word = match.group(0)
+        pieces = word.split("*")
+        return "***" if any(len(p) >= 4 and p in key for p in pieces) else word
+
+    return _WORD.sub(replace, text)
 
 
 def _is_transport_failure(exc: BaseException) -> bool:
