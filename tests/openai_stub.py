@@ -458,8 +458,8 @@ def guard_network(on_connect: Callable[[Any], None] | None = None) -> Iterator[l
             raise OSError(f"network guard: name lookup of {name!r} refused (not loopback)")
         return real_getaddrinfo(host, *args, **kwargs)
 
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
     socket.getaddrinfo = getaddrinfo
     try:
         yield seen

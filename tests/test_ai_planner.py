@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from openai_stub import Fault, OpenAIStub, no_external_network  # noqa: F401 (a fixture)
 
-from agents.builtin import TextInput
+from agents.builtin import TextInput, TextOutput
 from agents.model_client import ScriptedModelClient
 from agents.model_config import ModelConfigError, ModelEndpoint, Secret
 from agents.openai_client import OpenAIModelClient
@@ -71,6 +71,12 @@ async def client(stub: OpenAIStub) -> AsyncIterator[OpenAIModelClient]:
     await made.aclose()
 
 
+def shouted(result: Any) -> str:
+    out = result.output
+    assert isinstance(out, TextOutput)
+    return out.text
+
+
 def last_user_message(request: Any) -> str:
     return request.body["messages"][-1]["content"]
 
@@ -85,7 +91,7 @@ async def test_invalid_plans_are_rejected_and_asked_again(
     assert [s.id for s in result.plan.steps] == ["count", "shout"]
     assert result.plan.goal == "count the words, then shout"
     assert result.succeeded == ["count", "shout"]
-    assert result.output.text == "MAKE THIS LOUD PLEASE"
+    assert shouted(result) == "MAKE THIS LOUD PLEASE"
     assert len(stub.requests) == 3
     first, second, third = stub.requests
     assert first.body["response_format"]["json_schema"]["name"] == "Plan"
@@ -111,7 +117,7 @@ async def test_no_valid_plan_falls_back_to_the_deterministic_planner(
     assert result.plan == expected
     assert result.planner.startswith("deterministic (fallback: the model gave no valid plan")
     assert "unknown agent 'summarise'" in result.planner
-    assert result.ok and result.output.text == "MAKE THIS LOUD PLEASE"
+    assert result.ok and shouted(result) == "MAKE THIS LOUD PLEASE"
     assert len(planner.rejections) == 3
 
 

@@ -27,7 +27,7 @@ from agents.model_config import ModelEndpoint, Secret
 from agents.openai_client import OpenAIModelClient
 from agents.synthforge.drawio import RasterDiagramError
 from agents.synthforge.filter import FilterAgent
-from agents.synthforge.models import DetectionResult
+from agents.synthforge.models import ClassifiedArchitecture, DetectionResult
 from agents.synthforge.raster_vision import consistency_problem, image_size, raster_kind
 from agents.synthforge.vision import VisionAgent, detect_file
 from orchestration.execution import RunContext, execute
@@ -41,13 +41,16 @@ REPO = Path(__file__).resolve().parent.parent
 WEBAPP = REPO / "examples" / "diagrams" / "webapp.drawio"
 
 
-def png_bytes(width: int, height: int, boxes: list[tuple[int, int, int, int, tuple[int, ...]]]):
+Box = tuple[int, int, int, int, tuple[int, int, int]]
+
+
+def png_bytes(width: int, height: int, boxes: list[Box]) -> bytes:
     """A truecolour PNG: white, with filled ``(x, y, w, h, rgb)`` boxes."""
     rows = []
     for y in range(height):
         row = bytearray(b"\x00")  # filter type 0 (none) for each scanline
         for x in range(width):
-            colour = (255, 255, 255)
+            colour: tuple[int, ...] = (255, 255, 255)
             for bx, by, bw, bh, rgb in boxes:
                 if bx <= x < bx + bw and by <= y < by + bh:
                     colour = rgb
@@ -164,9 +167,12 @@ async def test_the_raster_result_feeds_the_next_stage(
     stub.push(webapp_reading())
     vision = VisionAgent(model_client=client)
     detected = await execute(vision, VisionAgent.load_input(diagram_png), RunContext())
+    assert detected.output is not None
     classified = await execute(FilterAgent(), detected.output, RunContext())
     from_drawio = await execute(FilterAgent(), detect_file(WEBAPP), RunContext())
-    assert classified.ok
+    assert isinstance(classified.output, ClassifiedArchitecture)
+    assert isinstance(from_drawio.output, ClassifiedArchitecture)
+    assert classified.output.resources  # the diagram's resources were found
     assert [r.resource_type for r in classified.output.resources] == [
         r.resource_type for r in from_drawio.output.resources
     ]

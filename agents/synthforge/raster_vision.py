@@ -133,12 +133,17 @@ def consistency_problem(result: DetectionResult, size: tuple[int, int] | None) -
             seen[item.id] = where
     containers = {c.id for c in result.containers}
     icons = {i.id for i in result.icons}
-    for field_name, items in (("icons", result.icons), ("containers", result.containers)):
-        for i, item in enumerate(items):
-            if item.parent is not None and item.parent not in containers:
-                return f"$.{field_name}[{i}].parent: {item.parent!r} is not a container id"
-            if field_name == "containers" and item.parent == item.id:
-                return f"$.containers[{i}].parent: a container cannot hold itself"
+    parents: list[tuple[str, str, str | None]] = [
+        *(("icons", icon.id, icon.parent) for icon in result.icons),
+        *(("containers", box.id, box.parent) for box in result.containers),
+    ]
+    index: dict[str, int] = {}
+    for field_name, item_id, parent in parents:
+        i = index[field_name] = index.get(field_name, -1) + 1
+        if parent is not None and parent not in containers:
+            return f"$.{field_name}[{i}].parent: {parent!r} is not a container id"
+        if field_name == "containers" and parent == item_id:
+            return f"$.containers[{i}].parent: a container cannot hold itself"
     for i, conn in enumerate(result.connections):
         for end in ("source", "target"):
             value = getattr(conn, end)
@@ -210,8 +215,9 @@ async def detect_raster(
 def _finish(result: DetectionResult, path: Path, model: str | None) -> DetectionResult:
     """Set what the file, not the model, decides: source, page, and how it was read."""
     result.source = path.name
-    for item in [*result.icons, *result.containers, *result.texts, *result.connections]:
-        item.page = IMAGE_PAGE
+    for group in (result.icons, result.containers, result.texts, result.connections):
+        for item in group:
+            item.page = IMAGE_PAGE
     result.pages = [Page(id=IMAGE_PAGE, name=path.name, icon_count=len(result.icons))]
     if result.icons:
         lowest = min(icon.confidence for icon in result.icons)
