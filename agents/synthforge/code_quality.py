@@ -8,7 +8,7 @@ Input :class:`~agents.synthforge.iac_models.GeneratedModules`, output
    checkov installs under the same import name) and every ``.bicep`` file with
    ``pycep-parser``; a syntax error is an issue ``SYNTAX`` at ``file:line``.
 2. ``checkov -d DIR --framework terraform,bicep -o json --skip-download --quiet`` runs
-   over the files (offline); each failed check is an issue with the check id as code, the
+   over the files (offline; ``terraform_json`` too when there are ``.tf.json`` files); each failed check is an issue with the check id as code, the
    check name as message, ``file:line resource`` as location, and ``fixable`` set when
    ``code_quality_fixer`` has a fix for it.
 
@@ -164,6 +164,8 @@ def validate(candidate: GeneratedModules, settings: dict[str, Any]) -> CodeQuali
             issues.append(issue)
     syntax = len(issues)
     frameworks = sorted({f.language for f in candidate.files})
+    if any(f.path.endswith(".tf.json") for f in candidate.files):
+        frameworks.append("terraform_json")
     summary: CheckovSummary | None = None
     unfixable: list[UnfixedIssue] = []
     covered = uncovered = 0

@@ -57,6 +57,21 @@ _ACR = "azurerm_container_registry"
 
 #: (language, check id) → fix.
 FIXES: dict[tuple[Language, str], Fix] = {
+    ("terraform", "CKV_AZURE_44"): Fix(
+        ("azurerm_storage_account",), ((("min_tls_version",), '"TLS1_2"'),)
+    ),
+    ("terraform", "CKV_AZURE_190"): Fix(
+        ("azurerm_storage_account",), ((("allow_nested_items_to_be_public",), "false"),)
+    ),
+    ("terraform", "CKV_AZURE_110"): Fix(
+        ("azurerm_key_vault",), ((("purge_protection_enabled",), "true"),)
+    ),
+    ("bicep", "CKV_AZURE_44"): Fix(
+        ("Microsoft.Storage/storageAccounts",), ((("properties", "minimumTlsVersion"), "'TLS1_2'"),)
+    ),
+    ("bicep", "CKV_AZURE_110"): Fix(
+        ("Microsoft.KeyVault/vaults",), ((("properties", "enablePurgeProtection"), "true"),)
+    ),
     ("terraform", "CKV_AZURE_225"): Fix(
         ("azurerm_service_plan",),
         ((("zone_balancing_enabled",), "true"), (("worker_count",), "3")),
@@ -192,7 +207,6 @@ _BICEP_PARAM = "the value comes from a parameter, which checkov does not evaluat
 NOT_FIXED: dict[str, str] = {
     "CKV_AZURE_59": _PUBLIC,
     "CKV_AZURE_189": _PUBLIC,
-    "CKV_AZURE_190": _PUBLIC,
     "CKV_AZURE_222": _PUBLIC,
     "CKV_AZURE_101": _PUBLIC,
     "CKV_AZURE_139": _PUBLIC,

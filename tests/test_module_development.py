@@ -1,0 +1,380 @@
+"""module_development: Terraform and Bicep from an architecture analysis.
+
+The analysis here is built by hand (a web app reaching a Key Vault over a private
+endpoint, a storage account it reaches publicly, a Cosmos DB account, a VM in a VNet, an
+AWS bucket and a type without a template), so each security decision can be checked.
+The corpus diagrams go through the whole loop in test_iac_loop.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agents.base import AgentConfig
+from agents.errors import InputError
+from agents.synthforge.iac_models import GeneratedModules
+from agents.synthforge.models import (
+    ArchitectureAnalysis,
+    Flow,
+    NetworkFlowResult,
+    PrivateEndpoint,
+    Resource,
+    ResourceSecurity,
+    Review,
+    ReviewedArchitecture,
+    RoleAssignment,
+    SecurityResult,
+)
+from agents.synthforge.module_development import ModuleDevelopmentAgent, generate, write_files
+
+KV_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+COSMOS_READER = "00000000-0000-0000-0000-000000000001"
+
+
+def _res(id_: str, type_: str, name: str, provider: str = "azure") -> Resource:
+    return Resource(
+        id=id_,
+        name=name,
+        provider=provider,
+        resource_type=type_,
+        mapping_source="test",  # type: ignore[arg-type]
+    )
+
+
+def make_analysis() -> ArchitectureAnalysis:
+    """A small architecture with every kind of security decision in it."""
+    resources = [
+        _res("web", "Microsoft.Web/sites", "Shop Front"),
+        _res("kv", "Microsoft.KeyVault/vaults", "Secrets"),
+        _res("st", "Microsoft.Storage/storageAccounts", "Uploads"),
+        _res("cosmos", "Microsoft.DocumentDB/databaseAccounts", "Orders"),
+        _res("vm", "Microsoft.Compute/virtualMachines", "Batch Worker"),
+        _res("vnet", "Microsoft.Network/virtualNetworks", "Main VNet"),
+        _res("apim", "Microsoft.ApiManagement/service", "Gateway"),
+        _res("s3", "AWS::S3::Bucket", "Legacy bucket", provider="aws"),
+    ]
+    arch = ReviewedArchitecture(
+        source="shop__web__architecture.drawio",
+        resources=resources,
+        review=Review(reviewer="test", method="accept_all"),
+    )
+    flows = [
+        Flow(source="internet", target="web", protocol="HTTPS", port=443, private=False),
+        Flow(source="web", target="kv", protocol="HTTPS", port=443, private=True),
+        Flow(source="web", target="st", protocol="HTTPS", port=443, private=False),
+        Flow(source="web", target="cosmos", protocol="HTTPS", port=443, private=True),
+    ]
+    security = SecurityResult(
+        resources=[
+            ResourceSecurity(
+                resource_id="web",
+                resource_type="Microsoft.Web/sites",
+                managed_identity=True,
+                role_assignments=[
+                    RoleAssignment(
+                        principal="web",
+                        scope="kv",
+                        role_name="Key Vault Secrets User",
+                        role_definition_id=KV_SECRETS_USER,
+                    ),
+                    RoleAssignment(
+                        principal="web",
+                        scope="cosmos",
+                        role_name="Cosmos DB Built-in Data Reader",
+                        role_definition_id=COSMOS_READER,
+                    ),
+                ],
+                min_tls_version="1.2",
+                diagnostics=True,
+            ),
+            ResourceSecurity(
+                resource_id="kv",
+                resource_type="Microsoft.KeyVault/vaults",
+                private_endpoint=PrivateEndpoint(
+                    group_id="vault", private_dns_zone="privatelink.vaultcore.azure.net"
+                ),
+                public_network_access="Disabled",
+                diagnostics=True,
+            ),
+            ResourceSecurity(
+                resource_id="st",
+                resource_type="Microsoft.Storage/storageAccounts",
+                public_network_access="Enabled",
+                notes=["public network access stays enabled: the flow(s) from Shop Front"],
+            ),
+        ]
+    )
+    return ArchitectureAnalysis(
+        architecture=arch,
+        network=NetworkFlowResult(flows=flows),
+        security=security,
+        report_markdown="# report\n",
+    )
+
+
+def _files(out: GeneratedModules) -> dict[str, str]:
+    return {f.path: f.content for f in out.files}
+
+
+@pytest.mark.parametrize(
+    ("iac", "expected", "absent"),
+    [
+        pytest.param(
+            "terraform",
+            {"main.tf", "variables.tf", "outputs.tf", "providers.tf", "versions.tf"},
+            ".bicep",
+            id="terraform",
+        ),
+        pytest.param("bicep", {"main.bicep", "modules/key_vault.bicep"}, ".tf", id="bicep"),
+        pytest.param(
+            "both", {"terraform/main.tf", "bicep/main.bicep"}, None, id="both-in-two-folders"
+        ),
+    ],
+)
+def test_iac_setting_chooses_the_languages(
+    iac: str, expected: set[str], absent: str | None
+) -> None:
+    out = generate(make_analysis(), {"iac": iac})
+    paths = {f.path for f in out.files}
+    assert expected <= paths
+    if absent:
+        assert not any(p.endswith(absent) for p in paths)
+    assert out.iac == iac
+
+
+def test_terraform_has_one_module_per_kind_with_three_files() -> None:
+    files = _files(generate(make_analysis(), {"iac": "terraform"}))
+    kinds = {p.split("/")[1] for p in files if p.startswith("modules/")}
+    assert kinds == {
+        "web_app",
+        "key_vault",
+        "storage_account",
+        "cosmosdb_account",
+        "linux_virtual_machine",
+        "virtual_network",
+        "log_analytics_workspace",
+    }
+    for kind in kinds:
+        for name in ("main.tf", "variables.tf", "outputs.tf"):
+            assert f"modules/{kind}/{name}" in files
+    assert 'source  = "hashicorp/azurerm"' in files["versions.tf"]
+    assert 'version = "~> 4.0"' in files["versions.tf"]
+    assert "required_version" in files["versions.tf"]
+
+
+def test_generated_code_parses_with_hcl2_and_pycep() -> None:
+    import hcl2
+    from pycep import BicepParser
+
+    out = generate(make_analysis(), {"iac": "both"})
+    parser = BicepParser()
+    for f in out.files:
+        if f.path.endswith(".tf"):
+            hcl2.loads(f.content)
+        else:
+            parser.parse(text=f.content)
+
+
+def test_security_recommendations_are_applied() -> None:
+    out = generate(make_analysis(), {"iac": "both"})
+    files = _files(out)
+    tf_main = files["terraform/main.tf"]
+    bicep_main = files["bicep/main.bicep"]
+    # role assignments carry the built-in role definition ids; Cosmos DB gets a data-plane one
+    assert f"roleDefinitions/{KV_SECRETS_USER}" in tf_main
+    assert "azurerm_cosmosdb_sql_role_assignment" in tf_main
+    assert f"sqlRoleDefinitions/{COSMOS_READER}" in tf_main
+    assert KV_SECRETS_USER in bicep_main
+    assert "sqlRoleAssignments" in bicep_main
+    # the private endpoint of the vault, with its group id and zone
+    assert '"privatelink.vaultcore.azure.net"' in tf_main
+    assert 'private_endpoint_group_id     = "vault"' in tf_main
+    assert "privateEndpointGroupId: 'vault'" in bicep_main
+    # managed identity, TLS 1.2, diagnostics
+    assert 'type = "SystemAssigned"' in files["terraform/modules/web_app/main.tf"]
+    assert 'minimum_tls_version = "1.2"' in files["terraform/modules/web_app/main.tf"]
+    assert (
+        'min_tls_version                 = "TLS1_2"'
+        in files["terraform/modules/storage_account/main.tf"]
+    )
+    assert "azurerm_monitor_diagnostic_setting" in files["terraform/modules/key_vault/main.tf"]
+    assert "Microsoft.Insights/diagnosticSettings" in files["bicep/modules/key_vault.bicep"]
+    applied = {a.resource_id: a for a in out.applied}
+    assert "system-assigned managed identity" in applied["web"].measures
+
+
+def _module_block(text: str, symbol: str) -> str:
+    start = text.index(f'module "{symbol}"')
+    return text[start : text.index("\n}\n", start)]
+
+
+def test_public_access_follows_the_flows() -> None:
+    out = generate(make_analysis(), {"iac": "terraform"})
+    main = _files(out)["main.tf"]
+    applied = {a.resource_id: a for a in out.applied}
+    # the vault is reached privately only: disabled
+    assert applied["kv"].public_network_access == "Disabled"
+    assert "public_network_access_enabled = false" in _module_block(main, applied["kv"].module)
+    # storage is reached over public networking: stays enabled, and says why
+    assert applied["st"].public_network_access == "Enabled"
+    assert "Shop Front" in applied["st"].public_access_reason
+    assert "public_network_access_enabled = true" in _module_block(main, applied["st"].module)
+    # the web app is reached from the internet
+    assert applied["web"].public_network_access == "Enabled"
+
+
+def test_names_regions_and_skus_are_variables_with_defaults() -> None:
+    out = generate(
+        make_analysis(), {"iac": "both", "location": "northeurope", "name_prefix": "shop"}
+    )
+    files = _files(out)
+    variables = files["terraform/variables.tf"]
+    assert 'default     = "northeurope"' in variables
+    assert 'default     = "rg-shop"' in variables
+    assert '_sku"' in variables and '_name"' in variables
+    assert "param location string = 'northeurope'" in files["bicep/main.bicep"]
+    # storage names are lower-case letters and digits, at most 24
+    storage = next(a.module for a in out.applied if a.resource_id == "st")
+    block = variables[variables.index(f'variable "{storage}_name"') :]
+    name = block.split('default     = "')[1].split('"')[0]
+    assert name.isalnum() and name.islower() and len(name) <= 24
+
+
+def test_nothing_secret_is_written() -> None:
+    out = generate(make_analysis(), {"iac": "both"})
+    text = "\n".join(f.content for f in out.files).lower()
+    secret = re.compile(
+        r"\b(password|admin_password|access_key|client_secret|connection_string|sas_token"
+        r"|adminpassword|primarykey)\s*[=:]"
+    )
+    assert secret.search(text) is None
+    assert "disable_password_authentication = true" in text
+    assert "adminsshpublickey" in text  # the VM takes a public key as input
+
+
+def test_unsupported_resources_are_listed_with_a_reason() -> None:
+    out = generate(make_analysis(), {"iac": "terraform"})
+    skipped = {s.resource_id: s.reason for s in out.skipped}
+    assert "provider 'aws'" in skipped["s3"]
+    assert "no module template" in skipped["apim"]
+    assert out.confidence == pytest.approx(6 / 7, abs=1e-3)
+
+
+def test_output_dir_is_written_whole_and_replaced(tmp_path: Path) -> None:
+    target = tmp_path / "iac"
+    (target / "stale").mkdir(parents=True)
+    (target / "stale" / "old.tf").write_text("# from a previous run\n")
+    out = generate(make_analysis(), {"iac": "terraform", "output_dir": str(target)})
+    written = {p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()}
+    assert written == {f.path for f in out.files}
+    assert [p.name for p in tmp_path.iterdir()] == ["iac"]  # no temporary folder left
+
+
+@pytest.mark.parametrize(
+    "make_target",
+    [
+        pytest.param(lambda tmp: tmp / "a-file" / "iac", id="parent-is-a-file"),
+        pytest.param(lambda tmp: tmp / "a-file", id="target-is-a-file"),
+    ],
+)
+def test_unwritable_output_folder_is_one_line_and_writes_nothing(
+    tmp_path: Path, make_target: object
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder\n")
+    target = make_target(tmp_path)  # type: ignore[operator]
+    with pytest.raises(InputError) as info:
+        write_files(target, generate(make_analysis(), {"iac": "terraform"}).files)
+    assert "\n" not in str(info.value)
+    assert str(target) in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+async def test_bad_iac_setting_is_a_user_error() -> None:
+    agent = ModuleDevelopmentAgent(
+        AgentConfig(name="module_development", settings={"iac": "pulumi"})
+    )
+    with pytest.raises(InputError, match="iac=pulumi: expected one of terraform, bicep, both"):
+        await agent.run(make_analysis())
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agents.run", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def test_cli_writes_the_artifact_and_the_modules(tmp_path: Path) -> None:
+    analysis = tmp_path / "analysis.json"
+    analysis.write_text(make_analysis().model_dump_json())
+    proc = _cli(
+        "module_development",
+        str(analysis),
+        "-o",
+        str(tmp_path / "modules.json"),
+        "--set",
+        "iac=terraform",
+        "--set",
+        f"output_dir={tmp_path / 'iac'}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "modules.json").read_text())["data"]
+    assert data["iac"] == "terraform"
+    assert (tmp_path / "iac" / "main.tf").is_file()
+    assert (tmp_path / "iac" / "modules" / "key_vault" / "main.tf").is_file()
+
+
+def test_cli_schema_breaking_analysis_is_one_line_exit_2(tmp_path: Path) -> None:
+    raw = json.loads(make_analysis().model_dump_json())
+    raw["architecture"]["resources"][1]["provider"] = "azurre"
+    analysis = tmp_path / "analysis.json"
+    analysis.write_text(json.dumps(raw))
+    proc = _cli(
+        "module_development",
+        str(analysis),
+        "-o",
+        str(tmp_path / "out.json"),
+        "--set",
+        f"output_dir={tmp_path / 'iac'}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "$.architecture.resources[1].provider" in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.json"]
+
+
+def test_cli_unwritable_output_folder_is_one_line_exit_2(tmp_path: Path) -> None:
+    analysis = tmp_path / "analysis.json"
+    analysis.write_text(make_analysis().model_dump_json())
+    (tmp_path / "blocker").write_text("a file where the folder's parent should be\n")
+    proc = _cli(
+        "module_development",
+        str(analysis),
+        "-o",
+        str(tmp_path / "out.json"),
+        "--set",
+        f"output_dir={tmp_path / 'blocker' / 'iac'}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "cannot write the output folder" in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.json", "blocker"]
