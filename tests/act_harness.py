@@ -47,6 +47,8 @@ PINNED_ACTIONS: dict[str, tuple[str, str]] = {
     "actions/setup-python": ("a26af69be951a213d495a4c3e4e4022e16d87065", "setup-python"),
     "actions/cache": ("5a3ec84eff668545956fd18022155c47e93e2684", "cache"),
 }
+#: act checks the repository itself out locally (no stand-in), even when pinned by SHA.
+CHECKOUT = ("actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683")
 #: The README example's ``uses: OWNER/forgeflow@SHA`` (mapped to the snapshot itself).
 EXAMPLE_ACTION = ("OWNER/forgeflow", "0000000000000000000000000000000000000001")
 
