@@ -168,23 +168,24 @@ class RunMonitor:
             message += f"; {_usage_text(rec)}"
         if rec.error:
             message += f": {rec.error}"
-        self.logger.info(
-            message,
-            extra={
-                "run_id": rec.run_id,
-                "stage": rec.stage,
-                "agent": rec.agent,
-                "status": rec.status,
-                "duration_ms": round(rec.duration_ms, 3),
-                "cached": rec.cached,
-                "resumed": rec.resumed,
-                "error": rec.error,
-                "model_calls": len(rec.model_calls),
-                "input_tokens": rec.input_tokens,
-                "output_tokens": rec.output_tokens,
-                "cost_usd": rec.cost_usd,
-            },
-        )
+        extra = {
+            "run_id": rec.run_id,
+            "stage": rec.stage,
+            "agent": rec.agent,
+            "status": rec.status,
+            "duration_ms": round(rec.duration_ms, 3),
+            "cached": rec.cached,
+            "resumed": rec.resumed,
+            "error": rec.error,
+        }
+        if rec.model_calls:
+            extra.update(
+                model_calls=len(rec.model_calls),
+                input_tokens=rec.input_tokens,
+                output_tokens=rec.output_tokens,
+                cost_usd=rec.cost_usd,
+            )
+        self.logger.info(message, extra=extra)
 
     @property
     def failures(self) -> list[RunRecord]:
@@ -255,7 +256,8 @@ class RunMonitor:
         if known and unpriced:
             cost += "; more for unpriced models"
         line = (
-            f"**Model usage:** {len(calls)} calls; {tokens_in:,} tokens in, "
+            f"**Model usage:** {len(calls)} call{'s' if len(calls) != 1 else ''}; "
+            f"{tokens_in:,} tokens in, "
             f"{tokens_out:,} out; {cost}"
         )
         if unpriced:

@@ -469,3 +469,19 @@ async def test_cache_key_covers_model_prompt_and_input(
     assert not (await run("a b", model="gpt-4.1")).cached
     assert not (await run("a b c")).cached
     assert len(stub.requests) == 4
+
+
+async def test_usage_is_in_the_structured_log_line(
+    stub: OpenAIStub, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="forgeflow.runs")
+    stub.default = GOOD
+    agent = AskAgent(AgentConfig(name="ask", model="gpt-4o-mini"), model_client=make_client())
+    await execute(agent, {"text": "one"}, RunContext(monitor=RunMonitor()))
+    (record,) = [r for r in caplog.records if r.name == "forgeflow.runs"]
+    assert record.model_calls == 1  # type: ignore[attr-defined]
+    assert record.input_tokens > 0 and record.output_tokens > 0  # type: ignore[attr-defined]
+    assert record.cost_usd > 0  # type: ignore[attr-defined]
+    assert "1 model call," in record.getMessage()
