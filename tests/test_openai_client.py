@@ -119,6 +119,11 @@ async def make_client(stub: OpenAIStub) -> AsyncIterator[ClientFactory]:
     [
         pytest.param({}, None, id="nothing-configured"),
         pytest.param(
+            {"FORGEFLOW_MODEL_BASE_URL": "", "FORGEFLOW_MODEL_API_KEY": "", "FORGEFLOW_MODEL": ""},
+            None,
+            id="empty-values-as-a-workflow-passes-them",
+        ),
+        pytest.param(
             {"FORGEFLOW_MODEL_BASE_URL": "https://api.openai.com/v1/", "FORGEFLOW_MODEL": "o3"},
             ("openai", "https://api.openai.com/v1", "o3"),
             id="openai",
