@@ -24,7 +24,6 @@ server text quoted in an error has it scrubbed.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import re
@@ -386,8 +385,3 @@ def _make_sdk_client(endpoint: ModelEndpoint) -> Any:
     return openai.AsyncOpenAI(
         base_url=endpoint.base_url, api_key=key, timeout=endpoint.timeout, max_retries=0
     )
-
-
-def dumps_for_prompt(value: Any) -> str:
-    """Compact JSON for a prompt."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
