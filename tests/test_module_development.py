@@ -24,6 +24,7 @@ from agents.synthforge.models import (
     Flow,
     NetworkFlowResult,
     PrivateEndpoint,
+    Provider,
     Resource,
     ResourceSecurity,
     Review,
@@ -37,13 +38,9 @@ KV_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 COSMOS_READER = "00000000-0000-0000-0000-000000000001"
 
 
-def _res(id_: str, type_: str, name: str, provider: str = "azure") -> Resource:
+def _res(id_: str, type_: str, name: str, provider: Provider = "azure") -> Resource:
     return Resource(
-        id=id_,
-        name=name,
-        provider=provider,
-        resource_type=type_,
-        mapping_source="test",  # type: ignore[arg-type]
+        id=id_, name=name, provider=provider, resource_type=type_, mapping_source="test"
     )
 
 

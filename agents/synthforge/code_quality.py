@@ -8,9 +8,11 @@ Input :class:`~agents.synthforge.iac_models.GeneratedModules`, output
    checkov installs under the same import name) and every ``.bicep`` file with
    ``pycep-parser``; a syntax error is an issue ``SYNTAX`` at ``file:line``.
 2. ``checkov -d DIR --framework terraform,bicep -o json --skip-download --quiet`` runs
-   over the files (offline; ``terraform_json`` too when there are ``.tf.json`` files); each failed check is an issue with the check id as code, the
-   check name as message, ``file:line resource`` as location, and ``fixable`` set when
-   ``code_quality_fixer`` has a fix for it.
+   over the files (offline; ``terraform_json`` too when there are ``.tf.json`` files);
+   each failed check is an issue with the check id as code, the check name as message,
+   ``file:line resource`` as location, and ``fixable`` set when ``code_quality_fixer``
+   has a fix for it. The line is where the resource starts, so a fix above it in the
+   same file moves it.
 
 Settings: ``checkov`` — the checkov executable (default ``$FORGEFLOW_CHECKOV``, else
 ``checkov`` on ``PATH``); ``checkov_timeout`` — seconds (default 600).
@@ -163,7 +165,7 @@ def validate(candidate: GeneratedModules, settings: dict[str, Any]) -> CodeQuali
         if issue is not None:
             issues.append(issue)
     syntax = len(issues)
-    frameworks = sorted({f.language for f in candidate.files})
+    frameworks: list[str] = sorted({f.language for f in candidate.files})
     if any(f.path.endswith(".tf.json") for f in candidate.files):
         frameworks.append("terraform_json")
     summary: CheckovSummary | None = None
