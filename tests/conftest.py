@@ -55,4 +55,9 @@ def repo_root() -> Path:
 
 # tests/ has no __init__.py, so pytest puts it on sys.path when it imports this conftest:
 # "pg_server" is tests/pg_server.py (the throw-away PostgreSQL server fixtures).
-pytest_plugins = ["pg_server"]
+pytest_plugins = ["pg_server", "openai_stub"]
+
+
+@pytest.fixture(autouse=True)
+def _only_loopback(no_external_network: list[object]) -> None:
+    """Every test may connect only to loopback (stand-ins, PostgreSQL, act's servers)."""
