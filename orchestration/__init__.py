@@ -45,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "IterationRecord": "orchestration.feedback_loop",
     "LoopResult": "orchestration.feedback_loop",
     "ValidationReport": "orchestration.feedback_loop",
+    "AIPlanner": "orchestration.ai_planner",
     # state
     "StateStore": "orchestration.state_store",
     "open_store": "orchestration.state_store",
