@@ -80,14 +80,17 @@ fi
 venv=${RUNNER_TEMP:-/tmp}/forgeflow-venv
 stamp="${src}|${packages[*]:-}"
 if [[ ! -f $venv/forgeflow-stamp || $(<"$venv/forgeflow-stamp") != "$stamp" ]]; then
-  python3 -m venv --system-site-packages "$venv" || die "could not create a virtual environment in ${venv}"
+  python3 -m venv "$venv" || die "could not create a virtual environment in ${venv}"
+  site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  # Packages the job's Python already has stay visible (pip does not fetch them again):
+  # its site folders go on the environment's path, after the environment's own.
+  python3 -c 'import site; print("\n".join(site.getsitepackages()))' >"$site/forgeflow-base.pth"
   pip=("$venv/bin/python" -m pip install --disable-pip-version-check --quiet)
   "${pip[@]}" -r "$src/requirements.txt" || die "installing Forgeflow's requirements failed"
   if ((${#packages[@]})); then
     "${pip[@]}" "${packages[@]}" || die "installing extra-packages failed: ${packages[*]}"
   fi
   # The checkout itself goes on the environment's path: no build step, nothing downloaded.
-  site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   (cd "$src" && pwd -P) >"$site/forgeflow-action.pth"
   printf '%s' "$stamp" >"$venv/forgeflow-stamp"
 fi

@@ -242,6 +242,8 @@ def test_pr_workflow_writes_state_and_one_sticky_comment(
     assert user_text(body) == original_body
     assert sorted(read_state(body)["synthforge"]["diagrams"]) == sorted(tracked)
     assert "examples/diagrams/webapp.drawio" in tracked
+    # The first run's result cache (actions/cache) was restored for the same artifact name.
+    assert "Cache restored from key: forgeflow-results-synthforge-1-" in run.log, run.explain()
     comments_after = stub.comments(repo_name, number)
     assert [c["id"] for c in comments_after] == [comments[0]["id"]]
     assert "examples/diagrams/webapp.drawio" in comments_after[0]["body"]
