@@ -1,0 +1,142 @@
+"""Wall time of the IaC feedback loop per Azure corpus diagram, with checkov's share apart.
+
+For each Azure diagram of ``../shared/corpus/diagrams`` (those whose SOURCES.md entry lists
+azure2/mscae/mxgraph.azure/mxgraph.mscae styles) the SynthForge analysis is made once
+(untimed), then ``FeedbackLoop(module_development → code_quality → code_quality_fixer,
+max 3)`` runs ``--repeat`` times. Per diagram it prints the median loop wall time, the
+time spent inside checkov (summed over the loop's validations), checkov's share, and
+everything else (generation, parsing with python-hcl2/pycep, fixing, the loop's own
+bookkeeping). The baseline, in the same run, is one bare checkov run over the loop's
+final files: the least one validation can cost.
+
+Run from the repository root (checkov on PATH, or FORGEFLOW_CHECKOV)::
+
+    python benchmarks/bench_iac_loop.py [--repeat 3] [--corpus ../shared/corpus]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from agents.base import AgentConfig
+from agents.synthforge.code_quality import CodeQualityAgent, checkov_executable, run_checkov
+from agents.synthforge.code_quality_fixer import CodeQualityFixerAgent
+from agents.synthforge.iac_models import CodeQualityReport, GeneratedModules
+from agents.synthforge.models import ArchitectureAnalysis
+from agents.synthforge.module_development import ModuleDevelopmentAgent
+from orchestration.execution import RunContext
+from orchestration.feedback_loop import FeedbackLoop
+
+REPO = Path(__file__).resolve().parent.parent
+AZURE_STYLES = re.compile(r"\b(azure2|mscae|mxgraph\.azure|mxgraph\.mscae)\b")
+
+
+def azure_diagrams(corpus: Path) -> list[Path]:
+    """Diagrams whose SOURCES.md entry lists Azure icon styles."""
+    text = (corpus / "SOURCES.md").read_text(encoding="utf-8")
+    out = []
+    for section in re.split(r"^## \d+\. ", text, flags=re.MULTILINE)[1:]:
+        name = section.splitlines()[0].strip()
+        styles = section.split("styles:", 1)[1].splitlines()[0] if "styles:" in section else ""
+        if AZURE_STYLES.search(styles):
+            out.append(corpus / name)
+    return out
+
+
+async def analyse(diagram: Path) -> ArchitectureAnalysis:
+    """The SynthForge analysis of ``diagram`` with the review accepted."""
+    from agents.synthforge.vision import VisionAgent
+    from orchestration.pipeline_file import load_spec, plan_stages, run_planned
+
+    planned = plan_stages(load_spec(REPO / "pipelines" / "synthforge.yaml"))
+    run = await run_planned(
+        planned,
+        VisionAgent.load_input(diagram),
+        RunContext(),
+        settings={"interactive": {"yes": True}},
+    )
+    if not run.ok or not isinstance(run.output, ArchitectureAnalysis):
+        raise SystemExit(f"{diagram.name}: analysis failed: {run.error}")
+    return run.output
+
+
+async def one_loop(analysis: ArchitectureAnalysis) -> tuple[float, float, int, GeneratedModules]:
+    """(wall s, checkov s, validations, output) of one loop run."""
+    loop = FeedbackLoop(
+        ModuleDevelopmentAgent(AgentConfig(name="module_development", settings={"iac": "both"})),
+        CodeQualityAgent(AgentConfig(name="code_quality")),
+        CodeQualityFixerAgent(AgentConfig(name="code_quality_fixer")),
+        max_iterations=3,
+        name="iac",
+    )
+    started = time.perf_counter()
+    result = await loop.run(analysis)
+    wall = time.perf_counter() - started
+    reports = [r.output for r in result.runs if isinstance(r.output, CodeQualityReport)]
+    checkov = sum(r.checkov.seconds for r in reports if r.checkov is not None)
+    assert isinstance(result.output, GeneratedModules)
+    return wall, checkov, len(reports), result.output
+
+
+def bare_checkov(modules: GeneratedModules) -> float:
+    """Seconds of one checkov run over ``modules``' files (0 when there are none)."""
+    if not modules.files:
+        return 0.0
+    with tempfile.TemporaryDirectory(prefix="bench-iac-") as tmp:
+        for f in modules.files:
+            path = Path(tmp) / f.path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f.content, encoding="utf-8")
+        started = time.perf_counter()
+        run_checkov(Path(tmp), sorted({f.language for f in modules.files}), checkov_executable({}))
+        return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the table; exit 0."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="loop runs per diagram (median)")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=Path(os.environ.get("FORGEFLOW_CORPUS", REPO.parent / "shared" / "corpus")),
+    )
+    args = parser.parse_args(argv)
+    diagrams = azure_diagrams(args.corpus / "diagrams")
+    print(
+        f"{'diagram':48} {'files':>5} {'valid.':>6} {'loop s':>7} {'checkov s':>9} "
+        f"{'share':>6} {'rest s':>7} {'1 checkov s':>11} {'loop/1':>6}"
+    )
+    totals = [0.0, 0.0]
+    for diagram in diagrams:
+        analysis = asyncio.run(analyse(diagram))
+        runs = [asyncio.run(one_loop(analysis)) for _ in range(args.repeat)]
+        wall = statistics.median(r[0] for r in runs)
+        checkov = statistics.median(r[1] for r in runs)
+        validations, output = runs[-1][2], runs[-1][3]
+        baseline = bare_checkov(output)
+        share = checkov / wall if wall else 0.0
+        totals[0] += wall
+        totals[1] += checkov
+        ratio = f"{wall / baseline:5.1f}x" if baseline else "     -"
+        print(
+            f"{diagram.name[:48]:48} {len(output.files):>5} {validations:>6} {wall:>7.2f} "
+            f"{checkov:>9.2f} {share:>6.0%} {wall - checkov:>7.2f} {baseline:>11.2f} {ratio:>6}"
+        )
+    wall, checkov = totals
+    print(
+        f"{'total':48} {'':>5} {'':>6} {wall:>7.2f} {checkov:>9.2f} "
+        f"{(checkov / wall if wall else 0):>6.0%} {wall - checkov:>7.2f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
