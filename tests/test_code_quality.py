@@ -132,7 +132,10 @@ def test_fix_sets_attribute_and_creates_nested_blocks() -> None:
     text = apply_fix(text, where, FIXES[("terraform", "CKV2_AZURE_38")])
     import hcl2
 
-    parsed = hcl2.loads(text)["resource"][0]["azurerm_storage_account"]["legacy"]
+    resources = hcl2.loads(text)["resource"][0]
+    # python-hcl2 8 keeps the labels' quotes; its bc-python-hcl2 fork drops them
+    by_type = resources.get("azurerm_storage_account") or resources['"azurerm_storage_account"']
+    parsed = by_type.get("legacy") or by_type['"legacy"']
     blob = parsed["blob_properties"][0]
     for policy in ("delete_retention_policy", "container_delete_retention_policy"):
         days = blob[policy][0]["days"]
