@@ -111,7 +111,12 @@ args=("$agent" "$input" -o "$out" "${set_args[@]}")
 [[ -n $correlation_id ]] && args+=(--correlation-id "$correlation_id")
 mkdir -p "$(dirname -- "$out")"
 set +e
-"$python" -P -m agents.run "${args[@]}"
+# The model endpoint (optional) reaches only the agent process; the key is never echoed.
+FORGEFLOW_MODEL_BASE_URL=${FORGEFLOW_INPUT_MODEL_BASE_URL:-} \
+FORGEFLOW_MODEL=${FORGEFLOW_INPUT_MODEL:-} \
+FORGEFLOW_MODEL_API_VERSION=${FORGEFLOW_INPUT_MODEL_API_VERSION:-} \
+FORGEFLOW_MODEL_API_KEY=${FORGEFLOW_INPUT_MODEL_API_KEY:-} \
+  "$python" -P -m agents.run "${args[@]}"
 code=$?
 set -e
 case $code in
