@@ -375,3 +375,11 @@ def test_cli_unwritable_output_folder_is_one_line_exit_2(tmp_path: Path) -> None
     assert "cannot write the output folder" in lines[0]
     assert "Traceback" not in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.json", "blocker"]
+
+
+def test_function_app_is_generated_as_a_web_app_with_a_warning() -> None:
+    analysis = make_analysis()
+    analysis.architecture.resources[0].kind = "functionapp"
+    out = generate(analysis, {"iac": "terraform"})
+    assert any("'Shop Front' is a function app" in w for w in out.warnings)
+    assert "modules/web_app/main.tf" in _files(out)

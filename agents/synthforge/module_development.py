@@ -440,6 +440,12 @@ def generate(analysis: ArchitectureAnalysis, settings: dict[str, Any]) -> Genera
     plan = build_plan(analysis, settings)
     files = render(plan, iac) if any(not i.added for i in plan.instances) else []
     warnings = list(plan.warnings)
+    for inst in plan.instances:
+        if inst.function_app:
+            warnings.append(
+                f"{inst.resource.name!r} is a function app: generated as an App Service web app "
+                "(Linux); add the Functions runtime settings and its storage by hand"
+            )
     if not files:
         warnings.append("no Azure resource with a module template: nothing generated")
     output_dir = settings.get("output_dir")
