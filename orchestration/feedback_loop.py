@@ -42,9 +42,17 @@ class Issue(BaseModel):
     severity: Literal["error", "warning"] = "error"
     location: str | None = Field(default=None, description="Where: a file:line or a path")
     fixable: bool = Field(default=True, description="Whether a fixer may be able to fix it")
+    identity: str | None = Field(
+        default=None,
+        description="What makes it the same issue across iterations when its location "
+        "may move (e.g. a check on a resource, whatever line the resource is on)",
+    )
 
     def key(self) -> tuple[str, str | None, str]:
-        """What identifies the same issue across iterations: code, location and message."""
+        """What identifies the same issue across iterations: its ``identity`` when set,
+        else code, location and message."""
+        if self.identity is not None:
+            return (self.code, self.identity, "")
         return (self.code, self.location, self.message)
 
 

@@ -154,6 +154,7 @@ def check_issue(check: dict[str, Any]) -> Issue:
         code=str(check.get("check_id", "CKV_UNKNOWN")),
         message=str(check.get("check_name", "failed check")),
         location=f"{path}:{lines[0] if lines[0] else '?'} {check.get('resource', '')}".strip(),
+        identity=f"{path} {check.get('resource', '')}",
     )
 
 
