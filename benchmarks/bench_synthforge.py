@@ -75,10 +75,14 @@ def main() -> int:
     size, name, base, full = max(rows)
     verdict = "ok" if full < TARGET_MS else "OVER TARGET"
     print(f"largest diagram: {name} ({size / 1024:.1f} KiB)")
-    print(f"  pipeline {full:.2f} ms (target < {TARGET_MS:.0f} ms: {verdict}); "
-          f"vision alone {base:.2f} ms, so the analysis adds {full - base:.2f} ms")
-    print(f"all diagrams: median pipeline {statistics.median(r[3] for r in rows):.2f} ms, "
-          f"slowest {max(r[3] for r in rows):.2f} ms")
+    print(
+        f"  pipeline {full:.2f} ms (target < {TARGET_MS:.0f} ms: {verdict}); "
+        f"vision alone {base:.2f} ms, so the analysis adds {full - base:.2f} ms"
+    )
+    print(
+        f"all diagrams: median pipeline {statistics.median(r[3] for r in rows):.2f} ms, "
+        f"slowest {max(r[3] for r in rows):.2f} ms"
+    )
     return 0
 
 

@@ -132,8 +132,6 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-
-
 async def execute(
     agent: Agent[Any, Any],
     data: BaseModel | dict[str, Any],

@@ -29,13 +29,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.base import Agent, AgentConfig, AgentResult, json_path
 from agents.errors import InputError, PipelineError, UnknownAgentError
 from agents.registry import AgentRegistry, default_registry
+
+if TYPE_CHECKING:
+    from orchestration.sequential import AgentSession
 
 
 class _Strict(BaseModel):
@@ -268,20 +271,33 @@ async def run_planned(
     *,
     settings: dict[str, dict[str, Any]] | None = None,
 ) -> PipelineRun:
-    """Run checked stages in order, stopping at the first stage that fails."""
-    from orchestration.execution import execute
+    """Run checked stages in order, stopping at the first stage that fails.
 
-    settings = settings or {}
+    Agents are entered (set up) on first use and left when the run ends; an agent whose
+    set-up fails is a failed stage like any other.
+    """
+    from orchestration.sequential import AgentSession
+
+    async with AgentSession() as session:
+        return await _run_stages(planned, data, ctx, settings or {}, session)
+
+
+async def _run_stages(
+    planned: list[PlannedStage],
+    current: BaseModel,
+    ctx: Any,
+    settings: dict[str, dict[str, Any]],
+    session: AgentSession,
+) -> PipelineRun:
     runs: list[Any] = []
-    current: BaseModel = data
     for stage in planned:
         spec = stage.spec
         if isinstance(spec, AgentStageSpec):
             cls = stage.agents[spec.agent]
-            async with _make(cls, spec.agent, spec.settings, settings.get(spec.agent, {})) as agent:
-                run = await execute(agent, current, ctx, stage=stage.name)
+            agent = _make(cls, spec.agent, spec.settings, settings.get(spec.agent, {}))
+            run = await session.run(agent, current, ctx, stage=stage.name)
             runs.append(run)
-            if not run.ok:
+            if not run.ok or run.output is None:
                 return PipelineRun(False, None, runs, stage.name, run.error)
             current = run.output
         elif isinstance(spec, ParallelStageSpec):
@@ -304,15 +320,14 @@ async def run_planned(
                 group.settings.get(group.combiner, {}),
                 settings.get(group.combiner, {}),
             )
-            async with combiner:
-                run = await execute(
-                    combiner,
-                    result.combine_input(current),
-                    ctx,
-                    stage=f"{group.name}/{group.combiner}",
-                )
+            run = await session.run(
+                combiner,
+                result.combine_input(current),
+                ctx,
+                stage=f"{group.name}/{group.combiner}",
+            )
             runs.append(run)
-            if not run.ok:
+            if not run.ok or run.output is None:
                 return PipelineRun(False, None, runs, run.stage, run.error)
             current = run.output
         else:

@@ -62,6 +62,7 @@ def recorded_run(
     stage: str,
     status: ArtifactStatus,
     error: str | None,
+    exception: BaseException | None = None,
 ) -> AgentRun:
     """An :class:`AgentRun` for a stage that did not go through :func:`execute`.
 
@@ -83,7 +84,7 @@ def recorded_run(
         status=status,
         error=error,
     )
-    run = AgentRun(agent=agent.name, stage=stage, envelope=env, error=error)
+    run = AgentRun(agent=agent.name, stage=stage, envelope=env, error=error, exception=exception)
     if ctx.store is not None:
         ctx.store.put_stage(ctx.run_id, stage, env)
     if ctx.monitor is not None:
@@ -109,6 +110,7 @@ class AgentSession:
         self._entered: list[Agent[Any, Any]] = []
         self._entered_ids: set[int] = set()
         self._setup_errors: dict[int, str] = {}
+        self._setup_exceptions: dict[int, BaseException] = {}
         self._pending: dict[int, asyncio.Future[str | None] | None] = {}
 
     async def __aenter__(self) -> AgentSession:
@@ -144,6 +146,7 @@ class AgentSession:
         except Exception as exc:
             result = f"set-up of agent {agent.name!r} failed: {describe_error(exc)}"
             self._setup_errors[key] = result
+            self._setup_exceptions[key] = exc
         except BaseException:  # cancelled: let a later caller try again
             waiter = self._pending.pop(key)
             if waiter is not None:
@@ -169,7 +172,13 @@ class AgentSession:
         error = await self.enter(agent)
         if error is not None:
             return recorded_run(
-                agent, data, ctx, stage=stage, status=ArtifactStatus.FAILED, error=error
+                agent,
+                data,
+                ctx,
+                stage=stage,
+                status=ArtifactStatus.FAILED,
+                error=error,
+                exception=self._setup_exceptions.get(id(agent)),
             )
         return await execute(agent, data, ctx, stage=stage)
 

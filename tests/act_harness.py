@@ -122,10 +122,16 @@ def snapshot(dest: Path, *, remote: str, extra_files: dict[str, str] | None = No
     ``remote`` is ``OWNER/NAME`` for ``origin``; ``extra_files`` (path -> text) are added
     in a second commit, so the first commit is a base to diff a pull request against.
     """
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO, check=True, capture_output=True,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for rel in filter(None, listed):
         source = REPO / rel
         if not source.is_file():
@@ -133,12 +139,23 @@ def snapshot(dest: Path, *, remote: str, extra_files: dict[str, str] | None = No
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
-    for path in [*dest.glob(".github/**/*.yml"), *dest.glob("tests/act/workflows/*.yml"),
-                 *dest.glob("examples/*.yml"), dest / "action.yml"]:
+    for path in [
+        *dest.glob(".github/**/*.yml"),
+        *dest.glob("tests/act/workflows/*.yml"),
+        *dest.glob("examples/*.yml"),
+        dest / "action.yml",
+    ]:
         if path.is_file():
             path.write_text(SELF_REF.sub(r"\1./\2", path.read_text()))
-    git = ["git", "-c", "user.name=act test", "-c", "user.email=act@example.invalid",
-           "-c", "commit.gpgsign=false"]
+    git = [
+        "git",
+        "-c",
+        "user.name=act test",
+        "-c",
+        "user.email=act@example.invalid",
+        "-c",
+        "commit.gpgsign=false",
+    ]
     subprocess.run([*git, "init", "-q", "-b", "main"], cwd=dest, check=True)
     subprocess.run([*git, "add", "-A"], cwd=dest, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "base"], cwd=dest, check=True)
@@ -150,7 +167,8 @@ def snapshot(dest: Path, *, remote: str, extra_files: dict[str, str] | None = No
         subprocess.run([*git, "commit", "-q", "-m", "change"], cwd=dest, check=True)
     subprocess.run(
         [*git, "remote", "add", "origin", f"https://github.com/{remote}.git"],
-        cwd=dest, check=True,
+        cwd=dest,
+        check=True,
     )
     return dest
 
@@ -225,22 +243,39 @@ class ActHarness:
         """A fresh snapshot of the working tree for one scenario."""
         return snapshot(self.workdir / name, remote=self.repository, extra_files=extra_files)
 
-    def command(self, repo: Path, event_name: str, workflow: str, event_file: Path,
-                run_id: int, job: str | None, action_repo: Path | None = None) -> list[str]:
+    def command(
+        self,
+        repo: Path,
+        event_name: str,
+        workflow: str,
+        event_file: Path,
+        run_id: int,
+        job: str | None,
+        action_repo: Path | None = None,
+    ) -> list[str]:
         act = act_binary()
         if act is None:
             raise RuntimeError("act is not installed")
         cmd = [
-            act, event_name,
-            "-W", workflow,
-            "-e", str(event_file),
-            "-P", "ubuntu-latest=-self-hosted",
-            "--action-cache-path", str(self.action_cache),
-            "--artifact-server-addr", "127.0.0.1",
-            "--cache-server-addr", "127.0.0.1",
+            act,
+            event_name,
+            "-W",
+            workflow,
+            "-e",
+            str(event_file),
+            "-P",
+            "ubuntu-latest=-self-hosted",
+            "--action-cache-path",
+            str(self.action_cache),
+            "--artifact-server-addr",
+            "127.0.0.1",
+            "--cache-server-addr",
+            "127.0.0.1",
             "--no-cache-server",
-            "--concurrent-jobs", "2",
-            "-s", f"GITHUB_TOKEN={TOKEN}",
+            "--concurrent-jobs",
+            "2",
+            "-s",
+            f"GITHUB_TOKEN={TOKEN}",
         ]
         for owner_repo, (sha, folder) in PINNED_ACTIONS.items():
             cmd += ["--local-repository", f"{owner_repo}@{sha}={STANDINS / folder}"]
@@ -285,7 +320,12 @@ class ActHarness:
         cmd = self.command(repo, event_name, workflow, event_file, run_id, job, action_repo)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "ACT"))}
         proc = subprocess.run(
-            cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout,
+            cmd,
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
             check=False,
         )
         log = proc.stdout + proc.stderr

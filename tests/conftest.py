@@ -53,6 +53,7 @@ def corpus_github_rest() -> Path:
 def repo_root() -> Path:
     return REPO
 
+
 # tests/ has no __init__.py, so pytest puts it on sys.path when it imports this conftest:
 # "pg_server" is tests/pg_server.py (the throw-away PostgreSQL server fixtures).
 pytest_plugins = ["pg_server", "openai_stub"]

@@ -51,6 +51,15 @@ STEPS_SOURCE = textwrap.dedent('''
         async def process(self, data):
             raise RuntimeError("the disk is lava")
 
+    class BadSetup(Agent[TextInput, TextOutput]):
+        name = "bad_setup"
+        input_model = TextInput
+        output_model = TextOutput
+        async def setup(self):
+            raise OSError("model weights missing")
+        async def process(self, data):
+            return TextOutput(text=data.text)
+
     class NumberIn(BaseModel):
         n: int
 
@@ -76,6 +85,7 @@ STEP_AGENTS = {
     "step_c": "steps_pkg:StepC",
     "failing": "steps_pkg:Failing",
     "needs_number": "steps_pkg:NeedsNumber",
+    "bad_setup": "steps_pkg:BadSetup",
 }
 
 
@@ -277,4 +287,46 @@ def test_unreachable_database_url_is_one_line_exit_2(tmp_path: Path) -> None:
     proc = run_cli("-m", "orchestration", "run", spec, "--input", src, "--state", url, cwd=tmp_path)
     line = assert_user_error(proc, "127.0.0.1:9")
     assert "s3cret" not in line
+    assert not (tmp_path / ".forgeflow" / "runs").exists()
+
+
+def test_agent_whose_setup_fails_is_a_failed_stage(
+    tmp_path: Path, plugin_env: dict[str, str]
+) -> None:
+    spec = pipeline(tmp_path, "name: p\nstages:\n  - agent: echo\n  - agent: bad_setup\n")
+    src = tmp_path / "in.json"
+    src.write_text('{"text": "x"}')
+    proc = run_cli(
+        "-m",
+        "orchestration",
+        "run",
+        spec,
+        "--input",
+        src,
+        "--run-id",
+        "s",
+        cwd=tmp_path,
+        env=plugin_env,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "set-up of agent 'bad_setup' failed: OSError: model weights missing" in proc.stderr
+    failed = json.loads((tmp_path / ".forgeflow/runs/s/bad_setup.json").read_text())
+    assert failed["status"] == "failed"
+
+
+def test_user_error_in_a_stage_is_one_line_exit_2(tmp_path: Path) -> None:
+    """interactive without a terminal, a decisions file or yes: a user error, not a crash."""
+    example = Path(__file__).resolve().parent.parent / "examples" / "diagrams" / "webapp.drawio"
+    proc = run_cli(
+        "-m",
+        "orchestration",
+        "run",
+        Path(__file__).resolve().parent.parent / "pipelines" / "synthforge.yaml",
+        "--input",
+        example,
+        cwd=tmp_path,
+        input_text="",
+    )
+    assert_user_error(proc, "interactive review needs a terminal")
     assert not (tmp_path / ".forgeflow" / "runs").exists()

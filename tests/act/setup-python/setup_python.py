@@ -33,18 +33,24 @@ def main() -> int:
         requested = Path(env.get("GITHUB_WORKSPACE", "."), version_file).read_text().strip()
     actual = subprocess.run(
         [python, "-c", "import platform; print(platform.python_version())"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     if requested and not matches(requested, actual):
-        print(f"::error::The version '{requested}' with architecture 'x64' was not found for "
-              f"this operating system (the stand-in has {actual}).")
+        print(
+            f"::error::The version '{requested}' with architecture 'x64' was not found for "
+            f"this operating system (the stand-in has {actual})."
+        )
         return 1
     bin_dir = str(Path(python).parent)
     with open(env["GITHUB_PATH"], "a", encoding="utf-8") as fh:
         fh.write(bin_dir + "\n")
     if env.get("STANDIN_UPDATE_ENVIRONMENT", "true") == "true":
         prefix = subprocess.run(
-            [python, "-c", "import sys; print(sys.prefix)"], check=True, capture_output=True,
+            [python, "-c", "import sys; print(sys.prefix)"],
+            check=True,
+            capture_output=True,
             text=True,
         ).stdout.strip()
         with open(env["GITHUB_ENV"], "a", encoding="utf-8") as fh:

@@ -41,8 +41,9 @@ def matched_files(patterns: list[str], workspace: Path, include_hidden: bool) ->
         for hit in glob.glob(pattern, recursive=True, include_hidden=include_hidden):
             p = Path(hit)
             if p.is_dir():
-                found.update(f for f in p.rglob("*") if f.is_file()
-                             and (include_hidden or not hidden(f, p)))
+                found.update(
+                    f for f in p.rglob("*") if f.is_file() and (include_hidden or not hidden(f, p))
+                )
             elif p.is_file():
                 found.add(p)
         (exclude if negate else include).update(x.resolve() for x in found)
@@ -91,8 +92,11 @@ def main() -> int:
     counter = Path(store) / "next-artifact-id"
     artifact_id = int(counter.read_text()) if counter.exists() else 1
     counter.write_text(str(artifact_id + 1))
-    meta = {"id": artifact_id, "name": name, "files": [f.relative_to(root).as_posix()
-                                                        for f in files]}
+    meta = {
+        "id": artifact_id,
+        "name": name,
+        "files": [f.relative_to(root).as_posix() for f in files],
+    }
     (target / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     server = env.get("GITHUB_SERVER_URL", "https://github.com")
     url = f"{server}/{repo}/actions/runs/{env.get('GITHUB_RUN_ID', '0')}/artifacts/{artifact_id}"
