@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from test_network_flow import _conn, _container, _resource, aws_api, azure_shop
+from synthforge_fixtures import aws_api, azure_shop, connection, container, resource
 
 from agents.base import AgentConfig
 from agents.registry import default_registry
@@ -149,7 +149,7 @@ def test_hostile_labels_cannot_break_the_report(hostile: str) -> None:
     arch = azure_shop()
     arch.resources[1].name = hostile  # shop-web
     arch.containers[1].label = hostile  # the VNet
-    arch.connections.append(_conn("h", "web", "kv", hostile))
+    arch.connections.append(connection("h", "web", "kv", hostile))
     arch.needs_clarification[0].label = hostile
     report = combine(_full(arch)).report_markdown
 
@@ -190,15 +190,15 @@ def test_long_labels_are_cut() -> None:
 
 def test_subnet_and_internet_from_a_user_icon_in_aws_report() -> None:
     arch = aws_api()
-    arch.containers.append(_container("az", "availability_zone", "eu-west-1a"))
+    arch.containers.append(container("az", "availability_zone", "eu-west-1a"))
     arch.resources.append(
-        _resource("q", "jobs", "AWS::SQS::Queue", "integration", [], provider="aws")
+        resource("q", "jobs", "AWS::SQS::Queue", "integration", [], provider="aws")
     )
     arch.non_architectural.append(
         NonArchitectural(icon_id="m", icon_key="mxgraph.aws4.mobile_client", label="", reason="")
     )
     arch.connections = [c for c in arch.connections if c.id != "a1"]  # drop users -> api
-    arch.connections.append(_conn("m1", "m", "api"))
+    arch.connections.append(connection("m1", "m", "api"))
     lines = _mermaid_block(combine(_full(arch)).report_markdown)
     text = "\n".join(lines)
     assert 'subgraph g1["vnet: vpc-main"]' in text

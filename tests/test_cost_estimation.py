@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from test_network_flow import _resource, aws_api, azure_shop
+from synthforge_fixtures import aws_api, azure_shop, resource
 
 from agents.base import AgentConfig
 from agents.errors import InputError
@@ -72,7 +72,7 @@ def test_global_assumptions_cover_hours_and_what_is_left_out() -> None:
 
 def test_unknown_type_costs_zero_with_an_assumption() -> None:
     arch = azure_shop()
-    arch.resources.append(_resource("t", "thing", "Microsoft.Foo/bars", "other", ["rg"]))
+    arch.resources.append(resource("t", "thing", "Microsoft.Foo/bars", "other", ["rg"]))
     result = estimate(arch)
     item = _item(result, "t")
     assert (item.sku, item.monthly_cost) == ("unknown", 0.0)
@@ -84,7 +84,7 @@ def test_unknown_type_costs_zero_with_an_assumption() -> None:
 def test_app_on_a_plan_in_the_diagram_is_not_counted_twice() -> None:
     arch = azure_shop()
     arch.resources.append(
-        _resource("plan", "shop-plan", "Microsoft.Web/serverfarms", "compute", ["rg"])
+        resource("plan", "shop-plan", "Microsoft.Web/serverfarms", "compute", ["rg"])
     )
     result = estimate(arch)
     assert _item(result, "web").monthly_cost == 0.0

@@ -4,200 +4,19 @@ The architectures here are built by hand, shaped like the filter/review stages' 
 for two common designs: an Azure web shop (App Gateway → App Service → Function App →
 Cosmos DB, Key Vault, Storage, SQL, Application Insights, Service Bus, inside a VNet with
 subnets) and an AWS serverless API (API Gateway → Lambda → DynamoDB, S3, RDS in a VPC).
-The other SynthForge tests import the builders from this module.
+The builders live in ``synthforge_fixtures``, shared with the other SynthForge tests.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import jsonschema
 import pytest
+from synthforge_fixtures import aws_api, azure_shop, connection, resource
 
-from agents.synthforge.models import (
-    BBox,
-    ClassifiedArchitecture,
-    Connection,
-    Container,
-    Flow,
-    NetworkFlowResult,
-    NonArchitectural,
-    Resource,
-    Review,
-    ReviewedArchitecture,
-    Unclassified,
-)
+from agents.synthforge.models import Flow, NetworkFlowResult
 from agents.synthforge.network_flow import INTERNET, NetworkFlowAgent, analyse
 from orchestration.execution import execute
 from orchestration.schemas import artifact_schema
-
-BOX = BBox(x=0, y=0, width=100, height=100)
-
-
-def _container(cid: str, kind: str, label: str, parent: str | None = None) -> Container:
-    return Container(id=cid, page="p1", kind=kind, label=label, bbox=BOX, parent=parent)  # type: ignore[arg-type]
-
-
-def _resource(
-    rid: str,
-    name: str,
-    rtype: str,
-    category: str,
-    containers: list[str],
-    *,
-    kind: str | None = None,
-    provider: str = "azure",
-) -> Resource:
-    return Resource(
-        id=rid,
-        icon_id=rid,
-        name=name,
-        provider=provider,  # type: ignore[arg-type]
-        resource_type=rtype,
-        kind=kind,
-        category=category,
-        containers=containers,
-        mapping_source="test fixture",
-    )
-
-
-def _conn(
-    cid: str, source: str | None, target: str | None, label: str = "", **kw: Any
-) -> Connection:
-    return Connection(id=cid, page="p1", source=source, target=target, label=label, **kw)
-
-
-def reviewed(classified: ClassifiedArchitecture) -> ReviewedArchitecture:
-    """``classified`` as the interactive stage returns it after accept-all review."""
-    return ReviewedArchitecture(
-        **classified.model_dump(),
-        review=Review(reviewer="test", method="accept_all"),
-    )
-
-
-def azure_shop() -> ReviewedArchitecture:
-    """Customers → App Gateway → App Service (in a VNet) → Function App → data services."""
-    rg, vnet = ["rg"], ["rg", "vnet"]
-    return reviewed(
-        ClassifiedArchitecture(
-            source="shop.drawio",
-            containers=[
-                _container("rg", "resource_group", "rg-shop"),
-                _container("vnet", "vnet", "vnet-shop", parent="rg"),
-                _container("snet-gw", "subnet", "snet-gateway", parent="vnet"),
-                _container("snet-app", "subnet", "snet-app", parent="vnet"),
-                _container("snet-data", "subnet", "snet-data", parent="vnet"),
-            ],
-            resources=[
-                _resource(
-                    "appgw",
-                    "shop-gateway",
-                    "Microsoft.Network/applicationGateways",
-                    "network",
-                    [*vnet, "snet-gw"],
-                ),
-                _resource(
-                    "web",
-                    "shop-web",
-                    "Microsoft.Web/sites",
-                    "compute",
-                    [*vnet, "snet-app"],
-                    kind="app,linux",
-                ),
-                _resource(
-                    "func",
-                    "orders-func",
-                    "Microsoft.Web/sites",
-                    "compute",
-                    rg,
-                    kind="functionapp,linux",
-                ),
-                _resource(
-                    "cosmos", "orders-db", "Microsoft.DocumentDB/databaseAccounts", "data", rg
-                ),
-                _resource("kv", "shop-kv", "Microsoft.KeyVault/vaults", "security", rg),
-                _resource("st", "shopstorage", "Microsoft.Storage/storageAccounts", "storage", rg),
-                _resource("sql", "shop-sql", "Microsoft.Sql/servers", "data", [*vnet, "snet-data"]),
-                _resource("appi", "shop-appi", "Microsoft.Insights/components", "monitoring", rg),
-                _resource("sb", "orders-bus", "Microsoft.ServiceBus/namespaces", "integration", rg),
-            ],
-            non_architectural=[
-                NonArchitectural(
-                    icon_id="users",
-                    icon_key="img/lib/azure2/general/Users.svg",
-                    label="Customers",
-                    reason="actor",
-                ),
-                NonArchitectural(
-                    icon_id="legend",
-                    icon_key="img/lib/azure2/general/Information.svg",
-                    label="Legend",
-                    reason="decoration",
-                ),
-            ],
-            needs_clarification=[
-                Unclassified(
-                    icon_id="mystery",
-                    icon_key="img/lib/azure2/other/Unknown_Thing.svg",
-                    label="Batch thing",
-                    candidates=["Microsoft.Batch/batchAccounts"],
-                )
-            ],
-            connections=[
-                _conn("c1", "users", "appgw"),
-                _conn("c2", "appgw", "web"),
-                _conn("c3", "web", "func", "HTTPS"),
-                _conn("c4", "func", "cosmos", "writes orders"),
-                _conn("c5", "web", "kv", "secrets"),
-                _conn("c6", "func", "st", "reads blobs"),
-                _conn("c7", "web", "sql"),
-                _conn("c8", "appi", "web", "telemetry", direction="backward"),
-                _conn("c9", "sb", "func", "trigger"),
-                _conn("c10", "func", "legend"),
-                _conn("c11", "mystery", "web"),
-            ],
-        )
-    )
-
-
-def aws_api() -> ReviewedArchitecture:
-    """Users → API Gateway → Lambda (in a VPC) → DynamoDB, S3 and RDS."""
-    vpc = ["vpc", "private-a"]
-    return reviewed(
-        ClassifiedArchitecture(
-            source="aws-api.drawio",
-            containers=[
-                _container("vpc", "vnet", "vpc-main"),
-                _container("private-a", "subnet", "private-a", parent="vpc"),
-            ],
-            resources=[
-                _resource(
-                    "api", "orders-api", "AWS::ApiGateway::RestApi", "network", [], provider="aws"
-                ),
-                _resource(
-                    "fn", "orders-fn", "AWS::Lambda::Function", "compute", vpc, provider="aws"
-                ),
-                _resource("ddb", "orders", "AWS::DynamoDB::Table", "database", [], provider="aws"),
-                _resource("s3", "invoices", "AWS::S3::Bucket", "storage", [], provider="aws"),
-                _resource("rds", "ledger", "AWS::RDS::DBInstance", "database", vpc, provider="aws"),
-            ],
-            non_architectural=[
-                NonArchitectural(
-                    icon_id="users",
-                    icon_key="mxgraph.aws4.users",
-                    label="Users",
-                    reason="actor",
-                )
-            ],
-            connections=[
-                _conn("a1", "users", "api"),
-                _conn("a2", "api", "fn"),
-                _conn("a3", "fn", "ddb"),
-                _conn("a4", "fn", "s3"),
-                _conn("a5", "fn", "rds"),
-            ],
-        )
-    )
 
 
 def _flow(result: NetworkFlowResult, source: str, target: str) -> Flow:
@@ -259,7 +78,7 @@ def test_passive_source_names_the_side_that_connects(shop_result: NetworkFlowRes
 
 def test_label_protocol_and_port_override_the_type() -> None:
     arch = azure_shop()
-    arch.connections = [_conn("x", "web", "func", "gRPC port 8443")]
+    arch.connections = [connection("x", "web", "func", "gRPC port 8443")]
     flow = _flow(analyse(arch).result(), "web", "func")
     assert (flow.protocol, flow.port) == ("gRPC", 8443)
     assert "label" in flow.reason
@@ -287,8 +106,8 @@ def test_protocol_follows_the_target_type(
     rtype: str, kind: str | None, protocol: str, port: int | None
 ) -> None:
     arch = azure_shop()
-    arch.resources.append(_resource("t", "target", rtype, "data", ["rg"], kind=kind))
-    arch.connections = [_conn("x", "func", "t")]
+    arch.resources.append(resource("t", "target", rtype, "data", ["rg"], kind=kind))
+    arch.connections = [connection("x", "func", "t")]
     result = analyse(arch).result()
     flow = _flow(result, "func", "t")
     assert (flow.protocol, flow.port) == (protocol, port)
@@ -330,7 +149,7 @@ def test_without_a_vnet_nothing_is_private() -> None:
 
 def test_connection_to_a_subnet_fans_out_to_its_resources() -> None:
     arch = azure_shop()
-    arch.connections = [_conn("x", "func", "snet-data")]
+    arch.connections = [connection("x", "func", "snet-data")]
     (flow,) = [f for f in analyse(arch).flows if f.source == "func"]
     assert (flow.target, flow.protocol, flow.port) == ("sql", "TDS", 1433)
     assert "snet-data" in flow.reason

@@ -1,9 +1,9 @@
 """PNG/JPEG diagrams through the vision agent and a hosted model (the local stand-in).
 
-The PNG is a real image written here by hand (zlib + struct): a small architecture-style
-picture of coloured boxes. The stand-in plays the model: it answers with what the draw.io
-path finds in ``examples/diagrams/webapp.drawio``, so the raster path is shown to yield the
-same ``DetectionResult`` the draw.io path does.
+The PNG is a real image written by hand (``raster_fixtures``, zlib + struct): a small
+architecture-style picture of coloured boxes. The stand-in plays the model: it answers with
+what the draw.io path finds in ``examples/diagrams/webapp.drawio``, so the raster path is
+shown to yield the same ``DetectionResult`` the draw.io path does.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import os
 import struct
 import subprocess
 import sys
-import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from openai_stub import OpenAIStub, no_external_network  # noqa: F401 (a fixture)
+from raster_fixtures import WEBAPP, png_bytes, webapp_reading
 
 from agents.base import AgentConfig
 from agents.model_config import ModelEndpoint, Secret
@@ -37,45 +37,6 @@ from orchestration.retry import RetryPolicy
 pytestmark = pytest.mark.usefixtures("no_external_network")
 
 KEY = "sk-test-raster"
-REPO = Path(__file__).resolve().parent.parent
-WEBAPP = REPO / "examples" / "diagrams" / "webapp.drawio"
-
-
-Box = tuple[int, int, int, int, tuple[int, int, int]]
-
-
-def png_bytes(width: int, height: int, boxes: list[Box]) -> bytes:
-    """A truecolour PNG: white, with filled ``(x, y, w, h, rgb)`` boxes."""
-    rows = []
-    for y in range(height):
-        row = bytearray(b"\x00")  # filter type 0 (none) for each scanline
-        for x in range(width):
-            colour: tuple[int, ...] = (255, 255, 255)
-            for bx, by, bw, bh, rgb in boxes:
-                if bx <= x < bx + bw and by <= y < by + bh:
-                    colour = rgb
-            row += bytes(colour)
-        rows.append(bytes(row))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
-        + chunk(b"IEND", b"")
-    )
-
-
-def webapp_reading() -> dict[str, Any]:
-    """What a model that read webapp.drawio's picture perfectly would answer."""
-    doc = detect_file(WEBAPP).model_dump(mode="json")
-    doc["pages"] = []
-    doc["warnings"] = []
-    return doc
 
 
 @pytest.fixture

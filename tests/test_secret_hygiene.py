@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from openai_stub import Fault, OpenAIStub, no_external_network  # noqa: F401 (a fixture)
-from test_raster_vision import png_bytes, webapp_reading
+from raster_fixtures import png_bytes, webapp_reading
 
 from agents.model_config import endpoint_from_env
 from agents.openai_client import OpenAIModelClient

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jsonschema
 import pytest
-from test_network_flow import _conn, _resource, aws_api, azure_shop
+from synthforge_fixtures import aws_api, azure_shop, connection, resource
 
 from agents.synthforge.models import ResourceSecurity, SecurityResult
 from agents.synthforge.security import SecurityAgent, recommend
@@ -125,7 +125,7 @@ def test_private_endpoints_and_public_access(
 )
 def test_private_endpoint_group_ids_by_type(rtype: str, kind: str | None, group_id: str) -> None:
     arch = azure_shop()
-    arch.resources.append(_resource("t", "target", rtype, "data", ["rg"], kind=kind))
+    arch.resources.append(resource("t", "target", rtype, "data", ["rg"], kind=kind))
     sec = _sec(recommend(arch), "t")
     assert sec.private_endpoint is not None and sec.private_endpoint.group_id == group_id
 
@@ -167,8 +167,8 @@ def test_more_roles_by_target_type(
     rtype: str, kind: str | None, role_name: str, role_id: str
 ) -> None:
     arch = azure_shop()
-    arch.resources.append(_resource("t", "target", rtype, "data", ["rg"], kind=kind))
-    arch.connections.append(_conn("x", "func", "t"))
+    arch.resources.append(resource("t", "target", rtype, "data", ["rg"], kind=kind))
+    arch.connections.append(connection("x", "func", "t"))
     (role,) = [a for a in _sec(recommend(arch), "func").role_assignments if a.scope == "t"]
     assert (role.role_name, role.role_definition_id) == (role_name, role_id)
 
@@ -176,9 +176,9 @@ def test_more_roles_by_target_type(
 def test_registry_drawn_towards_the_app_gives_the_app_acr_pull() -> None:
     arch = azure_shop()
     arch.resources.append(
-        _resource("acr", "shopacr", "Microsoft.ContainerRegistry/registries", "containers", ["rg"])
+        resource("acr", "shopacr", "Microsoft.ContainerRegistry/registries", "containers", ["rg"])
     )
-    arch.connections.append(_conn("x", "acr", "web", "images"))
+    arch.connections.append(connection("x", "acr", "web", "images"))
     (role,) = [a for a in _sec(recommend(arch), "web").role_assignments if a.scope == "acr"]
     assert (role.role_name, role.role_definition_id) == (
         "AcrPull",
@@ -188,9 +188,9 @@ def test_registry_drawn_towards_the_app_gives_the_app_acr_pull() -> None:
 
 def test_contributor_supersedes_reader_on_the_same_scope() -> None:
     arch = azure_shop()
-    arch.connections.append(_conn("x", "st", "func", "blob trigger"))
+    arch.connections.append(connection("x", "st", "func", "blob trigger"))
     arch.connections = [c for c in arch.connections if c.id != "c6"]
-    arch.connections.append(_conn("y", "func", "st", "uploads"))
+    arch.connections.append(connection("y", "func", "st", "uploads"))
     roles = [a.role_name for a in _sec(recommend(arch), "func").role_assignments if a.scope == "st"]
     assert roles == ["Storage Blob Data Contributor"]
 
@@ -212,7 +212,7 @@ def test_every_azure_recommendation_links_to_learn(shop: SecurityResult) -> None
 
 def test_resource_reached_from_the_internet_keeps_public_access() -> None:
     arch = azure_shop()
-    arch.connections.append(_conn("x", "users", "func"))
+    arch.connections.append(connection("x", "users", "func"))
     sec = _sec(recommend(arch), "func")
     assert sec.private_endpoint is None
     assert sec.public_network_access == "Enabled"
@@ -221,9 +221,9 @@ def test_resource_reached_from_the_internet_keeps_public_access() -> None:
 def test_non_private_inbound_flow_keeps_public_access_with_a_note() -> None:
     arch = azure_shop()
     arch.resources.append(
-        _resource("vm", "legacy-vm", "Microsoft.Compute/virtualMachines", "compute", ["rg"])
+        resource("vm", "legacy-vm", "Microsoft.Compute/virtualMachines", "compute", ["rg"])
     )
-    arch.connections.append(_conn("x", "vm", "kv", "secrets"))
+    arch.connections.append(connection("x", "vm", "kv", "secrets"))
     sec = _sec(recommend(arch), "kv")
     assert sec.private_endpoint is not None
     assert sec.public_network_access == "Enabled"
@@ -244,7 +244,7 @@ def test_without_a_vnet_private_endpoints_become_a_note() -> None:
 
 def test_unknown_type_is_flagged_and_lowers_confidence() -> None:
     arch = azure_shop()
-    arch.resources.append(_resource("t", "thing", "Microsoft.Foo/bars", "other", ["rg"]))
+    arch.resources.append(resource("t", "thing", "Microsoft.Foo/bars", "other", ["rg"]))
     result = recommend(arch)
     assert any("Microsoft.Foo/bars" in n for n in _sec(result, "t").notes)
     assert result.confidence < 1.0
@@ -274,7 +274,7 @@ async def test_agent_output_validates_against_its_artifact_schema() -> None:
 def test_cosmos_drawn_towards_the_function_gives_reader_with_a_lease_note() -> None:
     arch = azure_shop()
     arch.connections = [c for c in arch.connections if c.id != "c4"]
-    arch.connections.append(_conn("x", "cosmos", "func", "change feed"))
+    arch.connections.append(connection("x", "cosmos", "func", "change feed"))
     (role,) = [a for a in _sec(recommend(arch), "func").role_assignments if a.scope == "cosmos"]
     assert (role.role_name, role.role_definition_id) == (
         "Cosmos DB Built-in Data Reader",
