@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from sample_agents import Numbers, SumAgent, Total
 
-from agents.base import Agent, AgentResult
+from agents.base import Agent
 from agents.builtin import TextInput, TextOutput, WordCount
 from agents.registry import AgentRegistry
 from orchestration.coordinator import (
@@ -48,22 +49,10 @@ class CountAgent(Agent[TextInput, WordCount]):
         return WordCount(text=data.text, words=len(data.text.split()), characters=len(data.text))
 
 
-class Numbers(BaseModel):
-    values: list[int]
-
-
-class Total(AgentResult):
-    total: int
-
-
-class SumAgent(Agent[Numbers, Total]):
-    name = "sum"
-    input_model = Numbers
-    output_model = Total
-
+class JournalSum(SumAgent):
     async def process(self, data: Numbers) -> Total:
         journal.append(self.name)
-        return Total(total=sum(data.values))
+        return await super().process(data)
 
 
 class BrokenAgent(Agent[TextInput, TextOutput]):
@@ -104,7 +93,7 @@ def _clear_journal() -> Iterator[None]:
 @pytest.fixture
 def registry() -> AgentRegistry:
     reg = AgentRegistry(builtins=False, entry_point_agents=False)
-    for cls in (ShoutAgent, CountAgent, SumAgent, BrokenAgent, MeetAgent):
+    for cls in (ShoutAgent, CountAgent, JournalSum, BrokenAgent, MeetAgent):
         reg.register(cls)
     return reg
 

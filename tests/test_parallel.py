@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from sample_agents import SumAgent
 
-from agents.base import Agent, AgentResult
+from agents.base import Agent
 from agents.builtin import (
     EchoAgent,
     TextInput,
@@ -39,25 +40,6 @@ class FailingAgent(Agent[TextInput, TextOutput]):
 
     async def process(self, data: TextInput) -> TextOutput:
         raise ValueError("model quota exhausted")
-
-
-class Numbers(BaseModel):
-    values: list[int]
-
-
-class Total(AgentResult):
-    total: int
-
-
-class SumAgent(Agent[Numbers, Total]):
-    """Takes numbers, so a text input is invalid for it."""
-
-    name = "sum"
-    input_model = Numbers
-    output_model = Total
-
-    async def process(self, data: Numbers) -> Total:
-        return Total(total=sum(data.values))
 
 
 class Gauge:

@@ -5,34 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
+from sample_agents import SumAgent
 
-from agents.base import Agent, AgentResult
+from agents.base import Agent
 from agents.builtin import EchoAgent, TextInput, UppercaseAgent, WordCount, WordCountAgent
 from agents.errors import PipelineError
 from orchestration.directory_store import DirectoryStore
 from orchestration.execution import RunContext
 from orchestration.monitoring import RunMonitor
 from orchestration.sequential import SequentialPipeline, Stage
-
-
-class Numbers(BaseModel):
-    values: list[int]
-
-
-class Total(AgentResult):
-    total: int
-
-
-class SumAgent(Agent[Numbers, Total]):
-    """Adds numbers; a test double whose input no text agent produces."""
-
-    name = "sum"
-    input_model = Numbers
-    output_model = Total
-
-    async def process(self, data: Numbers) -> Total:
-        return Total(total=sum(data.values))
 
 
 class BoomAgent(Agent[TextInput, WordCount]):
