@@ -23,6 +23,7 @@ from agents.synthforge.models import (
     CombineInput,
     CostEstimate,
     NetworkFlowResult,
+    Review,
     ReviewedArchitecture,
     SecurityResult,
 )
@@ -104,7 +105,8 @@ async def test_concurrency_bound_limits_agents_in_flight(
     result = await ParallelOrchestrator(branches, max_concurrency=bound).run({"text": "x"})
     assert result.ok
     assert gauge.most == expected_most
-    assert [out.text for out in result.succeeded.values()] == ["b0", "b1", "b2", "b3", "b4"]
+    texts = [out.text for out in result.succeeded.values() if isinstance(out, TextOutput)]
+    assert texts == ["b0", "b1", "b2", "b3", "b4"]
 
 
 @pytest.mark.parametrize(
@@ -169,7 +171,7 @@ class SecurityStub(Agent[ReviewedArchitecture, SecurityResult]):
 
 async def test_synthforge_combine_input_validates_with_a_failed_branch() -> None:
     upstream = ReviewedArchitecture(
-        source="a.drawio", review={"reviewer": "ci", "method": "accept_all"}
+        source="a.drawio", review=Review(reviewer="ci", method="accept_all")
     )
     group = ParallelOrchestrator([NetworkStub(), SecurityStub()])
     result = await group.run(upstream)

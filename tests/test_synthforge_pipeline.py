@@ -14,7 +14,7 @@ import pytest
 from cli_helpers import run_cli
 
 from agents import AgentRegistry
-from agents.synthforge.models import ReviewedArchitecture, SecurityResult
+from agents.synthforge.models import ArchitectureAnalysis, ReviewedArchitecture, SecurityResult
 from agents.synthforge.security import SecurityAgent
 from orchestration.execution import RunContext
 from orchestration.pipeline_file import load_spec, plan_stages, run_planned
@@ -90,6 +90,7 @@ def test_a_failing_middle_agent_still_gives_the_combined_artifact(
     )
     assert result.ok
     analysis = result.output
+    assert isinstance(analysis, ArchitectureAnalysis)
     assert analysis.security is None
     assert analysis.network is not None and analysis.cost is not None
     assert [(f.branch, f.error) for f in analysis.failures] == [
