@@ -19,63 +19,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from agents.base import AgentConfig
-from agents.synthforge.code_quality import CodeQualityAgent, checkov_executable, run_checkov
-from agents.synthforge.code_quality_fixer import CodeQualityFixerAgent
+from agents.synthforge.code_quality import checkov_executable, run_checkov
+from agents.synthforge.iac_corpus import analyse, azure_diagrams, iac_loop
 from agents.synthforge.iac_models import CodeQualityReport, GeneratedModules
 from agents.synthforge.models import ArchitectureAnalysis
-from agents.synthforge.module_development import ModuleDevelopmentAgent
-from orchestration.execution import RunContext
-from orchestration.feedback_loop import FeedbackLoop
 
 REPO = Path(__file__).resolve().parent.parent
-AZURE_STYLES = re.compile(r"\b(azure2|mscae|mxgraph\.azure|mxgraph\.mscae)\b")
-
-
-def azure_diagrams(corpus: Path) -> list[Path]:
-    """Diagrams whose SOURCES.md entry lists Azure icon styles."""
-    text = (corpus / "SOURCES.md").read_text(encoding="utf-8")
-    out = []
-    for section in re.split(r"^## \d+\. ", text, flags=re.MULTILINE)[1:]:
-        name = section.splitlines()[0].strip()
-        styles = section.split("styles:", 1)[1].splitlines()[0] if "styles:" in section else ""
-        if AZURE_STYLES.search(styles):
-            out.append(corpus / name)
-    return out
-
-
-async def analyse(diagram: Path) -> ArchitectureAnalysis:
-    """The SynthForge analysis of ``diagram`` with the review accepted."""
-    from agents.synthforge.vision import VisionAgent
-    from orchestration.pipeline_file import load_spec, plan_stages, run_planned
-
-    planned = plan_stages(load_spec(REPO / "pipelines" / "synthforge.yaml"))
-    run = await run_planned(
-        planned,
-        VisionAgent.load_input(diagram),
-        RunContext(),
-        settings={"interactive": {"yes": True}},
-    )
-    if not run.ok or not isinstance(run.output, ArchitectureAnalysis):
-        raise SystemExit(f"{diagram.name}: analysis failed: {run.error}")
-    return run.output
+PIPELINE = REPO / "pipelines" / "synthforge.yaml"
 
 
 async def one_loop(analysis: ArchitectureAnalysis) -> tuple[float, float, int, GeneratedModules]:
     """(wall s, checkov s, validations, output) of one loop run."""
-    loop = FeedbackLoop(
-        ModuleDevelopmentAgent(AgentConfig(name="module_development", settings={"iac": "both"})),
-        CodeQualityAgent(AgentConfig(name="code_quality")),
-        CodeQualityFixerAgent(AgentConfig(name="code_quality_fixer")),
-        max_iterations=3,
-        name="iac",
-    )
+    loop = iac_loop()
     started = time.perf_counter()
     result = await loop.run(analysis)
     wall = time.perf_counter() - started
@@ -116,7 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     totals = [0.0, 0.0]
     for diagram in diagrams:
-        analysis = asyncio.run(analyse(diagram))
+        try:
+            analysis = asyncio.run(analyse(diagram, PIPELINE))
+        except RuntimeError as exc:
+            raise SystemExit(str(exc)) from None
         runs = [asyncio.run(one_loop(analysis)) for _ in range(args.repeat)]
         wall = statistics.median(r[0] for r in runs)
         checkov = statistics.median(r[1] for r in runs)

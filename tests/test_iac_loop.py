@@ -13,7 +13,6 @@ this module (checkov takes about 3 s a run, and each loop runs it two or three t
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -22,48 +21,14 @@ from typing import Any
 
 import pytest
 
-from agents.base import AgentConfig
-from agents.synthforge.code_quality import CodeQualityAgent
-from agents.synthforge.code_quality_fixer import CodeQualityFixerAgent
+from agents.synthforge.iac_corpus import analyse, azure_diagrams, iac_loop
 from agents.synthforge.iac_models import CodeQualityReport, GeneratedModules
-from agents.synthforge.models import ArchitectureAnalysis
-from agents.synthforge.module_development import ModuleDevelopmentAgent
-from orchestration.execution import RunContext
-from orchestration.feedback_loop import FeedbackLoop, Issue, LoopResult
+from orchestration.feedback_loop import Issue, LoopResult
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parent.parent
-AZURE_STYLES = re.compile(r"\b(azure2|mscae|mxgraph\.azure|mxgraph\.mscae)\b")
-
-
-def azure_diagrams(corpus: Path) -> list[Path]:
-    """The diagrams whose SOURCES.md entry lists Azure icon styles."""
-    text = (corpus / "SOURCES.md").read_text(encoding="utf-8")
-    out = []
-    for section in re.split(r"^## \d+\. ", text, flags=re.MULTILINE)[1:]:
-        name = section.splitlines()[0].strip()
-        styles = section.split("styles:", 1)[1].splitlines()[0] if "styles:" in section else ""
-        if AZURE_STYLES.search(styles):
-            out.append(corpus / name)
-    return out
-
-
-async def analyse(diagram: Path) -> ArchitectureAnalysis:
-    """The SynthForge analysis of ``diagram`` (pipelines/synthforge.yaml, review accepted)."""
-    from agents.synthforge.vision import VisionAgent
-    from orchestration.pipeline_file import load_spec, plan_stages, run_planned
-
-    planned = plan_stages(load_spec(REPO / "pipelines" / "synthforge.yaml"))
-    run = await run_planned(
-        planned,
-        VisionAgent.load_input(diagram),
-        RunContext(),
-        settings={"interactive": {"yes": True}},
-    )
-    assert run.ok, f"{diagram.name}: analysis failed at {run.failed_stage}: {run.error}"
-    assert isinstance(run.output, ArchitectureAnalysis)
-    return run.output
+PIPELINE = REPO / "pipelines" / "synthforge.yaml"
 
 
 @dataclass
@@ -81,17 +46,6 @@ class Outcome:
         return self.loop.output
 
 
-async def run_loop(analysis: ArchitectureAnalysis) -> LoopResult:
-    loop = FeedbackLoop(
-        ModuleDevelopmentAgent(AgentConfig(name="module_development", settings={"iac": "both"})),
-        CodeQualityAgent(AgentConfig(name="code_quality")),
-        CodeQualityFixerAgent(AgentConfig(name="code_quality_fixer")),
-        max_iterations=3,
-        name="iac",
-    )
-    return await loop.run(analysis)
-
-
 @pytest.fixture(scope="module")
 def shared() -> dict[str, Any]:
     return {}
@@ -103,7 +57,7 @@ async def outcomes(corpus_diagrams: Path, shared: dict[str, Any]) -> list[Outcom
     if "outcomes" not in shared:
         results = []
         for diagram in azure_diagrams(corpus_diagrams):
-            loop = await run_loop(await analyse(diagram))
+            loop = await iac_loop().run(await analyse(diagram, PIPELINE))
             assert loop.error is None, f"{diagram.name}: {loop.error}"
             reports = [r.output for r in loop.runs if isinstance(r.output, CodeQualityReport)]
             assert loop.best_iteration is not None
