@@ -6,7 +6,8 @@ Input :class:`~agents.synthforge.iac_models.GeneratedModules`, output
 
 1. Every ``.tf`` file is parsed with ``hcl2`` (python-hcl2, or the bc-python-hcl2 fork that
    checkov installs under the same import name) and every ``.bicep`` file with
-   ``pycep-parser``; a syntax error is an issue ``SYNTAX`` at ``file:line``.
+   ``pycep-parser``; a syntax error is an issue ``SYNTAX`` at ``file:line``. A parser
+   that is not installed (the ``iac`` extra) is a :class:`ParserMissingError`, not an issue.
 2. ``checkov -d DIR --framework terraform,bicep -o json --skip-download --quiet`` runs
    over the files (offline; ``terraform_json`` too when there are ``.tf.json`` files);
    each failed check is an issue with the check id as code, the check name as message,
@@ -51,6 +52,14 @@ class CheckovError(ForgeflowError):
     """checkov is missing, timed out or answered with something that is not its JSON."""
 
 
+class ParserMissingError(ForgeflowError):
+    """The Terraform or Bicep parser (the ``iac`` extra) is not installed."""
+
+
+#: Import name of each parser -> the distribution that provides it.
+_PARSER_PACKAGES = {"hcl2": "python-hcl2", "pycep": "pycep-parser"}
+
+
 @cache
 def _bicep_parser() -> Any:
     from pycep import BicepParser
@@ -70,6 +79,12 @@ def syntax_issue(file: GeneratedFile) -> Issue | None:
         elif file.path.endswith(".json"):
             json.loads(file.content)
     except Exception as exc:  # each parser raises its own errors (lark, ValueError, ...)
+        if isinstance(exc, ModuleNotFoundError) and exc.name in _PARSER_PACKAGES:
+            raise ParserMissingError(
+                f"{file.path}: checking {file.language} syntax needs "
+                f"{_PARSER_PACKAGES[exc.name]}, which is not installed; "
+                "pip install 'forgeflow[iac]'"
+            ) from None
         line = getattr(exc, "line", None) or getattr(exc, "lineno", None)
         if not isinstance(line, int) or line < 1:
             found = _LINE.search(str(exc))
