@@ -159,6 +159,23 @@ def write_artifact(path: Path, envelope: Envelope) -> Path:
     return Path(path)
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads_strict(text: str) -> Any:
+    """``json.loads`` for what users hand in: JSON only, and never a crash.
+
+    ``NaN`` and ``Infinity`` (which Python's parser accepts but JSON has not) and documents
+    nested too deeply to parse raise ``ValueError`` like any other bad JSON, so a caller
+    that reports bad JSON as one line covers them too.
+    """
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply to parse") from None
+
+
 def read_json(path: Path) -> Any:
     """Parse a JSON file; errors name the file and what is wrong."""
     path = Path(path)
@@ -173,11 +190,13 @@ def read_json(path: Path) -> Any:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
-        return json.loads(text)
+        return loads_strict(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except ValueError as exc:
+        raise InputError(f"{path}: not valid JSON: {exc}") from None
 
 
 def is_envelope(doc: Any) -> bool:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.errors import ForgeflowError, InputError
+from orchestration.artifact import loads_strict
 
 if TYPE_CHECKING:
     from orchestration.github_api import GitHubClient
@@ -122,7 +123,7 @@ def build_client_payload(
 def load_payload_file(path: Path) -> dict[str, Any]:
     """The JSON object in ``path`` (extra ``client_payload`` keys)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = loads_strict(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except ValueError as exc:

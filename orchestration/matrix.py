@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.errors import ForgeflowError, InputError
+from orchestration.artifact import loads_strict
 
 MAX_LEGS = 256
 
@@ -25,7 +26,7 @@ class MatrixError(ForgeflowError):
 def parse_agents(text: str, source: str = "--agents") -> list[Any]:
     """The JSON list in ``text``; ``source`` names it in errors."""
     try:
-        data = json.loads(text)
+        data = loads_strict(text)
     except ValueError as exc:
         raise MatrixError(f'{source}: not JSON ({exc}); expected a list like ["a", "b"]') from None
     if not isinstance(data, list):
