@@ -171,7 +171,7 @@ async def execute(
         input_value = typed
         if ctx.store is not None:
             input_digest = _input_digest(agent, typed)
-            resumed = _resume(agent, typed, ctx, stage, input_digest)
+            resumed = _resume(agent, ctx, stage, input_digest)
             if resumed is not None:
                 if ctx.monitor is not None:
                     ctx.monitor.record(resumed)
@@ -267,7 +267,7 @@ def _model_part(agent: Agent[Any, Any]) -> dict[str, Any] | None:
 
 
 def _resume(
-    agent: Agent[Any, Any], typed: BaseModel, ctx: RunContext, stage: str, input_digest: str
+    agent: Agent[Any, Any], ctx: RunContext, stage: str, input_digest: str
 ) -> AgentRun | None:
     assert ctx.store is not None
     env = ctx.store.get_stage(ctx.run_id, stage)

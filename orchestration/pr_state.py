@@ -144,10 +144,6 @@ def encode_value(value: Any) -> str:
     return base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii")
 
 
-class _Undecodable(Exception):
-    pass
-
-
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 

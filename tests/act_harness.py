@@ -208,13 +208,6 @@ class ActRun:
         """A JSON file of an uploaded artifact, parsed."""
         return json.loads(self.artifact_file(name, rel).read_text(encoding="utf-8"))
 
-    def job_results(self) -> dict[str, str]:
-        """``{job label: "succeeded" | "failed"}`` from act's log."""
-        results: dict[str, str] = {}
-        for match in re.finditer(r"^\[([^\]]+)\] 🏁  Job (succeeded|failed)", self.log, re.M):
-            results[match.group(1)] = match.group(2)
-        return results
-
     def explain(self) -> str:
         """The end of the log, for assertion messages."""
         return f"act exited {self.returncode}; log tail:\n{self.log[-6000:]}"

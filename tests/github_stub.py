@@ -355,11 +355,6 @@ class GitHubStub:
         with self._lock:
             return copy.deepcopy(self._dispatches)
 
-    def workflow_dispatches(self) -> list[dict[str, Any]]:
-        """``workflow_dispatch`` calls received, in order."""
-        with self._lock:
-            return copy.deepcopy(self._workflow_dispatches)
-
     def requests(self) -> list[dict[str, Any]]:
         """Every request answered so far, in the order answered."""
         with self._lock:

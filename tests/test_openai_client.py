@@ -408,7 +408,7 @@ async def test_no_model_named_is_a_configuration_error(make_client: ClientFactor
         await client.complete(USER)
 
 
-async def test_stand_in_refuses_a_malformed_request(stub: OpenAIStub, make_client: ClientFactory):
+async def test_stand_in_refuses_a_malformed_request(make_client: ClientFactory) -> None:
     client = make_client()
     bad = [ChatMessage(role="user", content=[{"type": "image_url", "image_url": {"url": "x"}}])]
     with pytest.raises(ModelCallError, match="HTTP 400"):

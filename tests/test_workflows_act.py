@@ -143,7 +143,7 @@ def dispatches_in_log(record: Path) -> list[dict[str, Any]]:
 
 
 def test_repository_dispatch_chain_of_three_hops(
-    harness: ActHarness, stub: GitHubStub, tmp_path: Path, corpus_events: Path
+    harness: ActHarness, tmp_path: Path, corpus_events: Path
 ) -> None:
     """Each recorded dispatch is fed back to act as the next event, until the chain ends.
 

@@ -164,7 +164,7 @@ def read_diagram(path: Path) -> list[DiagramPage]:
     root = _parse_xml(path, data, where="")
     budget = [MAX_TOTAL_BYTES]
     if root.tag == "mxGraphModel":
-        pages = [_page(path, root, page_id="page-1", name="Page-1")]
+        pages = [_page(root, page_id="page-1", name="Page-1")]
     elif root.tag == "mxfile":
         diagrams = [child for child in root if child.tag == "diagram"]
         if not diagrams:
@@ -174,7 +174,7 @@ def read_diagram(path: Path) -> list[DiagramPage]:
             page_id = diagram.get("id") or f"page-{n}"
             name = diagram.get("name") or f"Page-{n}"
             model = _page_model(path, diagram, name, budget)
-            pages.append(_page(path, model, page_id=page_id, name=name))
+            pages.append(_page(model, page_id=page_id, name=name))
     else:
         tag = str(root.tag).rsplit("}", 1)[-1]  # without its namespace
         raise DiagramError(
@@ -301,7 +301,7 @@ def _inflate_page(path: Path, text: str, where: str, budget: list[int]) -> bytes
 # --------------------------------------------------------------------------- cells
 
 
-def _page(path: Path, model: Any, *, page_id: str, name: str) -> DiagramPage:
+def _page(model: Any, *, page_id: str, name: str) -> DiagramPage:
     page = DiagramPage(id=page_id, name=name)
     if model is None:
         return page

@@ -117,7 +117,7 @@ class _Builder:
         if resource.provider == "azure":
             self._azure_network(resource, rule, sec)
         else:
-            self._aws(resource, rule, sec)
+            self._aws(rule, sec)
         if rule.get("min_tls_version"):
             sec.min_tls_version = rule["min_tls_version"]
             self.add_link(sec, rule.get("tls_link"))
@@ -177,7 +177,7 @@ class _Builder:
             where = f"Log Analytics workspace {workspaces[0]!r}" if workspaces else "Log Analytics"
             self.add_note(sec, f"send diagnostic logs and metrics to {where}")
 
-    def _aws(self, resource: Resource, rule: dict[str, Any], sec: ResourceSecurity) -> None:
+    def _aws(self, rule: dict[str, Any], sec: ResourceSecurity) -> None:
         if rule.get("public_network_access"):
             sec.public_network_access = rule["public_network_access"]
 
