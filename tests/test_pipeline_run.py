@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -114,6 +115,15 @@ CHAIN = """
 """
 
 
+def run_on_text(
+    tmp_path: Path, spec: Path, *args: str | Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``orchestration run SPEC`` in ``tmp_path`` on the input ``{"text": "x"}``, plus ``args``."""
+    src = tmp_path / "in.json"
+    src.write_text('{"text": "x"}')
+    return run_cli("-m", "orchestration", "run", spec, "--input", src, *args, cwd=tmp_path, env=env)
+
+
 def final_data(out: Path) -> dict[str, object]:
     return json.loads((out / "output.json").read_text())["data"]
 
@@ -209,20 +219,7 @@ def test_failing_stage_exits_1_and_records_the_failure(
           - agent: word_count
     """,
     )
-    src = tmp_path / "in.json"
-    src.write_text('{"text": "x"}')
-    proc = run_cli(
-        "-m",
-        "orchestration",
-        "run",
-        spec,
-        "--input",
-        src,
-        "--run-id",
-        "b",
-        cwd=tmp_path,
-        env=plugin_env,
-    )
+    proc = run_on_text(tmp_path, spec, "--run-id", "b", env=plugin_env)
     assert proc.returncode == 1
     assert "failed at stage 'failing'" in proc.stdout
     assert "RuntimeError: the disk is lava" in proc.stderr
@@ -272,19 +269,15 @@ def test_bad_pipeline_file_is_one_line_exit_2(
     tmp_path: Path, plugin_env: dict[str, str], body: str, needles: list[str]
 ) -> None:
     spec = pipeline(tmp_path, body)
-    src = tmp_path / "in.json"
-    src.write_text('{"text": "x"}')
-    proc = run_cli("-m", "orchestration", "run", spec, "--input", src, cwd=tmp_path, env=plugin_env)
+    proc = run_on_text(tmp_path, spec, env=plugin_env)
     assert_user_error(proc, *needles)
     assert not (tmp_path / ".forgeflow" / "runs").exists()
 
 
 def test_unreachable_database_url_is_one_line_exit_2(tmp_path: Path) -> None:
     spec = pipeline(tmp_path, "name: p\nstages:\n  - agent: echo\n")
-    src = tmp_path / "in.json"
-    src.write_text('{"text": "x"}')
     url = "postgresql://forgeflow:s3cret@127.0.0.1:9/nowhere"
-    proc = run_cli("-m", "orchestration", "run", spec, "--input", src, "--state", url, cwd=tmp_path)
+    proc = run_on_text(tmp_path, spec, "--state", url)
     line = assert_user_error(proc, "127.0.0.1:9")
     assert "s3cret" not in line
     assert not (tmp_path / ".forgeflow" / "runs").exists()
@@ -294,20 +287,7 @@ def test_agent_whose_setup_fails_is_a_failed_stage(
     tmp_path: Path, plugin_env: dict[str, str]
 ) -> None:
     spec = pipeline(tmp_path, "name: p\nstages:\n  - agent: echo\n  - agent: bad_setup\n")
-    src = tmp_path / "in.json"
-    src.write_text('{"text": "x"}')
-    proc = run_cli(
-        "-m",
-        "orchestration",
-        "run",
-        spec,
-        "--input",
-        src,
-        "--run-id",
-        "s",
-        cwd=tmp_path,
-        env=plugin_env,
-    )
+    proc = run_on_text(tmp_path, spec, "--run-id", "s", env=plugin_env)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "set-up of agent 'bad_setup' failed: OSError: model weights missing" in proc.stderr
