@@ -1,7 +1,9 @@
 """A content-addressed cache of agent results.
 
 The key is the sha256 of (agent name, agent version, input digest): the same agent at the
-same version given the same input gives the same output, so the output can be reused.
+same version given the same input gives the same output, so the output can be reused. The
+input digest :func:`orchestration.execution.execute` passes covers the agent's settings too
+and, for an agent that may call a model, the model and its instructions.
 Bump an agent's ``version`` when its output for a given input changes.
 
 :class:`DirectoryCache` keeps one JSON file per entry under ``ROOT/<key[:2]>/<key>.json``,

@@ -5,7 +5,8 @@ record becomes one line holding ``timestamp``, ``level``, ``logger``, ``message`
 extra field passed with ``extra=`` (``run_id``, ``stage``, ``agent``, ``duration_ms`` …)::
 
     {"timestamp": "2024-05-01T12:00:00.123+00:00", "level": "INFO",
-     "logger": "forgeflow.runs", "message": "run vision succeeded", "stage": "vision", ...}
+     "logger": "forgeflow.runs", "message": "vision: agent vision succeeded in 8.7 ms",
+     "run_id": "...", "stage": "vision", "agent": "vision", "duration_ms": 8.747, ...}
 
 JSON is chosen by ``json_logs=True`` or by ``FORGEFLOW_LOG_FORMAT=json`` in the environment.
 """

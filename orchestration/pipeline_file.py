@@ -1,8 +1,8 @@
 """Declarative pipelines: a YAML file of sequential stages, parallel groups and loops.
 
-Example (``pipelines/synthforge.yaml``)::
+Example (``pipelines/synthforge-iac.yaml``, without its comments and loop settings)::
 
-    name: synthforge
+    name: synthforge-iac
     stages:
       - agent: vision
       - agent: filter
