@@ -66,3 +66,34 @@ def test_json_that_python_accepts_but_json_does_not_is_one_line(
     proc = run_cli(*_json_commands(src, out)[which], env={"GITHUB_OUTPUT": str(tmp_path / "o")})
     assert_user_error(proc, "in.json", needle)
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- output files
+
+
+def test_combine_results_output_that_is_a_folder_is_one_line(tmp_path: Path) -> None:
+    """``-o FOLDER`` crashed in the rename with a traceback and left a temporary file in
+    the folder's parent."""
+    legs = tmp_path / "legs"
+    src = write(tmp_path / "in.json", json.dumps({"text": "a b"}))
+    assert run_cli("-m", "agents.run", "echo", src, "-o", legs / "echo.json").returncode == 0
+    target = tmp_path / "out"
+    target.mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    proc = run_cli("-m", "orchestration.combine_results", legs, "-o", target)
+    assert_user_error(proc, str(target), "folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert list(target.iterdir()) == []
+
+
+def test_artifacts_are_readable_like_any_file_the_user_writes(tmp_path: Path) -> None:
+    """Artifacts came out mode 0600 (the temporary file's), so another account or a
+    container user could not read what a job wrote; they now follow the umask."""
+    import os
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    src = write(tmp_path / "in.json", json.dumps({"text": "a b"}))
+    out = tmp_path / "echo.json"
+    assert run_cli("-m", "agents.run", "echo", src, "-o", out).returncode == 0
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
