@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import assert_user_error, run_cli
 
 from agents.base import AgentConfig
 from agents.errors import InputError
@@ -304,13 +304,7 @@ async def test_bad_iac_setting_is_a_user_error() -> None:
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agents.run", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-    )
+    return run_cli("-m", "agents.run", *args, cwd=cwd)
 
 
 def test_cli_writes_the_artifact_and_the_modules(tmp_path: Path) -> None:
@@ -348,11 +342,7 @@ def test_cli_schema_breaking_analysis_is_one_line_exit_2(tmp_path: Path) -> None
         f"output_dir={tmp_path / 'iac'}",
         cwd=tmp_path,
     )
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "$.architecture.resources[1].provider" in lines[0]
-    assert "Traceback" not in proc.stderr
+    assert_user_error(proc, "$.architecture.resources[1].provider")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.json"]
 
 
@@ -369,11 +359,7 @@ def test_cli_unwritable_output_folder_is_one_line_exit_2(tmp_path: Path) -> None
         f"output_dir={tmp_path / 'blocker' / 'iac'}",
         cwd=tmp_path,
     )
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "cannot write the output folder" in lines[0]
-    assert "Traceback" not in proc.stderr
+    assert_user_error(proc, "cannot write the output folder")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.json", "blocker"]
 
 

@@ -200,20 +200,25 @@ def model_env(stub: OpenAIStub, **extra: str) -> dict[str, str]:
     return env
 
 
+def run_vision(stub: OpenAIStub, png: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m agents.run vision PNG -o OUT`` with the model pointed at ``stub``."""
+    return subprocess.run(
+        [sys.executable, "-m", "agents.run", "vision", str(png), "-o", str(out)],
+        env=model_env(stub),
+        cwd=out.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def test_a_reading_that_never_validates_is_a_failed_artifact(
     stub: OpenAIStub, diagram_png: Path, tmp_path: Path
 ) -> None:
     """``agents.run vision diagram.png`` with a model that keeps breaking the schema."""
     stub.default = {"source": "x", "icons": [{"id": "i1"}]}
     out = tmp_path / "vision.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "agents.run", "vision", str(diagram_png), "-o", str(out)],
-        env=model_env(stub),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_vision(stub, diagram_png, out)
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(out.read_text())
     assert doc["status"] == "failed"
@@ -229,14 +234,7 @@ def test_agents_run_reads_a_png_with_the_configured_model(
 ) -> None:
     stub.push(webapp_reading())
     out = tmp_path / "vision.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "agents.run", "vision", str(diagram_png), "-o", str(out)],
-        env=model_env(stub),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_vision(stub, diagram_png, out)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text())
     assert doc["status"] == "succeeded"
