@@ -91,8 +91,7 @@ def run_pipeline_file(
     run_id = run_id or os.environ.get("FORGEFLOW_RUN_ID") or new_id()
     _check_run_id(run_id)
     out_dir = Path(out_dir) if out_dir else DEFAULT_RUNS_DIR / run_id
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ForgeflowError(f"{out_dir}: exists and is not a folder")
+    _check_out_dir(out_dir)
     cache = None
     if cache_dir is not None:
         from orchestration.cache import DirectoryCache
@@ -118,7 +117,10 @@ def run_pipeline_file(
         exc = getattr(run, "exception", None)
         if isinstance(exc, ForgeflowError):
             raise exc
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ForgeflowError(f"--out {out_dir}: cannot create: {exc.strerror or exc}") from None
     for run in result.runs:
         write_artifact(out_dir / stage_file_name(run.stage), run.envelope)
     output_path = None
@@ -159,6 +161,18 @@ def run_pipeline_file(
 
 
 def _check_run_id(run_id: str) -> None:
-    ok = run_id and all(c.isalnum() or c in "-_." for c in run_id) and not run_id.startswith(".")
-    if not ok:
-        raise ForgeflowError(f"run id {run_id!r}: use letters, digits, '-', '_' and '.' only")
+    """Run ids name folders whatever the store: the directory store's rule holds for all."""
+    from orchestration.directory_store import check_run_id
+
+    check_run_id(run_id)
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """Fail before anything runs when ``out_dir`` can never be a folder we can write."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ForgeflowError(f"--out {out_dir}: exists and is not a folder")
+    existing = next((p for p in out_dir.absolute().parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ForgeflowError(f"--out {out_dir}: {existing} is a file, not a folder")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise ForgeflowError(f"--out {out_dir}: cannot create a folder in {existing}")

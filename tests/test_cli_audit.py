@@ -97,3 +97,53 @@ def test_artifacts_are_readable_like_any_file_the_user_writes(tmp_path: Path) ->
     out = tmp_path / "echo.json"
     assert run_cli("-m", "agents.run", "echo", src, "-o", out).returncode == 0
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+# --------------------------------------------------------------------------- pipeline runs
+
+ECHO_PIPELINE = "name: t\nstages:\n  - agent: echo\n  - agent: word_count\n"
+
+
+def _pipeline(tmp_path: Path, text: str = ECHO_PIPELINE) -> tuple[Path, Path]:
+    return (
+        write(tmp_path / "p.yaml", text),
+        write(tmp_path / "in.json", json.dumps({"text": "a b c"})),
+    )
+
+
+@pytest.mark.parametrize(
+    ("out", "needle"),
+    [
+        pytest.param("afile/sub", "afile", id="file-where-a-folder-should-be"),
+        pytest.param("afile/sub/deeper", "afile", id="file-further-up"),
+    ],
+)
+def test_run_out_folder_that_cannot_be_made_fails_before_anything_runs(
+    tmp_path: Path, out: str, needle: str
+) -> None:
+    """``--out`` below a file ran the whole pipeline and then crashed with a
+    NotADirectoryError traceback."""
+    pipeline, src = _pipeline(tmp_path)
+    write(tmp_path / "afile", "not a folder")
+    state = tmp_path / "state"
+    proc = run_cli(
+        "-m", "orchestration", "run", pipeline, "--input", src, "--state", state,
+        "--out", tmp_path / out,
+    )  # fmt: skip
+    assert_user_error(proc, needle, "--out")
+    assert not state.exists()
+
+
+@pytest.mark.parametrize(
+    "state", [pytest.param("state", id="folder"), pytest.param("sqlite:///s.db", id="sqlite")]
+)
+def test_run_id_too_long_for_a_folder_name_is_one_line(tmp_path: Path, state: str) -> None:
+    """A 300-character run id with a SQLite state ran the pipeline, then crashed creating
+    the run's artifact folder (File name too long)."""
+    pipeline, src = _pipeline(tmp_path)
+    proc = run_cli(
+        "-m", "orchestration", "run", pipeline, "--input", src, "--state", state,
+        "--run-id", "x" * 300, cwd=tmp_path,
+    )  # fmt: skip
+    assert_user_error(proc, "run id", "128")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.json", "p.yaml"]
