@@ -36,11 +36,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from agents.openai_client import OpenAIModelClient
 
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -406,6 +409,19 @@ def openai_stub() -> Iterator[OpenAIStub]:
     """A started stand-in accepting the key ``sk-test-stub``; stopped after the test."""
     with OpenAIStub(key="sk-test-stub") as stub:
         yield stub
+
+
+def client_for(stub: OpenAIStub, model: str) -> OpenAIModelClient:
+    """An ``OpenAIModelClient`` of ``stub`` with its key: two attempts, no real waiting."""
+    from agents.model_config import ModelEndpoint, Secret
+    from agents.openai_client import OpenAIModelClient
+    from orchestration.retry import RetryPolicy
+
+    async def no_wait(_: float) -> None:
+        return None
+
+    endpoint = ModelEndpoint(stub.base_url, Secret(stub.key or "sk-any"), model=model)
+    return OpenAIModelClient(endpoint, policy=RetryPolicy(max_attempts=2), sleep=no_wait)
 
 
 # --------------------------------------------------------------------------- network guard

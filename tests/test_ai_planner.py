@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from openai_stub import Fault, OpenAIStub, no_external_network  # noqa: F401 (a fixture)
+from openai_stub import Fault, OpenAIStub, client_for, no_external_network  # noqa: F401 (a fixture)
 
 from agents.builtin import TextInput, TextOutput
 from agents.model_client import ScriptedModelClient
@@ -20,7 +20,6 @@ from agents.openai_client import OpenAIModelClient
 from agents.registry import AgentRegistry
 from orchestration.ai_planner import AIPlanner
 from orchestration.coordinator import Coordinator, DeterministicPlanner, PlanRejected
-from orchestration.retry import RetryPolicy
 
 # Only loopback (the stand-in) may be reached; anything else fails the test.
 pytestmark = pytest.mark.usefixtures("no_external_network")
@@ -62,11 +61,7 @@ async def stub() -> AsyncIterator[OpenAIStub]:
 
 @pytest.fixture
 async def client(stub: OpenAIStub) -> AsyncIterator[OpenAIModelClient]:
-    async def no_wait(_: float) -> None:
-        return None
-
-    endpoint = ModelEndpoint(stub.base_url, Secret(KEY), model="gpt-4.1-mini")
-    made = OpenAIModelClient(endpoint, policy=RetryPolicy(max_attempts=2), sleep=no_wait)
+    made = client_for(stub, "gpt-4.1-mini")
     yield made
     await made.aclose()
 

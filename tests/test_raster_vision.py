@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openai_stub import OpenAIStub, no_external_network  # noqa: F401 (a fixture)
+from openai_stub import OpenAIStub, client_for, no_external_network  # noqa: F401 (a fixture)
 from raster_fixtures import WEBAPP, png_bytes, webapp_reading
 
 from agents.base import AgentConfig
-from agents.model_config import ModelEndpoint, Secret
 from agents.openai_client import OpenAIModelClient
 from agents.synthforge.drawio import RasterDiagramError
 from agents.synthforge.filter import FilterAgent
@@ -31,7 +30,6 @@ from agents.synthforge.models import ClassifiedArchitecture, DetectionResult
 from agents.synthforge.raster_vision import consistency_problem, image_size, raster_kind
 from agents.synthforge.vision import VisionAgent, detect_file
 from orchestration.execution import RunContext, execute
-from orchestration.retry import RetryPolicy
 
 # Only loopback (the stand-in) may be reached; anything else fails the test.
 pytestmark = pytest.mark.usefixtures("no_external_network")
@@ -60,11 +58,7 @@ async def stub() -> AsyncIterator[OpenAIStub]:
 
 @pytest.fixture
 async def client(stub: OpenAIStub) -> AsyncIterator[OpenAIModelClient]:
-    async def no_wait(_: float) -> None:
-        return None
-
-    endpoint = ModelEndpoint(stub.base_url, Secret(KEY), model="gpt-4o")
-    made = OpenAIModelClient(endpoint, policy=RetryPolicy(max_attempts=2), sleep=no_wait)
+    made = client_for(stub, "gpt-4o")
     yield made
     await made.aclose()
 
