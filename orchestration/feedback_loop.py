@@ -139,6 +139,25 @@ class FeedbackLoop:
     ) -> None:
         if max_iterations < 1:
             raise PipelineError(f"loop {name!r}: max_iterations must be at least 1")
+        self.check_types(generator, validator, fixer, name=name)
+        self.generator = generator
+        self.validator = validator
+        self.fixer = fixer
+        self.max_iterations = max_iterations
+        self.name = name
+
+    @staticmethod
+    def check_types(
+        generator: Agent[Any, Any] | type[Agent[Any, Any]],
+        validator: Agent[Any, Any] | type[Agent[Any, Any]],
+        fixer: Agent[Any, Any] | type[Agent[Any, Any]] | None = None,
+        *,
+        name: str = "loop",
+    ) -> None:
+        """Raise :class:`PipelineError` unless the agents (or agent classes) fit as a loop.
+
+        A pipeline file calls this while it is checked, before anything runs.
+        """
         gen_out = generator.output_model
         if not issubclass(validator.output_model, ValidationReport):
             raise PipelineError(
@@ -168,11 +187,6 @@ class FeedbackLoop:
                     f"{fixer.output_model.__name__}, not the generator's {gen_out.__name__}: "
                     f"{why}"
                 )
-        self.generator = generator
-        self.validator = validator
-        self.fixer = fixer
-        self.max_iterations = max_iterations
-        self.name = name
 
     async def run(
         self, data: BaseModel | dict[str, Any], ctx: RunContext | None = None

@@ -226,6 +226,17 @@ def _plan(spec: PipelineSpec, registry: AgentRegistry, source: str) -> list[Plan
             if loop.fixer:
                 agents[loop.fixer] = get(loop.fixer)
             gen = agents[loop.generator]
+            from orchestration.feedback_loop import FeedbackLoop
+
+            try:
+                FeedbackLoop.check_types(
+                    gen,
+                    agents[loop.validator],
+                    agents[loop.fixer] if loop.fixer else None,
+                    name=loop.name,
+                )
+            except PipelineError as exc:
+                raise PipelineError(f"{where}: {exc.one_line()}") from None
             current = PlannedStage(
                 loop.name, "loop", stage, gen.input_model, gen.output_model, agents
             )

@@ -147,3 +147,40 @@ def test_run_id_too_long_for_a_folder_name_is_one_line(tmp_path: Path, state: st
     )  # fmt: skip
     assert_user_error(proc, "run id", "128")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.json", "p.yaml"]
+
+
+LOOP_AFTER_ECHO = """name: t
+stages:
+  - agent: echo
+  - loop:
+      name: check
+      generator: uppercase
+      validator: word_count
+"""
+LOOP_WRONG_FIXER = """name: t
+stages:
+  - loop:
+      name: iac
+      generator: module_development
+      validator: code_quality
+      fixer: echo
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        pytest.param(LOOP_AFTER_ECHO, "validator 'word_count'", id="validator-not-a-report"),
+        pytest.param(LOOP_WRONG_FIXER, "fixer 'echo'", id="fixer-returns-wrong-type"),
+    ],
+)
+def test_loop_types_are_checked_before_anything_runs(
+    tmp_path: Path, text: str, needle: str
+) -> None:
+    """A loop whose validator or fixer had the wrong types was only rejected when the run
+    reached it, after every earlier stage had run, and the error did not name the file."""
+    pipeline, src = _pipeline(tmp_path, text)
+    state = tmp_path / "state"
+    proc = run_cli("-m", "orchestration", "run", pipeline, "--input", src, "--state", state)
+    assert_user_error(proc, "p.yaml", "stage", needle)
+    assert not state.exists()
