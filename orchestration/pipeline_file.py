@@ -140,17 +140,28 @@ def load_spec(path: Path) -> PipelineSpec:
     try:
         return PipelineSpec.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        err = next((e for e in errors if _of_written_kind(e.get("loc", ()), raw)), errors[0])
         loc = [p for p in err.get("loc", ()) if not _is_union_tag(p)]
         raise PipelineError(f"{path}: {json_path(loc)}: {err.get('msg')}") from None
 
 
+_UNION_TAGS = {"agent": "AgentStageSpec", "parallel": "ParallelStageSpec", "loop": "LoopStageSpec"}
+
+
 def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and part in (
-        "AgentStageSpec",
-        "ParallelStageSpec",
-        "LoopStageSpec",
-    )
+    return isinstance(part, str) and part in _UNION_TAGS.values()
+
+
+def _of_written_kind(loc: Any, raw: dict[str, Any]) -> bool:
+    """False for an error of a stage kind other than the one the stage was written as
+    (the union tries every kind; only the written one's errors help the user)."""
+    if len(loc) < 3 or loc[0] != "stages" or not _is_union_tag(loc[2]):
+        return True
+    stages = raw.get("stages")
+    stage = stages[loc[1]] if isinstance(stages, list) and isinstance(loc[1], int) else None
+    kinds = [k for k in _KINDS if isinstance(stage, dict) and k in stage]
+    return not kinds or _UNION_TAGS[kinds[0]] == loc[2]
 
 
 def _mismatch(out: type[BaseModel], into: type[BaseModel]) -> str | None:

@@ -184,3 +184,39 @@ def test_loop_types_are_checked_before_anything_runs(
     proc = run_cli("-m", "orchestration", "run", pipeline, "--input", src, "--state", state)
     assert_user_error(proc, "p.yaml", "stage", needle)
     assert not state.exists()
+
+
+@pytest.mark.parametrize(
+    ("stage", "needle"),
+    [
+        pytest.param(
+            "  - loop:\n      generator: echo\n      validator: echo\n      max_iterations: 0\n",
+            "$.stages[0].loop.max_iterations: Input should be greater than or equal to 1",
+            id="loop-max-iterations",
+        ),
+        pytest.param(
+            "  - parallel:\n      branches: [echo]\n      combiner: echo\n"
+            "      max_concurrency: 0\n",
+            "$.stages[0].parallel.max_concurrency: Input should be greater than or equal to 1",
+            id="parallel-max-concurrency",
+        ),
+        pytest.param(
+            "  - parallel:\n      branches: [echo]\n",
+            "$.stages[0].parallel.combiner: Field required",
+            id="parallel-without-combiner",
+        ),
+        pytest.param(
+            "  - agent: echo\n    settings: [a]\n",
+            "$.stages[0].settings: Input should be a valid dictionary",
+            id="agent-settings-not-a-mapping",
+        ),
+    ],
+)
+def test_pipeline_file_errors_point_at_the_stage_kind_written(
+    tmp_path: Path, stage: str, needle: str
+) -> None:
+    """A mistake inside a parallel group or loop was reported as
+    '$.stages[0].agent: Field required', as if an agent stage had been meant."""
+    pipeline, src = _pipeline(tmp_path, "name: t\nstages:\n" + stage)
+    proc = run_cli("-m", "orchestration", "run", pipeline, "--input", src, "--state", "s")
+    assert_user_error(proc, "p.yaml", needle)
