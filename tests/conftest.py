@@ -44,12 +44,6 @@ def corpus_events() -> Path:
 
 
 @pytest.fixture
-def corpus_github_rest() -> Path:
-    """``../shared/corpus/github-rest``: GitHub REST operation schemas (origin in SOURCES.md)."""
-    return require_corpus("github-rest")
-
-
-@pytest.fixture
 def repo_root() -> Path:
     return REPO
 
