@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import assert_user_error, run_cli
+from conftest import require_corpus
 from github_stub import GitHubStub, Spec
 
 from agents.synthforge.code_quality import ParserMissingError, syntax_issue
@@ -44,9 +45,10 @@ def test_documented_agents_are_the_registered_ones() -> None:
 
 
 @pytest.fixture
-def stub(tmp_path: Path, corpus_github_rest: Path) -> Iterator[GitHubStub]:
-    """The GitHub REST stand-in on 127.0.0.1, answering GitHub's own operation schemas."""
-    with GitHubStub(Spec(corpus_github_rest / "operations.json")) as server:
+def stub() -> Iterator[GitHubStub]:
+    """The GitHub REST stand-in on 127.0.0.1, answering GitHub's own operation schemas
+    (``github-rest/SOURCES.md``)."""
+    with GitHubStub(Spec(require_corpus("github-rest") / "operations.json")) as server:
         yield server
 
 
