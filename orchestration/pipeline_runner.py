@@ -85,6 +85,7 @@ def run_pipeline_file(
     registry = registry or default_registry()
     spec = load_spec(pipeline)
     planned = plan_stages(spec, registry, source=str(pipeline))
+    _check_settings_agents(settings or {}, planned, pipeline)
     first = planned[0]
     first_agent = next(iter(first.agents.values()))
     data = first_agent.load_input(input_path)
@@ -158,6 +159,20 @@ def run_pipeline_file(
         stages=len(result.runs),
         resumed=sum(1 for r in result.runs if getattr(r, "resumed", False)),
     )
+
+
+def _check_settings_agents(
+    settings: dict[str, dict[str, Any]], planned: list[Any], pipeline: Path
+) -> None:
+    """A setting for an agent no stage runs is a typo, not something to ignore."""
+    known = sorted({name for stage in planned for name in stage.agents})
+    for agent, values in settings.items():
+        if agent not in known:
+            key = next(iter(values), "KEY")
+            raise ForgeflowError(
+                f"--set {agent}.{key}: no stage of {pipeline} runs agent {agent!r}; "
+                f"its agents: {', '.join(known)}"
+            )
 
 
 def _check_run_id(run_id: str) -> None:

@@ -220,3 +220,16 @@ def test_pipeline_file_errors_point_at_the_stage_kind_written(
     pipeline, src = _pipeline(tmp_path, "name: t\nstages:\n" + stage)
     proc = run_cli("-m", "orchestration", "run", pipeline, "--input", src, "--state", "s")
     assert_user_error(proc, "p.yaml", needle)
+
+
+def test_set_for_an_agent_the_pipeline_does_not_run_is_refused(tmp_path: Path) -> None:
+    """``--set wordcount.x=1`` (a typo of word_count) was silently ignored: the run went
+    ahead without the setting the user asked for."""
+    pipeline, src = _pipeline(tmp_path)
+    state = tmp_path / "state"
+    proc = run_cli(
+        "-m", "orchestration", "run", pipeline, "--input", src, "--state", state,
+        "--set", "wordcount.x=1",
+    )  # fmt: skip
+    assert_user_error(proc, "--set wordcount.x", "echo, word_count")
+    assert not state.exists()
