@@ -196,6 +196,9 @@ def main(
     except ForgeflowError as exc:
         click.echo(f"error: {exc.one_line()}", err=True)
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("error: interrupted", err=True)  # nothing written: artifacts are atomic
+        sys.exit(130)
     sys.exit(code)
 
 

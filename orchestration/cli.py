@@ -20,7 +20,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def user_errors(fn: F) -> F:
-    """Turn a :class:`ForgeflowError` into one line on stderr and its exit code."""
+    """Turn a :class:`ForgeflowError` into one line on stderr and its exit code, and
+    Ctrl-C into one line and exit code 130 (not click's 'Aborted!' and 1, the code of a
+    failed run)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -29,6 +31,9 @@ def user_errors(fn: F) -> F:
         except ForgeflowError as exc:
             click.echo(f"error: {exc.one_line()}", err=True)
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
 
@@ -165,23 +170,31 @@ def run(
     model_name: str | None,
 ) -> None:
     """Run the pipeline file PIPELINE on one input."""
+    import os
+
     from agents.model_config import model_client_from_env
+    from orchestration.artifact import new_id
     from orchestration.pipeline_runner import parse_settings, run_pipeline_file
 
     client = model_client_from_env(
         base_url=model_base_url, api_version=model_api_version, model=model_name
     )
-
-    report = run_pipeline_file(
-        pipeline,
-        input_path,
-        state=state,
-        run_id=run_id,
-        out_dir=out_dir,
-        settings=parse_settings(settings),
-        cache_dir=cache_dir,
-        model_client=client,
-    )
+    # chosen here, so that an interrupted run can be told how to resume
+    run_id = run_id or os.environ.get("FORGEFLOW_RUN_ID") or new_id()
+    try:
+        report = run_pipeline_file(
+            pipeline,
+            input_path,
+            state=state,
+            run_id=run_id,
+            out_dir=out_dir,
+            settings=parse_settings(settings),
+            cache_dir=cache_dir,
+            model_client=client,
+        )
+    except KeyboardInterrupt:
+        click.echo(f"error: interrupted; rerun with --run-id {run_id} to resume", err=True)
+        sys.exit(130)
     status = "succeeded" if report.ok else f"failed at stage {report.failed_stage!r}"
     click.echo(f"run {report.run_id}: {status} ({report.stages} stages, {report.resumed} resumed)")
     if report.output:

@@ -163,6 +163,9 @@ def main(
     except ForgeflowError as exc:
         click.echo(f"error: {exc.one_line()}", err=True)
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("error: interrupted", err=True)
+        sys.exit(130)
     click.echo(f"merged {len(combined.results)} legs into {output}")
     for failure in combined.failures:
         click.echo(f"failed leg {failure.leg}: {failure.error}", err=True)

@@ -8,10 +8,16 @@ half-written.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import assert_user_error, run_cli
+from cli_helpers import REPO, assert_user_error, make_plugin, run_cli
 
 DEEP = "[" * 100_000 + "]" * 100_000
 
@@ -89,8 +95,6 @@ def test_combine_results_output_that_is_a_folder_is_one_line(tmp_path: Path) -> 
 def test_artifacts_are_readable_like_any_file_the_user_writes(tmp_path: Path) -> None:
     """Artifacts came out mode 0600 (the temporary file's), so another account or a
     container user could not read what a job wrote; they now follow the umask."""
-    import os
-
     umask = os.umask(0o022)
     os.umask(umask)
     src = write(tmp_path / "in.json", json.dumps({"text": "a b"}))
@@ -233,3 +237,89 @@ def test_set_for_an_agent_the_pipeline_does_not_run_is_refused(tmp_path: Path) -
     )  # fmt: skip
     assert_user_error(proc, "--set wordcount.x", "echo, word_count")
     assert not state.exists()
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+SLOW_SOURCE = textwrap.dedent("""
+    import asyncio, os
+    from pathlib import Path
+    from agents import Agent
+    from agents.builtin import TextInput, TextOutput
+
+    class SlowAgent(Agent[TextInput, TextOutput]):
+        name = "slow"
+        input_model = TextInput
+        output_model = TextOutput
+
+        async def process(self, data):
+            flag = Path(os.environ["SLOW_FLAG"])
+            if flag.exists():
+                flag.with_suffix(".started").write_text("started")
+                await asyncio.sleep(600)
+            return TextOutput(text=data.text)
+""")
+
+
+def _interrupt(args: list[str | Path], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Start ``python ARGS`` with the slow agent installed, press Ctrl-C once the agent
+    is busy, and return the finished process."""
+    plugin = make_plugin(tmp_path / "site", "slow_pkg", SLOW_SOURCE, {"slow": "slow_pkg:SlowAgent"})
+    flag = tmp_path / "slow.flag"
+    flag.write_text("sleep")
+    env = {**os.environ, "SLOW_FLAG": str(flag)}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(plugin)])
+    proc = subprocess.Popen(
+        [sys.executable, *map(str, args)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    started = flag.with_suffix(".started")
+    deadline = time.monotonic() + 60
+    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started.exists(), proc.communicate(timeout=60)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    flag.unlink()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def test_ctrl_c_on_agents_run_exits_130_and_writes_nothing(tmp_path: Path) -> None:
+    """Ctrl-C printed click's 'Aborted!' and exited 1, the code of a failed agent run
+    (whose failed artifact a workflow then looks for in vain)."""
+    src = write(tmp_path / "in.json", json.dumps({"text": "a"}))
+    out = tmp_path / "slow.json"
+    proc = _interrupt(["-m", "agents.run", "slow", src, "-o", out], tmp_path)
+    assert proc.returncode == 130, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == ["error: interrupted"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.json", "site", "slow.started"]
+
+
+def test_ctrl_c_on_a_pipeline_run_says_how_to_resume_and_the_rerun_resumes(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C exited 1 with 'Aborted!' and no run id: a run started without --run-id could
+    not be resumed, as its id was only printed at the end."""
+    pipeline, src = _pipeline(tmp_path, "name: t\nstages:\n  - agent: echo\n  - agent: slow\n")
+    state = tmp_path / "state"
+    args = ["-m", "orchestration", "run", pipeline, "--input", src, "--state", state]
+    proc = _interrupt(args, tmp_path)
+    assert proc.returncode == 130, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: interrupted; rerun with --run-id ")
+    run_id = lines[0].split("--run-id ")[1].split()[0]
+    assert not (tmp_path / ".forgeflow").exists()  # no half-written run folder
+    plugin = tmp_path / "site"
+    rerun = run_cli(
+        *args, "--run-id", run_id, cwd=tmp_path,
+        env={"PYTHONPATH": str(plugin), "SLOW_FLAG": str(tmp_path / "slow.flag")},
+    )  # fmt: skip
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"run {run_id}: succeeded (2 stages, 1 resumed)" in rerun.stdout
