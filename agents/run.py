@@ -162,9 +162,9 @@ def main(
     """
     try:
         if agent or input_file:
-            from orchestration.logging_setup import configure_logging
+            from orchestration.logging_setup import configure_logging_from_env
 
-            configure_logging(level=os.environ.get("FORGEFLOW_LOG_LEVEL", "WARNING"))
+            configure_logging_from_env()
         if list_agents:
             for info in _registry().describe():
                 click.echo(

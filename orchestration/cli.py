@@ -49,14 +49,12 @@ def main() -> None:
 
 
 def _configure_logging() -> None:
-    import os
-
-    from orchestration.logging_setup import configure_logging
+    from orchestration.logging_setup import configure_logging_from_env
 
     try:
-        configure_logging(level=os.environ.get("FORGEFLOW_LOG_LEVEL", "WARNING"))
+        configure_logging_from_env()
     except ForgeflowError as exc:
-        click.echo(f"error: FORGEFLOW_LOG_LEVEL: {exc.one_line()}", err=True)
+        click.echo(f"error: {exc.one_line()}", err=True)
         sys.exit(exc.exit_code)
 
 

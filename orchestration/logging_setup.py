@@ -24,6 +24,7 @@ from typing import Any
 from agents.errors import ForgeflowError
 
 FORMAT_ENV = "FORGEFLOW_LOG_FORMAT"
+LEVEL_ENV = "FORGEFLOW_LOG_LEVEL"
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD_ATTRS = frozenset(
@@ -113,3 +114,19 @@ def configure_logging(
     handler.setFormatter(JsonFormatter() if wants_json(json_logs, env) else TextFormatter())
     root.addHandler(handler)
     return handler
+
+
+def configure_logging_from_env(
+    default_level: str = "WARNING", env: Mapping[str, str] = os.environ
+) -> logging.Handler:
+    """:func:`configure_logging` as the CLIs do it, from ``$FORGEFLOW_LOG_LEVEL`` and
+    ``$FORGEFLOW_LOG_FORMAT``; an empty variable means unset. A bad value is a
+    :class:`ForgeflowError` naming the variable."""
+    level = env.get(LEVEL_ENV, "").strip() or default_level
+    fmt = env.get(FORMAT_ENV, "").strip().lower()
+    if fmt not in ("", "json", "text"):
+        raise ForgeflowError(f"{FORMAT_ENV}={fmt!r}: unknown; use json or text")
+    try:
+        return configure_logging(level=level, env=env)
+    except ForgeflowError as exc:
+        raise ForgeflowError(f"{LEVEL_ENV}: {exc.one_line()}") from None

@@ -323,3 +323,48 @@ def test_ctrl_c_on_a_pipeline_run_says_how_to_resume_and_the_rerun_resumes(
     )  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr
     assert f"run {run_id}: succeeded (2 stages, 1 resumed)" in rerun.stdout
+
+
+# --------------------------------------------------------------------------- environment
+
+
+@pytest.mark.parametrize(
+    "command",
+    [pytest.param("agents.run", id="agents.run"), pytest.param("orchestration", id="validate")],
+)
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        pytest.param({"FORGEFLOW_LOG_LEVEL": "loud"}, "FORGEFLOW_LOG_LEVEL", id="bad-level"),
+        pytest.param({"FORGEFLOW_LOG_FORMAT": "xml"}, "FORGEFLOW_LOG_FORMAT", id="bad-format"),
+    ],
+)
+def test_bad_logging_environment_is_named(
+    tmp_path: Path, command: str, env: dict[str, str], needle: str
+) -> None:
+    """agents.run reported "log level 'loud': unknown" without naming the variable to fix;
+    an unknown FORGEFLOW_LOG_FORMAT was silently taken as text."""
+    src = write(tmp_path / "in.json", json.dumps({"text": "a"}))
+    args = (
+        ("-m", "agents.run", "echo", src, "-o", tmp_path / "o.json")
+        if command == "agents.run"
+        else ("-m", "orchestration", "validate", src)
+    )
+    assert_user_error(run_cli(*args, env=env), needle)
+    assert not (tmp_path / "o.json").exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("FORGEFLOW_LOG_LEVEL", id="level"),
+        pytest.param("FORGEFLOW_LOG_FORMAT", id="format"),
+    ],
+)
+def test_empty_logging_variables_mean_the_default(tmp_path: Path, name: str) -> None:
+    """``FORGEFLOW_LOG_LEVEL=`` (as a workflow's empty input gives) was an error; an empty
+    variable means unset, as for the model variables."""
+    src = write(tmp_path / "in.json", json.dumps({"text": "a"}))
+    proc = run_cli("-m", "agents.run", "echo", src, "-o", tmp_path / "o.json", env={name: ""})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
