@@ -90,9 +90,15 @@ def render(schema: dict[str, Any]) -> str:
 
 def generate(directory: Path = SCHEMAS_DIR) -> list[Path]:
     """Write every schema into ``directory``; remove stale generated ones."""
+    from agents.errors import InputError
     from orchestration.artifact import write_text_atomic
 
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{directory}: cannot create the folder: {exc.strerror or exc}") from None
+    # a folder generated before is ours to tidy; in any other, only our own files go
+    ours = _generated(directory / "Envelope.json")
     wanted = expected_schemas()
     written = []
     for name, schema in wanted.items():
@@ -100,9 +106,18 @@ def generate(directory: Path = SCHEMAS_DIR) -> list[Path]:
         write_text_atomic(path, render(schema))
         written.append(path)
     for stale in directory.glob("*.json"):
-        if stale.name not in wanted:
+        if stale.name not in wanted and (ours or _generated(stale)):
             stale.unlink()
     return written
+
+
+def _generated(path: Path) -> bool:
+    """Whether ``path`` is a schema this module wrote."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and str(doc.get("$id", "")).startswith(SCHEMA_PREFIX)
 
 
 def drift(directory: Path = SCHEMAS_DIR) -> list[str]:

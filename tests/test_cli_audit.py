@@ -368,3 +368,25 @@ def test_empty_logging_variables_mean_the_default(tmp_path: Path, name: str) -> 
     proc = run_cli("-m", "agents.run", "echo", src, "-o", tmp_path / "o.json", env={name: ""})
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+def test_schemas_out_keeps_json_files_it_did_not_generate(tmp_path: Path) -> None:
+    """``schemas --out FOLDER`` deleted every *.json in FOLDER it would not write (a
+    package.json, a settings file), not only schemas it had generated before."""
+    mine = write(tmp_path / "package.json", '{"name": "mine"}')
+    stale = write(tmp_path / "Gone.json", json.dumps({"$id": "forgeflow/Gone"}))
+    proc = run_cli("-m", "orchestration", "schemas", "--out", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert mine.read_text() == '{"name": "mine"}'
+    assert not stale.exists()
+    assert (tmp_path / "Envelope.json").exists()
+
+
+def test_schemas_out_below_a_file_is_one_line(tmp_path: Path) -> None:
+    """``schemas --out FILE/sub`` crashed with a NotADirectoryError traceback."""
+    write(tmp_path / "afile", "x")
+    proc = run_cli("-m", "orchestration", "schemas", "--out", tmp_path / "afile" / "sub")
+    assert_user_error(proc, "afile")
