@@ -241,19 +241,22 @@ def read_artifact(path: Path, model: type[BaseModel] | None = None) -> Envelope:
 def load_model(path: Path, model: type[ModelT]) -> ModelT:
     """Read ``model`` from an artifact's data, or from a bare JSON document of it."""
     doc = read_json(path)
-    root = "$"
+    root, got = "$", ""
     if is_envelope(doc):
         if doc.get("status") != ArtifactStatus.SUCCEEDED:
             raise InputError(
                 f"{path}: artifact of agent {doc.get('agent')!r} has status "
                 f"{doc.get('status')!r}: {doc.get('error') or 'no data'}"
             )
+        kind = str(doc.get("schema_id")).removeprefix(SCHEMA_PREFIX)
+        if kind != model.__name__:
+            got = f", got a {kind} artifact of {doc.get('agent')!r}"
         doc, root = doc.get("data"), "$.data"
     try:
         return model.model_validate(doc)
     except ValidationError as exc:
         raise SchemaViolation(
-            f"{path}: {format_validation_error(exc, root=root)} (expected {model.__name__})"
+            f"{path}: {format_validation_error(exc, root=root)} (expected {model.__name__}{got})"
         ) from None
 
 

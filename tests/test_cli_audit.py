@@ -390,3 +390,19 @@ def test_schemas_out_below_a_file_is_one_line(tmp_path: Path) -> None:
     write(tmp_path / "afile", "x")
     proc = run_cli("-m", "orchestration", "schemas", "--out", tmp_path / "afile" / "sub")
     assert_user_error(proc, "afile")
+
+
+# --------------------------------------------------------------------------- wrong input
+
+
+def test_an_artifact_of_the_wrong_kind_is_named_as_such(tmp_path: Path) -> None:
+    """A word count artifact given to ``security`` was reported only as a missing field
+    ("$.data.review: Field required"), not as the wrong kind of artifact it is."""
+    src = write(tmp_path / "in.json", json.dumps({"text": "a b"}))
+    count = tmp_path / "count.json"
+    assert run_cli("-m", "agents.run", "word_count", src, "-o", count).returncode == 0
+    proc = run_cli("-m", "agents.run", "security", count, "-o", tmp_path / "s.json")
+    assert_user_error(
+        proc, "count.json", "expected ReviewedArchitecture", "a WordCount artifact of 'word_count'"
+    )
+    assert not (tmp_path / "s.json").exists()
