@@ -406,3 +406,28 @@ def test_an_artifact_of_the_wrong_kind_is_named_as_such(tmp_path: Path) -> None:
         proc, "count.json", "expected ReviewedArchitecture", "a WordCount artifact of 'word_count'"
     )
     assert not (tmp_path / "s.json").exists()
+
+
+@pytest.mark.parametrize(
+    "value", [pytest.param("abc", id="not-a-number"), pytest.param("-5", id="negative")]
+)
+def test_code_quality_bad_checkov_timeout_is_a_user_error(tmp_path: Path, value: str) -> None:
+    """``--set checkov_timeout=abc`` made the agent 'fail' (exit 1, a ValueError in a
+    failed artifact) instead of a one-line user error."""
+    modules = write(
+        tmp_path / "m.json",
+        json.dumps(
+            {
+                "source": "d.drawio",
+                "iac": "terraform",
+                "files": [{"path": "main.tf", "language": "terraform", "content": ""}],
+            }
+        ),
+    )
+    out = tmp_path / "q.json"
+    proc = run_cli(
+        "-m", "agents.run", "code_quality", modules, "-o", out,
+        "--set", f"checkov_timeout={value}", "--set", f"checkov={sys.executable}",
+    )  # fmt: skip
+    assert_user_error(proc, f"checkov_timeout={value}", "seconds")
+    assert not out.exists()

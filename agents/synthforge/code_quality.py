@@ -173,6 +173,20 @@ def check_issue(check: dict[str, Any]) -> Issue:
     )
 
 
+def checkov_timeout(settings: dict[str, Any]) -> float:
+    """The ``checkov_timeout`` setting in seconds (default 600), checked."""
+    value = settings.get("checkov_timeout", 600)
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise ForgeflowError(
+            f"--set checkov_timeout={value}: expected a number of seconds greater than 0"
+        )
+    return seconds
+
+
 def validate(candidate: GeneratedModules, settings: dict[str, Any]) -> CodeQualityReport:
     """Parse every file, run checkov over the folder, and report the issues."""
     issues: list[Issue] = []
@@ -189,7 +203,7 @@ def validate(candidate: GeneratedModules, settings: dict[str, Any]) -> CodeQuali
     covered = uncovered = 0
     if frameworks:
         executable = checkov_executable(settings)
-        timeout = float(settings.get("checkov_timeout", 600))
+        timeout = checkov_timeout(settings)
         with tempfile.TemporaryDirectory(prefix="forgeflow-code-quality-") as tmp:
             root = Path(tmp)
             for file in candidate.files:
