@@ -111,7 +111,7 @@ def run_one(
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
+    type=click.Path(),
     help="Where to write the output artifact (default: AGENT.json).",
 )
 @click.option("--run-id", help="Run id for the artifact (default: $FORGEFLOW_RUN_ID or new).")
@@ -145,7 +145,7 @@ def run_one(
 def main(
     agent: str | None,
     input_file: Path | None,
-    output: Path | None,
+    output: str | None,
     run_id: str | None,
     correlation_id: str | None,
     set_pairs: tuple[str, ...],
@@ -179,6 +179,8 @@ def main(
             return
         if not agent or input_file is None:
             raise ForgeflowError("usage: python -m agents.run AGENT INPUT [-o OUTPUT] (see --help)")
+        if output is not None and output.endswith(("/", os.sep)):
+            raise ForgeflowError(f"{output}: names a folder; give -o a file path")
         from agents.model_config import model_client_from_env
 
         client = model_client_from_env(
@@ -187,7 +189,7 @@ def main(
         code = run_one(
             agent,
             input_file,
-            output or Path(f"{agent}.json"),
+            Path(output or f"{agent}.json"),
             run_id=run_id,
             correlation_id=correlation_id,
             settings=parse_settings(set_pairs),

@@ -431,3 +431,13 @@ def test_code_quality_bad_checkov_timeout_is_a_user_error(tmp_path: Path, value:
     )  # fmt: skip
     assert_user_error(proc, f"checkov_timeout={value}", "seconds")
     assert not out.exists()
+
+
+def test_agents_run_output_with_a_trailing_slash_is_not_written_as_a_file(
+    tmp_path: Path,
+) -> None:
+    """``-o newdir/`` wrote the artifact as a file named ``newdir``."""
+    src = write(tmp_path / "in.json", json.dumps({"text": "a"}))
+    proc = run_cli("-m", "agents.run", "echo", src, "-o", f"{tmp_path / 'newdir'}/")
+    assert_user_error(proc, "newdir/", "file path")
+    assert not (tmp_path / "newdir").exists()
