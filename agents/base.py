@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agents.errors import SchemaViolation
 from agents.model_client import ModelClient
 
+#: The longest setting value an error message repeats before cutting it short.
+_SHOWN_VALUE = 60
+
 
 class AgentConfig(BaseModel):
     """How one agent instance is set up."""
@@ -27,6 +30,18 @@ class AgentConfig(BaseModel):
         default_factory=dict,
         description="Agent-specific settings (e.g. a decisions file); set with --set KEY=VALUE",
     )
+
+
+class AgentSettings(BaseModel):
+    """Base of an agent's ``settings_model``: unknown keys are refused.
+
+    Every field needs a default and a description (``python -m agents.run --settings
+    AGENT`` shows them). Values arrive as text or booleans from ``--set KEY=VALUE`` and as
+    YAML scalars from pipeline files, so numbers and booleans are parsed from text (lax
+    mode) and a number is accepted where text is expected.
+    """
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
 
 class AgentResult(BaseModel):
@@ -60,6 +75,9 @@ class Agent(ABC, Generic[InT, OutT]):
     description: ClassVar[str] = ""
     input_model: ClassVar[type[BaseModel]]
     output_model: ClassVar[type[AgentResult]]
+    #: The agent's settings (a model with ``extra="forbid"``, every field defaulted);
+    #: None: the agent takes no settings and refuses any.
+    settings_model: ClassVar[type[BaseModel] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -73,12 +91,37 @@ class Agent(ABC, Generic[InT, OutT]):
                 f"agent {cls.name!r}: output_model {cls.output_model.__name__} must "
                 "subclass agents.AgentResult (confidence and errors are part of every output)"
             )
+        if cls.settings_model is not None:
+            _check_settings_model(cls.name, cls.settings_model)
 
     def __init__(
         self, config: AgentConfig | None = None, *, model_client: ModelClient | None = None
     ) -> None:
         self.config = config or AgentConfig(name=self.name)
         self.model_client = model_client
+        #: ``config.settings`` validated: an instance of ``settings_model`` (None when the
+        #: agent takes no settings).
+        self.settings: Any = self.check_settings(self.config.settings, agent=self.config.name)
+
+    @classmethod
+    def check_settings(cls, raw: dict[str, Any], *, agent: str | None = None) -> BaseModel | None:
+        """``raw`` validated against :attr:`settings_model`.
+
+        A :class:`~agents.errors.SchemaViolation` names the agent (``agent``, default the
+        class's name), the key and what is allowed, in one line. Nothing runs, so
+        pipelines call this for every stage before the first one starts.
+        """
+        who = agent or cls.name
+        model = cls.settings_model
+        if model is None:
+            if raw:
+                got = ", ".join(repr(k) for k in raw)
+                raise SchemaViolation(f"agent {who!r} takes no settings (got {got})")
+            return None
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            raise SchemaViolation(settings_error(who, model, exc, raw)) from None
 
     async def __aenter__(self) -> Agent[InT, OutT]:
         await self.setup()
@@ -129,6 +172,21 @@ class Agent(ABC, Generic[InT, OutT]):
         return load_model(path, cls.input_model)
 
 
+def _check_settings_model(agent: str, model: type[BaseModel]) -> None:
+    """A settings model refuses unknown keys and can be built from nothing."""
+    if model.model_config.get("extra") != "forbid":
+        raise TypeError(
+            f"agent {agent!r}: settings_model {model.__name__} must forbid unknown keys "
+            '(model_config extra="forbid", or subclass agents.base.AgentSettings)'
+        )
+    for field_name, info in model.model_fields.items():
+        if info.is_required() or not info.description:
+            raise TypeError(
+                f"agent {agent!r}: setting {field_name!r} of {model.__name__} needs a "
+                "default and a description"
+            )
+
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -150,6 +208,36 @@ def format_validation_error(exc: ValidationError, *, root: str = "$") -> str:
     path = json_path(first.get("loc", ()), root=root)
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{path}: {first.get('msg', 'invalid')}{more}"
+
+
+def settings_error(
+    agent: str, model: type[BaseModel], exc: ValidationError, raw: dict[str, Any]
+) -> str:
+    """One line for a refused setting: the agent, the key, and what is allowed.
+
+    An unknown key is reported before a bad value (a typo explains more than a value).
+    """
+    errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
+    first = errors[0]
+    loc = first.get("loc", ())
+    key = str(loc[0]) if loc else "?"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    if first.get("type") == "extra_forbidden":
+        known = ", ".join(model.model_fields) or "none"
+        return f"agent {agent!r}: unknown setting {key!r}; known settings: {known}{more}"
+    value = raw.get(key, first.get("input"))
+    shown = value if isinstance(value, str) else _json_text(value)
+    if len(shown) > _SHOWN_VALUE:
+        shown = shown[: _SHOWN_VALUE - 3] + "..."
+    inner = json_path(loc[1:], root="") if len(loc) > 1 else ""
+    msg = first.get("msg", "invalid")
+    return f"agent {agent!r}: setting {key}={shown}: {inner + ': ' if inner else ''}{msg}{more}"
+
+
+def _json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value, default=str)
 
 
 def json_path(loc: tuple[Any, ...] | list[Any], *, root: str = "$") -> str:

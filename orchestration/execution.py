@@ -242,11 +242,12 @@ async def execute(
 
 
 def _input_digest(agent: Agent[Any, Any], typed: BaseModel) -> str:
-    """The digest that decides resuming and caching: the input, plus the agent's settings
-    when it has any (the same input reviewed with other decisions is other work), plus
+    """The digest that decides resuming and caching: the input, plus the agent's validated
+    settings when any differs from its default (the same input reviewed with other
+    decisions is other work), plus
     the model and the instructions (prompt) when the agent may call a model (another
     model or prompt gives another answer)."""
-    settings = agent.config.settings
+    settings = _settings_part(agent)
     model_part = _model_part(agent)
     if not settings and not model_part:
         return digest(typed)
@@ -254,6 +255,22 @@ def _input_digest(agent: Agent[Any, Any], typed: BaseModel) -> str:
     if model_part:
         doc["model"] = model_part
     return digest(doc)
+
+
+def _settings_part(agent: Agent[Any, Any]) -> dict[str, Any]:
+    """The agent's validated settings that differ from their defaults, as JSON.
+
+    Equivalent settings are the same work: ``yes=true`` and ``yes=True`` validate to the
+    same value, and a setting given at its default is the same as none. An agent given no
+    settings costs nothing here.
+    """
+    if not agent.config.settings:
+        return {}
+    typed = getattr(agent, "settings", None)
+    if not isinstance(typed, BaseModel):
+        return dict(agent.config.settings)
+    dumped: dict[str, Any] = typed.model_dump(mode="json", exclude_defaults=True)
+    return dumped
 
 
 def _model_part(agent: Agent[Any, Any]) -> dict[str, Any] | None:

@@ -114,8 +114,8 @@ async def test_region_setting_is_used_and_flagged() -> None:
     [pytest.param("West Europe!", id="spaces-and-punctuation"), pytest.param(5, id="number")],
 )
 async def test_bad_region_setting_is_a_one_line_user_error(bad: object) -> None:
-    agent = CostEstimationAgent(AgentConfig(name="cost_estimation", settings={"region": bad}))
     with pytest.raises(InputError, match="setting region=") as info:
+        agent = CostEstimationAgent(AgentConfig(name="cost_estimation", settings={"region": bad}))
         await agent.run(azure_shop())
     assert "\n" not in str(info.value)
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
+
 from agents import AgentConfig
+from agents.base import AgentSettings
 from agents.builtin import EchoAgent, TextInput
 from orchestration.artifact import ArtifactStatus, digest
 from orchestration.cache import MemoryCache
@@ -12,7 +15,12 @@ from orchestration.directory_store import DirectoryStore
 from orchestration.execution import RunContext, execute
 
 
+class CountingSettings(AgentSettings):
+    decisions: str | None = Field(default=None, description="A setting that changes the work")
+
+
 class CountingEcho(EchoAgent):
+    settings_model = CountingSettings
     calls = 0
 
     async def process(self, data: TextInput):  # type: ignore[no-untyped-def]

@@ -293,10 +293,10 @@ def test_unwritable_output_folder_is_one_line_and_writes_nothing(
 
 
 async def test_bad_iac_setting_is_a_user_error() -> None:
-    agent = ModuleDevelopmentAgent(
-        AgentConfig(name="module_development", settings={"iac": "pulumi"})
-    )
     with pytest.raises(InputError, match="iac=pulumi: expected one of terraform, bicep, both"):
+        agent = ModuleDevelopmentAgent(
+            AgentConfig(name="module_development", settings={"iac": "pulumi"})
+        )
         await agent.run(make_analysis())
 
 

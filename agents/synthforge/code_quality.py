@@ -28,11 +28,15 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from agents.base import Agent
+from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from agents.base import Agent, AgentSettings
 from agents.errors import ForgeflowError
 from agents.synthforge.code_quality_fixer import can_fix
 from agents.synthforge.iac_models import (
@@ -54,6 +58,39 @@ class CheckovError(ForgeflowError):
 
 class ParserMissingError(ForgeflowError):
     """The Terraform or Bicep parser (the ``iac`` extra) is not installed."""
+
+
+class CodeQualitySettings(AgentSettings):
+    """Settings of the ``code_quality`` agent."""
+
+    checkov: str | None = Field(
+        default=None,
+        description="The checkov executable (default $FORGEFLOW_CHECKOV, else checkov on PATH)",
+    )
+    checkov_timeout: float = Field(
+        default=600, description="Seconds checkov may run before the check fails"
+    )
+
+    @field_validator("checkov_timeout", mode="before")
+    @classmethod
+    def _positive_seconds(cls, value: Any) -> float:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = -1.0
+        if not seconds > 0 or seconds == float("inf"):
+            raise PydanticCustomError("seconds", "expected a number of seconds greater than 0")
+        return seconds
+
+
+SettingsLike = CodeQualitySettings | Mapping[str, Any] | None
+
+
+def quality_settings(settings: SettingsLike) -> CodeQualitySettings:
+    """``settings`` as :class:`CodeQualitySettings` (a mapping is validated)."""
+    if isinstance(settings, CodeQualitySettings):
+        return settings
+    return cast(CodeQualitySettings, CodeQualityAgent.check_settings(dict(settings or {})))
 
 
 #: Import name of each parser -> the distribution that provides it.
@@ -99,10 +136,11 @@ def syntax_issue(file: GeneratedFile) -> Issue | None:
     return None
 
 
-def checkov_executable(settings: dict[str, Any]) -> str:
+def checkov_executable(settings: SettingsLike) -> str:
     """The checkov command: the ``checkov`` setting, ``$FORGEFLOW_CHECKOV`` or PATH."""
-    chosen = settings.get("checkov") or os.environ.get("FORGEFLOW_CHECKOV") or "checkov"
-    found = shutil.which(str(chosen))
+    configured = quality_settings(settings).checkov
+    chosen = configured or os.environ.get("FORGEFLOW_CHECKOV") or "checkov"
+    found = shutil.which(chosen)
     if found is None:
         raise CheckovError(
             f"checkov not found ({chosen}); install it (pipx install checkov) "
@@ -173,22 +211,14 @@ def check_issue(check: dict[str, Any]) -> Issue:
     )
 
 
-def checkov_timeout(settings: dict[str, Any]) -> float:
+def checkov_timeout(settings: SettingsLike) -> float:
     """The ``checkov_timeout`` setting in seconds (default 600), checked."""
-    value = settings.get("checkov_timeout", 600)
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = -1.0
-    if not seconds > 0 or seconds == float("inf"):
-        raise ForgeflowError(
-            f"--set checkov_timeout={value}: expected a number of seconds greater than 0"
-        )
-    return seconds
+    return quality_settings(settings).checkov_timeout
 
 
-def validate(candidate: GeneratedModules, settings: dict[str, Any]) -> CodeQualityReport:
+def validate(candidate: GeneratedModules, settings: SettingsLike) -> CodeQualityReport:
     """Parse every file, run checkov over the folder, and report the issues."""
+    settings = quality_settings(settings)
     issues: list[Issue] = []
     for file in candidate.files:
         issue = syntax_issue(file)
@@ -248,8 +278,10 @@ class CodeQualityAgent(Agent[GeneratedModules, CodeQualityReport]):
     description = "Parses generated Terraform/Bicep and runs checkov; failed checks as issues"
     input_model = GeneratedModules
     output_model = CodeQualityReport
+    settings_model = CodeQualitySettings
+    settings: CodeQualitySettings
 
     async def process(self, data: GeneratedModules) -> CodeQualityReport:
         import asyncio
 
-        return await asyncio.to_thread(validate, data, self.config.settings)
+        return await asyncio.to_thread(validate, data, self.settings)

@@ -5,20 +5,56 @@
 lists the assumptions behind its figure; the estimate lists the global ones (hours a
 month, what is not included, where the prices come from). A type with no price is
 counted as 0 with an assumption saying so. The region comes from the agent setting
-``region`` (``--set region=eastus``), else the table's default.
+``region`` (``--set region=eastus``), else the table's default; it must be one of the
+Azure public regions in ``data/azure_regions.json``.
 """
 
 from __future__ import annotations
 
-import re
+import difflib
+from functools import cache
 from typing import Any
 
-from agents.base import Agent
-from agents.errors import InputError
+from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from agents.base import Agent, AgentSettings
 from agents.synthforge.models import CostEstimate, CostItem, Resource, ReviewedArchitecture
 from agents.synthforge.network_flow import load_data, type_entry
 
-_REGION = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+
+@cache
+def azure_regions() -> dict[str, str]:
+    """Programmatic name -> display name of every Azure public region we know."""
+    regions: dict[str, str] = load_data("azure_regions.json")["regions"]
+    return regions
+
+
+class CostEstimationSettings(AgentSettings):
+    """Settings of the ``cost_estimation`` agent."""
+
+    region: str | None = Field(
+        default=None,
+        description="Azure region the estimate is for, by programmatic name (e.g. eastus); "
+        "default: the price table's region (westeurope), whose list prices are used anyway",
+    )
+
+    @field_validator("region", mode="before")
+    @classmethod
+    def _known_region(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        regions = azure_regions()
+        if isinstance(value, str) and value in regions:
+            return value
+        squeezed = "".join(ch for ch in str(value).lower() if ch.isalnum())
+        close = difflib.get_close_matches(squeezed, regions, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise PydanticCustomError(
+            "azure_region",
+            "not an Azure region name{hint}; known regions: {known}",
+            {"hint": hint, "known": ", ".join(regions)},
+        )
 
 
 def price_table() -> dict[str, Any]:
@@ -125,18 +161,12 @@ class CostEstimationAgent(Agent[ReviewedArchitecture, CostEstimate]):
     description = "Monthly cost estimate per resource from a shipped, dated price table"
     input_model = ReviewedArchitecture
     output_model = CostEstimate
+    settings_model = CostEstimationSettings
+    settings: CostEstimationSettings
 
     def region(self) -> str | None:
-        """The ``region`` setting, checked; None when unset."""
-        value = self.config.settings.get("region")
-        if value is None or value == "":
-            return None
-        if not isinstance(value, str) or not _REGION.match(value):
-            raise InputError(
-                f"agent {self.name!r}: setting region={value!r} is not a region name "
-                "such as 'westeurope' or 'eastus'"
-            )
-        return value
+        """The ``region`` setting (checked when the agent was made); None when unset."""
+        return self.settings.region
 
     async def process(self, data: ReviewedArchitecture) -> CostEstimate:
         return estimate(data, self.region())

@@ -27,9 +27,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, TextIO, cast
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
-from agents.base import Agent, AgentConfig, format_validation_error
+from agents.base import Agent, AgentConfig, AgentSettings, format_validation_error
 from agents.errors import InputError, SchemaViolation
 from agents.model_client import ModelClient
 from agents.synthforge.filter import name_from_type
@@ -142,6 +142,18 @@ class StreamPrompter:
 
 
 # --------------------------------------------------------------------------- settings
+
+
+class InteractiveSettings(AgentSettings):
+    """Settings of the ``interactive`` agent: how the review is done without a terminal."""
+
+    decisions: str | None = Field(
+        default=None,
+        description="A decisions file (JSON, schema DecisionsFile): apply it, ask nothing",
+    )
+    yes: bool = Field(
+        default=False, description="Accept every resource as classified (reviewer 'auto (--yes)')"
+    )
 
 
 def truthy(value: Any) -> bool:
@@ -428,6 +440,8 @@ class InteractiveAgent(Agent[ClassifiedArchitecture, ReviewedArchitecture]):
     )
     input_model = ClassifiedArchitecture
     output_model = ReviewedArchitecture
+    settings_model = InteractiveSettings
+    settings: InteractiveSettings
 
     def __init__(
         self,
@@ -452,11 +466,11 @@ class InteractiveAgent(Agent[ClassifiedArchitecture, ReviewedArchitecture]):
         """The review method and, for a decisions file, its validated content."""
         if self._mode is not None:
             return self._mode
-        settings = self.config.settings
+        settings = self.settings
         mode: tuple[Method, DecisionsFile | None]
-        if settings.get("decisions"):
-            mode = ("decisions_file", load_decisions(Path(str(settings["decisions"]))))
-        elif truthy(settings.get("yes", False)):
+        if settings.decisions:
+            mode = ("decisions_file", load_decisions(Path(settings.decisions)))
+        elif settings.yes:
             mode = ("accept_all", None)
         elif self._prompter is not None or self._is_terminal():
             mode = ("terminal", None)
@@ -476,7 +490,7 @@ class InteractiveAgent(Agent[ClassifiedArchitecture, ReviewedArchitecture]):
                 reviewer=decisions_file.reviewer,
                 method=method,
                 accept_rest=decisions_file.accept_rest,
-                where=f"decisions file {self.config.settings['decisions']}",
+                where=f"decisions file {self.settings.decisions}",
             )
         if method == "accept_all":
             return apply_decisions(data, [], reviewer=AUTO_REVIEWER, method=method)

@@ -29,11 +29,15 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
-from agents.base import Agent
+from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from agents.base import Agent, AgentSettings
 from agents.errors import InputError
 from agents.synthforge.iac_models import (
     AppliedSecurity,
@@ -52,6 +56,50 @@ from agents.synthforge.models import (
 
 DEFAULT_LOCATION = "westeurope"
 INTERNET = "internet"  # the pseudo resource id network_flow gives the public internet
+
+
+class ModuleDevelopmentSettings(AgentSettings):
+    """Settings of the ``module_development`` agent (empty text means the default)."""
+
+    iac: IacKind = Field(
+        default="both", description="Languages to generate: terraform, bicep or both"
+    )
+    output_dir: str | None = Field(
+        default=None,
+        description="Write the files into this folder (atomically); default: only returned",
+    )
+    location: str | None = Field(
+        default=None, description=f"Azure region of the resources (default {DEFAULT_LOCATION})"
+    )
+    region: str | None = Field(default=None, description="Alias of location")
+    name_prefix: str | None = Field(
+        default=None, description="Prefix of resource names (default: from the diagram name)"
+    )
+    resource_group_name: str | None = Field(
+        default=None, description="Resource group name (default rg-<prefix>)"
+    )
+
+    @field_validator("iac", mode="before")
+    @classmethod
+    def _iac_kind(cls, value: Any) -> str:
+        text = str(value).strip().lower()
+        allowed = get_args(IacKind)
+        if text not in allowed:
+            raise PydanticCustomError(
+                "iac_kind", "expected one of {allowed}", {"allowed": ", ".join(allowed)}
+            )
+        return text
+
+
+SettingsLike = ModuleDevelopmentSettings | Mapping[str, Any] | None
+
+
+def module_settings(settings: SettingsLike) -> ModuleDevelopmentSettings:
+    """``settings`` as :class:`ModuleDevelopmentSettings` (a mapping is validated)."""
+    if isinstance(settings, ModuleDevelopmentSettings):
+        return settings
+    checked = ModuleDevelopmentAgent.check_settings(dict(settings or {}))
+    return cast(ModuleDevelopmentSettings, checked)
 
 
 def load_kinds() -> dict[str, dict[str, Any]]:
@@ -158,17 +206,18 @@ def _unique_symbol(base: str, used: set[str]) -> str:
     return symbol
 
 
-def build_plan(analysis: ArchitectureAnalysis, settings: dict[str, Any]) -> Plan:
+def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
     """Decide modules, names, identities, role assignments and network access."""
+    typed = module_settings(settings)
     source = analysis.architecture.source
     stem = Path(source).stem.split("__")[-1] if source else "architecture"
-    prefix = str(settings.get("name_prefix") or slug(stem)[:12].strip("-") or "forgeflow")
-    location = str(settings.get("location") or settings.get("region") or DEFAULT_LOCATION)
+    prefix = typed.name_prefix or slug(stem)[:12].strip("-") or "forgeflow"
+    location = typed.location or typed.region or DEFAULT_LOCATION
     plan = Plan(
         source=source,
         prefix=prefix,
         location=location,
-        resource_group=str(settings.get("resource_group_name") or f"rg-{prefix}"),
+        resource_group=typed.resource_group_name or f"rg-{prefix}",
     )
     security: dict[str, ResourceSecurity] = {}
     if analysis.security is not None:
@@ -425,19 +474,16 @@ def _why(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def iac_setting(settings: dict[str, Any]) -> IacKind:
+def iac_setting(settings: SettingsLike) -> IacKind:
     """The ``iac`` setting, checked."""
-    value = str(settings.get("iac", "both")).strip().lower()
-    allowed = get_args(IacKind)
-    if value not in allowed:
-        raise InputError(f"--set iac={value}: expected one of {', '.join(allowed)}")
-    return value  # type: ignore[return-value]
+    return module_settings(settings).iac
 
 
-def generate(analysis: ArchitectureAnalysis, settings: dict[str, Any]) -> GeneratedModules:
+def generate(analysis: ArchitectureAnalysis, settings: SettingsLike) -> GeneratedModules:
     """Plan, render and (with ``output_dir``) write the modules for ``analysis``."""
-    iac = iac_setting(settings)
-    plan = build_plan(analysis, settings)
+    typed = module_settings(settings)
+    iac = typed.iac
+    plan = build_plan(analysis, typed)
     files = render(plan, iac) if any(not i.added for i in plan.instances) else []
     warnings = list(plan.warnings)
     for inst in plan.instances:
@@ -448,16 +494,16 @@ def generate(analysis: ArchitectureAnalysis, settings: dict[str, Any]) -> Genera
             )
     if not files:
         warnings.append("no Azure resource with a module template: nothing generated")
-    output_dir = settings.get("output_dir")
+    output_dir = typed.output_dir
     if output_dir:
-        write_files(Path(str(output_dir)), files)
+        write_files(Path(output_dir), files)
     total = len([r for r in analysis.architecture.resources if r.provider == "azure"])
     covered = len([i for i in plan.instances if not i.added])
     return GeneratedModules(
         source=plan.source,
         iac=iac,
         files=files,
-        output_dir=str(output_dir) if output_dir else None,
+        output_dir=output_dir or None,
         applied=applied_measures(plan),
         skipped=plan.skipped,
         warnings=warnings,
@@ -472,6 +518,8 @@ class ModuleDevelopmentAgent(Agent[ArchitectureAnalysis, GeneratedModules]):
     description = "Terraform/Bicep modules from the architecture analysis (secure defaults)"
     input_model = ArchitectureAnalysis
     output_model = GeneratedModules
+    settings_model = ModuleDevelopmentSettings
+    settings: ModuleDevelopmentSettings
 
     async def process(self, data: ArchitectureAnalysis) -> GeneratedModules:
-        return generate(data, self.config.settings)
+        return generate(data, self.settings)
