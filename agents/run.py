@@ -39,6 +39,16 @@ def parse_settings(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
     return settings
 
 
+def settings_text(agent_name: str) -> str:
+    """What ``--settings AGENT`` prints: the settings' JSON Schema, or that there are none."""
+    cls = _registry().get(agent_name)
+    if cls.settings_model is None:
+        return f"agent {agent_name!r} takes no settings"
+    schema = cls.settings_model.model_json_schema()
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+    return json.dumps(schema, indent=2)
+
+
 def _registry():  # type: ignore[no-untyped-def]
     from agents.registry import default_registry
 
@@ -69,6 +79,7 @@ def run_one(
     from orchestration.monitoring import RunMonitor
 
     cls = _registry().get(agent_name)
+    cls.check_settings(settings or {}, agent=agent_name)  # a typo fails before any reading
     data = cls.load_input(input_path)
     if output_path.exists() and output_path.is_dir():
         raise ForgeflowError(f"{output_path}: is a folder; give -o a file path")
@@ -142,6 +153,12 @@ def run_one(
 )
 @click.option("--list", "list_agents", is_flag=True, help="List agents and their types.")
 @click.option("--schema", "schema_of", metavar="AGENT", help="Print AGENT's output schema.")
+@click.option(
+    "--settings",
+    "settings_of",
+    metavar="AGENT",
+    help="Print the settings AGENT takes (a JSON Schema), or that it takes none.",
+)
 def main(
     agent: str | None,
     input_file: Path | None,
@@ -154,6 +171,7 @@ def main(
     model_name: str | None,
     list_agents: bool,
     schema_of: str | None,
+    settings_of: str | None,
 ) -> None:
     """Run one Forgeflow AGENT on one INPUT artifact and write its output artifact.
 
@@ -176,6 +194,9 @@ def main(
 
             cls = _registry().get(schema_of)
             click.echo(json.dumps(artifact_schema(cls.output_model), indent=2))
+            return
+        if settings_of:
+            click.echo(settings_text(settings_of))
             return
         if not agent or input_file is None:
             raise ForgeflowError("usage: python -m agents.run AGENT INPUT [-o OUTPUT] (see --help)")

@@ -25,7 +25,7 @@ from typing import Any, Literal, Protocol, get_args, get_origin, runtime_checkab
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.base import AgentConfig, AgentResult, coerce_model
-from agents.errors import PipelineError, UnknownAgentError
+from agents.errors import ForgeflowError, PipelineError, UnknownAgentError
 from agents.registry import AgentRegistry, default_registry
 from orchestration.artifact import ArtifactStatus
 from orchestration.execution import AgentRun, RunContext, describe_error
@@ -232,10 +232,10 @@ def check_plan(
     """None when ``plan`` can run; else ``(reason, step id or None)``.
 
     Checks, in order: steps present, unique and not named ``input``; every agent
-    registered; every reference (input, condition, output) a known step; no cycle;
-    every data edge type-compatible (the plan's input is skipped when ``input_model`` is
-    None); every condition's path a field of that step's output, with a value where the
-    op needs one. Nothing is run.
+    registered, and its settings ones it accepts; every reference (input, condition,
+    output) a known step; no cycle; every data edge type-compatible (the plan's input is
+    skipped when ``input_model`` is None); every condition's path a field of that step's
+    output, with a value where the op needs one. Nothing is run.
     """
     if not plan.steps:
         return "the plan has no steps", None
@@ -260,6 +260,10 @@ def check_plan(
             return f"step {step.id!r}: {exc.one_line()}", step.id
         except Exception as exc:  # a broken entry point: its import fails
             return f"step {step.id!r}: agent {step.agent!r} cannot be loaded: {exc}", step.id
+        try:
+            classes[step.id].check_settings(step.settings, agent=step.agent)
+        except ForgeflowError as exc:
+            return f"step {step.id!r}: {exc.one_line()}", step.id
     for step in plan.steps:
         if step.input != INPUT and step.input not in by_id:
             return (

@@ -20,7 +20,8 @@ Example (``pipelines/synthforge-iac.yaml``, without its comments and loop settin
 
 A file is checked whole before anything runs: every agent must exist, every stage
 must be able to take the previous stage's output type, a combiner must be able to take
-its group's outputs. Each stage of a run goes through
+its group's outputs, every agent's settings (the file's, with ``--set`` overrides) must
+be ones the agent declares, with allowed values. Each stage of a run goes through
 :func:`orchestration.execution.execute`, so the run is timed, recorded, cached and
 resumable through the state store.
 """
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.base import Agent, AgentConfig, AgentResult, json_path
-from agents.errors import InputError, PipelineError, UnknownAgentError
+from agents.errors import ForgeflowError, InputError, PipelineError, UnknownAgentError
 from agents.registry import AgentRegistry, default_registry
 
 if TYPE_CHECKING:
@@ -171,11 +172,49 @@ def _mismatch(out: type[BaseModel], into: type[BaseModel]) -> str | None:
 
 
 def plan_stages(
-    spec: PipelineSpec, registry: AgentRegistry | None = None, *, source: str = "pipeline"
+    spec: PipelineSpec,
+    registry: AgentRegistry | None = None,
+    *,
+    source: str = "pipeline",
+    settings: dict[str, dict[str, Any]] | None = None,
 ) -> list[PlannedStage]:
-    """Check a spec against the registry and the agents' types; nothing runs."""
+    """Check a spec against the registry, the agents' types and settings; nothing runs.
+
+    ``settings`` are the run's overrides by agent name (``--set AGENT.KEY=VALUE``), checked
+    merged over each stage's own settings as :func:`run_planned` will merge them.
+    """
     registry = registry or default_registry()
-    return _plan(spec, registry, source)
+    planned = _plan(spec, registry, source)
+    for i, stage in enumerate(planned):
+        _check_stage_settings(stage, settings or {}, f"{source}: stage {i + 1} {stage.name!r}")
+    return planned
+
+
+def _stage_settings(spec: AgentStageSpec | ParallelStageSpec | LoopStageSpec) -> dict[str, Any]:
+    """The settings a stage's file entry gives, by agent name."""
+    if isinstance(spec, AgentStageSpec):
+        return {spec.agent: spec.settings}
+    group = spec.parallel if isinstance(spec, ParallelStageSpec) else spec.loop
+    return dict(group.settings)
+
+
+def _check_stage_settings(
+    stage: PlannedStage, overrides: dict[str, dict[str, Any]], where: str
+) -> None:
+    """Every agent of ``stage`` accepts its settings; a group's settings name its agents."""
+    own = _stage_settings(stage.spec)
+    for name in own:
+        if name not in stage.agents:
+            raise PipelineError(
+                f"{where}: settings for {name!r}, which is not an agent of this stage; "
+                f"its agents: {', '.join(stage.agents)}"
+            )
+    for name, cls in stage.agents.items():
+        merged = {**own.get(name, {}), **overrides.get(name, {})}
+        try:
+            cls.check_settings(merged, agent=name)
+        except ForgeflowError as exc:
+            raise PipelineError(f"{where}: {exc.one_line()}") from None
 
 
 def _plan(spec: PipelineSpec, registry: AgentRegistry, source: str) -> list[PlannedStage]:

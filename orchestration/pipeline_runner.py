@@ -84,7 +84,7 @@ def run_pipeline_file(
 
     registry = registry or default_registry()
     spec = load_spec(pipeline)
-    planned = plan_stages(spec, registry, source=str(pipeline))
+    planned = plan_stages(spec, registry, source=str(pipeline), settings=settings)
     _check_settings_agents(settings or {}, planned, pipeline)
     first = planned[0]
     first_agent = next(iter(first.agents.values()))

@@ -68,7 +68,7 @@ class CodeQualitySettings(AgentSettings):
         description="The checkov executable (default $FORGEFLOW_CHECKOV, else checkov on PATH)",
     )
     checkov_timeout: float = Field(
-        default=600, description="Seconds checkov may run before the check fails"
+        default=600.0, description="Seconds checkov may run before the check fails"
     )
 
     @field_validator("checkov_timeout", mode="before")

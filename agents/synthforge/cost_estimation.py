@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -21,6 +21,9 @@ from pydantic_core import PydanticCustomError
 from agents.base import Agent, AgentSettings
 from agents.synthforge.models import CostEstimate, CostItem, Resource, ReviewedArchitecture
 from agents.synthforge.network_flow import load_data, type_entry
+
+if TYPE_CHECKING:
+    from pydantic.json_schema import JsonDict
 
 
 @cache
@@ -30,6 +33,14 @@ def azure_regions() -> dict[str, str]:
     return regions
 
 
+def _list_regions(schema: JsonDict) -> None:
+    """Name the known regions in the setting's JSON Schema (``--settings cost_estimation``)."""
+    options = schema.get("anyOf")
+    for option in options if isinstance(options, list) else []:
+        if isinstance(option, dict) and option.get("type") == "string":
+            option["enum"] = list(azure_regions())
+
+
 class CostEstimationSettings(AgentSettings):
     """Settings of the ``cost_estimation`` agent."""
 
@@ -37,6 +48,7 @@ class CostEstimationSettings(AgentSettings):
         default=None,
         description="Azure region the estimate is for, by programmatic name (e.g. eastus); "
         "default: the price table's region (westeurope), whose list prices are used anyway",
+        json_schema_extra=_list_regions,
     )
 
     @field_validator("region", mode="before")
