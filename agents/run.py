@@ -132,7 +132,8 @@ def run_one(
     "set_pairs",
     multiple=True,
     metavar="KEY=VALUE",
-    help="An agent setting (repeatable); true/false become booleans, e.g. --set yes=true.",
+    help="An agent setting (repeatable; --settings AGENT lists them); true/false become "
+    "booleans, e.g. --set yes=true.",
 )
 @click.option(
     "--model-base-url",

@@ -430,3 +430,12 @@ def test_orchestration_run_uses_checked_settings(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     data = json.loads((tmp_path / "out" / "output.json").read_text(encoding="utf-8"))["data"]
     assert data["region"] == "eastus"
+
+
+def test_readme_settings_error_is_what_the_cli_says(tmp_path: Path) -> None:
+    """The README's example: the typo is reported before the input file is even read."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    command = "python -m agents.run cost_estimation reviewed.json --set regoin=eastus"
+    proc = run_cli(*command.split()[1:], cwd=tmp_path)
+    line = assert_user_error(proc, "unknown setting 'regoin'")
+    assert f"$ {command}\n{line}\n" in readme
