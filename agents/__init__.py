@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agents.base import Agent, AgentConfig, AgentResult
+    from agents.base import Agent, AgentConfig, AgentResult, AgentSettings
     from agents.errors import (
         ForgeflowError,
         InputError,
@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "Agent": "agents.base",
     "AgentConfig": "agents.base",
     "AgentResult": "agents.base",
+    "AgentSettings": "agents.base",
     "ForgeflowError": "agents.errors",
     "InputError": "agents.errors",
     "PipelineError": "agents.errors",
@@ -49,6 +50,7 @@ __all__ = [
     "AgentConfig",
     "AgentRegistry",
     "AgentResult",
+    "AgentSettings",
     "ChatMessage",
     "ForgeflowError",
     "InputError",
