@@ -28,7 +28,8 @@ class AgentConfig(BaseModel):
     tools: list[str] = Field(default_factory=list, description="Names of tools it may call")
     settings: dict[str, Any] = Field(
         default_factory=dict,
-        description="Agent-specific settings (e.g. a decisions file); set with --set KEY=VALUE",
+        description="Agent-specific settings, checked against the agent's settings_model; "
+        "set with --set KEY=VALUE",
     )
 
 
