@@ -24,6 +24,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -111,8 +112,28 @@ class _SqliteBackend(_Backend):
             isolation_level=None,  # we issue BEGIN/COMMIT ourselves
             check_same_thread=False,  # guarded by SqlStore's lock
         )
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        self._enable_wal()
         self.conn.execute("PRAGMA synchronous=NORMAL")
+
+    def _enable_wal(self) -> None:
+        """Switch a new database to WAL; the mode is kept in the file, so this is a no-op
+        afterwards. Changing it needs a moment of exclusive access, and SQLite answers
+        "database is locked" at once (without its busy wait) while another connection is
+        creating the same fresh database: wait and try again, up to the busy timeout."""
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+        while True:
+            try:
+                mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+                continue
+            if mode and str(mode[0]).lower() == "wal":
+                return
+            if time.monotonic() > deadline:
+                return  # another mode (e.g. a read-only file system): keep working in it
+            time.sleep(0.05)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.conn.execute(sql, tuple(params)).fetchall()
