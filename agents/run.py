@@ -28,14 +28,17 @@ if TYPE_CHECKING:
 
 
 def parse_settings(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs as agent settings; ``true``/``false`` become booleans."""
+    """``KEY=VALUE`` pairs as agent settings, values as text.
+
+    Each agent's settings model turns the text into its type (``yes=true`` into a boolean,
+    ``checkov_timeout=60`` into a number), so a text setting may still read ``true``.
+    """
     settings: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise ForgeflowError(f"--set {pair!r}: expected KEY=VALUE")
-        lowered = value.strip().lower()
-        settings[key.strip()] = {"true": True, "false": False}.get(lowered, value)
+        settings[key.strip()] = value
     return settings
 
 
@@ -132,8 +135,8 @@ def run_one(
     "set_pairs",
     multiple=True,
     metavar="KEY=VALUE",
-    help="An agent setting (repeatable; --settings AGENT lists them); true/false become "
-    "booleans, e.g. --set yes=true.",
+    help="An agent setting (repeatable), e.g. --set yes=true; --settings AGENT lists an "
+    "agent's settings and their types.",
 )
 @click.option(
     "--model-base-url",

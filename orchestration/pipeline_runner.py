@@ -46,7 +46,8 @@ def stage_file_name(stage: str) -> str:
 
 
 def parse_settings(pairs: list[str] | tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """``AGENT.KEY=VALUE`` pairs as {agent: {key: value}}; true/false become booleans."""
+    """``AGENT.KEY=VALUE`` pairs as {agent: {key: value}}, values as text (each agent's
+    settings model gives them their type)."""
     from agents.run import parse_settings as parse_agent_settings
 
     grouped: dict[str, list[str]] = {}

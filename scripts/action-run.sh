@@ -63,8 +63,14 @@ set_args=()
 while IFS= read -r line; do
   line=${line%$'\r'}
   [[ -z ${line//[[:space:]]/} ]] && continue
-  [[ $line =~ ^[A-Za-z0-9_.-]+=.*$ ]] ||
-    die "input settings: '${line}' is not KEY=VALUE (one a line)"
+  [[ $line =~ ^([A-Za-z0-9_-]+\.)?[A-Za-z0-9_-]+=.*$ ]] ||
+    die "input settings: '${line}' is not KEY=VALUE or AGENT.KEY=VALUE (one a line)"
+  key=${line%%=*}
+  if [[ $key == *.* ]]; then
+    # AGENT.KEY=VALUE: for that agent only (so one list can serve every leg of a fan-out)
+    [[ ${key%%.*} == "$agent" ]] || continue
+    line=${line#*.}
+  fi
   set_args+=(--set "$line")
 done <<<"$settings"
 

@@ -343,13 +343,21 @@ def test_click_prompter_turns_end_of_input_into_an_input_error() -> None:
 @pytest.mark.parametrize(
     ("pairs", "expected"),
     [
-        pytest.param(["yes=true"], {"yes": True}, id="true"),
-        pytest.param(["yes=FALSE"], {"yes": False}, id="false"),
+        pytest.param(["yes=true"], {"yes": "true"}, id="text-kept"),
+        pytest.param(["name_prefix=FALSE"], {"name_prefix": "FALSE"}, id="typed-by-the-agent"),
         pytest.param(["decisions=a=b.json"], {"decisions": "a=b.json"}, id="value-with-equals"),
     ],
 )
 def test_parse_settings(pairs: list[str], expected: dict[str, object]) -> None:
     assert parse_settings(pairs) == expected
+
+
+@pytest.mark.parametrize(("text", "value"), [("true", True), ("FALSE", False), ("yes", True)])
+def test_text_settings_become_the_agents_types(text: str, value: bool) -> None:
+    from agents.base import AgentConfig
+
+    agent = InteractiveAgent(AgentConfig(name="interactive", settings={"yes": text}))
+    assert agent.settings.yes is value
 
 
 def test_cli_set_decisions_and_yes(tmp_path: Path) -> None:

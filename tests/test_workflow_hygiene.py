@@ -317,3 +317,17 @@ def test_script_runs_an_agent_and_writes_outputs_and_summary(tmp_path: Path) -> 
     assert outputs["python"].endswith("forgeflow-venv/bin/python")
     summary = (tmp_path / "summary.md").read_text()
     assert "| succeeded | 1.0 | `out/wc.json` |" in summary
+
+
+@pytest.mark.slow
+def test_script_passes_agent_settings_only_to_their_agent(tmp_path: Path) -> None:
+    """``AGENT.KEY=VALUE`` lines serve one agent of a fan-out and are skipped by the others."""
+    (tmp_path / "in.json").write_text('{"text": "one two"}')
+    settings = "cost_estimation.region=eastus\ninteractive.yes=true\n"
+    proc = run_script(tmp_path, agent="word_count", input="in.json", settings=settings)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    refused = run_script(
+        tmp_path, agent="word_count", input="in.json", settings="word_count.colour=red"
+    )
+    assert refused.returncode != 0
+    assert "agent 'word_count' takes no settings" in refused.stdout + refused.stderr
