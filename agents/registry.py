@@ -38,6 +38,7 @@ BUILTIN_AGENTS: dict[str, str] = {
     "module_development": "agents.synthforge.module_development:ModuleDevelopmentAgent",
     "code_quality": "agents.synthforge.code_quality:CodeQualityAgent",
     "code_quality_fixer": "agents.synthforge.code_quality_fixer:CodeQualityFixerAgent",
+    "write_modules": "agents.synthforge.write_modules:WriteModulesAgent",
 }
 
 

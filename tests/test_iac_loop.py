@@ -172,7 +172,7 @@ def test_pipeline_file_runs_the_loop_after_combine(corpus_diagrams: Path, tmp_pa
             "--set",
             "interactive.yes=true",
             "--set",
-            f"module_development.output_dir={tmp_path / 'iac'}",
+            f"write_modules.output_dir={tmp_path / 'iac'}",
             "--out",
             str(tmp_path / "out"),
             "--state",
@@ -194,7 +194,8 @@ def test_pipeline_file_runs_the_loop_after_combine(corpus_diagrams: Path, tmp_pa
         for p in (tmp_path / "iac").rglob("*")
         if p.is_file()
     }
-    assert on_disk == {f.path for f in modules.files}
-    # the folder holds the fixed files, not the first generation
+    assert on_disk == {f.path for f in modules.files} | {".forgeflow-generated.json"}
+    assert modules.output_dir == str(tmp_path / "iac")
+    # the folder holds the files the loop returned (fixed), not the first generation
     for f in modules.files:
         assert (tmp_path / "iac" / f.path).read_text(encoding="utf-8") == f.content

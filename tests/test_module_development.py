@@ -32,7 +32,12 @@ from agents.synthforge.models import (
     RoleAssignment,
     SecurityResult,
 )
-from agents.synthforge.module_development import ModuleDevelopmentAgent, generate, write_files
+from agents.synthforge.module_development import (
+    MANIFEST,
+    ModuleDevelopmentAgent,
+    generate,
+    write_files,
+)
 
 KV_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 COSMOS_READER = "00000000-0000-0000-0000-000000000001"
@@ -264,13 +269,41 @@ def test_unsupported_resources_are_listed_with_a_reason() -> None:
 
 
 def test_output_dir_is_written_whole_and_replaced(tmp_path: Path) -> None:
+    """A second generation replaces the first whole: files it no longer makes are gone."""
     target = tmp_path / "iac"
-    (target / "stale").mkdir(parents=True)
-    (target / "stale" / "old.tf").write_text("# from a previous run\n")
+    first = generate(make_analysis(), {"iac": "both", "output_dir": str(target)})
+    assert any(f.path.endswith(".bicep") for f in first.files)
     out = generate(make_analysis(), {"iac": "terraform", "output_dir": str(target)})
     written = {p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()}
-    assert written == {f.path for f in out.files}
+    assert written == {f.path for f in out.files} | {MANIFEST}
     assert [p.name for p in tmp_path.iterdir()] == ["iac"]  # no temporary folder left
+
+
+@pytest.mark.parametrize(
+    "prepare",
+    [
+        pytest.param(lambda d: (d / "notes.md").write_text("mine\n"), id="user-folder"),
+        pytest.param(
+            lambda d: (
+                generate(make_analysis(), {"iac": "terraform", "output_dir": str(d)}),
+                (d / "mine.tf").write_text("# added by hand\n"),
+            ),
+            id="generated-folder-with-a-hand-added-file",
+        ),
+    ],
+)
+def test_output_dir_with_files_forgeflow_did_not_write_is_refused(
+    tmp_path: Path, prepare: object
+) -> None:
+    """Nothing of the user's is ever replaced: such a folder is refused, left as it was."""
+    target = tmp_path / "iac"
+    target.mkdir()
+    prepare(target)  # type: ignore[operator]
+    before = {p: p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    with pytest.raises(InputError, match="holds files Forgeflow did not generate"):
+        generate(make_analysis(), {"iac": "terraform", "output_dir": str(target)})
+    assert {p: p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["iac"]
 
 
 @pytest.mark.parametrize(
@@ -369,3 +402,19 @@ def test_function_app_is_generated_as_a_web_app_with_a_warning() -> None:
     out = generate(analysis, {"iac": "terraform"})
     assert any("'Shop Front' is a function app" in w for w in out.warnings)
     assert "modules/web_app/main.tf" in _files(out)
+
+
+async def test_write_modules_writes_the_generation_it_is_given(tmp_path: Path) -> None:
+    from agents.synthforge.write_modules import WriteModulesAgent
+
+    modules = generate(make_analysis(), {"iac": "terraform"})
+    target = tmp_path / "out" / "iac"
+    agent = WriteModulesAgent(
+        AgentConfig(name="write_modules", settings={"output_dir": str(target)})
+    )
+    async with agent:
+        written = await agent.run(modules)
+    assert written.output_dir == str(target)
+    assert written.files == modules.files
+    for f in modules.files:
+        assert (target / f.path).read_text(encoding="utf-8") == f.content

@@ -25,6 +25,7 @@ Settings (``--set KEY=VALUE``):
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -430,18 +431,52 @@ def render(plan: Plan, iac: str) -> list[GeneratedFile]:
 # --------------------------------------------------------------------------- writing
 
 
+#: The manifest Forgeflow leaves in a folder of generated modules: the files it wrote.
+MANIFEST = ".forgeflow-generated.json"
+
+
+def _replaceable(output_dir: Path) -> None:
+    """Refuse to replace a folder that holds anything Forgeflow did not write there.
+
+    A folder may be replaced when it is empty, or when it holds exactly the files listed
+    in the manifest of an earlier generation (plus the manifest). Anything else — a
+    user's own files, a repository, ``.`` — is refused, so nothing is ever lost.
+    """
+    present = {p.relative_to(output_dir).as_posix() for p in output_dir.rglob("*") if p.is_file()}
+    if not present:
+        return
+    listed: set[str] = set()
+    manifest = output_dir / MANIFEST
+    if manifest.is_file():
+        try:
+            doc = json.loads(manifest.read_text(encoding="utf-8"))
+            listed = {str(f) for f in doc.get("files", [])} if isinstance(doc, dict) else set()
+        except (OSError, ValueError):
+            listed = set()
+    foreign = sorted(present - listed - {MANIFEST})
+    if not manifest.is_file() or foreign:
+        example = foreign[0] if foreign else sorted(present)[0]
+        raise InputError(
+            f"{output_dir}: output_dir holds files Forgeflow did not generate (e.g. {example}); "
+            "choose a new or empty folder, or one written by an earlier run"
+        )
+
+
 def write_files(output_dir: Path, files: list[GeneratedFile]) -> None:
     """Write ``files`` under ``output_dir`` all at once, or nothing.
 
-    They go into a temporary folder beside ``output_dir`` first; only when every file is
-    written does that folder replace ``output_dir``. An existing ``output_dir`` is replaced
-    whole (it holds a previous generation). Raises :class:`InputError` when the folder
-    cannot be written.
+    They go into a temporary folder beside ``output_dir`` first, with a manifest
+    (``.forgeflow-generated.json``) listing them; only when every file is written does
+    that folder replace ``output_dir``. An existing ``output_dir`` is replaced only when
+    it is empty or holds exactly an earlier generation (see the manifest); a folder with
+    other files is refused. Raises :class:`InputError` when the folder cannot be written.
     """
-    output_dir = Path(output_dir)
+    output_dir = Path(output_dir).absolute()
     parent = output_dir.parent
     if output_dir.exists() and not output_dir.is_dir():
         raise InputError(f"{output_dir}: output_dir exists and is not a folder")
+    if output_dir.is_dir():
+        _replaceable(output_dir)
     try:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=parent))
@@ -450,10 +485,15 @@ def write_files(output_dir: Path, files: list[GeneratedFile]) -> None:
     try:
         for f in files:
             target = staging / f.path
-            if not target.resolve().is_relative_to(staging.resolve()):
+            if not target.resolve().is_relative_to(staging.resolve()) or f.path == MANIFEST:
                 raise InputError(f"{f.path}: generated path leaves the output folder")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(f.content, encoding="utf-8")
+        (staging / MANIFEST).write_text(
+            json.dumps({"generator": "forgeflow", "files": sorted(f.path for f in files)}, indent=2)
+            + "\n",
+            encoding="utf-8",
+        )
         old: Path | None = None
         if output_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.old.", dir=parent))
