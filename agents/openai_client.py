@@ -4,10 +4,10 @@
 ``openai`` SDK (imported when a client is made, not with this module). Every request goes
 through
 
-- a :class:`~orchestration.circuit_breaker.CircuitBreaker`: after repeated transport
+- a :class:`~orchestration.resilience.circuit_breaker.CircuitBreaker`: after repeated transport
   failures (429, 5xx, timeouts, refused connections) it opens, and later calls fail at
   once with a clear message instead of waiting on the network;
-- :func:`~orchestration.retry.retry_async`: a 429 waits what ``Retry-After`` asks, a
+- :func:`~orchestration.resilience.retry.retry_async`: a 429 waits what ``Retry-After`` asks, a
   5xx, a timeout or a dropped connection backs off exponentially. The SDK's own retries
   are off (``max_retries=0``) so that these govern.
 
@@ -38,8 +38,8 @@ from agents.model_client import ChatMessage, ModelClient, ModelReply, ModelUsage
 from agents.model_config import ModelConfigError, ModelEndpoint, estimate_cost
 
 if TYPE_CHECKING:
-    from orchestration.circuit_breaker import CircuitBreaker
-    from orchestration.retry import RetryPolicy
+    from orchestration.resilience.circuit_breaker import CircuitBreaker
+    from orchestration.resilience.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +203,8 @@ class OpenAIModelClient:
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        from orchestration.circuit_breaker import CircuitBreaker
-        from orchestration.retry import RetryPolicy
+        from orchestration.resilience.circuit_breaker import CircuitBreaker
+        from orchestration.resilience.retry import RetryPolicy
 
         self.endpoint = endpoint
         self.model = endpoint.model
@@ -235,8 +235,8 @@ class OpenAIModelClient:
         response_schema: dict[str, Any] | None = None,
     ) -> ModelReply:
         """One chat completion, retried and guarded by the circuit breaker."""
-        from orchestration.circuit_breaker import CircuitOpenError
-        from orchestration.retry import RetryableError, retry_async
+        from orchestration.resilience.circuit_breaker import CircuitOpenError
+        from orchestration.resilience.retry import RetryableError, retry_async
 
         name = model or self.model
         if not name:
@@ -273,7 +273,7 @@ class OpenAIModelClient:
         """One HTTP request; failures become :class:`RetryableError` or a final error."""
         import openai
 
-        from orchestration.retry import RetryableError, retry_delay_from_headers
+        from orchestration.resilience.retry import RetryableError, retry_delay_from_headers
 
         where = f"model endpoint {self.endpoint.host}"
         try:
@@ -353,7 +353,7 @@ def scrub_key(text: str, key: str) -> str:
 
 def _is_transport_failure(exc: BaseException) -> bool:
     """What opens the circuit: failures of the endpoint, not of the request or the reply."""
-    from orchestration.retry import RetryableError
+    from orchestration.resilience.retry import RetryableError
 
     return isinstance(exc, RetryableError)
 

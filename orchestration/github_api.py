@@ -1,4 +1,4 @@
-"""A PyGithub client whose failures are retried by :mod:`orchestration.retry`.
+"""A PyGithub client whose failures are retried by :mod:`orchestration.resilience.retry`.
 
 PyGithub's own retry is switched off (``retry=None``) so that one policy governs: 5xx
 answers and secondary rate limits (403/429 with ``Retry-After``, or with
@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from agents.errors import ForgeflowError
-from orchestration.retry import (
+from orchestration.resilience.retry import (
     RetryableError,
     RetryPolicy,
     Sleep,

@@ -25,7 +25,7 @@ it. :func:`read_state` returns the pointer; :func:`load_spilled` reads the file 
 
 :class:`PullRequestState` reads and writes the body through the GitHub API
 (:mod:`orchestration.github_api`), and :func:`upsert_sticky_comment` keeps one comment up to
-date; both are async and retry through :mod:`orchestration.retry`.
+date; both are async and retry through :mod:`orchestration.resilience.retry`.
 """
 
 from __future__ import annotations

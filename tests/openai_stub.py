@@ -415,7 +415,7 @@ def client_for(stub: OpenAIStub, model: str) -> OpenAIModelClient:
     """An ``OpenAIModelClient`` of ``stub`` with its key: two attempts, no real waiting."""
     from agents.model_config import ModelEndpoint, Secret
     from agents.openai_client import OpenAIModelClient
-    from orchestration.retry import RetryPolicy
+    from orchestration.resilience.retry import RetryPolicy
 
     async def no_wait(_: float) -> None:
         return None

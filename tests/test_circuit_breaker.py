@@ -11,7 +11,7 @@ import pytest
 
 from agents.errors import ForgeflowError
 from orchestration.artifact import Envelope
-from orchestration.circuit_breaker import (
+from orchestration.resilience.circuit_breaker import (
     BreakerState,
     BreakerStatus,
     CircuitBreaker,

