@@ -47,10 +47,10 @@ _EXPORTS: dict[str, str] = {
     "ValidationReport": "orchestration.feedback_loop",
     "AIPlanner": "orchestration.ai_planner",
     # state
-    "StateStore": "orchestration.state_store",
-    "open_store": "orchestration.state_store",
-    "DirectoryStore": "orchestration.directory_store",
-    "SqlStore": "orchestration.sql_store",
+    "StateStore": "orchestration.state.base",
+    "open_store": "orchestration.state.open",
+    "DirectoryStore": "orchestration.state.directory",
+    "SqlStore": "orchestration.state.sql",
     # pipelines from files
     "PipelineSpec": "orchestration.pipeline_file",
     "run_pipeline_file": "orchestration.pipeline_runner",

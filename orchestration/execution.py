@@ -22,7 +22,7 @@ from orchestration.artifact import ArtifactStatus, Envelope, digest, make_envelo
 if TYPE_CHECKING:
     from orchestration.cache import ResultCache
     from orchestration.monitoring import RunMonitor
-    from orchestration.state_store import StateStore
+    from orchestration.state.base import StateStore
 
 
 @dataclass

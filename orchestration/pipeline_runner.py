@@ -81,7 +81,7 @@ def run_pipeline_file(
     from orchestration.execution import RunContext
     from orchestration.monitoring import RunMonitor
     from orchestration.pipeline_file import load_spec, plan_stages, run_planned
-    from orchestration.state_store import open_store
+    from orchestration.state.open import open_store
 
     registry = registry or default_registry()
     spec = load_spec(pipeline)
@@ -178,7 +178,7 @@ def _check_settings_agents(
 
 def _check_run_id(run_id: str) -> None:
     """Run ids name folders whatever the store: the directory store's rule holds for all."""
-    from orchestration.directory_store import check_run_id
+    from orchestration.state.directory import check_run_id
 
     check_run_id(run_id)
 

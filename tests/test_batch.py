@@ -17,7 +17,7 @@ from orchestration.batch import run_agent_batch, run_batch
 from orchestration.cache import MemoryCache
 from orchestration.execution import RunContext
 from orchestration.monitoring import RunMonitor
-from orchestration.state_store import open_store
+from orchestration.state.open import open_store
 
 
 async def yield_times(n: int) -> None:

@@ -19,7 +19,8 @@ from orchestration.resilience.circuit_breaker import (
     MemoryBreakerStore,
     StateStoreBreakerStore,
 )
-from orchestration.state_store import StateStore, open_store
+from orchestration.state.base import StateStore
+from orchestration.state.open import open_store
 
 
 class Clock:

@@ -14,8 +14,8 @@ import pytest
 
 from agents.errors import StateStoreError
 from orchestration.artifact import ArtifactStatus, Envelope
-from orchestration.directory_store import DirectoryStore, decode_name, encode_name
-from orchestration.state_store import open_store
+from orchestration.state.directory import DirectoryStore, decode_name, encode_name
+from orchestration.state.open import open_store
 
 
 def envelope(stage_data: str = "x") -> Envelope:

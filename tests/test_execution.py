@@ -11,8 +11,8 @@ from agents.base import AgentSettings
 from agents.builtin import EchoAgent, TextInput
 from orchestration.artifact import ArtifactStatus, digest
 from orchestration.cache import MemoryCache
-from orchestration.directory_store import DirectoryStore
 from orchestration.execution import RunContext, execute
+from orchestration.state.directory import DirectoryStore
 
 
 class CountingSettings(AgentSettings):

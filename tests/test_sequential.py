@@ -10,10 +10,10 @@ from sample_agents import SumAgent
 from agents.base import Agent
 from agents.builtin import EchoAgent, TextInput, UppercaseAgent, WordCount, WordCountAgent
 from agents.errors import PipelineError
-from orchestration.directory_store import DirectoryStore
 from orchestration.execution import RunContext
 from orchestration.monitoring import RunMonitor
 from orchestration.sequential import SequentialPipeline, Stage
+from orchestration.state.directory import DirectoryStore
 
 
 class BoomAgent(Agent[TextInput, WordCount]):

@@ -2,7 +2,7 @@
 
 The contract tests run against a directory store, a SQLite file and a real PostgreSQL
 server (the ``postgres_url`` fixture of ``tests/pg_server.py``), each opened through
-:func:`orchestration.state_store.open_store` as a user would.
+:func:`orchestration.state.open.open_store` as a user would.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from agents.base import Agent, AgentResult
 from agents.errors import StateStoreError
 from orchestration.artifact import ArtifactStatus, Envelope, digest
 from orchestration.execution import RunContext, execute
-from orchestration.sql_store import SqlStore, mask_password
-from orchestration.state_store import StateStore, open_store
+from orchestration.state.base import StateStore
+from orchestration.state.open import open_store
+from orchestration.state.sql import SqlStore, mask_password
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agents.errors import ForgeflowError
 
 if TYPE_CHECKING:
-    from orchestration.state_store import StateStore
+    from orchestration.state.base import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class MemoryBreakerStore:
 
 
 class StateStoreBreakerStore:
-    """Circuit states as values of a :class:`~orchestration.state_store.StateStore`.
+    """Circuit states as values of a :class:`~orchestration.state.base.StateStore`.
 
     Circuit ``NAME`` is kept under the key ``breaker:NAME``. A value that is not a valid
     state (written by something else, or by an incompatible version) reads as no state,

@@ -38,8 +38,8 @@ from pydantic import ValidationError
 from agents.base import format_validation_error
 from agents.errors import StateStoreError
 from orchestration.artifact import Envelope
-from orchestration.directory_store import dump_value
-from orchestration.state_store import StateStore
+from orchestration.state.base import StateStore
+from orchestration.state.directory import dump_value
 
 #: Seconds to wait for a PostgreSQL server to answer before giving up.
 CONNECT_TIMEOUT_S = 5

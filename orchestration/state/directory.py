@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from agents.base import format_validation_error
 from agents.errors import ForgeflowError, StateStoreError
 from orchestration.artifact import Envelope, write_text_atomic
-from orchestration.state_store import StateStore
+from orchestration.state.base import StateStore
 
 _PLAIN = frozenset(string.ascii_letters + string.digits + "-_.")
 _RUN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")

@@ -1,9 +1,10 @@
 """The state-store interface: where a run's stage artifacts and small values live.
 
 Stores: a directory of artifacts (the default, embedded), and a SQL database (a SQLite
-file by default, PostgreSQL when given a ``postgresql://`` URL). :func:`open_store` picks
-one from a URL. A pipeline run is resumable through its store: a stage whose stored
-artifact has the same input digest (and agent version) is not run again.
+file by default, PostgreSQL when given a ``postgresql://`` URL);
+:func:`orchestration.state.open.open_store` picks one from a URL. A pipeline run is
+resumable through its store: a stage whose stored artifact has the same input digest (and
+agent version) is not run again.
 """
 
 from __future__ import annotations
@@ -63,34 +64,3 @@ class StateStore(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def open_store(url: str | Path | None = None) -> StateStore:
-    """Open the store a URL names.
-
-    - ``None`` → a directory store at ``.forgeflow/state``;
-    - a path, or ``dir:PATH`` / ``file:PATH`` → a directory store there;
-    - ``sqlite:///PATH`` → a SQLite file; ``postgresql://…`` → PostgreSQL.
-
-    Raises :class:`agents.errors.StateStoreError` when the store cannot be opened.
-    """
-    from orchestration.directory_store import DirectoryStore
-
-    if url is None:
-        return DirectoryStore(DEFAULT_STATE_DIR)
-    text = str(url)
-    if text.startswith(("sqlite:", "postgresql:", "postgres:")):
-        from orchestration.sql_store import SqlStore
-
-        return SqlStore(text)
-    for prefix in ("dir:", "file:"):
-        if text.startswith(prefix):
-            text = text.removeprefix(prefix)
-    if "://" in text:
-        from agents.errors import StateStoreError
-
-        raise StateStoreError(
-            f"unsupported state URL {text.split('://')[0]}://…; "
-            "use a folder path, sqlite:///FILE or postgresql://HOST/DB"
-        )
-    return DirectoryStore(Path(text))

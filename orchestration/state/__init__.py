@@ -1,0 +1,1 @@
+"""State: the StateStore interface and its stores (a directory, SQLite/PostgreSQL, the factory)."""
