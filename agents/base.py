@@ -168,7 +168,7 @@ class Agent(ABC, Generic[InT, OutT]):
         The default reads a JSON artifact (or bare JSON of the input model). Agents that
         take other files (a diagram, say) override this.
         """
-        from orchestration.artifact import load_model
+        from orchestration.runtime.artifact import load_model
 
         return load_model(path, cls.input_model)
 

@@ -77,9 +77,9 @@ def run_one(
     import asyncio
 
     from agents.base import AgentConfig
-    from orchestration.artifact import correlation_of, write_artifact
-    from orchestration.execution import RunContext, execute
-    from orchestration.monitoring import RunMonitor
+    from orchestration.runtime.artifact import correlation_of, write_artifact
+    from orchestration.runtime.execution import RunContext, execute
+    from orchestration.runtime.monitoring import RunMonitor
 
     cls = _registry().get(agent_name)
     cls.check_settings(settings or {}, agent=agent_name)  # a typo fails before any reading
@@ -93,7 +93,7 @@ def run_one(
         monitor=monitor,
     )
     if not ctx.run_id:
-        from orchestration.artifact import new_id
+        from orchestration.runtime.artifact import new_id
 
         ctx.run_id = new_id()
         ctx.correlation_id = ctx.correlation_id or ctx.run_id
@@ -184,7 +184,7 @@ def main(
     """
     try:
         if agent or input_file:
-            from orchestration.logging_setup import configure_logging_from_env
+            from orchestration.runtime.log import configure_logging_from_env
 
             configure_logging_from_env()
         if list_agents:
@@ -194,7 +194,7 @@ def main(
                 )
             return
         if schema_of:
-            from orchestration.schemas import artifact_schema
+            from orchestration.runtime.schemas import artifact_schema
 
             cls = _registry().get(schema_of)
             click.echo(json.dumps(artifact_schema(cls.output_model), indent=2))

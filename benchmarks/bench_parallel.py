@@ -24,8 +24,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from agents.base import Agent, AgentResult
-from orchestration.execution import RunContext
 from orchestration.parallel import ParallelOrchestrator
+from orchestration.runtime.execution import RunContext
 
 TARGET = 1.3
 

@@ -23,8 +23,8 @@ from collections.abc import Awaitable, Callable
 from pydantic import BaseModel
 
 from agents.base import Agent, AgentResult
-from orchestration.execution import RunContext
-from orchestration.monitoring import RunMonitor
+from orchestration.runtime.execution import RunContext
+from orchestration.runtime.monitoring import RunMonitor
 from orchestration.sequential import SequentialPipeline, Stage
 
 TARGET = 3.0

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from agents.synthforge.vision import VisionAgent
-from orchestration.execution import RunContext
 from orchestration.pipeline_file import load_spec, plan_stages, run_planned
+from orchestration.runtime.execution import RunContext
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_MS = 100.0

@@ -10,15 +10,15 @@ from typing import Any
 
 _EXPORTS: dict[str, str] = {
     # artifacts
-    "Envelope": "orchestration.artifact",
-    "ArtifactStatus": "orchestration.artifact",
-    "read_artifact": "orchestration.artifact",
-    "write_artifact": "orchestration.artifact",
-    "digest": "orchestration.artifact",
+    "Envelope": "orchestration.runtime.artifact",
+    "ArtifactStatus": "orchestration.runtime.artifact",
+    "read_artifact": "orchestration.runtime.artifact",
+    "write_artifact": "orchestration.runtime.artifact",
+    "digest": "orchestration.runtime.artifact",
     # running agents
-    "RunContext": "orchestration.execution",
-    "AgentRun": "orchestration.execution",
-    "execute": "orchestration.execution",
+    "RunContext": "orchestration.runtime.execution",
+    "AgentRun": "orchestration.runtime.execution",
+    "execute": "orchestration.runtime.execution",
     # the five patterns
     "incompatibility": "orchestration.typecheck",
     "SequentialPipeline": "orchestration.sequential",
@@ -65,9 +65,9 @@ _EXPORTS: dict[str, str] = {
     "build_client_payload": "orchestration.dispatch",
     "build_matrix": "orchestration.matrix",
     # monitoring
-    "RunMonitor": "orchestration.monitoring",
-    "RunRecord": "orchestration.monitoring",
-    "configure_logging": "orchestration.logging_setup",
+    "RunMonitor": "orchestration.runtime.monitoring",
+    "RunRecord": "orchestration.runtime.monitoring",
+    "configure_logging": "orchestration.runtime.log",
     "write_step_summary": "orchestration.github_summary",
     "annotate_error": "orchestration.github_summary",
     # resilience
@@ -85,11 +85,11 @@ _EXPORTS: dict[str, str] = {
     "MemoryBreakerStore": "orchestration.resilience.circuit_breaker",
     "StateStoreBreakerStore": "orchestration.resilience.circuit_breaker",
     # performance
-    "ResultCache": "orchestration.cache",
-    "MemoryCache": "orchestration.cache",
-    "DirectoryCache": "orchestration.cache",
-    "CacheError": "orchestration.cache",
-    "cache_key": "orchestration.cache",
+    "ResultCache": "orchestration.runtime.cache",
+    "MemoryCache": "orchestration.runtime.cache",
+    "DirectoryCache": "orchestration.runtime.cache",
+    "CacheError": "orchestration.runtime.cache",
+    "cache_key": "orchestration.runtime.cache",
     "run_batch": "orchestration.batch",
     "run_agent_batch": "orchestration.batch",
     "BatchItem": "orchestration.batch",

@@ -4,7 +4,7 @@ Results come back in input order whatever order they finish in; one item's failu
 recorded on that item and does not stop the others. A progress bar (``rich``) is drawn on
 stderr when asked for, or by default when stderr is a terminal, so logs and CI output stay
 clean. :func:`run_agent_batch` runs one agent over many inputs through
-:func:`orchestration.execution.execute`, so timing, monitoring, the result cache and the
+:func:`orchestration.runtime.execution.execute`, so timing, monitoring, the result cache and the
 state store behave as in every other pattern.
 """
 
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from agents.errors import PipelineError
-from orchestration.execution import AgentRun, RunContext, describe_error
+from orchestration.runtime.execution import AgentRun, RunContext, describe_error
 
 if TYPE_CHECKING:
     from agents.base import Agent
@@ -201,10 +201,10 @@ async def run_agent_batch(
     description: str = "",
     stage: str | None = None,
 ) -> BatchResult[InputT, AgentRun]:
-    """Run ``agent`` over every input through :func:`~orchestration.execution.execute`.
+    """Run ``agent`` over every input through :func:`~orchestration.runtime.execution.execute`.
 
     The agent is set up once before the first input and torn down after the batch. Each
-    item's value is its :class:`~orchestration.execution.AgentRun` (also for a failed
+    item's value is its :class:`~orchestration.runtime.execution.AgentRun` (also for a failed
     run, whose envelope says why); a failed run's error is also the item's ``error``.
     Input *i* runs as stage ``STAGE/i`` (``STAGE`` defaults to the agent's name), so
     with a state store in ``ctx`` a re-run of the batch resumes item by item.

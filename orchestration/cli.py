@@ -49,7 +49,7 @@ def main() -> None:
 
 
 def _configure_logging() -> None:
-    from orchestration.logging_setup import configure_logging_from_env
+    from orchestration.runtime.log import configure_logging_from_env
 
     try:
         configure_logging_from_env()
@@ -69,7 +69,7 @@ def _configure_logging() -> None:
 @user_errors
 def validate(files: tuple[Path, ...], schemas_dir: Path | None) -> None:
     """Validate artifact FILES against the JSON Schemas with jsonschema."""
-    from orchestration.schemas import SCHEMAS_DIR, validate_file
+    from orchestration.runtime.schemas import SCHEMAS_DIR, validate_file
 
     for path in files:
         schema_id = validate_file(path, schemas_dir or SCHEMAS_DIR)
@@ -86,7 +86,7 @@ def validate(files: tuple[Path, ...], schemas_dir: Path | None) -> None:
 @user_errors
 def schemas(check: bool, out: Path | None) -> None:
     """Generate schemas/*.json from the models (or check they are in sync)."""
-    from orchestration.schemas import SCHEMAS_DIR, drift, generate
+    from orchestration.runtime.schemas import SCHEMAS_DIR, drift, generate
 
     directory = out or SCHEMAS_DIR
     if check:
@@ -171,8 +171,8 @@ def run(
     import os
 
     from agents.model_config import model_client_from_env
-    from orchestration.artifact import new_id
     from orchestration.pipeline_runner import parse_settings, run_pipeline_file
+    from orchestration.runtime.artifact import new_id
 
     client = model_client_from_env(
         base_url=model_base_url, api_version=model_api_version, model=model_name

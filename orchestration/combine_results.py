@@ -38,7 +38,7 @@ class CombinedResults(AgentResult):
 
 def collect(directory: Path) -> CombinedResults:
     """Read every artifact below ``directory`` into a :class:`CombinedResults`."""
-    from orchestration.artifact import ArtifactStatus, read_artifact
+    from orchestration.runtime.artifact import ArtifactStatus, read_artifact
 
     directory = Path(directory)
     if not directory.is_dir():
@@ -87,7 +87,7 @@ def combine(
     run_id: str | None = None,
 ) -> tuple[bool, CombinedResults]:
     """Merge ``directory`` into ``output`` (an artifact). Returns (ok, merged legs)."""
-    from orchestration.artifact import (
+    from orchestration.runtime.artifact import (
         ArtifactStatus,
         make_envelope,
         new_id,
@@ -95,7 +95,7 @@ def combine(
         read_json,
         write_artifact,
     )
-    from orchestration.execution import RunContext, execute
+    from orchestration.runtime.execution import RunContext, execute
 
     combined = collect(directory)
     if combiner is None:

@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents.base import AgentConfig, AgentResult, coerce_model
 from agents.errors import ForgeflowError, PipelineError, UnknownAgentError
 from agents.registry import AgentRegistry, default_registry
-from orchestration.artifact import ArtifactStatus
-from orchestration.execution import AgentRun, RunContext, describe_error
+from orchestration.runtime.artifact import ArtifactStatus
+from orchestration.runtime.execution import AgentRun, RunContext, describe_error
 from orchestration.sequential import AgentSession, recorded_run
 from orchestration.typecheck import incompatibility, type_name
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.errors import ForgeflowError, InputError
-from orchestration.artifact import loads_strict
+from orchestration.runtime.artifact import loads_strict
 
 if TYPE_CHECKING:
     from orchestration.github_api import GitHubClient

@@ -27,8 +27,8 @@ from typing import Any, ClassVar, TypeVar, overload
 from pydantic import BaseModel, Field, computed_field
 
 from agents.errors import PipelineError
-from orchestration.artifact import new_id, now
-from orchestration.execution import describe_error
+from orchestration.runtime.artifact import new_id, now
+from orchestration.runtime.execution import describe_error
 
 __all__ = ["Event", "EventBus", "Handler", "HandlerOutcome", "PublishResult"]
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from agents.base import Agent, AgentResult, coerce_model
 from agents.errors import ForgeflowError, PipelineError
-from orchestration.execution import AgentRun, RunContext
+from orchestration.runtime.execution import AgentRun, RunContext
 from orchestration.sequential import AgentSession
 from orchestration.typecheck import fields_incompatibility, incompatibility
 

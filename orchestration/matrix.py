@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.errors import ForgeflowError, InputError
-from orchestration.artifact import loads_strict
+from orchestration.runtime.artifact import loads_strict
 
 MAX_LEGS = 256
 

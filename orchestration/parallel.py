@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from agents.base import Agent, AgentResult
 from agents.errors import PipelineError
-from orchestration.execution import AgentRun, RunContext
+from orchestration.runtime.execution import AgentRun, RunContext
 from orchestration.sequential import AgentSession
 from orchestration.typecheck import fields_incompatibility
 

@@ -22,7 +22,7 @@ A file is checked whole before anything runs: every agent must exist, every stag
 must be able to take the previous stage's output type, a combiner must be able to take
 its group's outputs, every agent's settings (the file's, with ``--set`` overrides) must
 be ones the agent declares, with allowed values. Each stage of a run goes through
-:func:`orchestration.execution.execute`, so the run is timed, recorded, cached and
+:func:`orchestration.runtime.execution.execute`, so the run is timed, recorded, cached and
 resumable through the state store.
 """
 

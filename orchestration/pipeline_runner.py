@@ -77,10 +77,10 @@ def run_pipeline_file(
     ``model_client`` (a hosted model) reaches every agent of the run; it is closed when
     the run ends.
     """
-    from orchestration.artifact import new_id, write_artifact, write_text_atomic
-    from orchestration.execution import RunContext
-    from orchestration.monitoring import RunMonitor
     from orchestration.pipeline_file import load_spec, plan_stages, run_planned
+    from orchestration.runtime.artifact import new_id, write_artifact, write_text_atomic
+    from orchestration.runtime.execution import RunContext
+    from orchestration.runtime.monitoring import RunMonitor
     from orchestration.state.open import open_store
 
     registry = registry or default_registry()
@@ -96,7 +96,7 @@ def run_pipeline_file(
     _check_out_dir(out_dir)
     cache = None
     if cache_dir is not None:
-        from orchestration.cache import DirectoryCache
+        from orchestration.runtime.cache import DirectoryCache
 
         cache = DirectoryCache(Path(cache_dir))
     monitor = RunMonitor()

@@ -304,7 +304,7 @@ def write_state(
             f"pull-request body would be {len(new_body):,} characters even with state key "
             f"{key!r} moved to an artifact (GitHub allows {limit:,}); shorten the description"
         )
-    from orchestration.artifact import write_text_atomic
+    from orchestration.runtime.artifact import write_text_atomic
 
     write_text_atomic(spill.path, canonical.decode("utf-8"))
     return new_body

@@ -17,8 +17,8 @@ from pydantic import BaseModel
 
 from agents.base import Agent, AgentResult
 from agents.errors import PipelineError
-from orchestration.artifact import ArtifactStatus, make_envelope, now
-from orchestration.execution import AgentRun, RunContext, describe_error, execute
+from orchestration.runtime.artifact import ArtifactStatus, make_envelope, now
+from orchestration.runtime.execution import AgentRun, RunContext, describe_error, execute
 from orchestration.typecheck import incompatibility
 
 __all__ = ["AgentSession", "PipelineResult", "SequentialPipeline", "Stage", "recorded_run"]
@@ -245,7 +245,7 @@ class SequentialPipeline:
     ) -> PipelineResult:
         """Run the stages in order, stopping at the first stage that fails.
 
-        Each stage goes through :func:`orchestration.execution.execute`, so with a state
+        Each stage goes through :func:`orchestration.runtime.execution.execute`, so with a state
         store in ``ctx`` a re-run resumes: stages already done with the same input are
         not run again. Agents are entered as async context managers for the run.
         """

@@ -24,9 +24,9 @@ from agents.registry import default_registry
 from agents.synthforge.cost_estimation import CostEstimationAgent, azure_regions
 from agents.synthforge.iac_models import GeneratedModules
 from agents.synthforge.models import ClassifiedArchitecture
-from orchestration.cache import MemoryCache
 from orchestration.coordinator import Plan, PlanRejected, PlanStep, validate_plan
-from orchestration.execution import RunContext, execute
+from orchestration.runtime.cache import MemoryCache
+from orchestration.runtime.execution import RunContext, execute
 
 
 def make(agent: str, settings: dict[str, Any]) -> Agent[Any, Any]:
@@ -250,7 +250,7 @@ async def test_equivalent_settings_are_the_same_work_for_the_cache(
 
 async def test_an_agent_without_settings_keeps_its_plain_input_digest() -> None:
     """No settings, no settings part: the digest is the input's (caches stay valid)."""
-    from orchestration.artifact import digest
+    from orchestration.runtime.artifact import digest
 
     run = await execute(EchoAgent(), TextInput(text="hi"), RunContext())
     assert run.envelope.input_digest == digest(TextInput(text="hi"))

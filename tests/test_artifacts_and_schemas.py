@@ -11,8 +11,8 @@ from cli_helpers import assert_user_error, run_cli
 
 from agents.builtin import TextInput, WordCount
 from agents.errors import SchemaViolation
-from orchestration.artifact import digest, load_model, read_artifact, write_text_atomic
-from orchestration.schemas import SCHEMAS_DIR, drift, generate
+from orchestration.runtime.artifact import digest, load_model, read_artifact, write_text_atomic
+from orchestration.runtime.schemas import SCHEMAS_DIR, drift, generate
 
 
 def test_committed_schemas_are_in_sync_with_the_models() -> None:

@@ -14,9 +14,9 @@ from agents.base import Agent
 from agents.builtin import TextInput, TextOutput
 from agents.errors import InputError, PipelineError
 from orchestration.batch import run_agent_batch, run_batch
-from orchestration.cache import MemoryCache
-from orchestration.execution import RunContext
-from orchestration.monitoring import RunMonitor
+from orchestration.runtime.cache import MemoryCache
+from orchestration.runtime.execution import RunContext
+from orchestration.runtime.monitoring import RunMonitor
 from orchestration.state.open import open_store
 
 

@@ -9,15 +9,15 @@ import pytest
 
 from agents.base import Agent
 from agents.builtin import TextInput, TextOutput
-from orchestration.artifact import ArtifactStatus, digest
-from orchestration.cache import (
+from orchestration.runtime.artifact import ArtifactStatus, digest
+from orchestration.runtime.cache import (
     CacheError,
     DirectoryCache,
     MemoryCache,
     ResultCache,
     cache_key,
 )
-from orchestration.execution import RunContext, execute
+from orchestration.runtime.execution import RunContext, execute
 
 
 class CountingAgent(Agent[TextInput, TextOutput]):

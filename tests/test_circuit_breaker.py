@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from agents.errors import ForgeflowError
-from orchestration.artifact import Envelope
 from orchestration.resilience.circuit_breaker import (
     BreakerState,
     BreakerStatus,
@@ -19,6 +18,7 @@ from orchestration.resilience.circuit_breaker import (
     MemoryBreakerStore,
     StateStoreBreakerStore,
 )
+from orchestration.runtime.artifact import Envelope
 from orchestration.state.base import StateStore
 from orchestration.state.open import open_store
 

@@ -23,8 +23,8 @@ from agents.synthforge.models import (
 from agents.synthforge.network_flow import analyse
 from agents.synthforge.report import md, mermaid_label
 from agents.synthforge.security import recommend
-from orchestration.execution import execute
-from orchestration.schemas import artifact_schema
+from orchestration.runtime.execution import execute
+from orchestration.runtime.schemas import artifact_schema
 
 
 def _full(arch: ReviewedArchitecture) -> CombineInput:

@@ -22,8 +22,8 @@ from orchestration.coordinator import (
     PlanStep,
     check_plan,
 )
-from orchestration.execution import RunContext
-from orchestration.monitoring import RunMonitor
+from orchestration.runtime.execution import RunContext
+from orchestration.runtime.monitoring import RunMonitor
 
 #: Names of the agents that ran, in order; reset for every test.
 journal: list[str] = []

@@ -15,8 +15,8 @@ from agents.base import AgentConfig
 from agents.errors import InputError
 from agents.synthforge.cost_estimation import CostEstimationAgent, estimate, price_table
 from agents.synthforge.models import CostEstimate, CostItem
-from orchestration.execution import execute
-from orchestration.schemas import artifact_schema
+from orchestration.runtime.execution import execute
+from orchestration.runtime.schemas import artifact_schema
 
 
 def _item(result: CostEstimate, rid: str) -> CostItem:

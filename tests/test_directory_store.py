@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from agents.errors import StateStoreError
-from orchestration.artifact import ArtifactStatus, Envelope
+from orchestration.runtime.artifact import ArtifactStatus, Envelope
 from orchestration.state.directory import DirectoryStore, decode_name, encode_name
 from orchestration.state.open import open_store
 

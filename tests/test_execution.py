@@ -9,9 +9,9 @@ from pydantic import Field
 from agents import AgentConfig
 from agents.base import AgentSettings
 from agents.builtin import EchoAgent, TextInput
-from orchestration.artifact import ArtifactStatus, digest
-from orchestration.cache import MemoryCache
-from orchestration.execution import RunContext, execute
+from orchestration.runtime.artifact import ArtifactStatus, digest
+from orchestration.runtime.cache import MemoryCache
+from orchestration.runtime.execution import RunContext, execute
 from orchestration.state.directory import DirectoryStore
 
 

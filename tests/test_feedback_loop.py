@@ -9,9 +9,9 @@ import pytest
 from agents.base import Agent, AgentResult
 from agents.builtin import TextInput, WordCount
 from agents.errors import PipelineError
-from orchestration.execution import RunContext
 from orchestration.feedback_loop import FeedbackLoop, FixRequest, Issue, ValidationReport
-from orchestration.monitoring import RunMonitor
+from orchestration.runtime.execution import RunContext
+from orchestration.runtime.monitoring import RunMonitor
 
 
 class Draft(AgentResult):

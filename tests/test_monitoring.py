@@ -15,14 +15,14 @@ import pytest
 from agents.base import Agent, AgentResult
 from agents.builtin import EchoAgent, TextInput
 from agents.errors import ForgeflowError
-from orchestration.execution import RunContext, execute
 from orchestration.github_summary import (
     annotate_error,
     error_command,
     write_step_summary,
 )
-from orchestration.logging_setup import configure_logging
-from orchestration.monitoring import RunMonitor, RunRecord, mermaid_label
+from orchestration.runtime.execution import RunContext, execute
+from orchestration.runtime.log import configure_logging
+from orchestration.runtime.monitoring import RunMonitor, RunRecord, mermaid_label
 
 
 class BoomAgent(Agent[TextInput, AgentResult]):

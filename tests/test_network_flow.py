@@ -15,8 +15,8 @@ from synthforge_fixtures import aws_api, azure_shop, connection, resource
 
 from agents.synthforge.models import Flow, NetworkFlowResult
 from agents.synthforge.network_flow import INTERNET, NetworkFlowAgent, analyse
-from orchestration.execution import execute
-from orchestration.schemas import artifact_schema
+from orchestration.runtime.execution import execute
+from orchestration.runtime.schemas import artifact_schema
 
 
 def _flow(result: NetworkFlowResult, source: str, target: str) -> Flow:

@@ -40,12 +40,12 @@ from agents.openai_client import (
     complete_structured,
     schema_allows_strict,
 )
-from orchestration.artifact import ArtifactStatus, write_artifact
-from orchestration.cache import DirectoryCache
-from orchestration.execution import RunContext, execute
-from orchestration.monitoring import RunMonitor
 from orchestration.resilience.circuit_breaker import CircuitBreaker
 from orchestration.resilience.retry import RetryPolicy
+from orchestration.runtime.artifact import ArtifactStatus, write_artifact
+from orchestration.runtime.cache import DirectoryCache
+from orchestration.runtime.execution import RunContext, execute
+from orchestration.runtime.monitoring import RunMonitor
 
 # Only loopback (the stand-in) may be reached; anything else fails the test.
 pytestmark = pytest.mark.usefixtures("no_external_network")

@@ -27,9 +27,9 @@ from agents.synthforge.models import (
     ReviewedArchitecture,
     SecurityResult,
 )
-from orchestration.execution import RunContext
-from orchestration.monitoring import RunMonitor
 from orchestration.parallel import ParallelOrchestrator
+from orchestration.runtime.execution import RunContext
+from orchestration.runtime.monitoring import RunMonitor
 
 
 class FailingAgent(Agent[TextInput, TextOutput]):

@@ -29,7 +29,7 @@ from agents.synthforge.filter import FilterAgent
 from agents.synthforge.models import ClassifiedArchitecture, DetectionResult
 from agents.synthforge.raster_vision import consistency_problem, image_size, raster_kind
 from agents.synthforge.vision import VisionAgent, detect_file
-from orchestration.execution import RunContext, execute
+from orchestration.runtime.execution import RunContext, execute
 
 # Only loopback (the stand-in) may be reached; anything else fails the test.
 pytestmark = pytest.mark.usefixtures("no_external_network")

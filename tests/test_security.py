@@ -8,8 +8,8 @@ from synthforge_fixtures import aws_api, azure_shop, connection, resource
 
 from agents.synthforge.models import ResourceSecurity, SecurityResult
 from agents.synthforge.security import SecurityAgent, recommend
-from orchestration.execution import execute
-from orchestration.schemas import artifact_schema
+from orchestration.runtime.execution import execute
+from orchestration.runtime.schemas import artifact_schema
 
 
 def _sec(result: SecurityResult, resource_id: str) -> ResourceSecurity:

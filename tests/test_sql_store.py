@@ -20,8 +20,8 @@ from pydantic import BaseModel
 
 from agents.base import Agent, AgentResult
 from agents.errors import StateStoreError
-from orchestration.artifact import ArtifactStatus, Envelope, digest
-from orchestration.execution import RunContext, execute
+from orchestration.runtime.artifact import ArtifactStatus, Envelope, digest
+from orchestration.runtime.execution import RunContext, execute
 from orchestration.state.base import StateStore
 from orchestration.state.open import open_store
 from orchestration.state.sql import SqlStore, mask_password

@@ -16,9 +16,9 @@ from cli_helpers import run_cli
 from agents import AgentRegistry
 from agents.synthforge.models import ArchitectureAnalysis, ReviewedArchitecture, SecurityResult
 from agents.synthforge.security import SecurityAgent
-from orchestration.execution import RunContext
 from orchestration.pipeline_file import load_spec, plan_stages, run_planned
-from orchestration.schemas import validate_file
+from orchestration.runtime.execution import RunContext
+from orchestration.runtime.schemas import validate_file
 
 REPO = Path(__file__).resolve().parent.parent
 PIPELINE = REPO / "pipelines" / "synthforge.yaml"

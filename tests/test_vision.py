@@ -17,7 +17,7 @@ from agents.registry import default_registry
 from agents.synthforge.drawio import plain_label, read_diagram
 from agents.synthforge.models import DetectionResult, DiagramInput
 from agents.synthforge.vision import VisionAgent, detect_file
-from orchestration.artifact import read_artifact
+from orchestration.runtime.artifact import read_artifact
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "diagrams" / "webapp.drawio"

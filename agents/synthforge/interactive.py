@@ -165,7 +165,7 @@ def truthy(value: Any) -> bool:
 
 def load_decisions(path: Path) -> DecisionsFile:
     """Read and validate a decisions file; errors name the file and the JSON path."""
-    from orchestration.artifact import read_json
+    from orchestration.runtime.artifact import read_json
 
     doc = read_json(path)
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from orchestration.artifact import Envelope
+from orchestration.runtime.artifact import Envelope
 
 #: Where runs keep their state when no ``--state`` is given.
 DEFAULT_STATE_DIR = Path(".forgeflow") / "state"

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from agents.base import format_validation_error
 from agents.errors import ForgeflowError, StateStoreError
-from orchestration.artifact import Envelope, write_text_atomic
+from orchestration.runtime.artifact import Envelope, write_text_atomic
 from orchestration.state.base import StateStore
 
 _PLAIN = frozenset(string.ascii_letters + string.digits + "-_.")

@@ -37,7 +37,7 @@ from pydantic import ValidationError
 
 from agents.base import format_validation_error
 from agents.errors import StateStoreError
-from orchestration.artifact import Envelope
+from orchestration.runtime.artifact import Envelope
 from orchestration.state.base import StateStore
 from orchestration.state.directory import dump_value
 

@@ -14,10 +14,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from agents.errors import InputError, SchemaViolation
-from orchestration.artifact import ENVELOPE_VERSION, SCHEMA_PREFIX, Envelope, read_json
+from orchestration.runtime.artifact import ENVELOPE_VERSION, SCHEMA_PREFIX, Envelope, read_json
 
 #: The repository's committed schemas folder.
-SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 #: Models that are documents in their own right but no agent's input or output.
 EXTRA_MODELS: list[str] = [
@@ -91,7 +91,7 @@ def render(schema: dict[str, Any]) -> str:
 def generate(directory: Path = SCHEMAS_DIR) -> list[Path]:
     """Write every schema into ``directory``; remove stale generated ones."""
     from agents.errors import InputError
-    from orchestration.artifact import write_text_atomic
+    from orchestration.runtime.artifact import write_text_atomic
 
     try:
         directory.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,9 @@
 """Monitoring: every agent run timed, recorded, logged, and reported to GitHub Actions.
 
-:func:`orchestration.execution.execute` hands each finished run to :meth:`RunMonitor.record`,
-which keeps a :class:`RunRecord` and logs one line at INFO on the ``forgeflow.runs`` logger
-(with ``run_id``, ``stage``, ``agent``, ``status``, ``duration_ms`` as structured fields).
-At the end of a run the monitor renders a markdown job summary — a table of timings and a
+:func:`orchestration.runtime.execution.execute` hands each finished run to
+:meth:`RunMonitor.record`, which keeps a :class:`RunRecord` and logs one line at INFO on the
+``forgeflow.runs`` logger (with ``run_id``, ``stage``, ``agent``, ``status``,
+``duration_ms`` as structured fields). At the end of a run the monitor renders a markdown job summary — a table of timings and a
 mermaid graph of the run — and emits one ``::error::`` annotation per failed run::
 
     monitor = RunMonitor()
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from agents.model_client import ModelCall
-    from orchestration.execution import AgentRun
+    from orchestration.runtime.execution import AgentRun
 
 RUNS_LOGGER = "forgeflow.runs"
 

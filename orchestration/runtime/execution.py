@@ -17,11 +17,11 @@ from pydantic import BaseModel
 from agents.base import Agent, AgentResult, coerce_model
 from agents.errors import ForgeflowError
 from agents.model_client import ModelCall, ModelClient, collect_model_calls
-from orchestration.artifact import ArtifactStatus, Envelope, digest, make_envelope, new_id
+from orchestration.runtime.artifact import ArtifactStatus, Envelope, digest, make_envelope, new_id
 
 if TYPE_CHECKING:
-    from orchestration.cache import ResultCache
-    from orchestration.monitoring import RunMonitor
+    from orchestration.runtime.cache import ResultCache
+    from orchestration.runtime.monitoring import RunMonitor
     from orchestration.state.base import StateStore
 
 

@@ -2,7 +2,7 @@
 
 The key is the sha256 of (agent name, agent version, input digest): the same agent at the
 same version given the same input gives the same output, so the output can be reused. The
-input digest :func:`orchestration.execution.execute` passes covers the agent's settings too
+input digest :func:`orchestration.runtime.execution.execute` passes covers the agent's settings too
 and, for an agent that may call a model, the model and its instructions.
 Bump an agent's ``version`` when its output for a given input changes.
 
@@ -26,7 +26,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 from pydantic import BaseModel, ValidationError
 
 from agents.errors import ForgeflowError
-from orchestration.artifact import write_text_atomic
+from orchestration.runtime.artifact import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def cache_key(agent_name: str, agent_version: str, input_digest: str) -> str:
 
 @runtime_checkable
 class ResultCache(Protocol):
-    """What :func:`orchestration.execution.execute` needs of a result cache."""
+    """What :func:`orchestration.runtime.execution.execute` needs of a result cache."""
 
     def key(self, agent_name: str, agent_version: str, input_digest: str) -> str:
         """The key of one agent version's result on one input."""

@@ -1,0 +1,1 @@
+"""Run-time: the artifact envelope, running an agent, result cache, monitoring, logs, schemas."""
