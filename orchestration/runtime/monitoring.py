@@ -2,9 +2,9 @@
 
 :func:`orchestration.runtime.execution.execute` hands each finished run to
 :meth:`RunMonitor.record`, which keeps a :class:`RunRecord` and logs one line at INFO on the
-``forgeflow.runs`` logger (with ``run_id``, ``stage``, ``agent``, ``status``,
-``duration_ms`` as structured fields). At the end of a run the monitor renders a markdown
-job summary — a table of timings and a mermaid graph of the run — and emits one ``::error::`` annotation per failed run::
+``forgeflow.runs`` logger (with ``run_id``, ``stage``, ``agent``, ``status``, ``duration_ms`` as
+structured fields). At the end of a run the monitor renders a markdown job summary — a table of
+timings and a mermaid graph of the run — and emits one ``::error::`` annotation per failed run::
 
     monitor = RunMonitor()
     ctx = RunContext(monitor=monitor)
