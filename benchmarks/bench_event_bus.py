@@ -18,7 +18,7 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 
-from orchestration.event_bus import Event, EventBus
+from orchestration.patterns.event_bus import Event, EventBus
 
 
 class Ping(Event):

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agents.base import Agent, AgentResult
-from orchestration.parallel import ParallelOrchestrator
+from orchestration.patterns.parallel import ParallelOrchestrator
 from orchestration.runtime.execution import RunContext
 
 TARGET = 1.3

@@ -1,7 +1,7 @@
 """Per-stage cost of SequentialPipeline against a bare asyncio + pydantic chain.
 
 A chain of no-op agents (each validates a small pydantic input and returns an output) runs
-through :class:`orchestration.sequential.SequentialPipeline`. The baseline, in the same
+through :class:`orchestration.patterns.sequential.SequentialPipeline`. The baseline, in the same
 process, does the same work by hand: per stage one ``model_validate`` of the previous
 output as the next input, then one ``await`` of the same agent's ``process``. The
 difference is what the pipeline adds per stage (envelope, input digest, timing, agent
@@ -23,9 +23,9 @@ from collections.abc import Awaitable, Callable
 from pydantic import BaseModel
 
 from agents.base import Agent, AgentResult
+from orchestration.patterns.sequential import SequentialPipeline, Stage
 from orchestration.runtime.execution import RunContext
 from orchestration.runtime.monitoring import RunMonitor
-from orchestration.sequential import SequentialPipeline, Stage
 
 TARGET = 3.0
 

@@ -39,7 +39,7 @@ from agents.errors import ForgeflowError, InputError, PipelineError, UnknownAgen
 from agents.registry import AgentRegistry, default_registry
 
 if TYPE_CHECKING:
-    from orchestration.sequential import AgentSession
+    from orchestration.patterns.sequential import AgentSession
 
 
 class _Strict(BaseModel):
@@ -166,7 +166,7 @@ def _of_written_kind(loc: Any, raw: dict[str, Any]) -> bool:
 
 
 def _mismatch(out: type[BaseModel], into: type[BaseModel]) -> str | None:
-    from orchestration.typecheck import incompatibility
+    from orchestration.patterns.typecheck import incompatibility
 
     return incompatibility(out, into)
 
@@ -249,7 +249,7 @@ def _plan(spec: PipelineSpec, registry: AgentRegistry, source: str) -> list[Plan
                         f"{where} {group.name!r}: branch {b!r} cannot take "
                         f"{upstream.__name__}: {why}"
                     )
-            from orchestration.parallel import ParallelOrchestrator
+            from orchestration.patterns.parallel import ParallelOrchestrator
 
             why = ParallelOrchestrator.check_combiner(
                 {b: cls.output_model for b, cls in branches.items()},
@@ -276,7 +276,7 @@ def _plan(spec: PipelineSpec, registry: AgentRegistry, source: str) -> list[Plan
             if loop.fixer:
                 agents[loop.fixer] = get(loop.fixer)
             gen = agents[loop.generator]
-            from orchestration.feedback_loop import FeedbackLoop
+            from orchestration.patterns.feedback_loop import FeedbackLoop
 
             try:
                 FeedbackLoop.check_types(
@@ -337,7 +337,7 @@ async def run_planned(
     Agents are entered (set up) on first use and left when the run ends; an agent whose
     set-up fails is a failed stage like any other.
     """
-    from orchestration.sequential import AgentSession
+    from orchestration.patterns.sequential import AgentSession
 
     async with AgentSession() as session:
         return await _run_stages(planned, data, ctx, settings or {}, session)
@@ -362,7 +362,7 @@ async def _run_stages(
                 return PipelineRun(False, None, runs, stage.name, run.error)
             current = run.output
         elif isinstance(spec, ParallelStageSpec):
-            from orchestration.parallel import ParallelOrchestrator
+            from orchestration.patterns.parallel import ParallelOrchestrator
 
             group = spec.parallel
             branch_agents = {
@@ -392,7 +392,7 @@ async def _run_stages(
                 return PipelineRun(False, None, runs, run.stage, run.error)
             current = run.output
         else:
-            from orchestration.feedback_loop import FeedbackLoop
+            from orchestration.patterns.feedback_loop import FeedbackLoop
 
             loop = spec.loop
 

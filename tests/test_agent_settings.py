@@ -24,7 +24,7 @@ from agents.registry import default_registry
 from agents.synthforge.cost_estimation import CostEstimationAgent, azure_regions
 from agents.synthforge.iac_models import GeneratedModules
 from agents.synthforge.models import ClassifiedArchitecture
-from orchestration.coordinator import Plan, PlanRejected, PlanStep, validate_plan
+from orchestration.patterns.coordinator import Plan, PlanRejected, PlanStep, validate_plan
 from orchestration.runtime.cache import MemoryCache
 from orchestration.runtime.execution import RunContext, execute
 

@@ -18,8 +18,8 @@ from agents.model_client import ScriptedModelClient
 from agents.model_config import ModelConfigError, ModelEndpoint, Secret
 from agents.openai_client import OpenAIModelClient
 from agents.registry import AgentRegistry
-from orchestration.ai_planner import AIPlanner
-from orchestration.coordinator import Coordinator, DeterministicPlanner, PlanRejected
+from orchestration.patterns.ai_planner import AIPlanner
+from orchestration.patterns.coordinator import Coordinator, DeterministicPlanner, PlanRejected
 
 # Only loopback (the stand-in) may be reached; anything else fails the test.
 pytestmark = pytest.mark.usefixtures("no_external_network")

@@ -13,7 +13,7 @@ import pytest
 from agents.base import Agent
 from agents.builtin import TextInput, TextOutput
 from agents.errors import InputError, PipelineError
-from orchestration.batch import run_agent_batch, run_batch
+from orchestration.patterns.batch import run_agent_batch, run_batch
 from orchestration.runtime.cache import MemoryCache
 from orchestration.runtime.execution import RunContext
 from orchestration.runtime.monitoring import RunMonitor

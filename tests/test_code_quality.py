@@ -36,7 +36,7 @@ from agents.synthforge.iac_models import (
     GeneratedFile,
     GeneratedModules,
 )
-from orchestration.feedback_loop import FeedbackLoop, Issue
+from orchestration.patterns.feedback_loop import FeedbackLoop, Issue
 
 STORAGE_TLS10 = """\
 resource "azurerm_storage_account" "legacy" {

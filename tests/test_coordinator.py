@@ -13,7 +13,7 @@ from sample_agents import Numbers, SumAgent, Total
 from agents.base import Agent
 from agents.builtin import TextInput, TextOutput, WordCount
 from agents.registry import AgentRegistry
-from orchestration.coordinator import (
+from orchestration.patterns.coordinator import (
     Condition,
     Coordinator,
     DeterministicPlanner,

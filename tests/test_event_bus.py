@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import pytest
 
-from orchestration.event_bus import Event, EventBus, PublishResult
+from orchestration.patterns.event_bus import Event, EventBus, PublishResult
 
 
 class DiagramUploaded(Event):

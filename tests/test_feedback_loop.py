@@ -9,7 +9,7 @@ import pytest
 from agents.base import Agent, AgentResult
 from agents.builtin import TextInput, WordCount
 from agents.errors import PipelineError
-from orchestration.feedback_loop import FeedbackLoop, FixRequest, Issue, ValidationReport
+from orchestration.patterns.feedback_loop import FeedbackLoop, FixRequest, Issue, ValidationReport
 from orchestration.runtime.execution import RunContext
 from orchestration.runtime.monitoring import RunMonitor
 

@@ -23,7 +23,7 @@ import pytest
 
 from agents.synthforge.iac_corpus import analyse, azure_diagrams, iac_loop
 from agents.synthforge.iac_models import CodeQualityReport, GeneratedModules
-from orchestration.feedback_loop import Issue, LoopResult
+from orchestration.patterns.feedback_loop import Issue, LoopResult
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 

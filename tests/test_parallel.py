@@ -27,7 +27,7 @@ from agents.synthforge.models import (
     ReviewedArchitecture,
     SecurityResult,
 )
-from orchestration.parallel import ParallelOrchestrator
+from orchestration.patterns.parallel import ParallelOrchestrator
 from orchestration.runtime.execution import RunContext
 from orchestration.runtime.monitoring import RunMonitor
 

@@ -10,9 +10,9 @@ from sample_agents import SumAgent
 from agents.base import Agent
 from agents.builtin import EchoAgent, TextInput, UppercaseAgent, WordCount, WordCountAgent
 from agents.errors import PipelineError
+from orchestration.patterns.sequential import SequentialPipeline, Stage
 from orchestration.runtime.execution import RunContext
 from orchestration.runtime.monitoring import RunMonitor
-from orchestration.sequential import SequentialPipeline, Stage
 from orchestration.state.directory import DirectoryStore
 
 

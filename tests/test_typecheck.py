@@ -14,7 +14,12 @@ from agents.synthforge.models import (
     DetectionResult,
     ReviewedArchitecture,
 )
-from orchestration.typecheck import admits, fields_incompatibility, incompatibility, type_name
+from orchestration.patterns.typecheck import (
+    admits,
+    fields_incompatibility,
+    incompatibility,
+    type_name,
+)
 
 
 class Point(BaseModel):

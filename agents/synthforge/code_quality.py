@@ -2,7 +2,7 @@
 
 Input :class:`~agents.synthforge.iac_models.GeneratedModules`, output
 :class:`~agents.synthforge.iac_models.CodeQualityReport` (a
-:class:`~orchestration.feedback_loop.ValidationReport`).
+:class:`~orchestration.patterns.feedback_loop.ValidationReport`).
 
 1. Every ``.tf`` file is parsed with ``hcl2`` (python-hcl2, or the bc-python-hcl2 fork that
    checkov installs under the same import name) and every ``.bicep`` file with
@@ -46,7 +46,7 @@ from agents.synthforge.iac_models import (
     GeneratedModules,
     UnfixedIssue,
 )
-from orchestration.feedback_loop import Issue
+from orchestration.patterns.feedback_loop import Issue
 
 SYNTAX = "SYNTAX"
 _LINE = re.compile(r"line (\d+)")

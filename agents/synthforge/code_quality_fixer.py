@@ -31,7 +31,7 @@ from agents.synthforge.iac_models import (
     Language,
     UnfixedIssue,
 )
-from orchestration.feedback_loop import Issue
+from orchestration.patterns.feedback_loop import Issue
 
 
 @dataclass(frozen=True)

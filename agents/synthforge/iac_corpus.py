@@ -16,7 +16,7 @@ from agents.synthforge.code_quality import CodeQualityAgent
 from agents.synthforge.code_quality_fixer import CodeQualityFixerAgent
 from agents.synthforge.models import ArchitectureAnalysis
 from agents.synthforge.module_development import ModuleDevelopmentAgent
-from orchestration.feedback_loop import FeedbackLoop
+from orchestration.patterns.feedback_loop import FeedbackLoop
 
 #: Icon style families that mark a corpus diagram as an Azure one.
 AZURE_STYLES = re.compile(r"\b(azure2|mscae|mxgraph\.azure|mxgraph\.mscae)\b")

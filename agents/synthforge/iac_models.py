@@ -4,10 +4,10 @@ combine → module_development → code_quality ⇄ code_quality_fixer
 
 ``module_development`` turns an :class:`~agents.synthforge.models.ArchitectureAnalysis`
 into :class:`GeneratedModules`; ``code_quality`` validates those into a
-:class:`CodeQualityReport` (a :class:`~orchestration.feedback_loop.ValidationReport`);
+:class:`CodeQualityReport` (a :class:`~orchestration.patterns.feedback_loop.ValidationReport`);
 ``code_quality_fixer`` takes a :class:`FixModulesRequest` (``{candidate, issues}``) and
 returns :class:`GeneratedModules` again, so the three fit
-:class:`~orchestration.feedback_loop.FeedbackLoop`.
+:class:`~orchestration.patterns.feedback_loop.FeedbackLoop`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from agents.base import AgentResult
-from orchestration.feedback_loop import Issue, ValidationReport
+from orchestration.patterns.feedback_loop import Issue, ValidationReport
 
 IacKind = Literal["terraform", "bicep", "both"]
 Language = Literal["terraform", "bicep"]

@@ -18,9 +18,9 @@ from pydantic import BaseModel, Field
 
 from agents.base import Agent, AgentResult, coerce_model
 from agents.errors import ForgeflowError, PipelineError
+from orchestration.patterns.sequential import AgentSession
+from orchestration.patterns.typecheck import fields_incompatibility, incompatibility
 from orchestration.runtime.execution import AgentRun, RunContext
-from orchestration.sequential import AgentSession
-from orchestration.typecheck import fields_incompatibility, incompatibility
 
 __all__ = [
     "FeedbackLoop",

@@ -17,9 +17,9 @@ from pydantic import BaseModel
 
 from agents.base import Agent, AgentResult
 from agents.errors import PipelineError
+from orchestration.patterns.sequential import AgentSession
+from orchestration.patterns.typecheck import fields_incompatibility
 from orchestration.runtime.execution import AgentRun, RunContext
-from orchestration.sequential import AgentSession
-from orchestration.typecheck import fields_incompatibility
 
 __all__ = ["BRANCH_RESERVED", "ParallelOrchestrator", "ParallelResult"]
 

@@ -209,7 +209,7 @@ async def run_agent_batch(
     Input *i* runs as stage ``STAGE/i`` (``STAGE`` defaults to the agent's name), so
     with a state store in ``ctx`` a re-run of the batch resumes item by item.
     """
-    from orchestration.sequential import AgentSession
+    from orchestration.patterns.sequential import AgentSession
 
     ctx = ctx or RunContext()
     base = stage or agent.name

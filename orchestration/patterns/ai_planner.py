@@ -1,13 +1,13 @@
-"""A planner for :class:`~orchestration.coordinator.Coordinator` that asks a hosted model.
+"""A planner for :class:`~orchestration.patterns.coordinator.Coordinator` that asks a hosted model.
 
 The model is shown the goal, the type of the plan's input and the registered agents with
-their input and output types, and answers with a :class:`~orchestration.coordinator.Plan`
+their input and output types, and answers with a :class:`~orchestration.patterns.coordinator.Plan`
 (its JSON Schema is the response format). Before anything runs, the plan is checked with
-:func:`~orchestration.coordinator.check_plan` against the registry and the agents' types:
+:func:`~orchestration.patterns.coordinator.check_plan` against the registry and the agents' types:
 an unknown agent, a bad data flow, a cycle, a condition on a missing field. A plan that
 fails is sent back with the precise reason and asked for again, ``max_attempts`` times in
 all. After that — or when the model cannot be reached — the :class:`AIPlanner` falls back
-to the :class:`~orchestration.coordinator.DeterministicPlanner` and says so: its ``name``,
+to the :class:`~orchestration.patterns.coordinator.DeterministicPlanner` and says so: its ``name``,
 which the coordinator puts in ``CoordinatorResult.planner``, then reads
 ``deterministic (fallback: …)``, and a warning is logged::
 
@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from agents.model_client import ChatMessage, ModelClient
 from agents.registry import AgentRegistry
-from orchestration.coordinator import (
+from orchestration.patterns.coordinator import (
     INPUT,
     DeterministicPlanner,
     Plan,

@@ -17,9 +17,9 @@ from pydantic import BaseModel
 
 from agents.base import Agent, AgentResult
 from agents.errors import PipelineError
+from orchestration.patterns.typecheck import incompatibility
 from orchestration.runtime.artifact import ArtifactStatus, make_envelope, now
 from orchestration.runtime.execution import AgentRun, RunContext, describe_error, execute
-from orchestration.typecheck import incompatibility
 
 __all__ = ["AgentSession", "PipelineResult", "SequentialPipeline", "Stage", "recorded_run"]
 
@@ -198,7 +198,7 @@ class SequentialPipeline:
 
     ``stages`` are :class:`~agents.base.Agent` instances (the stage is named after the
     agent) or :class:`Stage` objects. Every boundary is type-checked at construction
-    with :func:`orchestration.typecheck.incompatibility`; a mismatch raises
+    with :func:`orchestration.patterns.typecheck.incompatibility`; a mismatch raises
     :class:`~agents.errors.PipelineError` naming both stages and the field, e.g.
     ``stage 2 'filter': input FilterInput cannot take output DetectionResult of stage 1
     'vision': field 'x' missing from DetectionResult (FilterInput requires str)``.

@@ -27,10 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents.base import AgentConfig, AgentResult, coerce_model
 from agents.errors import ForgeflowError, PipelineError, UnknownAgentError
 from agents.registry import AgentRegistry, default_registry
+from orchestration.patterns.sequential import AgentSession, recorded_run
+from orchestration.patterns.typecheck import incompatibility, type_name
 from orchestration.runtime.artifact import ArtifactStatus
 from orchestration.runtime.execution import AgentRun, RunContext, describe_error
-from orchestration.sequential import AgentSession, recorded_run
-from orchestration.typecheck import incompatibility, type_name
 
 __all__ = [
     "INPUT",
