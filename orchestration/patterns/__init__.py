@@ -1,1 +1,1 @@
-"""The patterns: sequential, parallel, event bus, coordinator and AI planner, feedback loop, batch."""
+"""The patterns: sequential, parallel, event bus, coordinator, AI planner, feedback loop, batch."""
