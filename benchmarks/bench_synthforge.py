@@ -1,7 +1,7 @@
 """The whole SynthForge pipeline in-process on every corpus diagram.
 
 vision → filter → interactive (accept all) → network_flow ∥ security ∥ cost_estimation →
-combine, through the same code the CLI runs (``orchestration.pipeline_file``), with no
+combine, through the same code the CLI runs (``orchestration.pipeline.file``), with no
 state store. Each diagram is run once to warm up (imports, data tables), then ``--repeat``
 times; the median per diagram is printed. The baseline, measured in the same run, is
 vision alone (reading and parsing the file), so the table shows what the analysis adds.
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from agents.synthforge.vision import VisionAgent
-from orchestration.pipeline_file import load_spec, plan_stages, run_planned
+from orchestration.pipeline.file import load_spec, plan_stages, run_planned
 from orchestration.runtime.execution import RunContext
 
 REPO = Path(__file__).resolve().parent.parent

@@ -52,8 +52,8 @@ _EXPORTS: dict[str, str] = {
     "DirectoryStore": "orchestration.state.directory",
     "SqlStore": "orchestration.state.sql",
     # pipelines from files
-    "PipelineSpec": "orchestration.pipeline_file",
-    "run_pipeline_file": "orchestration.pipeline_runner",
+    "PipelineSpec": "orchestration.pipeline.file",
+    "run_pipeline_file": "orchestration.pipeline.runner",
     "combine_results": "orchestration.combine_results",
     # GitHub: pull-request body state, dispatch chains, matrices
     "PullRequestState": "orchestration.pr_state",

@@ -171,7 +171,7 @@ def run(
     import os
 
     from agents.model_config import model_client_from_env
-    from orchestration.pipeline_runner import parse_settings, run_pipeline_file
+    from orchestration.pipeline.runner import parse_settings, run_pipeline_file
     from orchestration.runtime.artifact import new_id
 
     client = model_client_from_env(

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from agents import Agent, AgentRegistry, AgentResult, PipelineError
 from agents.builtin import TextInput, TextOutput, WordCount
 from orchestration.patterns.feedback_loop import FixRequest, Issue, ValidationReport
-from orchestration.pipeline_file import PipelineSpec, plan_stages, run_planned
+from orchestration.pipeline.file import PipelineSpec, plan_stages, run_planned
 from orchestration.runtime.execution import RunContext
 
 

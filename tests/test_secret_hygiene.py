@@ -23,7 +23,7 @@ from raster_fixtures import png_bytes, webapp_reading
 
 from agents.model_config import endpoint_from_env
 from agents.openai_client import OpenAIModelClient
-from orchestration.pipeline_runner import run_pipeline_file
+from orchestration.pipeline.runner import run_pipeline_file
 from orchestration.resilience.retry import RetryPolicy
 
 pytestmark = pytest.mark.usefixtures("no_external_network")

@@ -16,7 +16,7 @@ from cli_helpers import run_cli
 from agents import AgentRegistry
 from agents.synthforge.models import ArchitectureAnalysis, ReviewedArchitecture, SecurityResult
 from agents.synthforge.security import SecurityAgent
-from orchestration.pipeline_file import load_spec, plan_stages, run_planned
+from orchestration.pipeline.file import load_spec, plan_stages, run_planned
 from orchestration.runtime.execution import RunContext
 from orchestration.runtime.schemas import validate_file
 

@@ -41,7 +41,7 @@ async def analyse(diagram: Path, pipeline: Path) -> ArchitectureAnalysis:
     pipeline does not end in an ``ArchitectureAnalysis``.
     """
     from agents.synthforge.vision import VisionAgent
-    from orchestration.pipeline_file import load_spec, plan_stages, run_planned
+    from orchestration.pipeline.file import load_spec, plan_stages, run_planned
     from orchestration.runtime.execution import RunContext
 
     planned = plan_stages(load_spec(pipeline))

@@ -21,7 +21,7 @@ SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 #: Models that are documents in their own right but no agent's input or output.
 EXTRA_MODELS: list[str] = [
-    "orchestration.pipeline_file:PipelineSpec",
+    "orchestration.pipeline.file:PipelineSpec",
     "agents.synthforge.models:DecisionsFile",
 ]
 

@@ -77,7 +77,7 @@ def run_pipeline_file(
     ``model_client`` (a hosted model) reaches every agent of the run; it is closed when
     the run ends.
     """
-    from orchestration.pipeline_file import load_spec, plan_stages, run_planned
+    from orchestration.pipeline.file import load_spec, plan_stages, run_planned
     from orchestration.runtime.artifact import new_id, write_artifact, write_text_atomic
     from orchestration.runtime.execution import RunContext
     from orchestration.runtime.monitoring import RunMonitor

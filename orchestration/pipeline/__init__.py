@@ -1,0 +1,1 @@
+"""Pipelines from files: the pipeline-file model and its checks, and the runner of `run`."""
