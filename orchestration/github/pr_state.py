@@ -24,7 +24,7 @@ workflow to upload as an artifact) and the block keeps a small pointer
 it. :func:`read_state` returns the pointer; :func:`load_spilled` reads the file back.
 
 :class:`PullRequestState` reads and writes the body through the GitHub API
-(:mod:`orchestration.github_api`), and :func:`upsert_sticky_comment` keeps one comment up to
+(:mod:`orchestration.github.api`), and :func:`upsert_sticky_comment` keeps one comment up to
 date; both are async and retry through :mod:`orchestration.resilience.retry`.
 """
 
@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 from agents.errors import ForgeflowError, InputError
 
 if TYPE_CHECKING:
-    from orchestration.github_api import GitHubClient
+    from orchestration.github.api import GitHubClient
 
 log = logging.getLogger(__name__)
 
@@ -363,7 +363,7 @@ class PullRequestState:
         settle: float = 2.0,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        from orchestration.github_api import check_repo_name
+        from orchestration.github.api import check_repo_name
 
         if isinstance(number, bool) or not isinstance(number, int) or number < 1:
             raise PrStateError(f"pull-request number {number!r} must be a positive integer")
@@ -497,7 +497,7 @@ async def upsert_sticky_comment(
     Only comments whose first line is exactly the marker count, so a comment that merely
     quotes the marker is left alone. When several exist, the oldest is updated.
     """
-    from orchestration.github_api import check_repo_name
+    from orchestration.github.api import check_repo_name
 
     check_repo_name(repo)
     if isinstance(number, bool) or not isinstance(number, int) or number < 1:

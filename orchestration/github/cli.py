@@ -1,11 +1,12 @@
 """Workflow helper commands: ``pr-state``, ``sticky-comment``, ``dispatch``, ``emit-matrix``.
 
 Registered on ``python -m orchestration`` by :func:`register`. Each is a thin wrapper over
-:mod:`orchestration.pr_state`, :mod:`orchestration.dispatch` and :mod:`orchestration.matrix`.
-The API commands read ``GITHUB_TOKEN``, ``GITHUB_REPOSITORY`` and ``GITHUB_API_URL`` from the
-environment (as a workflow step sets them); a missing one ends in one line and exit 2.
-Everything a workflow passes is validated before use, and nothing taken from the pull
-request (title, branch, body) is ever run or interpolated into a command.
+:mod:`orchestration.github.pr_state`, :mod:`orchestration.github.dispatch` and
+:mod:`orchestration.github.matrix`. The API commands read ``GITHUB_TOKEN``,
+``GITHUB_REPOSITORY`` and ``GITHUB_API_URL`` from the environment (as a workflow step sets
+them); a missing one ends in one line and exit 2. Everything a workflow passes is validated
+before use, and nothing taken from the pull request (title, branch, body) is ever run or
+interpolated into a command.
 
 Step outputs go to ``$GITHUB_OUTPUT`` through :func:`set_output` only.
 """
@@ -104,7 +105,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def _client() -> tuple[Any, str]:
-    from orchestration.github_api import client_from_env, env_settings
+    from orchestration.github.api import client_from_env, env_settings
 
     settings = env_settings()
     return client_from_env(), settings.repo
@@ -116,7 +117,7 @@ def _dump(value: Any) -> str:
 
 def register(main: click.Group) -> None:
     """Add the workflow helper commands to the ``python -m orchestration`` group."""
-    from orchestration.cli import user_errors
+    from orchestration.runtime.cli_support import user_errors
 
     @main.group("pr-state")
     def pr_state() -> None:
@@ -131,7 +132,7 @@ def register(main: click.Group) -> None:
         """Print KEY's value as JSON (every key when KEY is omitted; null when absent)."""
         import asyncio
 
-        from orchestration.pr_state import PullRequestState, check_key
+        from orchestration.github.pr_state import PullRequestState, check_key
 
         if key is not None:
             check_key(key)
@@ -182,7 +183,7 @@ def register(main: click.Group) -> None:
         """
         import asyncio
 
-        from orchestration.pr_state import (
+        from orchestration.github.pr_state import (
             ArtifactSpill,
             PullRequestState,
             check_key,
@@ -218,7 +219,7 @@ def register(main: click.Group) -> None:
         """Create or update the one comment marked KEY on the pull request."""
         import asyncio
 
-        from orchestration.pr_state import check_key, upsert_sticky_comment
+        from orchestration.github.pr_state import check_key, upsert_sticky_comment
 
         check_key(marker_key)
         try:
@@ -264,7 +265,7 @@ def register(main: click.Group) -> None:
         """Send the next repository_dispatch event of a chain."""
         import asyncio
 
-        from orchestration.dispatch import (
+        from orchestration.github.dispatch import (
             build_client_payload,
             check_event_type,
             load_payload_file,
@@ -304,7 +305,12 @@ def register(main: click.Group) -> None:
     def emit_matrix(agents_json: str | None, agents_file: Path | None, name: str) -> None:
         """Write NAME=<matrix JSON> to $GITHUB_OUTPUT, one leg per known agent."""
         from agents.registry import default_registry
-        from orchestration.matrix import build_matrix, matrix_json, parse_agents, read_agents_file
+        from orchestration.github.matrix import (
+            build_matrix,
+            matrix_json,
+            parse_agents,
+            read_agents_file,
+        )
 
         if (agents_json is None) == (agents_file is None):
             raise InputError("give the agents with exactly one of --agents JSON or --agents-file")
