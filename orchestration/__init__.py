@@ -54,7 +54,7 @@ _EXPORTS: dict[str, str] = {
     # pipelines from files
     "PipelineSpec": "orchestration.pipeline.file",
     "run_pipeline_file": "orchestration.pipeline.runner",
-    "combine_results": "orchestration.combine_results",
+    "combine_results": "orchestration.combine_results",  # the module (CLI and functions)
     # GitHub: pull-request body state, dispatch chains, matrices
     "PullRequestState": "orchestration.github.pr_state",
     "read_state": "orchestration.github.pr_state",
@@ -103,4 +103,6 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'orchestration' has no attribute {name!r}")
+    if module == f"{__name__}.{name}":  # a sub-package exported as itself
+        return importlib.import_module(module)
     return getattr(importlib.import_module(module), name)

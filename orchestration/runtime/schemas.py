@@ -28,7 +28,7 @@ EXTRA_MODELS: list[str] = [
 
 #: Artifacts written by orchestration itself rather than by an agent.
 EXTRA_ARTIFACT_MODELS: list[str] = [
-    "orchestration.combine_results:CombinedResults",
+    "orchestration.patterns.fan_in:CombinedResults",
 ]
 
 

@@ -12,11 +12,9 @@ parallel group gives its combiner in-process.
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import Any
 
-import click
 from pydantic import BaseModel, Field
 
 from agents.base import AgentResult
@@ -133,44 +131,3 @@ def combine(
         raise result.exception
     write_artifact(output, result.envelope)
     return result.ok, combined
-
-
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("directory", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    default="combined.json",
-    show_default=True,
-    help="Where to write the combined artifact.",
-)
-@click.option("--combiner", metavar="AGENT", help="Agent that merges the legs' outputs.")
-@click.option(
-    "--upstream",
-    type=click.Path(path_type=Path),
-    help="The input the legs shared (artifact or JSON); needed with --combiner.",
-)
-@click.option("--run-id", help="Run id of the combined artifact.")
-def main(
-    directory: Path, output: Path, combiner: str | None, upstream: Path | None, run_id: str | None
-) -> None:
-    """Merge the agent result artifacts found below DIRECTORY."""
-    try:
-        ok, combined = combine(
-            directory, output, combiner=combiner, upstream=upstream, run_id=run_id
-        )
-    except ForgeflowError as exc:
-        click.echo(f"error: {exc.one_line()}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("error: interrupted", err=True)
-        sys.exit(130)
-    click.echo(f"merged {len(combined.results)} legs into {output}")
-    for failure in combined.failures:
-        click.echo(f"failed leg {failure.leg}: {failure.error}", err=True)
-    sys.exit(0 if ok else 1)
-
-
-if __name__ == "__main__":
-    main()
