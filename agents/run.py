@@ -6,7 +6,7 @@ on stderr, nothing written).
 
 Model-backed agents (and ``vision`` on a PNG/JPEG) use the hosted model configured by
 ``FORGEFLOW_MODEL_BASE_URL``/``FORGEFLOW_MODEL_API_KEY``/``FORGEFLOW_MODEL_API_VERSION``/
-``FORGEFLOW_MODEL`` (see :mod:`agents.model_config`); the ``--model-*`` options override
+``FORGEFLOW_MODEL`` (see :mod:`agents.models.config`); the ``--model-*`` options override
 all but the key, which is read from the environment only. Nothing configured: no model,
 no network.
 """
@@ -206,7 +206,7 @@ def main(
             raise ForgeflowError("usage: python -m agents.run AGENT INPUT [-o OUTPUT] (see --help)")
         if output is not None and output.endswith(("/", os.sep)):
             raise ForgeflowError(f"{output}: names a folder; give -o a file path")
-        from agents.model_config import model_client_from_env
+        from agents.models.factory import model_client_from_env
 
         client = model_client_from_env(
             base_url=model_base_url, api_version=model_api_version, model=model_name

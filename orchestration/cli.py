@@ -147,7 +147,7 @@ def run(
     """Run the pipeline file PIPELINE on one input."""
     import os
 
-    from agents.model_config import model_client_from_env
+    from agents.models.factory import model_client_from_env
     from orchestration.pipeline.runner import parse_settings, run_pipeline_file
     from orchestration.runtime.artifact import new_id
 

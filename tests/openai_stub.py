@@ -43,7 +43,7 @@ import pytest
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from agents.openai_client import OpenAIModelClient
+    from agents.models.openai_client import OpenAIModelClient
 
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -413,8 +413,8 @@ def openai_stub() -> Iterator[OpenAIStub]:
 
 def client_for(stub: OpenAIStub, model: str) -> OpenAIModelClient:
     """An ``OpenAIModelClient`` of ``stub`` with its key: two attempts, no real waiting."""
-    from agents.model_config import ModelEndpoint, Secret
-    from agents.openai_client import OpenAIModelClient
+    from agents.models.config import ModelEndpoint, Secret
+    from agents.models.openai_client import OpenAIModelClient
     from orchestration.resilience.retry import RetryPolicy
 
     async def no_wait(_: float) -> None:

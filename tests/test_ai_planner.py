@@ -15,8 +15,8 @@ from openai_stub import Fault, OpenAIStub, client_for, no_external_network  # no
 
 from agents.builtin import TextInput, TextOutput
 from agents.model_client import ScriptedModelClient
-from agents.model_config import ModelConfigError, ModelEndpoint, Secret
-from agents.openai_client import OpenAIModelClient
+from agents.models.config import ModelConfigError, ModelEndpoint, Secret
+from agents.models.openai_client import OpenAIModelClient
 from agents.registry import AgentRegistry
 from orchestration.patterns.ai_planner import AIPlanner
 from orchestration.patterns.coordinator import Coordinator, DeterministicPlanner, PlanRejected

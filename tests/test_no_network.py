@@ -51,7 +51,7 @@ report = {
     "code": code,
     "attempts": attempts,
     "openai": sorted(m for m in sys.modules if m == "openai" or m.startswith("openai.")),
-    "client": "agents.openai_client" in sys.modules,
+    "client": "agents.models.openai_client" in sys.modules,
 }
 with open(os.environ["WATCH_REPORT"], "w") as fh:
     json.dump(report, fh)

@@ -23,16 +23,16 @@ from agents.base import Agent, AgentConfig
 from agents.builtin import TextInput, WordCount
 from agents.errors import ForgeflowError
 from agents.model_client import ChatMessage
-from agents.model_config import (
+from agents.models.config import (
     ModelConfigError,
     ModelEndpoint,
     Secret,
     endpoint_from_env,
     estimate_cost,
-    model_client_from_env,
     price_of,
 )
-from agents.openai_client import (
+from agents.models.factory import model_client_from_env
+from agents.models.openai_client import (
     InvalidModelReply,
     ModelCallError,
     ModelUnavailable,

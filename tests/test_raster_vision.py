@@ -23,7 +23,7 @@ from openai_stub import OpenAIStub, client_for, no_external_network  # noqa: F40
 from raster_fixtures import WEBAPP, png_bytes, webapp_reading
 
 from agents.base import AgentConfig
-from agents.openai_client import OpenAIModelClient
+from agents.models.openai_client import OpenAIModelClient
 from agents.synthforge.drawio import RasterDiagramError
 from agents.synthforge.filter import FilterAgent
 from agents.synthforge.models import ClassifiedArchitecture, DetectionResult

@@ -21,8 +21,8 @@ import pytest
 from openai_stub import Fault, OpenAIStub, no_external_network  # noqa: F401 (a fixture)
 from raster_fixtures import png_bytes, webapp_reading
 
-from agents.model_config import endpoint_from_env
-from agents.openai_client import OpenAIModelClient
+from agents.models.config import endpoint_from_env
+from agents.models.openai_client import OpenAIModelClient
 from orchestration.pipeline.runner import run_pipeline_file
 from orchestration.resilience.retry import RetryPolicy
 
@@ -166,6 +166,6 @@ def test_failing_model_quoting_the_key_leaks_nothing(
     ],
 )
 def test_server_text_is_scrubbed_of_the_key(text: str, expected: str) -> None:
-    from agents.openai_client import scrub_key
+    from agents.models.openai_client import scrub_key
 
     assert scrub_key(text, KEY) == expected

@@ -6,7 +6,7 @@ in a user message, with ``DetectionResult``'s JSON Schema as the response format
 reply is validated with pydantic and checked for consistency (unique ids, parents that
 are containers, connection ends that are icons, boxes inside the image); a reply that
 fails is sent back with the reason, a bounded number of times (see
-:func:`agents.openai_client.complete_structured`).
+:func:`agents.models.openai_client.complete_structured`).
 
 The result has the same shape as the draw.io path's, so the rest of the pipeline does not
 care where it came from. Positions are in image pixels; the source, the single page and a
@@ -181,10 +181,10 @@ async def detect_raster(
     """Read the PNG/JPEG diagram at ``path`` with the model behind ``client``.
 
     ``instructions`` are added to the built-in prompt. A reply that never validates
-    raises :class:`~agents.openai_client.InvalidModelReply` (the agent run fails and its
+    raises :class:`~agents.models.openai_client.InvalidModelReply` (the agent run fails and its
     artifact says why); an unreadable file raises :class:`InputError`.
     """
-    from agents.openai_client import complete_structured
+    from agents.models.openai_client import complete_structured
 
     path = Path(path)
     data, kind = read_image(path)

@@ -97,7 +97,11 @@ class AIPlanner:
         self, goal: str, input_model: type[BaseModel] | None, registry: AgentRegistry
     ) -> Plan:
         """A valid plan for ``goal``: the model's, or else the fallback planner's."""
-        from agents.openai_client import InvalidModelReply, ModelCallError, complete_structured
+        from agents.models.openai_client import (
+            InvalidModelReply,
+            ModelCallError,
+            complete_structured,
+        )
 
         self.rejections = []
         self.fallback_reason = None

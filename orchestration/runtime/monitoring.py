@@ -250,7 +250,7 @@ class RunMonitor:
         tokens_out = sum(c.usage.output_tokens for c in calls)
         known = [c.usage.cost_usd for c in calls if c.usage.cost_usd is not None]
         unpriced = sorted({c.model for c in calls if c.usage.cost_usd is None})
-        from agents.model_config import PRICES_AS_OF
+        from agents.models.config import PRICES_AS_OF
 
         cost = f"est. ${sum(known):.4f} (prices of {PRICES_AS_OF})" if known else "cost unknown"
         if known and unpriced:

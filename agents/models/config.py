@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 from agents.errors import ForgeflowError
 
 if TYPE_CHECKING:
-    from agents.model_client import ModelClient
+    pass
 
 ENV_BASE_URL = "FORGEFLOW_MODEL_BASE_URL"
 ENV_API_KEY = "FORGEFLOW_MODEL_API_KEY"
@@ -147,26 +147,6 @@ def endpoint_from_env(
         model=chosen_model,
         timeout=seconds,
     )
-
-
-def model_client_from_env(
-    env: Mapping[str, str] | None = None,
-    *,
-    base_url: str | None = None,
-    api_version: str | None = None,
-    model: str | None = None,
-) -> ModelClient | None:
-    """A hosted-model client for the configured endpoint, or None when none is configured.
-
-    Only with an endpoint configured is :mod:`agents.openai_client` (and the ``openai``
-    SDK) imported.
-    """
-    endpoint = endpoint_from_env(env, base_url=base_url, api_version=api_version, model=model)
-    if endpoint is None:
-        return None
-    from agents.openai_client import OpenAIModelClient
-
-    return OpenAIModelClient(endpoint)
 
 
 # --------------------------------------------------------------------------- prices

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ValidationError
 
 from agents.base import format_validation_error
 from agents.model_client import ChatMessage, ModelClient, ModelReply, ModelUsage, note_model_call
-from agents.model_config import ModelConfigError, ModelEndpoint, estimate_cost
+from agents.models.config import ModelConfigError, ModelEndpoint, estimate_cost
 
 if TYPE_CHECKING:
     from orchestration.resilience.circuit_breaker import CircuitBreaker

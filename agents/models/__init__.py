@@ -1,0 +1,1 @@
+"""Model clients: endpoint and key configuration, the OpenAI-compatible client, price estimates."""
