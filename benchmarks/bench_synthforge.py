@@ -21,7 +21,7 @@ import statistics
 import time
 from pathlib import Path
 
-from agents.synthforge.vision import VisionAgent
+from agents.synthforge.analysis.vision import VisionAgent
 from orchestration.pipeline.file import load_spec, plan_stages, run_planned
 from orchestration.runtime.execution import RunContext
 

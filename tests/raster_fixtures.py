@@ -12,7 +12,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from agents.synthforge.vision import detect_file
+from agents.synthforge.analysis.vision import detect_file
 
 REPO = Path(__file__).resolve().parent.parent
 WEBAPP = REPO / "examples" / "diagrams" / "webapp.drawio"

@@ -21,7 +21,7 @@ from agents.base import Agent, AgentConfig, AgentSettings
 from agents.builtin import EchoAgent, TextInput, TextOutput
 from agents.errors import InputError
 from agents.registry import default_registry
-from agents.synthforge.cost_estimation import CostEstimationAgent, azure_regions
+from agents.synthforge.analysis.cost_estimation import CostEstimationAgent, azure_regions
 from agents.synthforge.iac_models import GeneratedModules
 from agents.synthforge.models import ClassifiedArchitecture
 from orchestration.patterns.coordinator import Plan, PlanRejected, PlanStep, validate_plan
@@ -180,7 +180,7 @@ def test_a_setting_without_a_default_is_refused_at_class_definition() -> None:
 
 
 def test_region_list_is_dated_and_holds_the_common_public_regions() -> None:
-    from agents.synthforge.network_flow import load_data
+    from agents.synthforge.analysis.network_flow import load_data
 
     meta = load_data("azure_regions.json")["_meta"]
     assert meta["date"] and "learn.microsoft.com" in meta["source"]

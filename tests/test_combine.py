@@ -1,4 +1,4 @@
-"""The ``combine`` agent and its markdown report (``agents/synthforge/report.py``)."""
+"""The ``combine`` agent and its markdown report (``agents/synthforge/analysis/report.py``)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from synthforge_fixtures import aws_api, azure_shop, connection, container, reso
 
 from agents.base import AgentConfig
 from agents.registry import default_registry
-from agents.synthforge.combine import CombineAgent, combine
-from agents.synthforge.cost_estimation import estimate
+from agents.synthforge.analysis.combine import CombineAgent, combine
+from agents.synthforge.analysis.cost_estimation import estimate
+from agents.synthforge.analysis.network_flow import analyse
+from agents.synthforge.analysis.report import md, mermaid_label
+from agents.synthforge.analysis.security import recommend
 from agents.synthforge.models import (
     ArchitectureAnalysis,
     BranchFailure,
@@ -20,9 +23,6 @@ from agents.synthforge.models import (
     NonArchitectural,
     ReviewedArchitecture,
 )
-from agents.synthforge.network_flow import analyse
-from agents.synthforge.report import md, mermaid_label
-from agents.synthforge.security import recommend
 from orchestration.runtime.execution import execute
 from orchestration.runtime.schemas import artifact_schema
 

@@ -13,7 +13,7 @@ from synthforge_fixtures import aws_api, azure_shop, resource
 
 from agents.base import AgentConfig
 from agents.errors import InputError
-from agents.synthforge.cost_estimation import CostEstimationAgent, estimate, price_table
+from agents.synthforge.analysis.cost_estimation import CostEstimationAgent, estimate, price_table
 from agents.synthforge.models import CostEstimate, CostItem
 from orchestration.runtime.execution import execute
 from orchestration.runtime.schemas import artifact_schema

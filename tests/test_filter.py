@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.synthforge.filter import FilterAgent, classify, container_chain, name_from_type
-from agents.synthforge.icon_map import IconMap, load_icon_map, normalize_key
+from agents.synthforge.analysis.filter import FilterAgent, classify, container_chain, name_from_type
+from agents.synthforge.analysis.icon_map import IconMap, load_icon_map, normalize_key
 from agents.synthforge.models import BBox, Connection, Container, DetectionResult, Icon
 
 BOX = BBox(x=0, y=0, width=10, height=10)
@@ -368,15 +368,15 @@ AZURE_PREFIXES = ("img/lib/azure2/", "img/lib/mscae/", "mxgraph.azure.", "mxgrap
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("agents.synthforge.vision") is None,
-    reason="the vision agent (agents/synthforge/vision.py) is not in this tree",
+    importlib.util.find_spec("agents.synthforge.analysis.vision") is None,
+    reason="the vision agent (agents/synthforge/analysis/vision.py) is not in this tree",
 )
 async def test_every_azure_icon_in_the_corpus_is_classified(corpus_diagrams: Path) -> None:
     """Every Azure icon key the vision agent finds in the corpus maps to an ARM type or is
     explicitly non-architectural. Diagrams: ../shared/corpus/diagrams (origins in SOURCES.md:
     Azure-Samples, microsoft/polonius, jgraph/drawio-diagrams templates, and others)."""
+    from agents.synthforge.analysis.vision import VisionAgent
     from agents.synthforge.models import DiagramInput
-    from agents.synthforge.vision import VisionAgent
 
     files = sorted(p for p in corpus_diagrams.iterdir() if p.suffix in (".drawio", ".xml"))
     assert files

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from agents.base import AgentConfig
 from agents.errors import InputError, SchemaViolation
 from agents.run import parse_settings
-from agents.synthforge.interactive import (
+from agents.synthforge.analysis.interactive import (
     AUTO_REVIEWER,
     ClickPrompter,
     InteractiveAgent,

@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 from synthforge_fixtures import aws_api, azure_shop, connection, resource
 
+from agents.synthforge.analysis.network_flow import INTERNET, NetworkFlowAgent, analyse
 from agents.synthforge.models import Flow, NetworkFlowResult
-from agents.synthforge.network_flow import INTERNET, NetworkFlowAgent, analyse
 from orchestration.runtime.execution import execute
 from orchestration.runtime.schemas import artifact_schema
 

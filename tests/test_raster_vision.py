@@ -24,11 +24,11 @@ from raster_fixtures import WEBAPP, png_bytes, webapp_reading
 
 from agents.base import AgentConfig
 from agents.models.openai_client import OpenAIModelClient
-from agents.synthforge.drawio import RasterDiagramError
-from agents.synthforge.filter import FilterAgent
+from agents.synthforge.analysis.drawio import RasterDiagramError
+from agents.synthforge.analysis.filter import FilterAgent
+from agents.synthforge.analysis.raster_vision import consistency_problem, image_size, raster_kind
+from agents.synthforge.analysis.vision import VisionAgent, detect_file
 from agents.synthforge.models import ClassifiedArchitecture, DetectionResult
-from agents.synthforge.raster_vision import consistency_problem, image_size, raster_kind
-from agents.synthforge.vision import VisionAgent, detect_file
 from orchestration.runtime.execution import RunContext, execute
 
 # Only loopback (the stand-in) may be reached; anything else fails the test.

@@ -6,8 +6,8 @@ import jsonschema
 import pytest
 from synthforge_fixtures import aws_api, azure_shop, connection, resource
 
+from agents.synthforge.analysis.security import SecurityAgent, recommend
 from agents.synthforge.models import ResourceSecurity, SecurityResult
-from agents.synthforge.security import SecurityAgent, recommend
 from orchestration.runtime.execution import execute
 from orchestration.runtime.schemas import artifact_schema
 

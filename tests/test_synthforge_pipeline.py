@@ -14,8 +14,8 @@ import pytest
 from cli_helpers import run_cli
 
 from agents import AgentRegistry
+from agents.synthforge.analysis.security import SecurityAgent
 from agents.synthforge.models import ArchitectureAnalysis, ReviewedArchitecture, SecurityResult
-from agents.synthforge.security import SecurityAgent
 from orchestration.pipeline.file import load_spec, plan_stages, run_planned
 from orchestration.runtime.execution import RunContext
 from orchestration.runtime.schemas import validate_file

@@ -14,9 +14,9 @@ from cli_helpers import run_cli
 
 from agents.errors import InputError
 from agents.registry import default_registry
-from agents.synthforge.drawio import plain_label, read_diagram
+from agents.synthforge.analysis.drawio import plain_label, read_diagram
+from agents.synthforge.analysis.vision import VisionAgent, detect_file
 from agents.synthforge.models import DetectionResult, DiagramInput
-from agents.synthforge.vision import VisionAgent, detect_file
 from orchestration.runtime.artifact import read_artifact
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,0 +1,1 @@
+"""SynthForge, the reference application: a cloud architecture diagram to reviewed, costed IaC."""

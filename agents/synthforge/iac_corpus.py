@@ -40,7 +40,7 @@ async def analyse(diagram: Path, pipeline: Path) -> ArchitectureAnalysis:
     Raises ``RuntimeError`` naming the diagram, the failed stage and its error when the
     pipeline does not end in an ``ArchitectureAnalysis``.
     """
-    from agents.synthforge.vision import VisionAgent
+    from agents.synthforge.analysis.vision import VisionAgent
     from orchestration.pipeline.file import load_spec, plan_stages, run_planned
     from orchestration.runtime.execution import RunContext
 

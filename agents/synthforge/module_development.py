@@ -105,7 +105,7 @@ def module_settings(settings: SettingsLike) -> ModuleDevelopmentSettings:
 
 def load_kinds() -> dict[str, dict[str, Any]]:
     """ARM type → module kind entry, from ``data/iac_kinds.json``."""
-    from agents.synthforge.network_flow import load_data
+    from agents.synthforge.analysis.network_flow import load_data
 
     kinds: dict[str, dict[str, Any]] = load_data("iac_kinds.json")["kinds"]
     return kinds

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agents.synthforge.report import md
+from agents.synthforge.analysis.report import md
 
 #: GitHub refuses comments over 65,536 characters; leave room for the marker and header.
 MAX_COMMENT = 60_000

@@ -19,7 +19,7 @@ import re
 from typing import ClassVar, cast
 
 from agents.base import Agent
-from agents.synthforge.icon_map import IconMap, load_icon_map, provider_of_type
+from agents.synthforge.analysis.icon_map import IconMap, load_icon_map, provider_of_type
 from agents.synthforge.models import (
     ClassifiedArchitecture,
     Container,

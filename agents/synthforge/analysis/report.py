@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from agents.synthforge.analysis.network_flow import INTERNET, Topology
 from agents.synthforge.models import (
     BranchFailure,
     CostEstimate,
@@ -21,7 +22,6 @@ from agents.synthforge.models import (
     ReviewedArchitecture,
     SecurityResult,
 )
-from agents.synthforge.network_flow import INTERNET, Topology
 
 _MERMAID_SAFE = re.compile(r"[A-Za-z0-9 _.,:/()\-]")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#!])")

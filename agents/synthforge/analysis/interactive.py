@@ -32,8 +32,8 @@ from pydantic import Field, ValidationError
 from agents.base import Agent, AgentConfig, AgentSettings, format_validation_error
 from agents.errors import InputError, SchemaViolation
 from agents.model_client import ModelClient
-from agents.synthforge.filter import name_from_type
-from agents.synthforge.icon_map import load_icon_map, provider_of_type
+from agents.synthforge.analysis.filter import name_from_type
+from agents.synthforge.analysis.icon_map import load_icon_map, provider_of_type
 from agents.synthforge.models import (
     ClassifiedArchitecture,
     Decision,

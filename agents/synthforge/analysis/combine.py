@@ -8,8 +8,8 @@ branch is missing, and the confidence drops by a third for each missing branch.
 from __future__ import annotations
 
 from agents.base import Agent
+from agents.synthforge.analysis.report import render_report
 from agents.synthforge.models import ArchitectureAnalysis, BranchFailure, CombineInput
-from agents.synthforge.report import render_report
 
 #: The parallel branches combine expects, by the CombineInput field that carries each.
 BRANCHES = ("network_flow", "security", "cost_estimation")

@@ -16,6 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 from agents.base import Agent
+from agents.synthforge.analysis.network_flow import (
+    INTERNET,
+    NetworkAnalysis,
+    analyse,
+    load_data,
+    tokens,
+    type_entry,
+)
 from agents.synthforge.models import (
     Flow,
     PrivateEndpoint,
@@ -24,14 +32,6 @@ from agents.synthforge.models import (
     ReviewedArchitecture,
     RoleAssignment,
     SecurityResult,
-)
-from agents.synthforge.network_flow import (
-    INTERNET,
-    NetworkAnalysis,
-    analyse,
-    load_data,
-    tokens,
-    type_entry,
 )
 
 

@@ -19,8 +19,8 @@ from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from agents.base import Agent, AgentSettings
+from agents.synthforge.analysis.network_flow import load_data, type_entry
 from agents.synthforge.models import CostEstimate, CostItem, Resource, ReviewedArchitecture
-from agents.synthforge.network_flow import load_data, type_entry
 
 if TYPE_CHECKING:
     from pydantic.json_schema import JsonDict

@@ -1,6 +1,6 @@
 """Raster diagrams (PNG, JPEG) read by a hosted vision model into a ``DetectionResult``.
 
-The draw.io path (:mod:`agents.synthforge.vision`) reads shapes exactly; a picture has no
+The draw.io path (:mod:`agents.synthforge.analysis.vision`) reads shapes exactly; a picture has no
 shapes, so a model looks at it instead. The image goes to the model as a base64 data URL
 in a user message, with ``DetectionResult``'s JSON Schema as the response format. The
 reply is validated with pydantic and checked for consistency (unique ids, parents that

@@ -1,8 +1,8 @@
 """The SynthForge ``vision`` agent: icons, containers, texts and connections of a diagram.
 
-It reads draw.io files (see :mod:`agents.synthforge.drawio`). Raster images (PNG, JPEG)
+It reads draw.io files (see :mod:`agents.synthforge.analysis.drawio`). Raster images (PNG, JPEG)
 are read by a hosted vision model when one is configured (the agent has a model client;
-see :mod:`agents.synthforge.raster_vision`); without one they are refused with a clear
+see :mod:`agents.synthforge.analysis.raster_vision`); without one they are refused with a clear
 error.
 
 Rules
@@ -57,7 +57,7 @@ from typing import ClassVar, Literal
 
 from agents.base import Agent
 from agents.errors import InputError
-from agents.synthforge.drawio import MAX_FILE_BYTES, Cell, DiagramPage, read_diagram
+from agents.synthforge.analysis.drawio import MAX_FILE_BYTES, Cell, DiagramPage, read_diagram
 from agents.synthforge.models import (
     BBox,
     Connection,
@@ -562,7 +562,7 @@ class VisionAgent(Agent[DiagramInput, DetectionResult]):
         """
         path = Path(data.path)
         if self.model_client is not None:
-            from agents.synthforge.raster_vision import detect_raster, raster_kind
+            from agents.synthforge.analysis.raster_vision import detect_raster, raster_kind
 
             if raster_kind(path) is not None:
                 return await detect_raster(

@@ -1,0 +1,1 @@
+"""SynthForge analysis: diagram reading, classification, review, flows, security, cost, report."""
