@@ -35,10 +35,10 @@ BUILTIN_AGENTS: dict[str, str] = {
     "security": "agents.synthforge.analysis.security:SecurityAgent",
     "cost_estimation": "agents.synthforge.analysis.cost_estimation:CostEstimationAgent",
     "combine": "agents.synthforge.analysis.combine:CombineAgent",
-    "module_development": "agents.synthforge.module_development:ModuleDevelopmentAgent",
-    "code_quality": "agents.synthforge.code_quality:CodeQualityAgent",
-    "code_quality_fixer": "agents.synthforge.code_quality_fixer:CodeQualityFixerAgent",
-    "write_modules": "agents.synthforge.write_modules:WriteModulesAgent",
+    "module_development": "agents.synthforge.iac.module_development:ModuleDevelopmentAgent",
+    "code_quality": "agents.synthforge.iac.code_quality:CodeQualityAgent",
+    "code_quality_fixer": "agents.synthforge.iac.fixer:CodeQualityFixerAgent",
+    "write_modules": "agents.synthforge.iac.write_modules:WriteModulesAgent",
 }
 
 

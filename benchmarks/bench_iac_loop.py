@@ -24,9 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from agents.synthforge.code_quality import checkov_executable, run_checkov
-from agents.synthforge.iac_corpus import analyse, azure_diagrams, iac_loop
-from agents.synthforge.iac_models import CodeQualityReport, GeneratedModules
+from agents.synthforge.iac.code_quality import checkov_executable, run_checkov
+from agents.synthforge.iac.corpus import analyse, azure_diagrams, iac_loop
+from agents.synthforge.iac.models import CodeQualityReport, GeneratedModules
 from agents.synthforge.models import ArchitectureAnalysis
 
 REPO = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ from agents.builtin import EchoAgent, TextInput, TextOutput
 from agents.errors import InputError
 from agents.registry import default_registry
 from agents.synthforge.analysis.cost_estimation import CostEstimationAgent, azure_regions
-from agents.synthforge.iac_models import GeneratedModules
+from agents.synthforge.iac.models import GeneratedModules
 from agents.synthforge.models import ClassifiedArchitecture
 from orchestration.patterns.coordinator import Plan, PlanRejected, PlanStep, validate_plan
 from orchestration.runtime.cache import MemoryCache

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from agents.base import Agent, AgentConfig
-from agents.synthforge.code_quality import (
+from agents.synthforge.iac.code_quality import (
     SYNTAX,
     CheckovError,
     CodeQualityAgent,
     syntax_issue,
     validate,
 )
-from agents.synthforge.code_quality_fixer import (
+from agents.synthforge.iac.fixer import (
     DEFAULT_REASON,
     FIXES,
     CodeQualityFixerAgent,
@@ -30,7 +30,7 @@ from agents.synthforge.code_quality_fixer import (
     fix_modules,
     parse_location,
 )
-from agents.synthforge.iac_models import (
+from agents.synthforge.iac.models import (
     AppliedSecurity,
     FixModulesRequest,
     GeneratedFile,

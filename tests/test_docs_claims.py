@@ -13,8 +13,8 @@ from cli_helpers import assert_user_error, run_cli
 from conftest import require_corpus
 from github_stub import GitHubStub, Spec
 
-from agents.synthforge.code_quality import ParserMissingError, syntax_issue
-from agents.synthforge.iac_models import GeneratedFile
+from agents.synthforge.iac.code_quality import ParserMissingError, syntax_issue
+from agents.synthforge.iac.models import GeneratedFile
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -105,7 +105,7 @@ def test_missing_parser_is_named_not_reported_as_syntax_errors(
 ) -> None:
     """Without the ``iac`` extra, code_quality says what to install instead of listing
     every generated file as a syntax error."""
-    from agents.synthforge import code_quality
+    from agents.synthforge.iac import code_quality
 
     monkeypatch.setitem(sys.modules, module, None)
     code_quality._bicep_parser.cache_clear()

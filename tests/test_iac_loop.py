@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from agents.synthforge.iac_corpus import analyse, azure_diagrams, iac_loop
-from agents.synthforge.iac_models import CodeQualityReport, GeneratedModules
+from agents.synthforge.iac.corpus import analyse, azure_diagrams, iac_loop
+from agents.synthforge.iac.models import CodeQualityReport, GeneratedModules
 from orchestration.patterns.feedback_loop import Issue, LoopResult
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]

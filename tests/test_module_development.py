@@ -18,7 +18,13 @@ from cli_helpers import assert_user_error, run_cli
 
 from agents.base import AgentConfig
 from agents.errors import InputError
-from agents.synthforge.iac_models import GeneratedModules
+from agents.synthforge.iac.models import GeneratedModules
+from agents.synthforge.iac.module_development import (
+    MANIFEST,
+    ModuleDevelopmentAgent,
+    generate,
+    write_files,
+)
 from agents.synthforge.models import (
     ArchitectureAnalysis,
     Flow,
@@ -31,12 +37,6 @@ from agents.synthforge.models import (
     ReviewedArchitecture,
     RoleAssignment,
     SecurityResult,
-)
-from agents.synthforge.module_development import (
-    MANIFEST,
-    ModuleDevelopmentAgent,
-    generate,
-    write_files,
 )
 
 KV_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
@@ -405,7 +405,7 @@ def test_function_app_is_generated_as_a_web_app_with_a_warning() -> None:
 
 
 async def test_write_modules_writes_the_generation_it_is_given(tmp_path: Path) -> None:
-    from agents.synthforge.write_modules import WriteModulesAgent
+    from agents.synthforge.iac.write_modules import WriteModulesAgent
 
     modules = generate(make_analysis(), {"iac": "terraform"})
     target = tmp_path / "out" / "iac"

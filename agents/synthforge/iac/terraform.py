@@ -3,7 +3,7 @@
 Layout: a root module (``versions.tf``, ``providers.tf``, ``variables.tf``, ``main.tf``,
 ``outputs.tf``) and one module per resource kind under ``modules/<kind>/`` (``main.tf``,
 ``variables.tf``, ``outputs.tf``). Every resource block is written with two-space
-indentation and one attribute per line, so :mod:`agents.synthforge.code_quality_fixer`
+indentation and one attribute per line, so :mod:`agents.synthforge.iac.fixer`
 can edit it as text.
 """
 
@@ -13,7 +13,7 @@ import json
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agents.synthforge.module_development import Instance, Plan
+    from agents.synthforge.iac.plan import Instance, Plan
 
 AZURERM_VERSION = "~> 4.0"
 TERRAFORM_VERSION = ">= 1.5.0"

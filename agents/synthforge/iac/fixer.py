@@ -1,7 +1,7 @@
 """The ``code_quality_fixer`` agent: deterministic fixes for the checkov checks it knows.
 
-Input :class:`~agents.synthforge.iac_models.FixModulesRequest` (``{candidate, issues}``),
-output the candidate again (:class:`~agents.synthforge.iac_models.GeneratedModules`) with
+Input :class:`~agents.synthforge.iac.models.FixModulesRequest` (``{candidate, issues}``),
+output the candidate again (:class:`~agents.synthforge.iac.models.GeneratedModules`) with
 the fixes made, recorded in ``fixes``, and every issue it could not fix in ``unfixed``
 with the reason.
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents.base import Agent
-from agents.synthforge.iac_models import (
+from agents.synthforge.iac.models import (
     AppliedFix,
     FixModulesRequest,
     FixRound,
@@ -470,7 +470,7 @@ def fix_modules(request: FixModulesRequest) -> GeneratedModules:
         }
     )
     if candidate.output_dir and fixes:
-        from agents.synthforge.module_development import write_files
+        from agents.synthforge.iac.module_development import write_files
 
         write_files(Path(candidate.output_dir), out.files)
     return out

@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 
 from agents.base import AgentConfig
-from agents.synthforge.code_quality import CodeQualityAgent
-from agents.synthforge.code_quality_fixer import CodeQualityFixerAgent
+from agents.synthforge.iac.code_quality import CodeQualityAgent
+from agents.synthforge.iac.fixer import CodeQualityFixerAgent
+from agents.synthforge.iac.module_development import ModuleDevelopmentAgent
 from agents.synthforge.models import ArchitectureAnalysis
-from agents.synthforge.module_development import ModuleDevelopmentAgent
 from orchestration.patterns.feedback_loop import FeedbackLoop
 
 #: Icon style families that mark a corpus diagram as an Azure one.

@@ -4,7 +4,7 @@ In ``pipelines/synthforge-iac.yaml`` it comes after the feedback loop, so the fo
 the attempt the loop returned (the valid one, or the best one) — not whichever attempt
 happened to be generated last. The folder is written atomically, and an existing folder
 is replaced only when it holds an earlier generation (see
-:func:`agents.synthforge.module_development.write_files`).
+:func:`agents.synthforge.iac.module_development.write_files`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 from pydantic import Field
 
 from agents.base import Agent, AgentSettings
-from agents.synthforge.iac_models import GeneratedModules
-from agents.synthforge.module_development import write_files
+from agents.synthforge.iac.models import GeneratedModules
+from agents.synthforge.iac.module_development import write_files
 
 
 class WriteModulesSettings(AgentSettings):

@@ -1,7 +1,7 @@
 """Render a module plan as Bicep: ``main.bicep`` plus ``modules/<kind>.bicep``.
 
 Each module declares one main resource with the symbol ``main`` (two-space indentation,
-one property per line), so :mod:`agents.synthforge.code_quality_fixer` can edit it as text.
+one property per line), so :mod:`agents.synthforge.iac.fixer` can edit it as text.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agents.synthforge.module_development import Instance, Plan
+    from agents.synthforge.iac.plan import Instance, Plan
 
 #: kind → (ARM type@apiVersion of the main resource, diagnostic logs supported)
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {

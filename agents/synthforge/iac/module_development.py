@@ -1,7 +1,7 @@
 """The ``module_development`` agent: Terraform and Bicep modules from an architecture analysis.
 
 Input :class:`~agents.synthforge.models.ArchitectureAnalysis` (the ``combine`` output),
-output :class:`~agents.synthforge.iac_models.GeneratedModules`. For every Azure resource
+output :class:`~agents.synthforge.iac.models.GeneratedModules`. For every Azure resource
 whose type has a module kind in ``data/iac_kinds.json`` it generates one module instance;
 other resources are listed in ``skipped`` with the reason.
 
@@ -31,7 +31,6 @@ import re
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast, get_args
 
@@ -40,16 +39,16 @@ from pydantic_core import PydanticCustomError
 
 from agents.base import Agent, AgentSettings
 from agents.errors import InputError
-from agents.synthforge.iac_models import (
+from agents.synthforge.iac.models import (
     AppliedSecurity,
     GeneratedFile,
     GeneratedModules,
     IacKind,
     SkippedResource,
 )
+from agents.synthforge.iac.plan import Grant, Instance, Plan
 from agents.synthforge.models import (
     ArchitectureAnalysis,
-    PrivateEndpoint,
     Resource,
     ResourceSecurity,
     RoleAssignment,
@@ -117,67 +116,6 @@ def _kind_entry(resource_type: str) -> dict[str, Any] | None:
         if key.lower() == lowered:
             return entry
     return None
-
-
-# --------------------------------------------------------------------------- the plan
-
-
-@dataclass
-class Instance:
-    """One module instance: a resource, the kind of module, and its security settings."""
-
-    resource: Resource
-    kind: str
-    symbol: str
-    name_default: str
-    sku_default: str
-    identity: bool = False
-    public_access: bool = False
-    public_reason: str = ""
-    private_endpoint: PrivateEndpoint | None = None
-    diagnostics: bool = True
-    added: bool = False  # not in the diagram; added for diagnostics or private endpoints
-
-    @property
-    def function_app(self) -> bool:
-        return self.kind == "web_app" and "functionapp" in (self.resource.kind or "").lower()
-
-
-@dataclass
-class Grant:
-    """A role assignment between two generated instances."""
-
-    principal: Instance
-    scope: Instance
-    role_name: str
-    role_definition_id: str
-    data_plane: bool
-
-
-@dataclass
-class Plan:
-    """Everything the renderers need, decided once for Terraform and Bicep alike."""
-
-    source: str
-    prefix: str
-    location: str
-    resource_group: str
-    instances: list[Instance] = field(default_factory=list)
-    grants: list[Grant] = field(default_factory=list)
-    skipped: list[SkippedResource] = field(default_factory=list)
-    workspace: Instance | None = None
-    network: Instance | None = None
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def dns_zones(self) -> list[str]:
-        """Distinct private DNS zones the private endpoints need, in order of appearance."""
-        zones: list[str] = []
-        for inst in self.instances:
-            pe = inst.private_endpoint
-            if pe is not None and pe.private_dns_zone not in zones:
-                zones.append(pe.private_dns_zone)
-        return zones
 
 
 def slug(text: str, *, sep: str = "-") -> str:
@@ -410,7 +348,7 @@ def render(plan: Plan, iac: str) -> list[GeneratedFile]:
     """The files of ``plan`` in the chosen language(s)."""
     files: list[GeneratedFile] = []
     if iac in ("terraform", "both"):
-        from agents.synthforge import terraform
+        from agents.synthforge.iac import terraform
 
         prefix = "terraform/" if iac == "both" else ""
         files += [
@@ -418,7 +356,7 @@ def render(plan: Plan, iac: str) -> list[GeneratedFile]:
             for path, text in terraform.render(plan)
         ]
     if iac in ("bicep", "both"):
-        from agents.synthforge import bicep
+        from agents.synthforge.iac import bicep
 
         prefix = "bicep/" if iac == "both" else ""
         files += [

@@ -1,7 +1,7 @@
 """The ``code_quality`` agent: parse the generated modules, then run checkov over them.
 
-Input :class:`~agents.synthforge.iac_models.GeneratedModules`, output
-:class:`~agents.synthforge.iac_models.CodeQualityReport` (a
+Input :class:`~agents.synthforge.iac.models.GeneratedModules`, output
+:class:`~agents.synthforge.iac.models.CodeQualityReport` (a
 :class:`~orchestration.patterns.feedback_loop.ValidationReport`).
 
 1. Every ``.tf`` file is parsed with ``hcl2`` (python-hcl2, or the bc-python-hcl2 fork that
@@ -38,8 +38,8 @@ from pydantic_core import PydanticCustomError
 
 from agents.base import Agent, AgentSettings
 from agents.errors import ForgeflowError
-from agents.synthforge.code_quality_fixer import can_fix
-from agents.synthforge.iac_models import (
+from agents.synthforge.iac.fixer import can_fix
+from agents.synthforge.iac.models import (
     CheckovSummary,
     CodeQualityReport,
     GeneratedFile,

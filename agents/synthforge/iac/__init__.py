@@ -1,0 +1,1 @@
+"""SynthForge IaC: Terraform and Bicep generation, checkov checks, the fixer, writing modules."""
