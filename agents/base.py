@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agents.documents import format_validation_error, json_path, load_model
 from agents.errors import SchemaViolation
 from agents.model_client import ModelClient
 
@@ -168,8 +169,6 @@ class Agent(ABC, Generic[InT, OutT]):
         The default reads a JSON artifact (or bare JSON of the input model). Agents that
         take other files (a diagram, say) override this.
         """
-        from orchestration.runtime.artifact import load_model
-
         return load_model(path, cls.input_model)
 
 
@@ -202,15 +201,6 @@ def coerce_model(model: type[ModelT], data: BaseModel | dict[str, Any], *, what:
         raise SchemaViolation(f"{what}: {format_validation_error(exc)}") from None
 
 
-def format_validation_error(exc: ValidationError, *, root: str = "$") -> str:
-    """One line naming the JSON path and the rule broken by the first error."""
-    errors = exc.errors()
-    first = errors[0]
-    path = json_path(first.get("loc", ()), root=root)
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{path}: {first.get('msg', 'invalid')}{more}"
-
-
 def settings_error(
     agent: str, model: type[BaseModel], exc: ValidationError, raw: dict[str, Any]
 ) -> str:
@@ -239,11 +229,3 @@ def _json_text(value: Any) -> str:
     import json
 
     return json.dumps(value, default=str)
-
-
-def json_path(loc: tuple[Any, ...] | list[Any], *, root: str = "$") -> str:
-    """Render a pydantic/jsonschema location as a JSONPath such as ``$.icons[3].label``."""
-    out = root
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out

@@ -62,6 +62,29 @@ EXPECTED: dict[str, tuple[int, int, int, int, dict[str, tuple[int, int]]]] = {
     ),
     "AppliNH__respondio-aws-architecture__architecture.drawio": (1, 10, 13, 4, {}),
     "AFP9272000__azure-hub-spoke-network__docs_architecture.drawio": (1, 0, 6, 0, {}),
+    # SOURCES.md sections 17–32 (added 2026-12-01)
+    "Azure__agw-pep-custom-names__docs_assets_architecture.drawio": (1, 19, 14, 0, {}),
+    "dynatrace-oss__dynatrace-azure-log-forwarder__img_architecture.drawio": (1, 12, 12, 4, {}),
+    "JamieMagee__hashflags-function__images_architecture.xml": (1, 16, 18, 9, {}),
+    "UnoSD__TvShowRss__diagram.xml": (1, 7, 12, 5, {}),
+    "denniszielke__multi-agent-reasoning-rag__img_architecture.drawio": (1, 11, 15, 5, {}),
+    "emrahsifoglu__s2s-vpn-on-premises-to-azure__images_diagram.drawio": (1, 23, 17, 7, {}),
+    "bcgov__Mines-Data-Platform__infra.drawio": (1, 39, 21, 13, {}),
+    "microsoft__fit-on-fhir__media_architecture.drawio": (1, 12, 16, 8, {}),
+    "dmauser__azure-hub-spoke__vpner-hub-spoke_media_diagram.drawio": (3, 47, 89, 37, {}),
+    "Liminghao0922__workshop-intelligent-customer-operations__diagrams_architecture.drawio": (
+        1,
+        19,
+        27,
+        3,
+        {},
+    ),
+    "hugogirard__routingHL7MsgToBus__diagram_architecture.drawio": (1, 10, 11, 6, {}),
+    "plzm__azure-unifi-network__media_architecture.drawio": (1, 17, 13, 1, {}),
+    "nicc777__azure_function_terraform_poc__infrastructure.drawio": (1, 8, 8, 3, {}),
+    "awslabs__amazon-s3-find-and-forget__docs_images_architecture.xml": (1, 17, 30, 19, {}),
+    "FocusMark__aws-infrastructure__docs_infrastructure.drawio": (3, 14, 12, 3, {}),
+    "aws-samples__bobs-used-bookstore-sample__aws-architecture.drawio": (1, 10, 9, 9, {}),
 }
 
 

@@ -14,26 +14,35 @@ import os
 import tempfile
 import uuid
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agents.base import format_validation_error
+from agents.documents import (
+    SCHEMA_PREFIX,
+    ArtifactStatus,
+    format_validation_error,
+    is_envelope,
+    load_model,
+    loads_strict,
+    read_json,
+)
 from agents.errors import InputError, SchemaViolation
+
+__all__ = [
+    "SCHEMA_PREFIX",
+    "ArtifactStatus",
+    "is_envelope",
+    "load_model",
+    "loads_strict",
+    "read_json",
+]
 
 #: Version of the envelope layout. Bump on an incompatible change.
 ENVELOPE_VERSION = "1.0"
-SCHEMA_PREFIX = "forgeflow/"
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-class ArtifactStatus(StrEnum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    SKIPPED = "skipped"
 
 
 class Envelope(BaseModel):
@@ -177,50 +186,6 @@ def write_artifact(path: Path, envelope: Envelope) -> Path:
     return Path(path)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def loads_strict(text: str) -> Any:
-    """``json.loads`` for what users hand in: JSON only, and never a crash.
-
-    ``NaN`` and ``Infinity`` (which Python's parser accepts but JSON has not) and documents
-    nested too deeply to parse raise ``ValueError`` like any other bad JSON, so a caller
-    that reports bad JSON as one line covers them too.
-    """
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        raise ValueError("nested too deeply to parse") from None
-
-
-def read_json(path: Path) -> Any:
-    """Parse a JSON file; errors name the file and what is wrong."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, expected a JSON file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text, expected a JSON file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        return loads_strict(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except ValueError as exc:
-        raise InputError(f"{path}: not valid JSON: {exc}") from None
-
-
-def is_envelope(doc: Any) -> bool:
-    return isinstance(doc, dict) and "schema_id" in doc and "data" in doc and "agent" in doc
-
-
 def read_artifact(path: Path, model: type[BaseModel] | None = None) -> Envelope:
     """Read an artifact, validating the envelope and, given ``model``, its data."""
     doc = read_json(path)
@@ -236,28 +201,6 @@ def read_artifact(path: Path, model: type[BaseModel] | None = None) -> Envelope:
         except SchemaViolation as exc:
             raise SchemaViolation(f"{path}: {exc}") from None
     return env
-
-
-def load_model(path: Path, model: type[ModelT]) -> ModelT:
-    """Read ``model`` from an artifact's data, or from a bare JSON document of it."""
-    doc = read_json(path)
-    root, got = "$", ""
-    if is_envelope(doc):
-        if doc.get("status") != ArtifactStatus.SUCCEEDED:
-            raise InputError(
-                f"{path}: artifact of agent {doc.get('agent')!r} has status "
-                f"{doc.get('status')!r}: {doc.get('error') or 'no data'}"
-            )
-        kind = str(doc.get("schema_id")).removeprefix(SCHEMA_PREFIX)
-        if kind != model.__name__:
-            got = f", got a {kind} artifact of {doc.get('agent')!r}"
-        doc, root = doc.get("data"), "$.data"
-    try:
-        return model.model_validate(doc)
-    except ValidationError as exc:
-        raise SchemaViolation(
-            f"{path}: {format_validation_error(exc, root=root)} (expected {model.__name__}{got})"
-        ) from None
 
 
 def correlation_of(path: Path) -> str | None:
