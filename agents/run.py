@@ -22,24 +22,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from agents.errors import ForgeflowError
+from orchestration.runtime.cli_support import parse_settings
 
 if TYPE_CHECKING:
     from agents.model_client import ModelClient
-
-
-def parse_settings(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs as agent settings, values as text.
-
-    Each agent's settings model turns the text into its type (``yes=true`` into a boolean,
-    ``checkov_timeout=60`` into a number), so a text setting may still read ``true``.
-    """
-    settings: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ForgeflowError(f"--set {pair!r}: expected KEY=VALUE")
-        settings[key.strip()] = value
-    return settings
 
 
 def settings_text(agent_name: str) -> str:

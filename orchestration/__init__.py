@@ -68,8 +68,8 @@ _EXPORTS: dict[str, str] = {
     "RunMonitor": "orchestration.runtime.monitoring",
     "RunRecord": "orchestration.runtime.monitoring",
     "configure_logging": "orchestration.runtime.log",
-    "write_step_summary": "orchestration.github.summary",
-    "annotate_error": "orchestration.github.summary",
+    "write_step_summary": "orchestration.runtime.job_summary",
+    "annotate_error": "orchestration.runtime.job_summary",
     # resilience
     "RetryPolicy": "orchestration.resilience.retry",
     "RetryableError": "orchestration.resilience.retry",

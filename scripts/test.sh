@@ -16,4 +16,6 @@ bash scripts/ensure-postgres.sh
 # The tools the tests run (act, zizmor, check-jsonschema) come with the test extra.
 export PATH="$PWD/.venv/bin:$PATH"
 .venv/bin/python -m orchestration schemas --check
+# The layers of README "Layout": no lower layer imports a higher one, no import cycles.
+.venv/bin/lint-imports --no-cache
 exec .venv/bin/python -m pytest -q "$@"

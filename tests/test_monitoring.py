@@ -15,12 +15,12 @@ import pytest
 from agents.base import Agent, AgentResult
 from agents.builtin import EchoAgent, TextInput
 from agents.errors import ForgeflowError
-from orchestration.github.summary import (
+from orchestration.runtime.execution import RunContext, execute
+from orchestration.runtime.job_summary import (
     annotate_error,
     error_command,
     write_step_summary,
 )
-from orchestration.runtime.execution import RunContext, execute
 from orchestration.runtime.log import configure_logging
 from orchestration.runtime.monitoring import RunMonitor, RunRecord, mermaid_label
 

@@ -48,7 +48,7 @@ def stage_file_name(stage: str) -> str:
 def parse_settings(pairs: list[str] | tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """``AGENT.KEY=VALUE`` pairs as {agent: {key: value}}, values as text (each agent's
     settings model gives them their type)."""
-    from agents.run import parse_settings as parse_agent_settings
+    from orchestration.runtime.cli_support import parse_settings as parse_agent_settings
 
     grouped: dict[str, list[str]] = {}
     for pair in pairs:
@@ -143,7 +143,7 @@ def run_pipeline_file(
     markdown = monitor.summary_markdown(title=title)
     summary = out_dir / "summary.md"
     write_text_atomic(summary, markdown)
-    from orchestration.github.summary import write_step_summary
+    from orchestration.runtime.job_summary import write_step_summary
 
     write_step_summary(markdown)
     monitor.emit_annotations()

@@ -1,4 +1,4 @@
-"""What every command line shares: a user's mistake is one line on stderr and its exit code."""
+"""What the command lines share: one-line errors with their exit codes, ``--set`` parsing."""
 
 from __future__ import annotations
 
@@ -31,3 +31,18 @@ def user_errors(fn: F) -> F:
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+def parse_settings(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs as agent settings, values as text.
+
+    Each agent's settings model turns the text into its type (``yes=true`` into a boolean,
+    ``checkov_timeout=60`` into a number), so a text setting may still read ``true``.
+    """
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ForgeflowError(f"--set {pair!r}: expected KEY=VALUE")
+        settings[key.strip()] = value
+    return settings

@@ -309,7 +309,7 @@ class RunMonitor:
         stream: TextIO | None = None,
     ) -> int:
         """One ``::error::`` annotation per failed run (inside GitHub Actions); the count."""
-        from orchestration.github.summary import annotate_error
+        from orchestration.runtime.job_summary import annotate_error
 
         emitted = 0
         for rec in self.failures:
@@ -327,7 +327,7 @@ class RunMonitor:
 
         Both parts are no-ops outside GitHub Actions.
         """
-        from orchestration.github.summary import write_step_summary
+        from orchestration.runtime.job_summary import write_step_summary
 
         write_step_summary(self.summary_markdown(title=title), env=env)
         self.emit_annotations(env=env)
