@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import base64
 import copy
+import hashlib
 import json
 import os
 import re
@@ -66,6 +67,12 @@ MAX_CLIENT_PAYLOAD_BYTES = 64 * 1024
 DOCS = "https://docs.github.com/rest"
 
 Answer = tuple[int, Any, dict[str, str]]
+
+
+#: Operations beyond the corpus excerpt (collaborator permission, reactions, contents, one
+#: comment, PR files, the authenticated user), extracted from GitHub's OpenAPI description
+#: as published in the npm package @octokit/openapi (see tests/data/extract_github_rest.py).
+EXTRA_SPEC = REPO / "tests" / "data" / "github-rest-extra.json"
 
 
 def default_spec_path() -> Path:
@@ -119,7 +126,16 @@ class Spec:
             for param in entry["operation"].get("parameters", []):
                 param = self.resolve(param)
                 params[param["name"]] = param
-            regex = "^" + re.sub(r"\{([^}]+)\}", r"(?P<\1>[^/]+)", entry["path"]) + "$"
+            # a file path ({path} of the contents API) spans folders; every other part not
+            regex = (
+                "^"
+                + re.sub(
+                    r"\{([^}]+)\}",
+                    lambda m: f"(?P<{m[1]}>.+)" if m[1] == "path" else f"(?P<{m[1]}>[^/]+)",
+                    entry["path"],
+                )
+                + "$"
+            )
             self._routes.append((op_id, entry["method"].upper(), re.compile(regex), params))
 
     def resolve(self, node: Any) -> Any:
@@ -228,6 +244,10 @@ class GitHubStub:
         gate_timeout: float = 10.0,
     ) -> None:
         self.spec = spec if isinstance(spec, Spec) else Spec(spec)
+        self.extra_spec = Spec(EXTRA_SPEC)
+        self._permissions: dict[str, dict[str, str]] = {}
+        self._files: dict[str, dict[str, bytes]] = {}
+        self._reactions: list[dict[str, Any]] = []
         self.record_path = record
         self.state_file = state_file
         self.token = token
@@ -404,6 +424,12 @@ class GitHubStub:
         self._workflow_dispatches = data.get("workflow_dispatches", [])
         self._faults = [_fault(f) for f in data.get("faults", [])]
         self._tick = int(data.get("tick", 0))
+        self._permissions = data.get("permissions", {})
+        self._files = {
+            where: {path: base64.b64decode(text) for path, text in files.items()}
+            for where, files in data.get("files", {}).items()
+        }
+        self._reactions = data.get("reactions", [])
 
     def _save(self) -> None:
         if self.state_file is None:
@@ -416,6 +442,12 @@ class GitHubStub:
             "workflow_dispatches": self._workflow_dispatches,
             "faults": self._faults,
             "tick": self._tick,
+            "permissions": self._permissions,
+            "files": {
+                where: {path: base64.b64encode(b).decode("ascii") for path, b in files.items()}
+                for where, files in self._files.items()
+            },
+            "reactions": self._reactions,
         }
         path = Path(self.state_file)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -534,7 +566,105 @@ class GitHubStub:
             )
             self._save()
             return 204, None, {}
+        extra = self._execute_extra(op_id, repo, params, query, body, base)
+        if extra is not None:
+            return extra
         raise AssertionError(f"unhandled operation {op_id}")
+
+    # ------------------------------------------------------------------ review console
+
+    def set_permission(self, repo: str, login: str, role: str) -> None:
+        """``login``'s role on ``repo``: admin, maintain, write, triage, read or none."""
+        with self._lock:
+            self._permissions.setdefault(_repo_key(repo), {})[login.lower()] = role
+            self._save()
+
+    def set_file(self, repo: str, ref: str, path: str, content: bytes) -> None:
+        """A file the contents API serves for ``repo`` at ``ref`` (a commit sha or branch)."""
+        with self._lock:
+            self._files.setdefault(f"{_repo_key(repo)}@{ref}", {})[path] = content
+            self._save()
+
+    def reactions(self) -> list[dict[str, Any]]:
+        """Reactions created, in order: ``{"repo", "comment_id", "content", "id"}``."""
+        with self._lock:
+            return copy.deepcopy(self._reactions)
+
+    def add_user_comment(self, repo: str, number: int, body: str, login: str) -> dict[str, Any]:
+        """A comment written by ``login`` (not by the token's user), as a webhook reports it."""
+        with self._lock:
+            comment = self._create_comment(repo, number, body)
+            comment["user"] = {**comment["user"], "login": login}
+            self._save()
+            return copy.deepcopy(comment)
+
+    def _execute_extra(
+        self,
+        op_id: str,
+        repo: str,
+        params: dict[str, str],
+        query: dict[str, str],
+        body: Any,
+        base: str,
+    ) -> Answer | None:
+        if op_id == "repos/get-collaborator-permission-level":
+            login = params["username"]
+            role = self._permissions.get(_repo_key(repo), {}).get(login.lower())
+            if role is None:
+                return _not_found()
+            legacy = {"maintain": "write", "triage": "read"}.get(role, role)
+            user = {**_user(login, base), "permissions": _role_permissions(role), "role_name": role}
+            return 200, {"permission": legacy, "role_name": role, "user": user}, {}
+        if op_id == "issues/get-comment":
+            entry = self._comments.get(int(params["comment_id"]))
+            if entry is None or entry["repo"] != _repo_key(repo):
+                return _not_found()
+            return 200, entry["comment"], {}
+        if op_id == "reactions/create-for-issue-comment":
+            entry = self._comments.get(int(params["comment_id"]))
+            if entry is None or entry["repo"] != _repo_key(repo):
+                return _not_found()
+            reaction = {
+                "id": len(self._reactions) + 1,
+                "node_id": f"REA_{len(self._reactions) + 1}",
+                "user": _user("github-actions[bot]", base),
+                "content": body["content"],
+                "created_at": self._now(),
+            }
+            self._reactions.append(
+                {"repo": repo, "comment_id": int(params["comment_id"]), **reaction}
+            )
+            self._save()
+            return 201, reaction, {}
+        if op_id == "repos/get-content":
+            ref = query.get("ref") or "main"
+            path = params["path"]
+            content = self._files.get(f"{_repo_key(repo)}@{ref}", {}).get(path)
+            if content is None:
+                return _not_found()
+            sha = hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+            url = f"{base}/repos/{repo}/contents/{path}?ref={ref}"
+            html = f"https://github.com/{repo}/blob/{ref}/{path}"
+            git = f"{base}/repos/{repo}/git/blobs/{sha}"
+            return (
+                200,
+                {
+                    "type": "file",
+                    "encoding": "base64",
+                    "size": len(content),
+                    "name": path.rsplit("/", 1)[-1],
+                    "path": path,
+                    "content": base64.encodebytes(content).decode("ascii"),
+                    "sha": sha,
+                    "url": url,
+                    "git_url": git,
+                    "html_url": html,
+                    "download_url": None,
+                    "_links": {"self": url, "git": git, "html": html},
+                },
+                {},
+            )
+        return None
 
     def _list_comments(self, repo: str, number: int, query: dict[str, str], base: str) -> Answer:
         items = [
@@ -624,7 +754,11 @@ class GitHubStub:
         base: str,
         entry: dict[str, Any],
     ) -> Answer:
-        routed = self.spec.route(method, path)
+        spec = self.spec
+        routed = spec.route(method, path)
+        if routed is None:
+            spec = self.extra_spec
+            routed = spec.route(method, path)
         entry["operation"] = routed[0] if routed else None
         if routed is None:
             return _not_found()
@@ -636,12 +770,12 @@ class GitHubStub:
         if self.token is not None and given.strip() != self.token:
             return 401, {"message": "Bad credentials", "documentation_url": DOCS}, {}
         body: Any = None
-        if self.spec.request_schema(op_id) is not None:
+        if spec.request_schema(op_id) is not None:
             try:
                 body = json.loads(text) if text.strip() else {}
             except ValueError:
                 return 400, {"message": "Problems parsing JSON", "documentation_url": DOCS}, {}
-            errors = self.spec.request_errors(op_id, body)
+            errors = spec.request_errors(op_id, body)
             if errors:
                 detail = "; ".join(f"For '{e['field']}', {e['message']}" for e in errors)
                 return _invalid(f"Invalid request.\n\n{detail}", errors)
@@ -714,6 +848,38 @@ def _fault(spec: dict[str, Any]) -> dict[str, Any]:
         "ratelimit_reset": spec.get("ratelimit_reset"),
         "message": message,
     }
+
+
+def _user(login: str, base: str) -> dict[str, Any]:
+    """A ``simple-user`` object for ``login``."""
+    api = f"{base}/users/{login}"
+    return {
+        "login": login,
+        "id": abs(hash(login)) % 10_000_000,
+        "node_id": "U_" + login,
+        "avatar_url": f"https://avatars.githubusercontent.com/{login}",
+        "gravatar_id": "",
+        "url": api,
+        "html_url": f"https://github.com/{login}",
+        "followers_url": api + "/followers",
+        "following_url": api + "/following{/other_user}",
+        "gists_url": api + "/gists{/gist_id}",
+        "starred_url": api + "/starred{/owner}{/repo}",
+        "subscriptions_url": api + "/subscriptions",
+        "organizations_url": api + "/orgs",
+        "repos_url": api + "/repos",
+        "events_url": api + "/events{/privacy}",
+        "received_events_url": api + "/received_events",
+        "type": "Bot" if login.endswith("[bot]") else "User",
+        "site_admin": False,
+    }
+
+
+def _role_permissions(role: str) -> dict[str, bool]:
+    order = ["read", "triage", "write", "maintain", "admin"]
+    level = order.index(role) if role in order else -1
+    names = {"pull": 0, "triage": 1, "push": 2, "maintain": 3, "admin": 4}
+    return {name: level >= need for name, need in names.items()}
 
 
 def _int(value: str | None, default: int) -> int:

@@ -1,0 +1,1 @@
+"""SynthForge review on a pull request: `/forgeflow` commands, the paused review, IaC on request."""
