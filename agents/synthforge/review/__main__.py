@@ -117,6 +117,10 @@ def comment_command(
     if outcome.refused:
         click.echo(f"refused: {event.login} may not answer the review")
         return
+    for path, run in outcome.runs.items():
+        click.echo(
+            f"{path}: analysed from the {run['from']}; stages run: {', '.join(run['stages'])}"
+        )
     click.echo(
         f"handled {len(outcome.handled)} comment(s); re-ran {len(outcome.rerun)} analysis(es); "
         f"{len(outcome.errors)} line(s) not carried out"
@@ -188,11 +192,11 @@ def iac_command(outcome_path: Path, workdir: Path, number: int, run_url: str) ->
 
 @main.command("push")
 @click.option("--iac-dir", type=click.Path(path_type=Path), required=True)
-@click.option("--branch", required=True)
+@click.option("--branch", default=None, help="Default: the pull request's head branch.")
 @click.option("--remote", required=True, help="The repository to push to (URL or path).")
 @user_errors
-def push_command(iac_dir: Path, branch: str, remote: str) -> None:
-    """Commit each generated module folder to BRANCH of REMOTE (same-repository PRs)."""
+def push_command(iac_dir: Path, branch: str | None, remote: str) -> None:
+    """Commit each generated module folder to the branch of REMOTE (same-repository PRs)."""
     import base64
 
     from agents.synthforge.review.iac import Generated, commit_and_push
@@ -212,17 +216,18 @@ def push_command(iac_dir: Path, branch: str, remote: str) -> None:
             diagram=r["path"], folder=Path(r["folder"]), infra_path=r["infra_path"]
         )
         message = (iac_dir / f"d{r['number']}.message").read_text(encoding="utf-8")
+        target = branch or str(r.get("head_ref") or "")
         sha = commit_and_push(
             generated,
             remote=remote,
-            branch=branch,
+            branch=target,
             expected_head=(r.get("head_sha") or None) if n == 0 else expected,
             message=message,
             workdir=iac_dir / f"d{r['number']}",
             auth_header=header,
         )
         expected = sha
-        click.echo(f"{r['path']}: committed {sha[:12]} to {branch}")
+        click.echo(f"{r['path']}: committed {sha[:12]} to {target}")
         _output("commit", sha)
 
 

@@ -161,14 +161,14 @@ async def new_comments(client: Any, repo: str, number: int, after: int) -> list[
     return await client.call(f"GET comments of {repo}#{number}", go)
 
 
-async def head_of(client: Any, repo: str, number: int) -> tuple[str, bool]:
-    """(head commit sha, whether the head is a fork) of the pull request."""
+async def head_of(client: Any, repo: str, number: int) -> tuple[str, str, bool]:
+    """(head commit sha, head branch, whether the head is a fork) of the pull request."""
 
-    def go() -> tuple[str, bool]:
+    def go() -> tuple[str, str, bool]:
         pull = client.repo(repo).get_pull(number)
         head_repo = pull.head.repo
         fork = head_repo is None or head_repo.full_name.lower() != repo.lower()
-        return str(pull.head.sha), fork
+        return str(pull.head.sha), str(pull.head.ref), fork
 
     return await client.call(f"GET pull request {repo}#{number}", go)
 
@@ -518,7 +518,9 @@ async def handle_comment(
         state.last_comment_id = max(state.last_comment_id, cid)
 
     sections: dict[str, tuple[ClassifiedArchitecture, ArchitectureAnalysis | None, list[str]]] = {}
-    head_sha, fork = await head_of(client, event.repo, event.number) if touched else ("", False)
+    head_sha, head_ref, fork = (
+        await head_of(client, event.repo, event.number) if touched else ("", "", False)
+    )
     for path, review in sorted(touched.items()):
         data = await diagram_bytes(client, event.repo, path, head_sha)
         digest = hashlib.sha256(data).hexdigest()
@@ -554,6 +556,7 @@ async def handle_comment(
                     "analysis": str(folder / "out" / "output.json"),
                     "requested_by": review.iac_requested_by,
                     "head_sha": head_sha,
+                    "head_ref": head_ref,
                     "fork": fork,
                     "run_id": run_id,
                 }
