@@ -160,3 +160,10 @@ def test_the_review_conversation_from_diagram_to_committed_modules(
         c["body"] for c in stub.comments(repo_name, number) if "SynthForge modules" in c["body"]
     ]
     assert replies and "checkov" in replies[0]
+    # the conversation as a user sees it (docs/workflows.md quotes one such run)
+    transcript = []
+    for c in stub.comments(repo_name, number):
+        transcript.append(f"**{c['user']['login']}**:\n\n{c['body']}\n")
+    out = os.environ.get("FORGEFLOW_REVIEW_TRANSCRIPT")
+    if out:
+        Path(out).write_text("\n---\n\n".join(transcript), encoding="utf-8")

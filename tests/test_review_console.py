@@ -325,7 +325,7 @@ def test_iac_waits_for_the_review_then_commits_the_modules(pr: PR, tmp_path: Pat
     outcome = pr.handle(pr.comment("/forgeflow iac terraform", "writer-wes"))
     [request] = outcome.iac
     assert request["requested_by"] == "writer-wes" and request["fork"] is False
-    generated = generate(request, tmp_path / "iac")
+    generated = generate(request, tmp_path / "iac", base=tmp_path / "review")
     assert generated.infra_path == "infra/shop"
     assert any(f.endswith(".tf") for f in generated.files)
     # a bare repository stands in for the pull request's branch
@@ -371,7 +371,7 @@ def test_a_fork_gets_a_patch_and_no_push(
     outcome = pr.handle(pr.comment("/forgeflow iac bicep"))
     [request] = outcome.iac
     assert request["fork"] is True
-    generated = generate(request, tmp_path / "iac")
+    generated = generate(request, tmp_path / "iac", base=tmp_path / "review")
     text = patch(generated)
     assert "new file mode 100644" in text and "+++ b/infra/shop/" in text
     # the patch applies to an empty checkout

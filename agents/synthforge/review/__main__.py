@@ -148,7 +148,7 @@ def iac_command(outcome_path: Path, workdir: Path, number: int, run_url: str) ->
     workdir.mkdir(parents=True, exist_ok=True)
     results = []
     for n, request in enumerate(requests, start=1):
-        generated = generate(request, workdir / f"d{n}")
+        generated = generate(request, workdir / f"d{n}", base=outcome_path.parent)
         (workdir / f"d{n}.patch").write_text(patch(generated), encoding="utf-8")
         message = commit_message(
             generated,

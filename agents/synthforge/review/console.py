@@ -553,7 +553,10 @@ async def handle_comment(
                 {
                     "path": path,
                     "iac": review.iac,
-                    "analysis": str(folder / "out" / "output.json"),
+                    # relative to the workspace: the next job downloads it elsewhere
+                    "analysis": (folder / "out" / "output.json")
+                    .relative_to(workspace.root)
+                    .as_posix(),
                     "requested_by": review.iac_requested_by,
                     "head_sha": head_sha,
                     "head_ref": head_ref,

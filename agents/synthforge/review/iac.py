@@ -44,8 +44,14 @@ def infra_path(diagram: str) -> str:
     return f"infra/{safe or 'diagram'}"
 
 
-def generate(request: dict[str, Any], workdir: Path, *, cache_dir: Path | None = None) -> Generated:
-    """Run the IaC loop for one ``outcome.iac`` entry; modules land in ``workdir``."""
+def generate(
+    request: dict[str, Any], workdir: Path, *, base: Path, cache_dir: Path | None = None
+) -> Generated:
+    """Run the IaC loop for one ``outcome.iac`` entry; modules land in ``workdir``.
+
+    ``base`` is the comment run's workspace (where ``outcome.json`` is): the entry's
+    ``analysis`` is relative to it, and must stay inside it.
+    """
     from agents.synthforge.iac.models import GeneratedModules
     from orchestration.pipeline.runner import run_pipeline_file
     from orchestration.runtime.artifact import read_artifact
@@ -56,7 +62,7 @@ def generate(request: dict[str, Any], workdir: Path, *, cache_dir: Path | None =
     out = workdir / "iac-run"
     report = run_pipeline_file(
         PIPELINES / "synthforge-iac-from-analysis.yaml",
-        Path(request["analysis"]),
+        _inside(base, str(request["analysis"])),
         state=str(workdir / "state"),
         run_id=str(request["run_id"]) + "-iac",
         out_dir=out,
@@ -82,6 +88,13 @@ def generate(request: dict[str, Any], workdir: Path, *, cache_dir: Path | None =
         findings=findings,
         status="findings" if findings else "succeeded",
     )
+
+
+def _inside(base: Path, rel: str) -> Path:
+    path = (base / rel).resolve()
+    if not path.is_relative_to(base.resolve()):
+        raise InputError(f"outcome: {rel!r} is outside the review's folder")
+    return path
 
 
 def patch(generated: Generated) -> str:
