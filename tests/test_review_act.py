@@ -90,12 +90,18 @@ def test_the_review_conversation_from_diagram_to_committed_modules(
         ]
         return text
 
+    steps: list[str] = []  # the conversation as a user sees it, step by step
+
+    def seen(title: str) -> None:
+        steps.append(f"#### {title}\n\nThe review's sticky comment:\n\n{sticky()}")
+
     # 1. the pull request adds the diagram: the review is posted
     run = harness.run(repo, "pull_request", ".github/workflows/synthforge-pr.yml", event)
     assert run.returncode == 0, run.explain()
     review = body_state()["diagrams"][DIAGRAM]
     assert review["status"] == "waiting_review" and review["unclear"] == ["widget"]
     assert "waiting for review" in sticky() and "| `widget` |" in sticky()
+    seen("The pull request adds docs/shop.drawio")
 
     comment_event = json.loads((corpus_events / "issue_comment.created.payload.json").read_text())
 
@@ -134,11 +140,13 @@ def test_the_review_conversation_from_diagram_to_committed_modules(
         and rec["decision"]["resource_type"] == "Microsoft.ApiManagement/service"
     )
     assert "set Microsoft.ApiManagement/service by writer-wes" in sticky()
+    seen("writer-wes: /forgeflow set widget type=Microsoft.ApiManagement/service")
 
     # 3. accept the rest, 4. ask for the modules
     run = comment("/forgeflow accept all", "writer-wes")
     assert run.returncode == 0, run.explain()
     assert body_state()["diagrams"][DIAGRAM]["status"] == "reviewed"
+    seen("writer-wes: /forgeflow accept all")
     run = comment("/forgeflow iac terraform", "writer-wes")
     assert run.returncode == 0, run.explain()
 
@@ -161,9 +169,11 @@ def test_the_review_conversation_from_diagram_to_committed_modules(
     ]
     assert replies and "checkov" in replies[0]
     # the conversation as a user sees it (docs/workflows.md quotes one such run)
-    transcript = []
-    for c in stub.comments(repo_name, number):
-        transcript.append(f"**{c['user']['login']}**:\n\n{c['body']}\n")
+    comments = [
+        f"**{c['user']['login']}**:\n\n{c['body']}\n" for c in stub.comments(repo_name, number)
+    ]
     out = os.environ.get("FORGEFLOW_REVIEW_TRANSCRIPT")
     if out:
-        Path(out).write_text("\n---\n\n".join(transcript), encoding="utf-8")
+        Path(out).write_text(
+            "\n---\n\n".join(steps + ["#### Every comment, in order", *comments]), encoding="utf-8"
+        )

@@ -404,3 +404,12 @@ def test_a_fork_gets_a_patch_and_no_push(
         ],
     )
     assert result.exit_code == 2 and "cannot be pushed" in result.output
+
+
+def test_the_documented_command_list_is_the_one_help_replies_with() -> None:
+    """docs/workflows.md quotes `/forgeflow help`'s reply; it must stay the code's."""
+    from agents.synthforge.review.commands import HELP
+
+    doc = (REPO / "docs" / "workflows.md").read_text(encoding="utf-8")
+    quoted = "\n".join(("> " + line) if line else ">" for line in HELP.splitlines())
+    assert quoted in doc

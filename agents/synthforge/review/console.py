@@ -349,7 +349,7 @@ def review_table(review: DiagramReview, classified: ClassifiedArchitecture) -> s
     """The items to decide (needing clarification first), as a markdown table."""
     decided = {r.decision.resource_id: r for r in review.decisions}
     rows = [
-        "| ID | icon | label | proposed type | evidence | candidates | decision |",
+        "| ID | icon or category | label | proposed type | evidence | candidates | decision |",
         "|---|---|---|---|---|---|---|",
     ]
 
