@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -29,7 +30,7 @@ def _output(name: str, value: str) -> None:
             fh.write(f"{name}={value}\n")
 
 
-def _client():  # type: ignore[no-untyped-def]
+def _client() -> tuple[Any, str]:
     from orchestration.github.api import client_from_env, env_settings
 
     return client_from_env(), env_settings().repo

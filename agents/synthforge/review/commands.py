@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -138,7 +138,7 @@ def parse_line(line: int, text: str) -> Command:
     verb, rest = words[1], words[2:]
     plain, fields = _fields(line, text, rest)
     diagram = fields.pop("diagram", None)
-    base = {"line": line, "text": text, "diagram": diagram}
+    base: dict[str, Any] = {"line": line, "text": text, "diagram": diagram}
     if verb == "help":
         if plain or fields:
             raise _fail(line, text, "`help` takes nothing more")

@@ -219,7 +219,7 @@ def decisions_file(review: DiagramReview) -> DecisionsFile:
     while the review is open); :attr:`DiagramReview.complete` says whether the review is
     finished, and IaC waits for it.
     """
-    people = sorted({r.by for r in review.decisions} | ({review.accepted_by} - {None}))
+    people = sorted({r.by for r in review.decisions} | {p for p in [review.accepted_by] if p})
     reviewer = "pull request: " + (", ".join(p for p in people if p) or "nobody yet")
     return DecisionsFile(
         reviewer=reviewer,
