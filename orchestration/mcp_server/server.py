@@ -525,8 +525,8 @@ def build_server(config: ServerConfig | None = None) -> MCPServer:
     ) -> AnalysisResult:
         """Apply review decisions to a run and resume it: the stages before the review are
         not run again; the review and everything after it are."""
-        from orchestration.pipeline.runs import read_record, resume_run
         from orchestration.pipeline.file import load_spec, plan_stages
+        from orchestration.pipeline.runs import read_record, resume_run
         from orchestration.state.directory import check_run_id
         from orchestration.state.open import open_store
 
