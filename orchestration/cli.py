@@ -236,9 +236,9 @@ def mcp(http_address: str | None, state: str | None, cache_dir: Path | None) -> 
     try:
         from orchestration.mcp_server.server import ServerConfig, build_server
     except ImportError as exc:
+        missing = (exc.name or "mcp").split(".")[0]
         raise ForgeflowError(
-            f"the MCP server needs the mcp package ({exc.name or exc}): "
-            "pip install 'forgeflow[mcp]'"
+            f"the MCP server needs the {missing} package: pip install 'forgeflow[mcp]'"
         ) from None
     app = build_server(ServerConfig(state=state, cache_dir=cache_dir))
     if address is None:

@@ -623,3 +623,30 @@ async def test_a_review_with_bad_decisions_leaves_the_run_as_it_was(workspace: P
         after = await call(client, schemas, "get_run", run_id=done["run_id"])
     assert after["record"] == before["record"]
     assert after["record"]["status"] == "succeeded"
+
+
+@pytest.mark.parametrize(
+    ("text", "host", "port"),
+    [
+        pytest.param(":8765", "127.0.0.1", 8765, id="port-only-is-loopback"),
+        pytest.param("localhost:1", "localhost", 1, id="name"),
+        pytest.param("[::1]:8765", "::1", 8765, id="ipv6"),
+    ],
+)
+def test_http_addresses(text: str, host: str, port: int) -> None:
+    from orchestration.mcp_server.http import is_loopback, parse_address
+
+    assert parse_address(text) == (host, port)
+    assert is_loopback(host)
+
+
+def test_without_the_mcp_package_the_command_says_what_to_install(tmp_path: Path) -> None:
+    hide = (
+        "import sys; sys.modules['mcp'] = None; sys.argv = ['orchestration', 'mcp']; "
+        "from orchestration.cli import main; main()"
+    )
+    proc = run_cli("-c", hide, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: the MCP server needs the mcp package: pip install 'forgeflow[mcp]'"
+    ]
