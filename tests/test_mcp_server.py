@@ -650,3 +650,19 @@ def test_without_the_mcp_package_the_command_says_what_to_install(tmp_path: Path
     assert proc.stderr.strip().splitlines() == [
         "error: the MCP server needs the mcp package: pip install 'forgeflow[mcp]'"
     ]
+
+
+async def test_generate_iac_never_writes_over_the_users_files(workspace: Path) -> None:
+    before = (workspace / "docs" / "architecture.drawio").read_bytes()
+    async with stdio_client(workspace) as client:
+        text = await tool_error(
+            client,
+            "generate_iac",
+            path="docs/architecture.drawio",
+            output_dir="docs",
+            iac="bicep",
+        )
+    assert "output_dir holds files Forgeflow did not generate (e.g. architecture.drawio)" in text
+    assert sorted(p.name for p in (workspace / "docs").iterdir()) == ["architecture.drawio"]
+    assert (workspace / "docs" / "architecture.drawio").read_bytes() == before
+    assert not (workspace / ".forgeflow").exists()  # refused before anything ran

@@ -579,6 +579,9 @@ def build_server(config: ServerConfig | None = None) -> MCPServer:
         ws = workspace(roots)
         diagram = ws.resolve(path, "path")
         target = ws.resolve(output_dir, "output_dir")
+        from agents.synthforge.iac.module_development import check_output_dir
+
+        check_output_dir(target)  # refused now, not after the loop has run
         pipeline = PIPELINES_DIR / "synthforge-iac.yaml"
         rid = new_run_id(run_id)
 
