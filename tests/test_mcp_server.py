@@ -237,6 +237,16 @@ async def test_stdio_lists_and_calls_every_tool(workspace: Path) -> None:
 async def test_http_lists_and_calls_every_tool(http_server: str, workspace: Path) -> None:
     async with http_client(http_server, workspace) as client:
         await exercise_every_tool(client, workspace)
+        # two calls at once over one HTTP session both complete
+        schemas = await output_schemas(client)
+        both = await asyncio.gather(
+            *(
+                call(client, schemas, "analyse_diagram", path="docs/architecture.drawio")
+                for _ in range(2)
+            )
+        )
+    assert [r["status"] for r in both] == ["succeeded", "succeeded"]
+    assert both[0]["run_id"] != both[1]["run_id"] and both[0]["analysis"] == both[1]["analysis"]
 
 
 async def test_http_refuses_a_request_without_the_token(http_server: str, workspace: Path) -> None:
