@@ -43,7 +43,6 @@ from orchestration.mcp_server.models import (
     PipelineResult,
     ReviewItems,
     RunInfo,
-    RunOutcome,
     SettingValue,
 )
 from orchestration.mcp_server.workspace import Workspace, roots_of
@@ -192,19 +191,19 @@ def _pipeline_path(name_or_path: str, ws: Workspace) -> Path:
 
 
 def _decisions_settings(
-    cfg: ServerConfig, run_id: str, decisions: list[Decision], reviewer: str, accept_rest: bool
+    run_dir: Path, decisions: list[Decision], reviewer: str, accept_rest: bool
 ) -> dict[str, dict[str, Any]]:
-    """Write the decisions where the run keeps its files; the interactive agent's settings.
+    """Write the decisions into the run's folder (``decisions/``); the interactive agent's
+    settings.
 
     The file is named by its content, so a review with other decisions is other work
     (the stage's settings differ) while the same decisions again resume.
     """
-    from orchestration.pipeline.runner import DEFAULT_RUNS_DIR
     from orchestration.runtime.artifact import canonical_json, digest, write_text_atomic
 
     doc = DecisionsFile(reviewer=reviewer, decisions=decisions, accept_rest=accept_rest)
     text = canonical_json(doc.model_dump(mode="json"))
-    folder = (cfg.workdir / DEFAULT_RUNS_DIR / run_id / "decisions").absolute()
+    folder = (Path(run_dir) / "decisions").absolute()
     path = folder / f"{digest(doc.model_dump(mode='json'))[-16:]}.json"
     write_text_atomic(path, text + "\n")
     return {"interactive": {"decisions": str(path)}}
@@ -307,7 +306,7 @@ def build_server(config: ServerConfig | None = None) -> MCPServer:
         next(iter(first.agents.values())).load_input(source)
         if decisions is None:
             return {"interactive": {"yes": "true"}}
-        return _decisions_settings(cfg, rid, decisions, reviewer, True)
+        return _decisions_settings(out_dir(rid), decisions, reviewer, True)
 
     async def start(
         ctx: Context,
@@ -538,7 +537,7 @@ def build_server(config: ServerConfig | None = None) -> MCPServer:
         pipeline = Path(found.pipeline)
         if not any("interactive" in st.agents for st in plan_stages(load_spec(pipeline))):
             raise InputError(f"run {run_id!r}: its pipeline {pipeline} has no review stage")
-        settings = _decisions_settings(cfg, run_id, decisions, reviewer, accept_rest)
+        settings = _decisions_settings(Path(found.out_dir), decisions, reviewer, accept_rest)
         settings["interactive"]["yes"] = "false"  # the decisions, not accept-all
         monitor = _ProgressMonitor(_progress(ctx, _expected_runs(pipeline)))
         record = await _in_thread(
@@ -750,4 +749,4 @@ def build_server(config: ServerConfig | None = None) -> MCPServer:
     return app
 
 
-__all__ = ["ServerConfig", "build_server", "RunOutcome"]
+__all__ = ["ServerConfig", "build_server"]
