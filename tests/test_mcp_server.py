@@ -257,6 +257,14 @@ async def test_http_refuses_a_request_without_the_token(http_server: str, worksp
             headers={"Accept": "application/json, text/event-stream"},
         )
     assert response.status_code == 401
+    # with the token but another Host (a DNS-rebinding page): refused by the SDK's check
+    async with create_mcp_http_client(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+        response = await http.post(
+            http_server,
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={"Accept": "application/json, text/event-stream", "Host": "evil.example"},
+        )
+    assert response.status_code in (403, 421), response.status_code
     with pytest.raises(Exception):  # noqa: B017 - the SDK's transport error type varies
         async with http_client(http_server, workspace, token="wrong") as client:
             await client.list_tools()
