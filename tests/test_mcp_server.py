@@ -684,3 +684,22 @@ async def test_generate_iac_never_writes_over_the_users_files(workspace: Path) -
     assert sorted(p.name for p in (workspace / "docs").iterdir()) == ["architecture.drawio"]
     assert (workspace / "docs" / "architecture.drawio").read_bytes() == before
     assert not (workspace / ".forgeflow").exists()  # refused before anything ran
+
+
+async def test_a_sqlite_store_is_shared_with_the_cli(workspace: Path) -> None:
+    url = f"sqlite:///{workspace / 'state.db'}"
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "orchestration", "mcp", "--state", url],
+        cwd=str(workspace),
+        env=server_env(),
+    )
+    async with Client(params, list_roots_callback=roots_callback(workspace)) as client:
+        schemas = await output_schemas(client)
+        done = await call(client, schemas, "analyse_diagram", path="docs/architecture.drawio")
+        run = await call(client, schemas, "get_run", run_id=done["run_id"])
+    assert run["status"] == "succeeded" and len(run["stages"]) == 7
+    assert not (workspace / ".forgeflow" / "state").exists()  # nothing in the default store
+    status = run_cli("-m", "orchestration", "status", done["run_id"], "--state", url)
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["record"] == run["record"]
