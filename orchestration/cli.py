@@ -184,6 +184,72 @@ def run(
         sys.exit(1)
 
 
+@main.command()
+@click.argument("run_id")
+@click.option(
+    "--state",
+    metavar="URL",
+    help="State store, as for run (default .forgeflow/state).",
+)
+@user_errors
+def status(run_id: str, state: str | None) -> None:
+    """Where run RUN_ID stands, as JSON: its record (pipeline, input, settings, outcome,
+    model usage) when a door started it, and every stored stage."""
+    from orchestration.pipeline.runs import run_status
+
+    click.echo(run_status(run_id, state=state).model_dump_json(indent=2))
+
+
+@main.command()
+@click.option(
+    "--http",
+    "http_address",
+    metavar="HOST:PORT",
+    help="Serve streamable HTTP on HOST:PORT (path /mcp) instead of stdio; off loopback "
+    "a bearer token in $FORGEFLOW_MCP_TOKEN is required.",
+)
+@click.option(
+    "--state",
+    metavar="URL",
+    help="State store, as for run (default .forgeflow/state in the working folder).",
+)
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Result-cache folder for the runs the tools start.",
+)
+@user_errors
+def mcp(http_address: str | None, state: str | None, cache_dir: Path | None) -> None:
+    """Serve Forgeflow's agents and pipelines as an MCP server (stdio by default).
+
+    Needs the mcp extra: pip install 'forgeflow[mcp]'.
+    """
+    import os
+
+    from orchestration.mcp_server.http import TOKEN_ENV, check_token, parse_address
+
+    address = parse_address(http_address) if http_address else None
+    token = os.environ.get(TOKEN_ENV) or None
+    if address is not None:
+        check_token(address[0], token)
+    try:
+        from orchestration.mcp_server.server import ServerConfig, build_server
+    except ImportError as exc:
+        missing = (exc.name or "mcp").split(".")[0]
+        raise ForgeflowError(
+            f"the MCP server needs the {missing} package: pip install 'forgeflow[mcp]'"
+        ) from None
+    app = build_server(ServerConfig(state=state, cache_dir=cache_dir))
+    if address is None:
+        app.run("stdio")
+        return
+    from orchestration.mcp_server.http import PATH, serve_http
+
+    click.echo(f"forgeflow MCP server on http://{address[0]}:{address[1]}{PATH}", err=True)
+    serve_http(app, address[0], address[1], token)
+
+
 from orchestration.github.cli import register  # noqa: E402 - commands need ``main`` defined
 
 register(main)

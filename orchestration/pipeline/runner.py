@@ -19,6 +19,7 @@ from agents.registry import AgentRegistry, default_registry
 
 if TYPE_CHECKING:
     from agents.model_client import ModelClient
+    from orchestration.runtime.monitoring import RunMonitor
 
 DEFAULT_RUNS_DIR = Path(".forgeflow") / "runs"
 
@@ -71,11 +72,13 @@ def run_pipeline_file(
     cache_dir: Path | None = None,
     registry: AgentRegistry | None = None,
     model_client: ModelClient | None = None,
+    monitor: RunMonitor | None = None,
 ) -> RunReport:
     """Check, run and record a pipeline file on one input. See the module docstring.
 
     ``model_client`` (a hosted model) reaches every agent of the run; it is closed when
-    the run ends.
+    the run ends. ``monitor`` (default: a new one) records every agent run as it ends, so
+    a caller can follow the run's progress.
     """
     from orchestration.pipeline.file import load_spec, plan_stages, run_planned
     from orchestration.runtime.artifact import new_id, write_artifact, write_text_atomic
@@ -99,7 +102,7 @@ def run_pipeline_file(
         from orchestration.runtime.cache import DirectoryCache
 
         cache = DirectoryCache(Path(cache_dir))
-    monitor = RunMonitor()
+    monitor = monitor if monitor is not None else RunMonitor()
     with open_store(state) as store:
         ctx = RunContext(
             run_id=run_id, monitor=monitor, cache=cache, store=store, model_client=model_client

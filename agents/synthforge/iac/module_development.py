@@ -400,6 +400,16 @@ def _replaceable(output_dir: Path) -> None:
         )
 
 
+def check_output_dir(output_dir: Path) -> None:
+    """Raise :class:`InputError` now if :func:`write_files` would refuse ``output_dir``
+    (a file, or a folder with files Forgeflow did not generate), before any work is done."""
+    output_dir = Path(output_dir).absolute()
+    if output_dir.exists() and not output_dir.is_dir():
+        raise InputError(f"{output_dir}: output_dir exists and is not a folder")
+    if output_dir.is_dir():
+        _replaceable(output_dir)
+
+
 def write_files(output_dir: Path, files: list[GeneratedFile]) -> None:
     """Write ``files`` under ``output_dir`` all at once, or nothing.
 
@@ -411,10 +421,7 @@ def write_files(output_dir: Path, files: list[GeneratedFile]) -> None:
     """
     output_dir = Path(output_dir).absolute()
     parent = output_dir.parent
-    if output_dir.exists() and not output_dir.is_dir():
-        raise InputError(f"{output_dir}: output_dir exists and is not a folder")
-    if output_dir.is_dir():
-        _replaceable(output_dir)
+    check_output_dir(output_dir)
     try:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=parent))

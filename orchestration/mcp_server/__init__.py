@@ -1,0 +1,1 @@
+"""MCP server: Forgeflow's agents and pipelines as Model Context Protocol tools (Copilot)."""

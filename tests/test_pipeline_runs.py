@@ -1,0 +1,108 @@
+"""Run-level helpers (orchestration/pipeline/runs.py): start, resume, status."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agents.errors import ForgeflowError, InputError
+from orchestration.pipeline.runs import RunRecord, read_record, resume_run, run_status, start_run
+from orchestration.state.open import open_store
+
+REPO = Path(__file__).resolve().parent.parent
+PIPELINE = REPO / "pipelines" / "synthforge.yaml"
+DIAGRAM = REPO / "examples" / "diagrams" / "webapp.drawio"
+
+
+def start(tmp_path: Path, run_id: str, **kwargs: object) -> RunRecord:
+    """SynthForge on the example diagram, accepted as classified, in ``tmp_path``."""
+    return start_run(
+        PIPELINE,
+        DIAGRAM,
+        state=str(tmp_path / "state"),
+        run_id=run_id,
+        out_dir=tmp_path / "out" / run_id,
+        settings={"interactive": {"yes": "true"}},
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_start_records_the_run_and_its_outcome(tmp_path: Path) -> None:
+    state = str(tmp_path / "state")
+    record = start(tmp_path, "r1")
+    assert record.status == "succeeded" and record.stages == 7 and record.resumed == 0
+    assert record.finished_at is not None and record.finished_at >= record.started_at
+    assert Path(record.report or "").is_file() and Path(record.output or "").is_file()
+    with open_store(state) as store:
+        assert read_record(store, "r1") == record
+    status = run_status("r1", state=state)
+    assert status.status == "succeeded" and status.record == record
+    assert [s.stage for s in status.stages][:2] == ["analysis/combine", "analysis/cost_estimation"]
+    assert all(s.status == "succeeded" for s in status.stages) and len(status.stages) == 7
+
+
+def test_bad_input_leaves_no_record(tmp_path: Path) -> None:
+    state = str(tmp_path / "state")
+    with pytest.raises(InputError, match="missing.drawio"):
+        start_run(PIPELINE, tmp_path / "missing.drawio", state=state, run_id="r2")
+    with pytest.raises(ForgeflowError, match="unknown setting 'regoin'"):
+        start_run(
+            PIPELINE,
+            DIAGRAM,
+            state=state,
+            run_id="r2",
+            settings={"cost_estimation": {"regoin": "x"}},
+        )
+    with pytest.raises(InputError, match="no such run"):
+        run_status("r2", state=state)
+
+
+def test_resume_reruns_from_the_changed_stage(tmp_path: Path) -> None:
+    state = str(tmp_path / "state")
+    first = start(tmp_path, "r3")
+    again = resume_run("r3", state=state)
+    assert again.status == "succeeded" and again.resumed == 7
+    changed = resume_run("r3", state=state, settings={"cost_estimation": {"region": "eastus"}})
+    # everything but the cost estimate (and the combine after it) is taken from the store
+    assert changed.resumed == 5 and changed.settings["interactive"] == {"yes": "true"}
+    output = json.loads(Path(changed.output or "").read_text())
+    assert output["data"]["cost"]["region"] == "eastus"
+    assert changed.started_at > first.started_at
+
+
+def test_a_failed_resume_by_user_error_keeps_the_record(tmp_path: Path) -> None:
+    state = str(tmp_path / "state")
+    ok = start(tmp_path, "r4")
+    bad = tmp_path / "decisions.json"
+    bad.write_text(
+        '{"reviewer": "bob", "decisions": [{"action": "remove", "resource_id": "nope"}]}'
+    )
+    with pytest.raises(ForgeflowError, match="nope"):
+        resume_run("r4", state=state, settings={"interactive": {"decisions": str(bad)}})
+    with open_store(state) as store:
+        assert read_record(store, "r4") == ok
+
+
+def test_unknown_and_bad_run_ids(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such run"):
+        resume_run("never", state=str(tmp_path / "state"))
+    with pytest.raises(ForgeflowError, match="invalid run id"):
+        run_status("../x", state=str(tmp_path / "state"))
+
+
+def test_a_cli_run_has_stages_but_no_record(tmp_path: Path) -> None:
+    from orchestration.pipeline.runner import run_pipeline_file
+
+    state = str(tmp_path / "state")
+    run_pipeline_file(
+        PIPELINE,
+        DIAGRAM,
+        state=state,
+        run_id="cli",
+        out_dir=tmp_path / "out",
+        settings={"interactive": {"yes": "true"}},
+    )
+    status = run_status("cli", state=state)
+    assert status.status == "unknown" and status.record is None and len(status.stages) == 7
