@@ -413,3 +413,18 @@ def test_the_documented_command_list_is_the_one_help_replies_with() -> None:
     doc = (REPO / "docs" / "workflows.md").read_text(encoding="utf-8")
     quoted = "\n".join(("> " + line) if line else ">" for line in HELP.splitlines())
     assert quoted in doc
+
+
+def test_a_diagram_with_nothing_to_clarify_opens_no_review(pr: PR) -> None:
+    pr.push(
+        diagram(with_vault=True).replace(
+            b"other/Contoso_Widget_Engine.svg", b"app_services/App_Services.svg"
+        )
+    )
+    folder = pr.analyse("clear")
+    pr.stub._requests.clear()
+    state = pr.open(folder)
+    assert state.diagrams == {}
+    ops = _ops(pr.stub)
+    assert "repos/get-content" not in ops and "pulls/update" not in ops
+    assert "issues/create-comment" not in ops

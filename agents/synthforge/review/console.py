@@ -643,6 +643,8 @@ async def open_reviews(
         classified = read_artifact(filter_file, ClassifiedArchitecture).typed(
             ClassifiedArchitecture
         )
+        if not classified.needs_clarification and not require_review and path not in state.diagrams:
+            continue  # nothing to review, and no review to refresh: no request made
         data = await diagram_bytes(client, repo, path, head_sha)
         digest = hashlib.sha256(data).hexdigest()
         review, dropped = post(state, path, digest, classified, require_review=require_review)
@@ -660,8 +662,10 @@ async def open_reviews(
             review.summary = summary
         review.run = run_url
         sections[path] = (classified, analysis, moved)
+    if not state.diagrams:
+        return state  # no review: the body and the comments are left as they are
     await store.update(STATE_KEY, state.model_dump(mode="json"))
-    if state.diagrams:
+    if sections:
         markdown = comment_markdown(state, sections)
         await upsert_sticky_comment(repo, number, STICKY_KEY, markdown, client=client)
     return state
