@@ -18,4 +18,6 @@ export PATH="$PWD/.venv/bin:$PATH"
 .venv/bin/python -m orchestration schemas --check
 # The layers of README "Layout": no lower layer imports a higher one, no import cycles.
 .venv/bin/lint-imports --no-cache
-exec .venv/bin/python -m pytest -q "$@"
+# Two workers (the machines have two cores); a test file stays on one worker, so its
+# module-scoped fixtures (the corpus runs of the IaC loop, say) are computed once.
+exec .venv/bin/python -m pytest -q -n "${FORGEFLOW_TEST_WORKERS:-2}" --dist loadfile "$@"
