@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agents.base import Agent, AgentConfig, AgentResult, json_path
+from agents.base import Agent, AgentConfig, AgentResult, MCPToolSource, ToolPolicy, json_path
 from agents.errors import ForgeflowError, InputError, PipelineError, UnknownAgentError
 from agents.registry import AgentRegistry, default_registry
 
@@ -52,6 +52,26 @@ class AgentStageSpec(_Strict):
     agent: str = Field(description="Registered agent name")
     name: str | None = Field(default=None, description="Stage name (default: the agent name)")
     settings: dict[str, Any] = Field(default_factory=dict, description="Agent settings")
+    model: str | None = Field(default=None, description="Model of a model-backed agent")
+    instructions: str = Field(default="", description="System instructions for its model")
+    tools: list[str | MCPToolSource] = Field(
+        default_factory=list,
+        description="Tools its model may call: tool names, 'agent:NAME', MCP sources",
+    )
+    tool_policy: ToolPolicy = Field(
+        default_factory=ToolPolicy, description="Bounds of its tool use"
+    )
+
+    def config(self, settings: dict[str, Any]) -> AgentConfig:
+        """The agent's config for a run, with ``settings`` (the file's and --set merged)."""
+        return AgentConfig(
+            name=self.agent,
+            settings=settings,
+            model=self.model,
+            instructions=self.instructions,
+            tools=list(self.tools),
+            tool_policy=self.tool_policy,
+        )
 
 
 class ParallelGroup(_Strict):
@@ -186,7 +206,15 @@ def plan_stages(
     registry = registry or default_registry()
     planned = _plan(spec, registry, source)
     for i, stage in enumerate(planned):
-        _check_stage_settings(stage, settings or {}, f"{source}: stage {i + 1} {stage.name!r}")
+        where = f"{source}: stage {i + 1} {stage.name!r}"
+        _check_stage_settings(stage, settings or {}, where)
+        if isinstance(stage.spec, AgentStageSpec) and stage.spec.tools:
+            from agents.tools.toolset import check_tools
+
+            try:
+                check_tools(stage.spec.config({}))
+            except ForgeflowError as exc:
+                raise PipelineError(f"{where}: {exc.one_line()}") from None
     return planned
 
 
@@ -355,7 +383,8 @@ async def _run_stages(
         spec = stage.spec
         if isinstance(spec, AgentStageSpec):
             cls = stage.agents[spec.agent]
-            agent = _make(cls, spec.agent, spec.settings, settings.get(spec.agent, {}))
+            merged = {**spec.settings, **settings.get(spec.agent, {})}
+            agent = cls(spec.config(merged))
             run = await session.run(agent, current, ctx, stage=stage.name)
             runs.append(run)
             if not run.ok or run.output is None:

@@ -1,0 +1,38 @@
+"""A tiny MCP server (stdio) for the tests: notes to look up, its process id, and a tool
+that must never be offered (it is not on any allow-list)."""
+
+from __future__ import annotations
+
+import os
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+NOTES = {"tls": "TLS 1.2 minimum on every endpoint", "identity": "managed identities only"}
+
+server = MCPServer("notes")
+
+
+@server.tool()
+def lookup(key: str) -> str:
+    """The note kept under a key."""
+    if key not in NOTES:
+        raise ToolError(f"no note {key!r}; notes: {', '.join(sorted(NOTES))}")
+    return NOTES[key]
+
+
+@server.tool()
+def server_pid() -> int:
+    """The server's process id."""
+    return os.getpid()
+
+
+@server.tool()
+def delete_all_notes() -> str:
+    """Delete every note (never allow-listed in the tests)."""
+    NOTES.clear()
+    return "deleted"
+
+
+if __name__ == "__main__":
+    server.run()

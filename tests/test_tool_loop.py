@@ -1,0 +1,452 @@
+"""Agents that use tools, against the local OpenAI-compatible stand-in (tests/openai_stub.py),
+which speaks the real tool-calling protocol (``tools``, ``tool_calls`` with ids, ``tool``
+replies). What a user would notice: one tool, several in parallel, a failing tool, bad
+arguments, a model looping past the round limit, the token budget, an agent offered as a
+tool (cached, resumed, monitored), the safety rules, and the calls in the run summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openai_stub import OpenAIStub, ToolCalls, client_for
+
+from agents.base import AgentConfig, ToolPolicy
+from agents.errors import ToolError
+from agents.models.assistant import AssistantAgent
+from agents.models.openai_client import OpenAIModelClient
+from agents.tools import ToolRegistry, function_tool
+from agents.tools.toolset import check_tools, open_toolset
+from orchestration.runtime.cache import DirectoryCache
+from orchestration.runtime.execution import AgentRun, RunContext, execute
+from orchestration.runtime.monitoring import RunMonitor
+from orchestration.state.directory import DirectoryStore
+
+ANSWER = {"answer": "done", "sources": []}
+FUNCTION_APP = "img/lib/azure2/compute/Function_Apps.svg"
+
+
+@pytest.fixture
+async def client(openai_stub: OpenAIStub) -> AsyncIterator[OpenAIModelClient]:
+    made = client_for(openai_stub, "gpt-4o-mini")
+    yield made
+    await made.aclose()
+
+
+def tool_replies(body: dict[str, Any]) -> dict[str, str]:
+    """tool_call_id -> content of the ``tool`` messages of one request."""
+    return {m["tool_call_id"]: m["content"] for m in body["messages"] if m["role"] == "tool"}
+
+
+def asked_calls(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tool calls of the last assistant message of one request, in order."""
+    asked = [m for m in body["messages"] if m["role"] == "assistant" and m.get("tool_calls")]
+    return asked[-1]["tool_calls"]
+
+
+async def run_assistant(
+    client: OpenAIModelClient,
+    tools: list[Any],
+    *,
+    ctx: RunContext | None = None,
+    policy: ToolPolicy | None = None,
+    registry: ToolRegistry | None = None,
+    task: str = "find out",
+) -> AgentRun:
+    config = AgentConfig(name="assistant", tools=tools, tool_policy=policy or ToolPolicy())
+    agent = AssistantAgent(config, model_client=client)
+    if registry is not None:  # tools of a registry of the test's own
+        async with open_toolset(config, tool_registry=registry) as toolset:
+            agent.toolset = toolset
+            return await execute(agent, {"task": task}, ctx or RunContext())
+    async with agent:
+        return await execute(agent, {"task": task}, ctx or RunContext())
+
+
+# --------------------------------------------------------------------------- one tool
+
+
+async def test_a_model_that_calls_one_tool(openai_stub: OpenAIStub, client: OpenAIModelClient):
+    openai_stub.push(ToolCalls.of(("icon_lookup", {"icon": FUNCTION_APP})), ANSWER)
+    monitor = RunMonitor()
+    run = await run_assistant(client, ["icon_lookup"], ctx=RunContext(monitor=monitor))
+
+    assert run.ok, run.error
+    assert run.output is not None and run.output.answer == "done"
+    first, second = (r.body for r in openai_stub.requests)
+    offered = [t["function"]["name"] for t in first["tools"]]
+    assert offered == ["icon_lookup"]
+    assert first["tools"][0]["function"]["parameters"]["required"] == ["icon"]
+    call = asked_calls(second)[0]
+    result = json.loads(tool_replies(second)[call["id"]])
+    assert result["type"] == "Microsoft.Web/sites" and result["kind"] == "functionapp"
+    [record] = run.tool_calls
+    assert (record.tool, record.outcome, record.call_id) == ("icon_lookup", "ok", call["id"])
+    assert record.arguments_digest.startswith("sha256:")
+    assert monitor.records[-1].tool_calls == run.tool_calls
+    summary = monitor.summary_markdown()
+    assert "**Tool calls:** 1 (1 ok, 0 not ok)" in summary
+    assert "| assistant | icon_lookup | ok |" in summary
+
+
+async def test_several_tools_in_parallel(openai_stub: OpenAIStub, client: OpenAIModelClient):
+    in_flight = 0
+    most = 0
+
+    @function_tool
+    async def slow_echo(text: str) -> str:
+        """Echo a text after a pause."""
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.2)
+        in_flight -= 1
+        return text.upper()
+
+    registry = ToolRegistry()
+    registry.register(slow_echo)
+    openai_stub.push(
+        ToolCalls.of(
+            ("slow_echo", {"text": "a"}), ("slow_echo", {"text": "b"}), ("slow_echo", {"text": "c"})
+        ),
+        ANSWER,
+    )
+    run = await run_assistant(client, ["slow_echo"], registry=registry)
+
+    assert run.ok, run.error
+    assert most == 3  # all three ran at once
+    body = openai_stub.requests[1].body
+    calls = asked_calls(body)
+    replies = tool_replies(body)
+    assert [replies[c["id"]] for c in calls] == ["A", "B", "C"]  # answered in the order asked
+    tool_ids = [m["tool_call_id"] for m in body["messages"] if m["role"] == "tool"]
+    assert tool_ids == [c["id"] for c in calls]
+    assert [r.outcome for r in run.tool_calls] == ["ok"] * 3
+
+
+async def test_parallel_calls_are_bounded_by_the_policy(
+    openai_stub: OpenAIStub, client: OpenAIModelClient
+):
+    in_flight = most = 0
+
+    @function_tool
+    async def pause() -> int:
+        """Pause a moment."""
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        return most
+
+    registry = ToolRegistry()
+    registry.register(pause)
+    openai_stub.push(ToolCalls.of(*[("pause", {})] * 5), ANSWER)
+    run = await run_assistant(
+        client, ["pause"], registry=registry, policy=ToolPolicy(max_parallel=2)
+    )
+    assert run.ok and most == 2
+
+
+# --------------------------------------------------------------------------- failures
+
+
+async def test_a_failing_tool_goes_back_to_the_model(
+    openai_stub: OpenAIStub, client: OpenAIModelClient
+):
+    @function_tool
+    def explode(depth: int) -> int:
+        """Always fails."""
+        raise RuntimeError(f"the disk at depth {depth} is on fire")
+
+    registry = ToolRegistry()
+    registry.register(explode)
+    openai_stub.push(ToolCalls.of(("explode", {"depth": 3})), ANSWER)
+    monitor = RunMonitor()
+    run = await run_assistant(
+        client, ["explode"], registry=registry, ctx=RunContext(monitor=monitor)
+    )
+
+    assert run.ok, run.error  # the agent still answers
+    reply = json.loads(next(iter(tool_replies(openai_stub.requests[1].body).values())))
+    assert reply == {"error": "tool 'explode' failed: RuntimeError: the disk at depth 3 is on fire"}
+    [record] = run.tool_calls
+    assert record.outcome == "failed" and "on fire" in (record.error or "")
+    assert "| assistant | explode | failed |" in monitor.summary_markdown()
+
+
+async def test_bad_arguments_are_returned_to_the_model(
+    openai_stub: OpenAIStub, client: OpenAIModelClient
+):
+    @function_tool
+    def add(a: int, b: int = 0) -> int:
+        """Add two integers."""
+        return a + b
+
+    registry = ToolRegistry()
+    registry.register(add)
+    openai_stub.push(
+        ToolCalls.of(("add", {"a": "seven"}), ("add", "{not json"), ("add", {"a": 1, "c": 2})),
+        ToolCalls.of(("add", {"a": 7, "b": 1})),
+        ANSWER,
+    )
+    run = await run_assistant(client, ["add"], registry=registry)
+
+    assert run.ok, run.error
+    body = openai_stub.requests[1].body
+    replies = [json.loads(tool_replies(body)[c["id"]]) for c in asked_calls(body)]
+    assert "$.a: Input should be a valid integer" in replies[0]["error"]
+    assert replies[1] == {"error": "the arguments of 'add' are not a JSON document"}
+    assert "$.c: Extra inputs are not permitted" in replies[2]["error"]
+    last = openai_stub.requests[2].body
+    assert list(tool_replies(last).values())[-1] == "8"  # the corrected call ran
+    outcomes = [r.outcome for r in run.tool_calls]
+    assert sorted(outcomes[:3]) == ["invalid_arguments"] * 3 and outcomes[3] == "ok"
+
+
+async def test_a_tool_not_offered_is_refused(openai_stub: OpenAIStub, client: OpenAIModelClient):
+    openai_stub.push(ToolCalls.of(("write_file", {"path": "x", "content": "y"})), ANSWER)
+    run = await run_assistant(client, ["read_file"])
+    assert run.ok
+    [record] = run.tool_calls
+    assert record.outcome == "refused"
+    assert "no tool named 'write_file' is offered; tools: read_file" in (record.error or "")
+
+
+async def test_a_model_looping_past_the_round_limit_fails_clearly(
+    openai_stub: OpenAIStub, client: OpenAIModelClient
+):
+    openai_stub.default = lambda body: ToolCalls.of(("icon_lookup", {"icon": "storage"}))
+    monitor = RunMonitor()
+    run = await run_assistant(
+        client, ["icon_lookup"], policy=ToolPolicy(max_rounds=3), ctx=RunContext(monitor=monitor)
+    )
+
+    assert not run.ok
+    assert run.error == (
+        "ToolLoopError: agent 'assistant': the model still asked for tools (icon_lookup) "
+        "after 3 round(s), the limit (tool_policy.max_rounds)"
+    )
+    assert len(openai_stub.requests) == 4  # three rounds, then the refused fourth ask
+    assert [r.outcome for r in run.tool_calls] == ["ok"] * 3  # recorded although it failed
+    assert run.envelope.status == "failed" and "max_rounds" in (run.envelope.error or "")
+    summary = monitor.summary_markdown()
+    assert "❌ failed" in summary and "**Tool calls:** 3" in summary
+
+
+async def test_the_token_budget_ends_the_loop(openai_stub: OpenAIStub, client: OpenAIModelClient):
+    openai_stub.default = lambda body: ToolCalls.of(("icon_lookup", {"icon": "storage"}))
+    run = await run_assistant(client, ["icon_lookup"], policy=ToolPolicy(token_budget=300))
+    assert not run.ok
+    assert "token budget of 300 spent" in (run.error or "")
+    assert 1 <= len(openai_stub.requests) < 8
+
+
+# --------------------------------------------------------------------------- agents as tools
+
+
+async def test_an_agent_offered_as_a_tool(
+    openai_stub: OpenAIStub, client: OpenAIModelClient, tmp_path: Path
+):
+    def script() -> None:
+        openai_stub.push(ToolCalls.of(("word_count", {"text": "three short words"})), ANSWER)
+
+    monitor = RunMonitor()
+    cache = DirectoryCache(tmp_path / "cache")
+    store = DirectoryStore(tmp_path / "state")
+    ctx = RunContext(run_id="r1", monitor=monitor, cache=cache, store=store)
+    script()
+    run = await run_assistant(client, ["agent:word_count"], ctx=ctx)
+
+    assert run.ok, run.error
+    tool = openai_stub.requests[0].body["tools"][0]["function"]
+    assert tool["name"] == "word_count"
+    assert tool["parameters"]["properties"]["text"]["type"] == "string"  # its input model
+    reply = json.loads(next(iter(tool_replies(openai_stub.requests[1].body).values())))
+    assert (reply["words"], reply["characters"]) == (3, 17)
+    child, parent = monitor.records
+    assert child.agent == "word_count" and child.stage.startswith("assistant/tool-word_count-")
+    assert parent.tool_calls[0].tool == "word_count"
+    assert store.get_stage("r1", child.stage) is not None  # stored: resumable
+
+    # the same task again: the result cache answers the whole run, the model is not asked
+    again = await run_assistant(
+        client, ["agent:word_count"], ctx=RunContext(run_id="r2", monitor=monitor, cache=cache)
+    )
+    assert again.ok and again.cached and len(openai_stub.requests) == 2
+
+    # another task making the same call: the cache answers the call, word_count does not run
+    script()
+    other = await run_assistant(
+        client,
+        ["agent:word_count"],
+        task="count again",
+        ctx=RunContext(run_id="r3", monitor=monitor, cache=cache),
+    )
+    assert other.ok
+    assert monitor.records[-2].agent == "word_count" and monitor.records[-2].cached
+
+    # in the first run again (resumed with another task): the stored call is reused
+    script()
+    resumed = await run_assistant(
+        client,
+        ["agent:word_count"],
+        task="once more",
+        ctx=RunContext(run_id="r1", monitor=monitor, store=store),
+    )
+    assert resumed.ok and monitor.records[-2].resumed
+
+
+async def test_an_agent_tool_with_a_bad_input_tells_the_model(
+    openai_stub: OpenAIStub, client: OpenAIModelClient
+):
+    openai_stub.push(ToolCalls.of(("word_count", {"txt": "x"})), ANSWER)
+    run = await run_assistant(client, ["agent:word_count"])
+    assert run.ok
+    [record] = run.tool_calls
+    assert record.outcome == "invalid_arguments" and "$.text: Field required" in (
+        record.error or ""
+    )
+
+
+# --------------------------------------------------------------------------- safety
+
+
+def test_unknown_tools_and_writes_are_refused_before_anything_runs() -> None:
+    with pytest.raises(ToolError, match="unknown tool 'web_search'; known tools: .*read_file"):
+        check_tools(AgentConfig(name="a", tools=["web_search"]))
+    with pytest.raises(ToolError, match="no agent 'nobody'"):
+        check_tools(AgentConfig(name="a", tools=["agent:nobody"]))
+    with pytest.raises(ToolError, match="'write_file' writes; .*allow_writes: true"):
+        check_tools(AgentConfig(name="a", tools=["write_file"]))
+    check_tools(
+        AgentConfig(name="a", tools=["write_file"], tool_policy=ToolPolicy(allow_writes=True))
+    )
+
+
+async def test_write_file_only_when_allowed_and_inside_the_workspace(
+    openai_stub: OpenAIStub, client: OpenAIModelClient, tmp_path: Path
+):
+    with pytest.raises(ToolError, match="allow_writes"):
+        async with open_toolset(AgentConfig(name="a", tools=["write_file"])):
+            pass
+    outside = tmp_path / "outside.txt"
+    work = tmp_path / "work"
+    work.mkdir()
+    openai_stub.push(
+        ToolCalls.of(
+            ("write_file", {"path": "notes/plan.md", "content": "# plan"}),
+            ("write_file", {"path": "../outside.txt", "content": "escape"}),
+            ("write_file", {"path": str(outside), "content": "escape"}),
+        ),
+        ANSWER,
+    )
+    policy = ToolPolicy(allow_writes=True, workspace=str(work))
+    run = await run_assistant(client, ["write_file"], policy=policy)
+    assert run.ok
+    assert (work / "notes" / "plan.md").read_text() == "# plan"
+    assert not outside.exists()
+    errors = {r.error or "" for r in run.tool_calls if r.outcome == "invalid_arguments"}
+    assert len(errors) == 2
+    assert any("'../outside.txt': outside the workspace" in e for e in errors)
+    assert any("absolute paths are refused" in e for e in errors)
+
+
+async def test_file_tools_stay_in_the_workspace(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    (work / "docs").mkdir(parents=True)
+    (work / "docs" / "a.md").write_text("alpha\nBeta line\ngamma\n")
+    (work / ".git").mkdir()
+    (work / ".git" / "config").write_text("beta secret\n")
+    (tmp_path / "secret.txt").write_text("beta outside\n")
+    (work / "link.txt").symlink_to(tmp_path / "secret.txt")
+    config = AgentConfig(
+        name="a", tools=["read_file", "file_search"], tool_policy=ToolPolicy(workspace=str(work))
+    )
+    from agents.model_client import ToolCall
+
+    async with open_toolset(config) as toolset:
+
+        async def call(name: str, **args: Any) -> Any:
+            text = await toolset.call(ToolCall(id="c", name=name, arguments=json.dumps(args)))
+            return json.loads(text)
+
+        found = await call("file_search", query="beta")
+        assert found == {
+            "matches": [{"path": "docs/a.md", "line": 2, "text": "Beta line"}],
+            "more": False,
+        }  # not .git, not the link out
+        read = await call("read_file", path="docs/a.md", offset=1, max_lines=1)
+        assert read["content"] == "Beta line" and read["lines"] == 3 and read["more"]
+        assert "outside the workspace" in (await call("read_file", path="link.txt"))["error"]
+        assert "outside the workspace" in (await call("read_file", path="../secret.txt"))["error"]
+        assert "no such file" in (await call("read_file", path="docs/b.md"))["error"]
+
+
+async def test_tool_output_is_cut_to_the_bound(openai_stub: OpenAIStub, client: OpenAIModelClient):
+    @function_tool
+    def big() -> str:
+        """A lot of text."""
+        return "x" * 5000
+
+    registry = ToolRegistry()
+    registry.register(big)
+    openai_stub.push(ToolCalls.of(("big", {})), ANSWER)
+    run = await run_assistant(
+        client, ["big"], registry=registry, policy=ToolPolicy(max_output_chars=1000)
+    )
+    content = next(iter(tool_replies(openai_stub.requests[1].body).values()))
+    assert len(content) == 1000 and content.endswith("the limit is 1,000]")
+    assert run.tool_calls[0].truncated
+
+
+# --------------------------------------------------------------------------- the stand-in
+
+
+@pytest.mark.parametrize(
+    ("messages", "needle"),
+    [
+        pytest.param(
+            [
+                {"role": "user", "content": "hi"},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": "{}"},
+                        }
+                    ],
+                },
+                {"role": "user", "content": "and?"},
+            ],
+            "did not have response messages: c1",
+            id="unanswered-call",
+        ),
+        pytest.param(
+            [
+                {"role": "user", "content": "hi"},
+                {"role": "tool", "tool_call_id": "c9", "content": "1"},
+            ],
+            "must be a response to a preceding message with 'tool_calls'",
+            id="orphan-tool-reply",
+        ),
+    ],
+)
+async def test_the_stand_in_refuses_broken_tool_conversations(
+    openai_stub: OpenAIStub,
+    client: OpenAIModelClient,
+    messages: list[dict[str, Any]],
+    needle: str,
+) -> None:
+    import openai
+
+    with pytest.raises(openai.BadRequestError, match=needle):
+        await client._sdk.chat.completions.create(model="gpt-4o-mini", messages=messages)
