@@ -450,3 +450,54 @@ async def test_the_stand_in_refuses_broken_tool_conversations(
 
     with pytest.raises(openai.BadRequestError, match=needle):
         await client._sdk.chat.completions.create(model="gpt-4o-mini", messages=messages)
+
+
+# --------------------------------------------------------------------------- scripted model
+
+
+async def test_the_scripted_model_asks_for_tools_deterministically() -> None:
+    """The tests' scripted client speaks the same loop: tools offered, calls with ids,
+    ``tool`` replies in the conversation, a final answer corrected when it breaks the
+    schema."""
+    from agents.model_client import ScriptedModelClient, ScriptedToolCalls
+
+    model = ScriptedModelClient(
+        [
+            ScriptedToolCalls.of(("icon_lookup", {"icon": FUNCTION_APP})),
+            {"answer": 42},  # breaks the Answer schema: sent back with the reason
+            ANSWER,
+        ]
+    )
+    run = await run_assistant(model, ["icon_lookup"])  # type: ignore[arg-type]
+
+    assert run.ok, run.error
+    assert [t["function"]["name"] for t in model.tools_offered[0] or []] == ["icon_lookup"]
+    second = model.calls[1]
+    assert second[-2].tool_calls and second[-2].tool_calls[0].id == "call_1"
+    assert second[-1].role == "tool" and second[-1].tool_call_id == "call_1"
+    assert "Microsoft.Web/sites" in str(second[-1].content)
+    assert "Your reply was rejected: $.answer: Input should be a valid string" in str(
+        model.calls[2][-1].content
+    )
+    assert len(run.usage) == 3 and [r.outcome for r in run.tool_calls] == ["ok"]
+
+
+async def test_a_scripted_tool_call_without_tools_offered_is_an_error() -> None:
+    from agents.model_client import ChatMessage, ScriptedModelClient, ScriptedToolCalls
+
+    model = ScriptedModelClient([ScriptedToolCalls.of(("read_file", {"path": "x"}))])
+    with pytest.raises(RuntimeError, match="asks for tools, but none were offered"):
+        await model.complete([ChatMessage(role="user", content="hi")])
+
+
+async def test_hostile_tool_names_and_errors_stay_inert_in_the_summary(
+    openai_stub: OpenAIStub, client: OpenAIModelClient
+) -> None:
+    openai_stub.push(ToolCalls.of(("x|<img src=q>`", {})), ANSWER)
+    monitor = RunMonitor()
+    run = await run_assistant(client, ["read_file"], ctx=RunContext(monitor=monitor))
+    assert run.ok and run.tool_calls[0].outcome == "refused"
+    summary = monitor.summary_markdown()
+    row = next(line for line in summary.splitlines() if "refused" in line)
+    assert "<img" not in row and "&lt;img" in row and "x\\|" in row and "\\`" in row
+    assert row.count(" | ") == 5  # still six cells
