@@ -76,6 +76,12 @@ class ToolPolicy(BaseModel):
     max_parallel: int = Field(
         default=4, ge=1, le=32, description="Tool calls of one round run at once, at most"
     )
+    call_timeout: float = Field(
+        default=120.0,
+        gt=0,
+        le=3600,
+        description="Seconds one tool call may take; a slower one fails (the model is told)",
+    )
 
 
 class AgentConfig(BaseModel):

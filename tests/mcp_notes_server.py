@@ -28,6 +28,12 @@ def server_pid() -> int:
 
 
 @server.tool()
+def environment(name: str) -> str:
+    """The value of an environment variable of the server's process ('' when unset)."""
+    return os.environ.get(name, "")
+
+
+@server.tool()
 def delete_all_notes() -> str:
     """Delete every note (never allow-listed in the tests)."""
     NOTES.clear()

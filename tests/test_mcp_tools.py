@@ -100,7 +100,7 @@ async def test_an_allow_listed_tool_the_server_lacks_is_one_line() -> None:
             pass
     assert caught.value.one_line() == (
         "agent 'assistant': MCP server 'notes' has no tool 'web_search'; it offers: "
-        "delete_all_notes, lookup, server_pid"
+        "delete_all_notes, environment, lookup, server_pid"
     )
 
 
@@ -136,3 +136,28 @@ async def test_mcp_tools_in_a_parallel_group_set_up_and_torn_down_in_other_tasks
     pid = int(json.loads(model.calls[-1][-1].content or "{}")["result"])
     assert not alive(pid)
     assert [r.getMessage() for r in caplog.records] == []  # a clean tear-down
+
+
+async def test_a_stdio_server_gets_no_secret_of_ours(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's process has the SDK's minimal environment plus the source's ``env``:
+    the model key (or any other variable of the agent's process) does not reach it."""
+    from agents.model_client import ScriptedModelClient, ScriptedToolCalls
+
+    monkeypatch.setenv("FORGEFLOW_MODEL_API_KEY", "sk-secret-of-the-agent")
+    source = notes("environment")
+    source.env = {"NOTES_MODE": "review"}
+    model = ScriptedModelClient(
+        [
+            ScriptedToolCalls.of(
+                ("environment", {"name": "FORGEFLOW_MODEL_API_KEY"}),
+                ("environment", {"name": "NOTES_MODE"}),
+            ),
+            ANSWER,
+        ]
+    )
+    config = AgentConfig(name="assistant", tools=[source])
+    async with AssistantAgent(config, model_client=model) as agent:
+        run = await execute(agent, {"task": "env?"}, RunContext())
+    assert run.ok, run.error
+    key, mode = (json.loads(str(m.content))["result"] for m in model.calls[-1][-2:])
+    assert (key, mode) == ("", "review")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,29 @@ async def test_parallel_calls_are_bounded_by_the_policy(
 
 
 # --------------------------------------------------------------------------- failures
+
+
+async def test_a_tool_slower_than_the_call_timeout_fails_as_data(
+    openai_stub: OpenAIStub, client: OpenAIModelClient
+):
+    @function_tool
+    async def hang() -> str:
+        """Never answers in time."""
+        await asyncio.sleep(30)
+        return "late"
+
+    registry = ToolRegistry()
+    registry.register(hang)
+    openai_stub.push(ToolCalls.of(("hang", {})), ANSWER)
+    run = await run_assistant(
+        client, ["hang"], registry=registry, policy=ToolPolicy(call_timeout=0.2)
+    )
+    assert run.ok, run.error
+    [record] = run.tool_calls
+    assert (record.outcome, record.error) == (
+        "failed",
+        "tool 'hang' failed: no answer within 0.2 s",
+    )
 
 
 async def test_a_failing_tool_goes_back_to_the_model(
@@ -501,3 +525,14 @@ async def test_hostile_tool_names_and_errors_stay_inert_in_the_summary(
     row = next(line for line in summary.splitlines() if "refused" in line)
     assert "<img" not in row and "&lt;img" in row and "x\\|" in row and "\\`" in row
     assert row.count(" | ") == 5  # still six cells
+
+
+async def test_tool_calls_are_in_the_run_log_line(
+    openai_stub: OpenAIStub, client: OpenAIModelClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    openai_stub.push(ToolCalls.of(("icon_lookup", {"icon": "x"}), ("nope", {})), ANSWER)
+    with caplog.at_level(logging.INFO, logger="forgeflow.runs"):
+        await run_assistant(client, ["icon_lookup"], ctx=RunContext(monitor=RunMonitor()))
+    [line] = [r for r in caplog.records if r.name == "forgeflow.runs"]
+    assert "2 tool calls (1 not ok)" in line.getMessage()
+    assert (line.tool_calls, line.tool_calls_not_ok) == (2, 1)  # type: ignore[attr-defined]

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 #: Files larger than this are not searched nor read whole.
 MAX_FILE_BYTES = 2_000_000
+#: One search reads at most this many files (the reply then says ``more``).
+MAX_FILES_SEARCHED = 5_000
 
 
 class Workspace:
@@ -141,7 +143,8 @@ def file_search_tool(ctx: ToolContext) -> FunctionTool:
         """Find the lines of workspace files that contain a text (case-insensitive)."""
         needle = query.lower()
         matches: list[dict[str, Any]] = []
-        for path in workspace.files(glob):
+        files = workspace.files(glob)
+        for path in files[:MAX_FILES_SEARCHED]:
             text = _text_of(path)
             if text is None:
                 continue
@@ -152,7 +155,7 @@ def file_search_tool(ctx: ToolContext) -> FunctionTool:
                     matches.append(
                         {"path": workspace.relative(path), "line": number, "text": line[:300]}
                     )
-        return {"matches": matches, "more": False}
+        return {"matches": matches, "more": len(files) > MAX_FILES_SEARCHED}
 
     return FunctionTool(file_search)
 

@@ -128,8 +128,12 @@ class Toolset:
         if not isinstance(arguments, dict):
             error = f"the arguments of {call.name!r} must be a JSON object"
             return "invalid_arguments", _error_reply(error), error
+        timeout = self.policy.call_timeout
         try:
-            result = await tool.invoke(arguments)
+            result = await asyncio.wait_for(tool.invoke(arguments), timeout)
+        except TimeoutError:
+            error = f"tool {call.name!r} failed: no answer within {timeout:g} s"
+            return "failed", _error_reply(error), error
         except ToolArgumentsError as exc:
             error = _short(f"invalid arguments for {call.name!r}: {exc}")
             return "invalid_arguments", _error_reply(error), error
