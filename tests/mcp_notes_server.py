@@ -1,9 +1,11 @@
-"""A tiny MCP server (stdio) for the tests: notes to look up, its process id, and a tool
-that must never be offered (it is not on any allow-list)."""
+"""A tiny MCP server for the tests (stdio; streamable HTTP on 127.0.0.1 with ``--http
+PORT``): notes to look up, its process id and environment, and a tool that must never be
+offered (it is on no allow-list)."""
 
 from __future__ import annotations
 
 import os
+import sys
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -41,4 +43,7 @@ def delete_all_notes() -> str:
 
 
 if __name__ == "__main__":
-    server.run()
+    if len(sys.argv) == 3 and sys.argv[1] == "--http":  # streamable HTTP on loopback
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run()

@@ -1,15 +1,18 @@
 """An MCP server as a tool source: a real server made with the ``mcp`` SDK
 (tests/mcp_notes_server.py, stdio), started by the agent's set-up, its allow-listed tools
 called by the model through the loop (the local OpenAI-compatible stand-in), and its
-process gone when the agent is torn down."""
+process gone when the agent is torn down; the same server over streamable HTTP."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import socket
+import subprocess
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -161,3 +164,43 @@ async def test_a_stdio_server_gets_no_secret_of_ours(monkeypatch: pytest.MonkeyP
     assert run.ok, run.error
     key, mode = (json.loads(str(m.content))["result"] for m in model.calls[-1][-2:])
     assert (key, mode) == ("", "review")
+
+
+@pytest.fixture
+def http_notes_server() -> Iterator[str]:
+    """The notes server over streamable HTTP on a free loopback port; its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, str(SERVER), "--http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the MCP HTTP server did not start") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+async def test_a_streamable_http_server_as_a_tool_source(http_notes_server: str) -> None:
+    from agents.model_client import ScriptedModelClient, ScriptedToolCalls
+
+    model = ScriptedModelClient([ScriptedToolCalls.of(("lookup", {"key": "identity"})), ANSWER])
+    source = MCPToolSource(mcp="notes", url=http_notes_server, allow=["lookup"])
+    config = AgentConfig(name="assistant", tools=[source])
+    async with AssistantAgent(config, model_client=model) as agent:
+        run = await execute(agent, {"task": "identity?"}, RunContext())
+    assert run.ok, run.error
+    assert json.loads(str(model.calls[-1][-1].content)) == {"result": "managed identities only"}
+    assert [t["function"]["name"] for t in model.tools_offered[0] or []] == ["lookup"]
