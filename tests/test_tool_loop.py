@@ -536,3 +536,39 @@ async def test_tool_calls_are_in_the_run_log_line(
     [line] = [r for r in caplog.records if r.name == "forgeflow.runs"]
     assert "2 tool calls (1 not ok)" in line.getMessage()
     assert (line.tool_calls, line.tool_calls_not_ok) == (2, 1)  # type: ignore[attr-defined]
+
+
+async def test_an_agent_without_tools_works_with_a_client_that_knows_no_tools() -> None:
+    """A client written before tools existed (no ``tools`` parameter) still serves a
+    model-backed agent that is given no tools."""
+    from collections.abc import Sequence
+
+    from agents.model_client import ChatMessage, ModelReply
+
+    class OldClient:
+        model = "old"
+
+        async def complete(
+            self,
+            messages: Sequence[ChatMessage],
+            *,
+            model: str | None = None,
+            response_schema: dict[str, Any] | None = None,
+        ) -> ModelReply:
+            return ModelReply(content=json.dumps(ANSWER), model="old")
+
+    run = await run_assistant(OldClient(), [])  # type: ignore[arg-type]
+    assert run.ok and run.output is not None and run.output.answer == "done"
+
+
+def test_a_tool_registered_under_another_name_is_a_copy() -> None:
+    @function_tool
+    def lookup(key: str) -> str:
+        """Look a key up."""
+        return key
+
+    registry = ToolRegistry(builtins=False)
+    registry.register(lookup, "find")
+    registry.register(lookup)
+    assert registry.names() == ["find", "lookup"]
+    assert lookup.name == "lookup"  # the original keeps its name

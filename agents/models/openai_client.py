@@ -193,9 +193,12 @@ async def complete_with_tools(
     spent = 0
     problems: list[str] = []
     while True:
-        reply = await client.complete(
-            conversation, model=model, response_schema=schema, tools=definitions or None
-        )
+        if definitions:
+            reply = await client.complete(
+                conversation, model=model, response_schema=schema, tools=definitions
+            )
+        else:  # no tools: any client serves, also one that knows nothing of tools
+            reply = await client.complete(conversation, model=model, response_schema=schema)
         spent += reply.usage.input_tokens + reply.usage.output_tokens
         if token_budget is not None and spent > token_budget:
             raise ToolLoopError(

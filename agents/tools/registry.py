@@ -18,6 +18,7 @@ with :func:`~agents.tools.function.function_tool`, or a factory of the agent's
 
 from __future__ import annotations
 
+import copy
 import importlib
 from collections.abc import Callable
 from functools import cache
@@ -57,7 +58,11 @@ class ToolRegistry:
         ``name`` (default: the tool's name). A factory's ``writes`` must be said."""
         if isinstance(tool, Tool):
             key = check_tool_name(name or tool.name)
-            self._entries[key] = (tool, tool.writes if writes is None else writes)
+            if key != tool.name or (writes is not None and writes != tool.writes):
+                tool = copy.copy(tool)  # offered under another name, or marked otherwise
+                tool.name = key
+                tool.writes = tool.writes if writes is None else writes
+            self._entries[key] = (tool, tool.writes)
             return
         if name is None:
             raise TypeError("a tool factory is registered with a name")
@@ -92,8 +97,7 @@ class ToolRegistry:
         else:
             factory = target
         tool = factory(ctx)
-        if tool.name != name:
-            tool.name = name
+        tool.name = name
         return tool
 
 
