@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from openai_stub import OpenAIStub, ToolCalls, client_for
 
-from agents.base import AgentConfig, ToolPolicy
+from agents.base import AgentConfig, MCPToolSource, ToolPolicy
 from agents.errors import ToolError
 from agents.models.assistant import AssistantAgent
 from agents.models.openai_client import OpenAIModelClient
@@ -351,6 +351,9 @@ def test_unknown_tools_and_writes_are_refused_before_anything_runs() -> None:
     check_tools(
         AgentConfig(name="a", tools=["write_file"], tool_policy=ToolPolicy(allow_writes=True))
     )
+    missing = MCPToolSource(mcp="notes", command=["no-such-mcp-server"], allow=["lookup"])
+    with pytest.raises(ToolError, match="MCP server 'notes': program 'no-such-mcp-server' not"):
+        check_tools(AgentConfig(name="a", tools=[missing]))
 
 
 async def test_write_file_only_when_allowed_and_inside_the_workspace(

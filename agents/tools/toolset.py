@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import importlib
 import json
+import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -231,7 +232,8 @@ def check_tools(
 ) -> None:
     """Check ``config.tools`` without starting anything (pipelines call this for every
     stage before the first runs): names known, agents registered, no writing tool
-    without ``allow_writes``, no name twice. MCP servers are checked when started."""
+    without ``allow_writes``, no name twice, a stdio MCP server's program found. The MCP
+    servers' tools are checked when they are started."""
     from agents.registry import default_registry
     from agents.tools.registry import default_tool_registry
 
@@ -240,6 +242,7 @@ def check_tools(
     seen: set[str] = set()
     for entry in config.tools:
         if isinstance(entry, MCPToolSource):
+            _check_command(entry, config.name)
             continue
         if entry in seen:
             raise ToolError(f"agent {config.name!r}: tool {entry!r} is named twice")
@@ -260,3 +263,15 @@ def check_tools(
                 f"agent {config.name!r}: tool {entry!r} writes; it is offered only with "
                 "tool_policy.allow_writes: true"
             )
+
+
+def _check_command(source: MCPToolSource, agent: str) -> None:
+    """A stdio MCP server's program exists (``python`` is always there)."""
+    if source.command is None or source.command[0] in ("python", "python3"):
+        return
+    program = source.command[0]
+    if shutil.which(program) is None:
+        raise ToolError(
+            f"agent {agent!r}: MCP server {source.mcp!r}: program {program!r} not found "
+            "(not on PATH, or not an executable file)"
+        )
