@@ -115,3 +115,22 @@ def test_an_unknown_tool_in_a_pipeline_is_refused_before_it_runs(
     )
     assert_user_error(proc, "stage 1 'assistant'", "unknown tool 'web_search'")
     assert openai_stub.requests == [] and not (tmp_path / "out").exists()
+
+
+def test_an_mcp_server_lacking_an_allowed_tool_is_one_line(
+    openai_stub: OpenAIStub, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: bad\nstages:\n  - agent: assistant\n    tools:\n      - mcp: checklist\n"
+        "        command: [python, examples/mcp/checklist_server.py]\n"
+        "        allow: [checklist, delete_everything]\n"
+    )
+    proc = run_cli(
+        "-m", "orchestration", "run", bad, "--input", TASK, "--out", tmp_path / "out",
+        "--state", tmp_path / "state", env=model_env(openai_stub),
+    )  # fmt: skip
+    assert_user_error(
+        proc, "MCP server 'checklist' has no tool 'delete_everything'; it offers: checklist"
+    )
+    assert openai_stub.requests == [] and not (tmp_path / "out").exists()
