@@ -6,9 +6,17 @@ import inspect
 from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from agents.documents import format_validation_error, json_path, load_model
 from agents.errors import SchemaViolation
@@ -49,6 +57,19 @@ class MCPToolSource(BaseModel):
         if (self.command is None) == (self.url is None):
             raise ValueError(f"MCP source {self.mcp!r}: give either 'command' or 'url'")
         return self
+
+
+def _tool_kind(value: Any) -> str:
+    return "mcp" if isinstance(value, dict | MCPToolSource) else "name"
+
+
+#: One entry of ``AgentConfig.tools``: a tool's name (or ``agent:NAME``), or an MCP source.
+#: The kind is decided by the value's shape, so an error names what is wrong with the
+#: kind written rather than with every kind.
+ToolEntry = Annotated[
+    Annotated[str, Tag("name")] | Annotated[MCPToolSource, Tag("mcp")],
+    Discriminator(_tool_kind),
+]
 
 
 class ToolPolicy(BaseModel):
@@ -92,7 +113,7 @@ class AgentConfig(BaseModel):
     name: str
     model: str | None = Field(default=None, description="Model name, for model-backed agents")
     instructions: str = Field(default="", description="System instructions for a model")
-    tools: list[str | MCPToolSource] = Field(
+    tools: list[ToolEntry] = Field(
         default_factory=list,
         description="Tools a model-backed agent may call: a tool's name (read_file, "
         "file_search, ...), 'agent:NAME' for a registered agent, or an MCP server's tools",

@@ -134,3 +134,33 @@ def test_an_mcp_server_lacking_an_allowed_tool_is_one_line(
         proc, "MCP server 'checklist' has no tool 'delete_everything'; it offers: checklist"
     )
     assert openai_stub.requests == [] and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("tools", "message"),
+    [
+        pytest.param(
+            "[{mcp: x, allow: [a]}]",
+            "$.stages[0].tools[0].mcp: Value error, MCP source 'x': give either 'command' or 'url'",
+            id="mcp-without-transport",
+        ),
+        pytest.param(
+            "[{mcp: x, command: [srv], allow: []}]",
+            "$.stages[0].tools[0].mcp.allow: List should have at least 1 item after "
+            "validation, not 0",
+            id="empty-allow-list",
+        ),
+        pytest.param(
+            "[3]", "$.stages[0].tools[0].name: Input should be a valid string", id="not-a-name"
+        ),
+    ],
+)
+def test_a_bad_tool_entry_names_its_place(tmp_path: Path, tools: str, message: str) -> None:
+    from agents.errors import PipelineError
+    from orchestration.pipeline.file import load_spec
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"name: bad\nstages:\n  - agent: assistant\n    tools: {tools}\n")
+    with pytest.raises(PipelineError) as caught:
+        load_spec(bad)
+    assert caught.value.one_line() == f"{bad}: {message}"

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agents.base import Agent, AgentConfig, AgentResult, MCPToolSource, ToolPolicy, json_path
+from agents.base import Agent, AgentConfig, AgentResult, ToolEntry, ToolPolicy, json_path
 from agents.errors import ForgeflowError, InputError, PipelineError, UnknownAgentError
 from agents.registry import AgentRegistry, default_registry
 
@@ -54,7 +54,7 @@ class AgentStageSpec(_Strict):
     settings: dict[str, Any] = Field(default_factory=dict, description="Agent settings")
     model: str | None = Field(default=None, description="Model of a model-backed agent")
     instructions: str = Field(default="", description="System instructions for its model")
-    tools: list[str | MCPToolSource] = Field(
+    tools: list[ToolEntry] = Field(
         default_factory=list,
         description="Tools its model may call: tool names, 'agent:NAME', MCP sources",
     )
