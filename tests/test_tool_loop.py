@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -267,8 +268,13 @@ async def test_the_token_budget_ends_the_loop(openai_stub: OpenAIStub, client: O
     openai_stub.default = lambda body: ToolCalls.of(("icon_lookup", {"icon": "storage"}))
     run = await run_assistant(client, ["icon_lookup"], policy=ToolPolicy(token_budget=300))
     assert not run.ok
-    assert "token budget of 300 spent" in (run.error or "")
-    assert 1 <= len(openai_stub.requests) < 8
+    found = re.search(
+        r"token budget of 300 spent \(([\d,]+) tokens in (\d+) model calls?\)", run.error or ""
+    )
+    assert found, run.error
+    spent, calls = int(found[1].replace(",", "")), int(found[2])
+    assert spent > 300 and calls == len(openai_stub.requests) < 8
+    assert spent == sum(c.usage.input_tokens + c.usage.output_tokens for c in run.usage)
 
 
 # --------------------------------------------------------------------------- agents as tools

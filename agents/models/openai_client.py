@@ -189,10 +189,10 @@ async def complete_with_tools(
     schema = output_model.model_json_schema()
     definitions = tools.definitions()
     conversation = list(messages)
-    rounds = 0
-    spent = 0
+    rounds = calls = spent = 0
     problems: list[str] = []
     while True:
+        calls += 1
         if definitions:
             reply = await client.complete(
                 conversation, model=model, response_schema=schema, tools=definitions
@@ -203,11 +203,11 @@ async def complete_with_tools(
         if token_budget is not None and spent > token_budget:
             raise ToolLoopError(
                 f"{who}: token budget of {token_budget:,} spent ({spent:,} tokens in "
-                f"{rounds + 1} model call(s))"
+                f"{calls} model call{'s' if calls != 1 else ''})"
             )
         if reply.tool_calls:
             if rounds >= max_rounds:
-                asked = ", ".join(sorted({c.name for c in reply.tool_calls}))
+                asked = _short(", ".join(sorted({c.name for c in reply.tool_calls})), 120)
                 raise ToolLoopError(
                     f"{who}: the model still asked for tools ({asked}) after {max_rounds} "
                     f"round(s), the limit (tool_policy.max_rounds)"
