@@ -204,3 +204,24 @@ async def test_a_streamable_http_server_as_a_tool_source(http_notes_server: str)
     assert run.ok, run.error
     assert json.loads(str(model.calls[-1][-1].content)) == {"result": "managed identities only"}
     assert [t["function"]["name"] for t in model.tools_offered[0] or []] == ["lookup"]
+
+
+async def test_a_server_that_never_answers_is_given_up_after_its_timeout(tmp_path: Path) -> None:
+    """A program that starts but never speaks MCP: set-up ends with one line naming the
+    timeout, and the program is stopped (it wrote its pid; it is gone afterwards)."""
+    pid_file = tmp_path / "pid"
+    silent = (
+        "import os, pathlib, time; "
+        f"pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid())); time.sleep(60)"
+    )
+    source = MCPToolSource(
+        mcp="silent", command=[sys.executable, "-c", silent], allow=["x"], timeout=1.0
+    )
+    agent = AssistantAgent(AgentConfig(name="assistant", tools=[source]))
+    with pytest.raises(ToolError) as caught:
+        async with agent:
+            pass
+    assert caught.value.one_line() == (
+        "agent 'assistant': MCP server 'silent': no answer within 1 s"
+    )
+    assert not alive(int(pid_file.read_text()))
