@@ -11,6 +11,8 @@ import pytest
 from cli_helpers import REPO, assert_user_error, run_cli
 from openai_stub import OpenAIStub, ToolCalls
 
+from agents.errors import PipelineError
+
 pytest.importorskip("mcp", reason="the mcp extra is not installed (pip install 'forgeflow[mcp]')")
 
 PIPELINE = REPO / "examples" / "pipelines" / "reviewer-tools.yaml"
@@ -156,7 +158,6 @@ def test_an_mcp_server_lacking_an_allowed_tool_is_one_line(
     ],
 )
 def test_a_bad_tool_entry_names_its_place(tmp_path: Path, tools: str, message: str) -> None:
-    from agents.errors import PipelineError
     from orchestration.pipeline.file import load_spec
 
     bad = tmp_path / "bad.yaml"
@@ -164,3 +165,76 @@ def test_a_bad_tool_entry_names_its_place(tmp_path: Path, tools: str, message: s
     with pytest.raises(PipelineError) as caught:
         load_spec(bad)
     assert caught.value.one_line() == f"{bad}: {message}"
+
+
+async def test_a_parallel_group_gives_its_model_backed_branch_tools(tmp_path: Path) -> None:
+    """``agents:`` of a group sets a branch's model, instructions and tools."""
+    import textwrap
+
+    from pydantic import BaseModel
+
+    from agents.base import Agent, AgentResult
+    from agents.model_client import ScriptedModelClient, ScriptedToolCalls
+    from agents.models.assistant import Answer, Task
+    from agents.registry import AgentRegistry
+    from orchestration.pipeline.file import load_spec, plan_stages, run_planned
+    from orchestration.runtime.execution import RunContext
+    from orchestration.runtime.monitoring import RunMonitor
+
+    class Merged(BaseModel):
+        upstream: Task
+        assistant: Answer | None = None
+
+    class Verdict(AgentResult):
+        verdict: str
+
+    class Judge(Agent[Merged, Verdict]):
+        name = "judge"
+        input_model = Merged
+        output_model = Verdict
+
+        async def process(self, data: Merged) -> Verdict:
+            return Verdict(verdict=data.assistant.answer if data.assistant else "none")
+
+    registry = AgentRegistry(entry_point_agents=False)
+    registry.register(Judge)
+    pipeline = tmp_path / "group.yaml"
+    pipeline.write_text(
+        textwrap.dedent("""\
+        name: group
+        stages:
+          - parallel:
+              name: review
+              branches: [assistant]
+              combiner: judge
+              agents:
+                assistant:
+                  instructions: Look the price up.
+                  tools: [price_lookup]
+                  tool_policy: {max_rounds: 2}
+        """)
+    )
+    planned = plan_stages(load_spec(pipeline), registry)
+    model = ScriptedModelClient(
+        [
+            ScriptedToolCalls.of(("price_lookup", {"resource_type": "Microsoft.Web/sites"})),
+            {"answer": "13.14 USD a month"},
+        ]
+    )
+    monitor = RunMonitor()
+    ctx = RunContext(monitor=monitor, model_client=model)
+    result = await run_planned(planned, Task(task="price of a web app?"), ctx)
+
+    assert result.ok, result.error
+    assert result.output is not None and result.output.verdict == "13.14 USD a month"
+    assert model.calls[0][0].content == "Look the price up."
+    branch = next(r for r in result.runs if r.stage == "review/assistant")
+    assert [(c.tool, c.outcome) for c in branch.tool_calls] == [("price_lookup", "ok")]
+
+    wrong = pipeline.read_text().replace("    assistant:\n", "    judges:\n")
+    pipeline.write_text(wrong)
+    with pytest.raises(PipelineError, match="agents: 'judges' is not an agent of this stage"):
+        plan_stages(load_spec(pipeline), registry)
+    pipeline.write_text(wrong.replace("judges:", "assistant:").replace("price_lookup", "web"))
+    with pytest.raises(PipelineError, match="unknown tool 'web'"):
+        plan_stages(load_spec(pipeline), registry)
