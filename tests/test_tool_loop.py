@@ -581,3 +581,36 @@ def test_a_tool_registered_under_another_name_is_a_copy() -> None:
     registry.register(lookup)
     assert registry.names() == ["find", "lookup"]
     assert lookup.name == "lookup"  # the original keeps its name
+
+
+async def test_the_token_budget_covers_every_loop_of_one_run() -> None:
+    """An agent asking its model twice in one run spends one budget, not one per ask; a
+    second run starts afresh."""
+    from agents.model_client import ChatMessage, ScriptedModelClient
+    from agents.models.assistant import Answer, Task, ToolUsingAgent
+
+    class TwoQuestions(ToolUsingAgent):
+        name = "two_questions"
+        input_model = Task
+        output_model = Answer
+
+        async def process(self, data: Task) -> Answer:
+            ask = [ChatMessage(role="user", content=data.task)]
+            first = await self.ask(ask, Answer)
+            second = await self.ask(ask, Answer)
+            return Answer(answer=f"{first.answer} {second.answer}")
+
+    words = " ".join(["word"] * 40)  # 40 tokens in, about as many out, per ask
+    model = ScriptedModelClient(lambda messages: json.dumps({"answer": words}))
+    config = AgentConfig(name="two_questions", tool_policy=ToolPolicy(token_budget=120))
+    agent = TwoQuestions(config, model_client=model)
+    run = await execute(agent, {"task": words}, RunContext())
+    assert not run.ok and "token budget of 120 spent" in (run.error or "")
+    assert len(model.calls) == 2  # the first ask fits, the second goes over
+
+    roomy = TwoQuestions(
+        AgentConfig(name="two_questions", tool_policy=ToolPolicy(token_budget=200)),
+        model_client=model,
+    )
+    for _ in range(2):  # each run has the whole budget
+        assert (await execute(roomy, {"task": words}, RunContext())).ok

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
@@ -22,6 +23,9 @@ from agents.tools.toolset import Toolset, open_toolset
 
 T = TypeVar("T", bound=BaseModel)
 
+#: The token meter of the agent run in progress in this task.
+_METER: ContextVar[Any] = ContextVar("forgeflow_token_meter", default=None)
+
 
 class ToolUsingAgent(Agent[Any, Any]):
     """An agent whose model may call the tools its config names."""
@@ -30,6 +34,17 @@ class ToolUsingAgent(Agent[Any, Any]):
         super().__init__(*args, **kwargs)
         self._stack: AsyncExitStack | None = None
         self.toolset: Toolset | None = None
+
+    async def run(self, data: BaseModel | dict[str, Any]) -> Any:
+        """One run: the token budget of ``tool_policy`` covers every loop of it (also
+        when one agent instance serves several runs at once)."""
+        from agents.models.openai_client import TokenMeter
+
+        token = _METER.set(TokenMeter())
+        try:
+            return await super().run(data)
+        finally:
+            _METER.reset(token)
 
     async def setup(self) -> None:
         stack = AsyncExitStack()
@@ -74,6 +89,7 @@ class ToolUsingAgent(Agent[Any, Any]):
             max_rounds=policy.max_rounds,
             token_budget=policy.token_budget,
             who=f"agent {self.config.name!r}",
+            meter=_METER.get(),
         )
         return result
 

@@ -29,6 +29,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -160,6 +161,14 @@ async def complete_structured(
     )
 
 
+@dataclass
+class TokenMeter:
+    """Model tokens spent so far against one budget (shared by the loops of one agent run)."""
+
+    spent: int = 0
+    calls: int = 0
+
+
 async def complete_with_tools(
     client: ModelClient,
     messages: Sequence[ChatMessage],
@@ -171,6 +180,7 @@ async def complete_with_tools(
     token_budget: int | None = None,
     max_attempts: int = DEFAULT_STRUCTURED_ATTEMPTS,
     who: str = "the agent",
+    meter: TokenMeter | None = None,
 ) -> T:
     """The tool-calling loop: ask, run the tools the model asks for, answer, repeat.
 
@@ -182,27 +192,31 @@ async def complete_with_tools(
     all). Errors of tools and bad arguments are the tool box's replies, not exceptions.
 
     Bounds: a reply asking for tools after ``max_rounds`` rounds, or model tokens (in +
-    out, over the loop) beyond ``token_budget``, end the loop with :class:`ToolLoopError`.
+    out) beyond ``token_budget``, end the loop with :class:`ToolLoopError`. Tokens are
+    counted on ``meter`` (a fresh one: this loop alone), so several loops of one agent run
+    can share one budget.
     """
     if max_rounds < 1:
         raise ValueError(f"max_rounds must be at least 1, not {max_rounds}")
     schema = output_model.model_json_schema()
     definitions = tools.definitions()
     conversation = list(messages)
-    rounds = calls = spent = 0
+    meter = meter if meter is not None else TokenMeter()
+    rounds = 0
     problems: list[str] = []
     while True:
-        calls += 1
+        meter.calls += 1
         if definitions:
             reply = await client.complete(
                 conversation, model=model, response_schema=schema, tools=definitions
             )
         else:  # no tools: any client serves, also one that knows nothing of tools
             reply = await client.complete(conversation, model=model, response_schema=schema)
-        spent += reply.usage.input_tokens + reply.usage.output_tokens
-        if token_budget is not None and spent > token_budget:
+        meter.spent += reply.usage.input_tokens + reply.usage.output_tokens
+        if token_budget is not None and meter.spent > token_budget:
+            calls = meter.calls
             raise ToolLoopError(
-                f"{who}: token budget of {token_budget:,} spent ({spent:,} tokens in "
+                f"{who}: token budget of {token_budget:,} spent ({meter.spent:,} tokens in "
                 f"{calls} model call{'s' if calls != 1 else ''})"
             )
         if reply.tool_calls:
