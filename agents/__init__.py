@@ -10,16 +10,32 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agents.base import Agent, AgentConfig, AgentResult, AgentSettings
+    from agents.base import (
+        Agent,
+        AgentConfig,
+        AgentResult,
+        AgentSettings,
+        MCPToolSource,
+        ToolPolicy,
+    )
     from agents.errors import (
         ForgeflowError,
         InputError,
         PipelineError,
         SchemaViolation,
         StateStoreError,
+        ToolError,
         UnknownAgentError,
     )
-    from agents.model_client import ChatMessage, ModelClient, ModelReply, ScriptedModelClient
+    from agents.model_client import (
+        ChatMessage,
+        ModelClient,
+        ModelReply,
+        ScriptedModelClient,
+        ScriptedToolCalls,
+        ToolCall,
+        ToolCallRecord,
+    )
     from agents.registry import ENTRY_POINT_GROUP, AgentRegistry, default_registry
 
 _EXPORTS: dict[str, str] = {
@@ -27,16 +43,22 @@ _EXPORTS: dict[str, str] = {
     "AgentConfig": "agents.base",
     "AgentResult": "agents.base",
     "AgentSettings": "agents.base",
+    "MCPToolSource": "agents.base",
+    "ToolPolicy": "agents.base",
     "ForgeflowError": "agents.errors",
     "InputError": "agents.errors",
     "PipelineError": "agents.errors",
     "SchemaViolation": "agents.errors",
     "StateStoreError": "agents.errors",
+    "ToolError": "agents.errors",
     "UnknownAgentError": "agents.errors",
     "ChatMessage": "agents.model_client",
     "ModelClient": "agents.model_client",
     "ModelReply": "agents.model_client",
     "ScriptedModelClient": "agents.model_client",
+    "ScriptedToolCalls": "agents.model_client",
+    "ToolCall": "agents.model_client",
+    "ToolCallRecord": "agents.model_client",
     "OpenAIModelClient": "agents.models.openai_client",
     "model_client_from_env": "agents.models.factory",
     "ENTRY_POINT_GROUP": "agents.registry",
@@ -54,14 +76,20 @@ __all__ = [
     "ChatMessage",
     "ForgeflowError",
     "InputError",
+    "MCPToolSource",
     "ModelClient",
     "ModelReply",
     "PipelineError",
     "SchemaViolation",
     "ScriptedModelClient",
+    "ScriptedToolCalls",
     "OpenAIModelClient",
     "model_client_from_env",
     "StateStoreError",
+    "ToolCall",
+    "ToolCallRecord",
+    "ToolError",
+    "ToolPolicy",
     "UnknownAgentError",
     "default_registry",
 ]

@@ -6,9 +6,17 @@ import inspect
 from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from agents.documents import format_validation_error, json_path, load_model
 from agents.errors import SchemaViolation
@@ -16,6 +24,85 @@ from agents.model_client import ModelClient
 
 #: The longest setting value an error message repeats before cutting it short.
 _SHOWN_VALUE = 60
+
+
+class MCPToolSource(BaseModel):
+    """Tools of an MCP server: started (stdio ``command``) or reached (streamable-HTTP
+    ``url``) when the agent is set up, closed when it is torn down. Only the tools named
+    in ``allow`` are offered to the model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mcp: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{1,32}$", description="A name for the server, used in messages"
+    )
+    command: list[str] | None = Field(
+        default=None, min_length=1, description="stdio server: the program and its arguments"
+    )
+    url: str | None = Field(
+        default=None, pattern=r"^https?://", description="streamable-HTTP server: its URL"
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment of a stdio server's process"
+    )
+    allow: list[str] = Field(
+        min_length=1, description="The server's tools the agent may call (an allow-list)"
+    )
+    timeout: float = Field(
+        default=30.0, gt=0, le=600, description="Seconds for start-up and for each call"
+    )
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> MCPToolSource:
+        if (self.command is None) == (self.url is None):
+            raise ValueError(f"MCP source {self.mcp!r}: give either 'command' or 'url'")
+        return self
+
+
+def _tool_kind(value: Any) -> str:
+    return "mcp" if isinstance(value, dict | MCPToolSource) else "name"
+
+
+#: One entry of ``AgentConfig.tools``: a tool's name (or ``agent:NAME``), or an MCP source.
+#: The kind is decided by the value's shape, so an error names what is wrong with the
+#: kind written rather than with every kind.
+ToolEntry = Annotated[
+    Annotated[str, Tag("name")] | Annotated[MCPToolSource, Tag("mcp")],
+    Discriminator(_tool_kind),
+]
+
+
+class ToolPolicy(BaseModel):
+    """The bounds of an agent's tool use."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_rounds: int = Field(
+        default=8, ge=1, le=100, description="Model replies asking for tools, at most, per run"
+    )
+    token_budget: int | None = Field(
+        default=200_000,
+        ge=1,
+        description="Model tokens (in + out) one agent run may spend; None: no budget",
+    )
+    max_output_chars: int = Field(
+        default=16_000, ge=256, le=1_000_000, description="A tool reply is cut to this length"
+    )
+    workspace: str = Field(
+        default=".", description="The folder file tools work in; paths outside it are refused"
+    )
+    allow_writes: bool = Field(
+        default=False, description="Whether tools that write (write_file) may be offered"
+    )
+    max_parallel: int = Field(
+        default=4, ge=1, le=32, description="Tool calls of one round run at once, at most"
+    )
+    call_timeout: float = Field(
+        default=120.0,
+        gt=0,
+        le=3600,
+        description="Seconds one tool call may take; a slower one fails (the model is told)",
+    )
 
 
 class AgentConfig(BaseModel):
@@ -26,7 +113,14 @@ class AgentConfig(BaseModel):
     name: str
     model: str | None = Field(default=None, description="Model name, for model-backed agents")
     instructions: str = Field(default="", description="System instructions for a model")
-    tools: list[str] = Field(default_factory=list, description="Names of tools it may call")
+    tools: list[ToolEntry] = Field(
+        default_factory=list,
+        description="Tools a model-backed agent may call: a tool's name (read_file, "
+        "file_search, ...), 'agent:NAME' for a registered agent, or an MCP server's tools",
+    )
+    tool_policy: ToolPolicy = Field(
+        default_factory=ToolPolicy, description="Bounds of tool use: rounds, tokens, sizes"
+    )
     settings: dict[str, Any] = Field(
         default_factory=dict,
         description="Agent-specific settings, checked against the agent's settings_model; "

@@ -34,3 +34,9 @@ class PipelineError(ForgeflowError):
 
 class StateStoreError(ForgeflowError):
     """A state store cannot be opened or reached."""
+
+
+class ToolError(ForgeflowError):
+    """An agent's tools are set wrongly or cannot be set up: an unknown tool, a tool that
+    writes while writes are not allowed, an MCP server that does not start or lacks an
+    allow-listed tool."""

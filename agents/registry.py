@@ -28,6 +28,7 @@ BUILTIN_AGENTS: dict[str, str] = {
     "echo": "agents.builtin:EchoAgent",
     "word_count": "agents.builtin:WordCountAgent",
     "uppercase": "agents.builtin:UppercaseAgent",
+    "assistant": "agents.models.assistant:AssistantAgent",
     "vision": "agents.synthforge.analysis.vision:VisionAgent",
     "filter": "agents.synthforge.analysis.filter:FilterAgent",
     "interactive": "agents.synthforge.analysis.interactive:InteractiveAgent",

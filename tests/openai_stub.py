@@ -14,10 +14,18 @@ base64,…`` URL that decodes); ``response_format`` of type ``text``, ``json_obj
 ``json_schema`` with a valid ``name`` and a ``schema`` object, and with ``strict`` only
 where the schema meets the strict rules. A bad request gets a 400 with OpenAI's error body.
 
+Tool calling is spoken as the service speaks it: ``tools`` entries of type ``function``
+(a valid, unique name, ``parameters`` a JSON Schema object), and in the conversation an
+assistant message with ``tool_calls`` (ids, ``type: function``, ``function.name`` and
+``function.arguments`` as text) must be followed by one ``tool`` message per call id
+before anything else; a ``tool`` message answering no pending call is refused. A
+:class:`ToolCalls` reply answers with ``tool_calls`` (fresh ids, ``finish_reason:
+tool_calls``) and no content.
+
 Replies come from a script (:meth:`OpenAIStub.push`), in order, else from ``default``:
-a content string/dict/model, or a fault — an HTTP status with headers (429 with
-``Retry-After``, 500) or a delay before answering (to outlast a client timeout). Every
-request is recorded (:attr:`OpenAIStub.requests`).
+a content string/dict/model, a :class:`ToolCalls`, or a fault — an HTTP status with
+headers (429 with ``Retry-After``, 500) or a delay before answering (to outlast a client
+timeout). Every request is recorded (:attr:`OpenAIStub.requests`).
 
 Also here: :func:`guard_network`, which fails any connection that is not to loopback or
 a Unix socket (used as the ``no_external_network`` fixture).
@@ -60,6 +68,18 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     message: str = "the server had an error"
     delay: float = 0.0
+
+
+@dataclass
+class ToolCalls:
+    """A reply asking for tools: ``(name, arguments)`` pairs, arguments a dict (sent as
+    JSON text) or raw text (a model writing broken JSON)."""
+
+    calls: list[tuple[str, dict[str, Any] | str]]
+
+    @classmethod
+    def of(cls, *calls: tuple[str, dict[str, Any] | str]) -> ToolCalls:
+        return cls(list(calls))
 
 
 @dataclass
@@ -120,12 +140,40 @@ def request_problem(body: Any, *, azure: bool) -> tuple[str, str | None] | None:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return "'messages' must be a non-empty array", "messages"
+    problem = tools_problem(body)
+    if problem is not None:
+        return problem
+    pending: list[str] = []  # tool call ids still to be answered
     for i, msg in enumerate(messages):
         where = f"messages[{i}]"
         if not isinstance(msg, dict) or msg.get("role") not in _ROLES:
             return f"{where}: 'role' must be one of {sorted(_ROLES)}", f"{where}.role"
+        role = msg["role"]
+        if pending and role != "tool":
+            return (
+                "An assistant message with 'tool_calls' must be followed by tool messages "
+                "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+                f"response messages: {', '.join(pending)}",
+                f"{where}.role",
+            )
+        if role == "tool":
+            call_id = msg.get("tool_call_id")
+            if not isinstance(call_id, str) or call_id not in pending:
+                return (
+                    f"Invalid parameter: {where}: messages with role 'tool' must be a response "
+                    "to a preceding message with 'tool_calls'",
+                    f"{where}.tool_call_id",
+                )
+            pending.remove(call_id)
+        if role == "assistant" and msg.get("tool_calls") is not None:
+            ids = calls_problem(msg["tool_calls"], where)
+            if isinstance(ids, tuple):
+                return ids
+            pending = ids
         content = msg.get("content")
         if isinstance(content, str):
+            continue
+        if content is None and role == "assistant" and msg.get("tool_calls"):
             continue
         if not isinstance(content, list) or not content:
             return f"{where}: 'content' must be a string or an array of parts", where
@@ -154,6 +202,12 @@ def request_problem(body: Any, *, azure: bool) -> tuple[str, str | None] | None:
                     return f"{pwhere}: image URL must be https or a base64 data URL", pwhere
             else:
                 return f"{pwhere}: unknown content part type {kind!r}", pwhere
+    if pending:
+        return (
+            "An assistant message with 'tool_calls' must be followed by tool messages "
+            f"responding to each 'tool_call_id'; unanswered: {', '.join(pending)}",
+            "messages",
+        )
     fmt = body.get("response_format")
     if fmt is not None:
         kind = fmt.get("type") if isinstance(fmt, dict) else None
@@ -182,6 +236,69 @@ def request_problem(body: Any, *, azure: bool) -> tuple[str, str | None] | None:
     return None
 
 
+def tools_problem(body: dict[str, Any]) -> tuple[str, str | None] | None:
+    """Why the request's ``tools`` (and ``parallel_tool_calls``) are not valid, or None."""
+    tools = body.get("tools")
+    if "parallel_tool_calls" in body and not isinstance(body["parallel_tool_calls"], bool):
+        return "parallel_tool_calls must be a boolean", "parallel_tool_calls"
+    if tools is None:
+        return None
+    if not isinstance(tools, list) or not tools:
+        return "'tools' must be a non-empty array", "tools"
+    names: set[str] = set()
+    for i, tool in enumerate(tools):
+        where = f"tools[{i}]"
+        if not isinstance(tool, dict) or tool.get("type") != "function":
+            return f"{where}.type: only 'function' tools are supported", f"{where}.type"
+        fn = tool.get("function")
+        if not isinstance(fn, dict):
+            return f"{where}.function is required", f"{where}.function"
+        name = fn.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            return f"{where}.function.name must match ^[a-zA-Z0-9_-]{{1,64}}$", (
+                f"{where}.function.name"
+            )
+        if name in names:
+            return f"{where}.function.name: duplicate tool name {name!r}", f"{where}.function"
+        names.add(name)
+        if "description" in fn and not isinstance(fn["description"], str):
+            return f"{where}.function.description must be a string", f"{where}.function"
+        params = fn.get("parameters")
+        if params is not None and (not isinstance(params, dict) or params.get("type") != "object"):
+            return f"{where}.function.parameters must be a JSON Schema object", (
+                f"{where}.function.parameters"
+            )
+        if fn.get("strict") and params is not None:
+            problem = strict_problem(params, f"{where}.function.parameters")
+            if problem:
+                return f"Invalid schema for function {name!r}: {problem}", f"{where}.function"
+    return None
+
+
+def calls_problem(calls: Any, where: str) -> list[str] | tuple[str, str]:
+    """The ids of an assistant message's ``tool_calls``, or (message, param) when bad."""
+    if not isinstance(calls, list) or not calls:
+        return f"{where}.tool_calls must be a non-empty array", f"{where}.tool_calls"
+    ids: list[str] = []
+    for j, call in enumerate(calls):
+        cwhere = f"{where}.tool_calls[{j}]"
+        fn = call.get("function") if isinstance(call, dict) else None
+        if (
+            not isinstance(call.get("id") if isinstance(call, dict) else None, str)
+            or call.get("type") != "function"
+            or not isinstance(fn, dict)
+            or not isinstance(fn.get("name"), str)
+            or not isinstance(fn.get("arguments"), str)
+        ):
+            return (
+                f"{cwhere}: a tool call needs 'id', type 'function' and function.name and "
+                "function.arguments (a string)",
+                cwhere,
+            )
+        ids.append(call["id"])
+    return ids
+
+
 class OpenAIStub:
     """The stand-in server. Use as a context manager, or through the ``openai_stub`` fixture.
 
@@ -201,6 +318,7 @@ class OpenAIStub:
         self.api_version = api_version
         self.requests: list[Recorded] = []
         self._script: list[Any] = []
+        self._call_ids = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -209,7 +327,8 @@ class OpenAIStub:
     # -- script
 
     def push(self, *items: Any) -> OpenAIStub:
-        """Queue replies: content (str, dict, pydantic model), :class:`Fault` or :class:`Delay`."""
+        """Queue replies: content (str, dict, pydantic model), :class:`ToolCalls`,
+        :class:`Fault` or :class:`Delay`."""
         with self._lock:
             self._script.extend(items)
         return self
@@ -327,26 +446,52 @@ class OpenAIStub:
     def _complete(
         self, handler: BaseHTTPRequestHandler, rec: Recorded, body: Any, model: str, item: Any
     ) -> None:
-        if isinstance(item, BaseModel):
-            content = item.model_dump_json()
-        elif isinstance(item, dict | list):
-            content = json.dumps(item)
+        if isinstance(item, ToolCalls):
+            if not body.get("tools"):
+                return self._error(
+                    handler, rec, 500, "scripted tool calls, but no tools offered", None
+                )
+            with self._lock:
+                first = self._call_ids
+                self._call_ids += len(item.calls)
+            calls = [
+                {
+                    "id": f"call_stub{first + n}",
+                    "type": "function",
+                    "function": {
+                        "name": name,
+                        "arguments": args if isinstance(args, str) else json.dumps(args),
+                    },
+                }
+                for n, (name, args) in enumerate(item.calls)
+            ]
+            message: dict[str, Any] = {
+                "role": "assistant",
+                "content": None,
+                "refusal": None,
+                "tool_calls": calls,
+            }
+            written = sum(len(c["function"]["arguments"]) for c in calls)
+            finish = "tool_calls"
         else:
-            content = str(item)
+            if isinstance(item, BaseModel):
+                content = item.model_dump_json()
+            elif isinstance(item, dict | list):
+                content = json.dumps(item)
+            else:
+                content = str(item)
+            message = {"role": "assistant", "content": content, "refusal": None}
+            written = len(content)
+            finish = "stop"
         prompt_tokens = sum(_tokens(m) for m in body["messages"])
-        completion_tokens = max(1, len(content) // 4)
+        completion_tokens = max(1, written // 4)
         payload = {
             "id": f"chatcmpl-stub{len(self.requests)}",
             "object": "chat.completion",
             "created": 1_700_000_000,
             "model": model,
             "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content, "refusal": None},
-                    "finish_reason": "stop",
-                    "logprobs": None,
-                }
+                {"index": 0, "message": message, "finish_reason": finish, "logprobs": None}
             ],
             "usage": {
                 "prompt_tokens": prompt_tokens,
@@ -356,6 +501,7 @@ class OpenAIStub:
         }
         rec.status = 200
         self._send(handler, 200, payload)
+        return None
 
     def _error(
         self,
@@ -396,9 +542,11 @@ class OpenAIStub:
 def _tokens(message: dict[str, Any]) -> int:
     """A stable token count: 4 characters of text a token, 85 per image (low detail)."""
     content = message.get("content")
+    calls = message.get("tool_calls") or []
+    extra = sum(len(json.dumps(c)) // 4 for c in calls)
     if isinstance(content, str):
-        return max(1, len(content) // 4)
-    total = 0
+        return max(1, len(content) // 4) + extra
+    total = extra
     for part in content or []:
         total += 85 if part.get("type") == "image_url" else max(1, len(part.get("text", "")) // 4)
     return total

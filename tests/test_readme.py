@@ -65,3 +65,20 @@ def test_report_shown_is_current(tmp_path: Path, corpus_diagrams: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     report = (tmp_path / "o" / "report.md").read_text().strip()
     assert report in README.read_text()
+
+
+def test_tools_python_example_runs() -> None:
+    (example,) = [b for b in blocks("python") if "asyncio.run(ask())" in b]
+    proc = run_cli("-c", example)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["About 7.59 USD a month", "7.59"]
+
+
+def test_tools_pipeline_shown_is_the_example_file() -> None:
+    """The README's pipeline with tools is ``examples/pipelines/reviewer-tools.yaml``
+    (which tests/test_tool_pipeline.py runs end to end), and its command names it."""
+    example = README.parent / "examples" / "pipelines" / "reviewer-tools.yaml"
+    assert example.read_text() in blocks("yaml")
+    (command,) = [b for b in blocks("sh") if "reviewer-tools.yaml" in b]
+    assert "--input examples/tasks/review-question.json" in command
+    assert (README.parent / "examples" / "tasks" / "review-question.json").is_file()

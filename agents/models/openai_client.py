@@ -29,12 +29,21 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from agents.base import format_validation_error
-from agents.model_client import ChatMessage, ModelClient, ModelReply, ModelUsage, note_model_call
+from agents.model_client import (
+    ChatMessage,
+    ModelClient,
+    ModelReply,
+    ModelUsage,
+    ToolBox,
+    ToolCall,
+    note_model_call,
+)
 from agents.models.config import ModelConfigError, ModelEndpoint, estimate_cost
 
 if TYPE_CHECKING:
@@ -67,6 +76,11 @@ class InvalidModelReply(ModelCallError):
 
 class ModelUnavailable(ModelCallError):
     """The endpoint's circuit is open: the call was refused without touching the network."""
+
+
+class ToolLoopError(ModelCallError):
+    """The tool-calling loop hit a bound: the model still asked for tools after the last
+    allowed round, or the run spent its token budget. The agent run fails with this."""
 
 
 # --------------------------------------------------------------------------- schemas
@@ -138,22 +152,121 @@ async def complete_structured(
         assert isinstance(problem, str)
         problems.append(problem)
         log.info("model reply rejected (%d of %d): %s", len(problems), max_attempts, problem)
-        conversation += [
-            ChatMessage(role="assistant", content=reply.content),
-            ChatMessage(
-                role="user",
-                content=(
-                    f"Your reply was rejected: {problem}. Reply again with only the corrected "
-                    f"JSON document, valid against the {output_model.__name__} schema."
-                ),
-            ),
-        ]
+        conversation += _rejected(reply.content, problem, output_model)
     which = model or getattr(client, "model", None) or "the model"
     raise InvalidModelReply(
         f"{which}: no reply matched {output_model.__name__} in {max_attempts} attempts; "
         f"last problem: {problems[-1]}",
         problems,
     )
+
+
+@dataclass
+class TokenMeter:
+    """Model tokens spent so far against one budget (shared by the loops of one agent run)."""
+
+    spent: int = 0
+    calls: int = 0
+
+
+async def complete_with_tools(
+    client: ModelClient,
+    messages: Sequence[ChatMessage],
+    output_model: type[T],
+    tools: ToolBox,
+    *,
+    model: str | None = None,
+    max_rounds: int = 8,
+    token_budget: int | None = None,
+    max_attempts: int = DEFAULT_STRUCTURED_ATTEMPTS,
+    who: str = "the agent",
+    meter: TokenMeter | None = None,
+) -> T:
+    """The tool-calling loop: ask, run the tools the model asks for, answer, repeat.
+
+    Each request offers ``tools`` and asks for an ``output_model`` (its JSON Schema as the
+    response format). A reply with tool calls is one round: the calls run concurrently
+    (the tool box bounds how many at once), each answered by a ``tool`` message in the
+    order asked, and the model is asked again. A reply without tool calls is the answer:
+    validated, and sent back with the problem when it does not fit (``max_attempts`` in
+    all). Errors of tools and bad arguments are the tool box's replies, not exceptions.
+
+    Bounds: a reply asking for tools after ``max_rounds`` rounds, or model tokens (in +
+    out) beyond ``token_budget``, end the loop with :class:`ToolLoopError`. Tokens are
+    counted on ``meter`` (a fresh one: this loop alone), so several loops of one agent run
+    can share one budget.
+    """
+    if max_rounds < 1:
+        raise ValueError(f"max_rounds must be at least 1, not {max_rounds}")
+    schema = output_model.model_json_schema()
+    definitions = tools.definitions()
+    conversation = list(messages)
+    meter = meter if meter is not None else TokenMeter()
+    rounds = 0
+    problems: list[str] = []
+    while True:
+        meter.calls += 1
+        if definitions:
+            reply = await client.complete(
+                conversation, model=model, response_schema=schema, tools=definitions
+            )
+        else:  # no tools: any client serves, also one that knows nothing of tools
+            reply = await client.complete(conversation, model=model, response_schema=schema)
+        meter.spent += reply.usage.input_tokens + reply.usage.output_tokens
+        if token_budget is not None and meter.spent > token_budget:
+            calls = meter.calls
+            raise ToolLoopError(
+                f"{who}: token budget of {token_budget:,} spent ({meter.spent:,} tokens in "
+                f"{calls} model call{'s' if calls != 1 else ''})"
+            )
+        if reply.tool_calls:
+            if rounds >= max_rounds:
+                asked = _short(", ".join(sorted({c.name for c in reply.tool_calls})), 120)
+                raise ToolLoopError(
+                    f"{who}: the model still asked for tools ({asked}) after {max_rounds} "
+                    f"round(s), the limit (tool_policy.max_rounds)"
+                )
+            rounds += 1
+            log.info("tool round %d: %s", rounds, ", ".join(c.name for c in reply.tool_calls))
+            results = await asyncio.gather(*(tools.call(c) for c in reply.tool_calls))
+            conversation.append(
+                ChatMessage(
+                    role="assistant",
+                    content=reply.content or None,
+                    tool_calls=list(reply.tool_calls),
+                )
+            )
+            conversation += [
+                ChatMessage(role="tool", tool_call_id=c.id, content=text)
+                for c, text in zip(reply.tool_calls, results, strict=True)
+            ]
+            continue
+        problem = _problem(reply.content, output_model, None)
+        if isinstance(problem, output_model):
+            return problem
+        assert isinstance(problem, str)
+        problems.append(problem)
+        if len(problems) >= max_attempts:
+            raise InvalidModelReply(
+                f"{who}: no reply matched {output_model.__name__} in {max_attempts} "
+                f"attempts; last problem: {problem}",
+                problems,
+            )
+        conversation += _rejected(reply.content, problem, output_model)
+
+
+def _rejected(content: str, problem: str, output_model: type[BaseModel]) -> list[ChatMessage]:
+    """The messages that send a rejected reply back with the reason."""
+    return [
+        ChatMessage(role="assistant", content=content),
+        ChatMessage(
+            role="user",
+            content=(
+                f"Your reply was rejected: {problem}. Reply again with only the corrected "
+                f"JSON document, valid against the {output_model.__name__} schema."
+            ),
+        ),
+    ]
 
 
 def _problem(text: str, output_model: type[T], check: Callable[[T], str | None] | None) -> T | str:
@@ -233,8 +346,13 @@ class OpenAIModelClient:
         *,
         model: str | None = None,
         response_schema: dict[str, Any] | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> ModelReply:
-        """One chat completion, retried and guarded by the circuit breaker."""
+        """One chat completion, retried and guarded by the circuit breaker.
+
+        With ``tools`` the reply may carry ``tool_calls`` (several: to run in parallel)
+        instead of an answer; :func:`complete_with_tools` runs them and asks again.
+        """
         from orchestration.resilience.circuit_breaker import CircuitOpenError
         from orchestration.resilience.retry import RetryableError, retry_async
 
@@ -246,10 +364,13 @@ class OpenAIModelClient:
             )
         request: dict[str, Any] = {
             "model": name,
-            "messages": [m.model_dump(mode="json") for m in messages],
+            "messages": [m.to_openai() for m in messages],
         }
         if response_schema is not None:
             request["response_format"] = response_format(response_schema)
+        if tools:
+            request["tools"] = tools
+            request["parallel_tool_calls"] = True
 
         async def attempt() -> ModelReply:
             return await self.breaker.call(self._once, request)
@@ -309,7 +430,12 @@ class OpenAIModelClient:
             raise ModelCallError(f"model endpoint {self.endpoint.host}: the reply has no choices")
         message = choices[0].message
         refusal = getattr(message, "refusal", None)
-        if message.content is None and refusal:
+        calls = [
+            ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments or "{}")
+            for c in getattr(message, "tool_calls", None) or []
+            if getattr(c, "function", None) is not None
+        ]
+        if message.content is None and refusal and not calls:
             raise ModelCallError(f"the model refused: {self._scrub(_short(str(refusal)))}")
         usage = getattr(response, "usage", None)
         tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
@@ -324,6 +450,7 @@ class OpenAIModelClient:
             content=message.content or "",
             model=model,
             usage=ModelUsage(input_tokens=tokens_in, output_tokens=tokens_out, cost_usd=cost),
+            tool_calls=calls,
         )
 
     def _scrub(self, text: str) -> str:

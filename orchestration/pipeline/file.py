@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agents.base import Agent, AgentConfig, AgentResult, json_path
+from agents.base import Agent, AgentConfig, AgentResult, ToolEntry, ToolPolicy, json_path
 from agents.errors import ForgeflowError, InputError, PipelineError, UnknownAgentError
 from agents.registry import AgentRegistry, default_registry
 
@@ -46,12 +46,44 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AgentStageSpec(_Strict):
+class AgentModelSpec(_Strict):
+    """How a model-backed agent is set up: its model, instructions and tools."""
+
+    model: str | None = Field(default=None, description="Model of a model-backed agent")
+    instructions: str = Field(default="", description="System instructions for its model")
+    tools: list[ToolEntry] = Field(
+        default_factory=list,
+        description="Tools its model may call: tool names, 'agent:NAME', MCP sources",
+    )
+    tool_policy: ToolPolicy = Field(
+        default_factory=ToolPolicy, description="Bounds of its tool use"
+    )
+
+    def agent_config(self, name: str, settings: dict[str, Any]) -> AgentConfig:
+        """The config of agent ``name`` with ``settings`` (the file's and --set merged)."""
+        return AgentConfig(
+            name=name,
+            settings=settings,
+            model=self.model,
+            instructions=self.instructions,
+            tools=list(self.tools),
+            tool_policy=self.tool_policy,
+        )
+
+
+class AgentStageSpec(AgentModelSpec):
     """One agent as one stage."""
 
     agent: str = Field(description="Registered agent name")
     name: str | None = Field(default=None, description="Stage name (default: the agent name)")
     settings: dict[str, Any] = Field(default_factory=dict, description="Agent settings")
+
+    def config(self, settings: dict[str, Any]) -> AgentConfig:
+        """The agent's config for a run, with ``settings`` (the file's and --set merged)."""
+        return self.agent_config(self.agent, settings)
+
+
+_GROUP_AGENTS = "Model, instructions and tools per agent name (model-backed agents)"
 
 
 class ParallelGroup(_Strict):
@@ -62,6 +94,7 @@ class ParallelGroup(_Strict):
     settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Settings per branch agent name"
     )
+    agents: dict[str, AgentModelSpec] = Field(default_factory=dict, description=_GROUP_AGENTS)
 
 
 class ParallelStageSpec(_Strict):
@@ -77,6 +110,7 @@ class LoopSpec(_Strict):
     fixer: str | None = None
     max_iterations: int = Field(default=3, ge=1, le=20)
     settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    agents: dict[str, AgentModelSpec] = Field(default_factory=dict, description=_GROUP_AGENTS)
 
 
 class LoopStageSpec(_Strict):
@@ -186,8 +220,36 @@ def plan_stages(
     registry = registry or default_registry()
     planned = _plan(spec, registry, source)
     for i, stage in enumerate(planned):
-        _check_stage_settings(stage, settings or {}, f"{source}: stage {i + 1} {stage.name!r}")
+        where = f"{source}: stage {i + 1} {stage.name!r}"
+        _check_stage_settings(stage, settings or {}, where)
+        _check_stage_tools(stage, where)
     return planned
+
+
+def _model_specs(spec: AgentStageSpec | ParallelStageSpec | LoopStageSpec) -> dict[str, Any]:
+    """The model set-up (model, instructions, tools) a stage's entry gives, by agent name."""
+    if isinstance(spec, AgentStageSpec):
+        return {spec.agent: spec}
+    group = spec.parallel if isinstance(spec, ParallelStageSpec) else spec.loop
+    return dict(group.agents)
+
+
+def _check_stage_tools(stage: PlannedStage, where: str) -> None:
+    """A group's ``agents`` name its agents; every agent's tools are known and allowed."""
+    specs = _model_specs(stage.spec)
+    for name, model_spec in specs.items():
+        if name not in stage.agents:
+            raise PipelineError(
+                f"{where}: agents: {name!r} is not an agent of this stage; "
+                f"its agents: {', '.join(stage.agents)}"
+            )
+        if model_spec.tools:
+            from agents.tools.toolset import check_tools
+
+            try:
+                check_tools(model_spec.agent_config(name, {}))
+            except ForgeflowError as exc:
+                raise PipelineError(f"{where}: {exc.one_line()}") from None
 
 
 def _stage_settings(spec: AgentStageSpec | ParallelStageSpec | LoopStageSpec) -> dict[str, Any]:
@@ -308,10 +370,16 @@ def _plan(spec: PipelineSpec, registry: AgentRegistry, source: str) -> list[Plan
 
 
 def _make(
-    cls: type[Agent[Any, Any]], name: str, settings: dict[str, Any], overrides: dict[str, Any]
+    cls: type[Agent[Any, Any]],
+    name: str,
+    settings: dict[str, Any],
+    overrides: dict[str, Any],
+    model_spec: AgentModelSpec | None = None,
 ) -> Agent[Any, Any]:
     merged = {**settings, **overrides}
-    return cls(AgentConfig(name=name, settings=merged))
+    if model_spec is None:
+        return cls(AgentConfig(name=name, settings=merged))
+    return cls(model_spec.agent_config(name, merged))
 
 
 @dataclass
@@ -355,7 +423,8 @@ async def _run_stages(
         spec = stage.spec
         if isinstance(spec, AgentStageSpec):
             cls = stage.agents[spec.agent]
-            agent = _make(cls, spec.agent, spec.settings, settings.get(spec.agent, {}))
+            merged = {**spec.settings, **settings.get(spec.agent, {})}
+            agent = cls(spec.config(merged))
             run = await session.run(agent, current, ctx, stage=stage.name)
             runs.append(run)
             if not run.ok or run.output is None:
@@ -366,7 +435,13 @@ async def _run_stages(
 
             group = spec.parallel
             branch_agents = {
-                b: _make(stage.agents[b], b, group.settings.get(b, {}), settings.get(b, {}))
+                b: _make(
+                    stage.agents[b],
+                    b,
+                    group.settings.get(b, {}),
+                    settings.get(b, {}),
+                    group.agents.get(b),
+                )
                 for b in group.branches
             }
             orchestrator = ParallelOrchestrator(
@@ -380,6 +455,7 @@ async def _run_stages(
                 group.combiner,
                 group.settings.get(group.combiner, {}),
                 settings.get(group.combiner, {}),
+                group.agents.get(group.combiner),
             )
             run = await session.run(
                 combiner,
@@ -404,6 +480,7 @@ async def _run_stages(
                     agent_name,
                     loop.settings.get(agent_name, {}),
                     settings.get(agent_name, {}),
+                    loop.agents.get(agent_name),
                 )
 
             feedback = FeedbackLoop(

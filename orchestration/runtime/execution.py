@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,13 @@ from pydantic import BaseModel
 
 from agents.base import Agent, AgentResult, coerce_model
 from agents.errors import ForgeflowError
-from agents.model_client import ModelCall, ModelClient, collect_model_calls
+from agents.model_client import (
+    ModelCall,
+    ModelClient,
+    ToolCallRecord,
+    collect_model_calls,
+    collect_tool_calls,
+)
 from orchestration.runtime.artifact import ArtifactStatus, Envelope, digest, make_envelope, new_id
 
 if TYPE_CHECKING:
@@ -42,6 +49,23 @@ class RunContext:
             self.correlation_id = self.run_id
 
 
+@dataclass(frozen=True)
+class CurrentRun:
+    """The agent run in progress in this task: its context and stage (agents offered as
+    tools run in the same context, below the caller's stage)."""
+
+    ctx: RunContext
+    stage: str
+
+
+_CURRENT: ContextVar[CurrentRun | None] = ContextVar("forgeflow_current_run", default=None)
+
+
+def current_run() -> CurrentRun | None:
+    """The agent run :func:`execute` is running in this task, or None outside one."""
+    return _CURRENT.get()
+
+
 class AgentRun:
     """The outcome of one agent run: its typed output or its error, and its envelope.
 
@@ -64,6 +88,7 @@ class AgentRun:
         "run_id",
         "stage",
         "status",
+        "tool_calls",
         "usage",
     )
 
@@ -83,6 +108,7 @@ class AgentRun:
         duration_ms: float = 0.0,
         run_id: str = "",
         usage: list[ModelCall] | None = None,
+        tool_calls: list[ToolCallRecord] | None = None,
     ) -> None:
         if envelope is None and (build is None or status is None):
             raise TypeError("AgentRun needs an envelope, or a builder with a status")
@@ -95,6 +121,8 @@ class AgentRun:
         self.exception = exception
         #: The model calls the agent made during this run (tokens and estimated cost).
         self.usage: list[ModelCall] = list(usage or [])
+        #: The tool calls the agent's model made during this run, each with its outcome.
+        self.tool_calls: list[ToolCallRecord] = list(tool_calls or [])
         self._envelope = envelope
         self._build = build
         if envelope is not None:
@@ -160,6 +188,7 @@ async def execute(
     cached = False
     caught: BaseException | None = None
     model_calls: list[ModelCall] = []
+    tool_calls: list[ToolCallRecord] = []
     input_value: Any = data  # the validated input once known (digest() dumps models)
     input_digest: str | None = None
     try:
@@ -187,8 +216,12 @@ async def execute(
             if agent.model_client is None:  # no model, no calls to count
                 output = await agent.run(typed)
             else:
-                with collect_model_calls() as model_calls:
-                    output = await agent.run(typed)
+                token = _CURRENT.set(CurrentRun(ctx, stage))
+                try:
+                    with collect_model_calls() as model_calls, collect_tool_calls() as tool_calls:
+                        output = await agent.run(typed)
+                finally:
+                    _CURRENT.reset(token)
             if ctx.cache is not None and key is not None:
                 ctx.cache.put(key, output)
     except Exception as exc:  # an agent's failure is data, not a crash
@@ -233,6 +266,7 @@ async def execute(
         duration_ms=elapsed * 1000,
         run_id=run_id,
         usage=model_calls,
+        tool_calls=tool_calls,
     )
     if ctx.store is not None:
         ctx.store.put_stage(ctx.run_id, stage, run.envelope)
@@ -280,7 +314,13 @@ def _model_part(agent: Agent[Any, Any]) -> dict[str, Any] | None:
     if client is None and not config.model and not config.instructions:
         return None
     model = config.model or (getattr(client, "model", None) if client is not None else None)
-    return {"name": model, "instructions": config.instructions}
+    part: dict[str, Any] = {"name": model, "instructions": config.instructions}
+    if config.tools:  # other tools (or bounds) can give another answer
+        part["tools"] = [
+            t if isinstance(t, str) else t.model_dump(mode="json") for t in config.tools
+        ]
+        part["tool_policy"] = config.tool_policy.model_dump(mode="json")
+    return part
 
 
 def _resume(

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from agents.model_client import ModelCall
+    from agents.model_client import ModelCall, ToolCallRecord
     from orchestration.runtime.execution import AgentRun
 
 RUNS_LOGGER = "forgeflow.runs"
@@ -54,6 +54,8 @@ class RunRecord:
     run_id: str = ""
     #: The model calls of this run, each with its model, tokens and estimated cost.
     model_calls: list[ModelCall] = field(default_factory=list)
+    #: The tool calls of this run: tool, arguments digest, duration and outcome.
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -122,6 +124,14 @@ def _cost_text(rec: RunRecord) -> str:
     return f"unknown ({', '.join(rec.unpriced_models)})"
 
 
+def _tool_text(rec: RunRecord) -> str:
+    """``3 tool calls (1 not ok)``."""
+    calls = len(rec.tool_calls)
+    bad = sum(c.outcome != "ok" for c in rec.tool_calls)
+    text = f"{calls} tool call{'s' if calls != 1 else ''}"
+    return f"{text} ({bad} not ok)" if bad else text
+
+
 def _usage_text(rec: RunRecord) -> str:
     """One phrase for a log line: calls, tokens and estimated cost."""
     calls = len(rec.model_calls)
@@ -154,6 +164,7 @@ class RunMonitor:
             after=list(after or []),
             run_id=run.run_id,
             model_calls=list(getattr(run, "usage", None) or []),
+            tool_calls=list(getattr(run, "tool_calls", None) or []),
         )
         self.records.append(rec)
         self._log(rec)
@@ -166,6 +177,8 @@ class RunMonitor:
         message = f"{rec.stage}: agent {rec.agent} {rec.status}{how} in {rec.duration_ms:.1f} ms"
         if rec.model_calls:
             message += f"; {_usage_text(rec)}"
+        if rec.tool_calls:
+            message += f"; {_tool_text(rec)}"
         if rec.error:
             message += f": {rec.error}"
         extra = {
@@ -184,6 +197,11 @@ class RunMonitor:
                 input_tokens=rec.input_tokens,
                 output_tokens=rec.output_tokens,
                 cost_usd=rec.cost_usd,
+            )
+        if rec.tool_calls:
+            extra.update(
+                tool_calls=len(rec.tool_calls),
+                tool_calls_not_ok=sum(c.outcome != "ok" for c in rec.tool_calls),
             )
         self.logger.info(message, extra=extra)
 
@@ -228,6 +246,8 @@ class RunMonitor:
         lines += ["", self._totals_line()]
         if used_models:
             lines += ["", self._usage_line()]
+        if any(rec.tool_calls for rec in self.records):
+            lines += ["", *self._tool_lines()]
         lines += ["", "```mermaid", self.mermaid(), "```", ""]
         return "\n".join(lines)
 
@@ -263,6 +283,26 @@ class RunMonitor:
         if unpriced:
             line += f"; no price known for {markdown_cell(', '.join(unpriced))}"
         return line
+
+    def _tool_lines(self) -> list[str]:
+        """A table of every tool call: stage, tool, outcome, duration, arguments digest."""
+        calls = [(rec, call) for rec in self.records for call in rec.tool_calls]
+        bad = sum(call.outcome != "ok" for _, call in calls)
+        lines = [
+            f"**Tool calls:** {len(calls)} ({len(calls) - bad} ok, {bad} not ok)",
+            "",
+            "| stage | tool | outcome | duration ms | arguments | error |",
+            "|---|---|---|---:|---|---|",
+        ]
+        for rec, call in calls:
+            outcome = call.outcome + (", output cut" if call.truncated else "")
+            lines.append(
+                f"| {markdown_cell(rec.stage)} | {markdown_cell(call.tool)} "
+                f"| {markdown_cell(outcome)} | {_ms(call.duration_ms)} "
+                f"| `{markdown_cell(call.arguments_digest[:19])}` "
+                f"| {markdown_cell(call.error or '')} |"
+            )
+        return lines
 
     def mermaid(self) -> str:
         """A mermaid ``graph LR`` of the run, nodes styled by status.
