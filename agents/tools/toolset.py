@@ -157,7 +157,7 @@ class Toolset:
 #: The agents-as-tools adapter: it runs agents through orchestration's ``execute``, so it
 #: is loaded by name, only when an agent is given an agent as a tool — the tools (like
 #: the agent contract) do not depend on orchestration.
-AGENT_TOOL = "agents.tools.agent_tool:AgentTool"
+AGENT_TOOL = "orchestration.runtime.agent_tool:AgentTool"
 
 
 def _agent_tool_class() -> Callable[..., Tool]:
