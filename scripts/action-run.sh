@@ -101,12 +101,16 @@ if [[ ! -f $venv/forgeflow-stamp || $(<"$venv/forgeflow-stamp") != "$stamp" ]]; 
   printf '%s' "$stamp" >"$venv/forgeflow-stamp"
 fi
 python=$venv/bin/python
+# -P: the current folder (the caller's workspace, which may hold packages of its own named
+# agents or orchestration) never goes on the path; Forgeflow comes from its own copy only.
 "$python" -P -c 'import agents.run, orchestration.cli' || die "Forgeflow does not import from ${src}"
-printf '%s\n' "$venv/bin" >>"${GITHUB_PATH:-/dev/null}"
+# Later steps get the interpreter and Forgeflow's own folder as outputs; the caller's PATH
+# is left as it was.
 output python "$python"
+output forgeflow-path "$(cd "$src" && pwd -P)"
 
 if [[ -z $agent ]]; then
-  echo "Forgeflow installed in ${venv}; later steps run it with python -m agents.run"
+  echo "Forgeflow installed in ${venv}; later steps run it with ${python} -P -m agents.run"
   exit 0
 fi
 

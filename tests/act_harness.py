@@ -4,9 +4,12 @@ What it sets up (see DESIGN.md, "Testing the workflows without GitHub"):
 
 - a snapshot of the working tree as a fresh git repository whose ``origin`` names the
   repository of the test's event, so ``github.repository`` is what the payload says. In
-  the snapshot, ``uses: $/…`` (GitHub's self-repository syntax, which act 0.2.89 cannot
-  resolve) becomes ``uses: ./…``; every job checks the repository out before such a step,
-  so both resolve to the same files;
+  the snapshot, ``uses: $/PATH`` (GitHub's self-repository syntax: this workflow file's
+  own repository at its own commit, which act 0.2.89 cannot resolve) becomes the remote
+  form ``uses: OWNER/REPO/PATH@REF``, and ``--local-repository OWNER/REPO@REF`` maps it to
+  the snapshot itself. So a reusable workflow called from another repository finds its
+  action and its files in its own repository, never in the caller's checkout, as on
+  GitHub;
 - ``--local-repository`` for every remote action the workflows pin, to the stand-ins in
   ``tests/act/``, at the exact SHA pinned (:data:`PINNED_ACTIONS`);
 - a store folder for the stand-ins' artifacts and caches (``FORGEFLOW_ACT_STORE``), the
@@ -51,8 +54,10 @@ PINNED_ACTIONS: dict[str, tuple[str, str]] = {
 CHECKOUT = ("actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683")
 #: The README example's ``uses: OWNER/forgeflow@SHA`` (mapped to the snapshot itself).
 EXAMPLE_ACTION = ("OWNER/forgeflow", "0000000000000000000000000000000000000001")
+#: The commit ``uses: $/…`` of a snapshot is pinned to (see :func:`snapshot`).
+SELF_REF = "5e1f000000000000000000000000000000000000"
 
-SELF_REF = re.compile(r"^(\s*(?:-\s+)?uses:\s+)\$/(\S*)", re.MULTILINE)
+SELF_USES = re.compile(r"^(\s*(?:-\s+)?uses:\s+)\$/(\S*)", re.MULTILINE)
 
 # A third-party agent package, built by hand as a wheel (no build tools, no network): its
 # agent registers through the ``forgeflow.agents`` entry point and always fails, which
@@ -116,11 +121,29 @@ def build_selftest_wheel(wheelhouse: Path) -> Path:
     return wheel
 
 
-def snapshot(dest: Path, *, remote: str, extra_files: dict[str, str] | None = None) -> Path:
+def self_uses(text: str, remote: str, ref: str) -> str:
+    """``uses: $/PATH`` in ``text`` as ``uses: REMOTE/PATH@REF`` (``REMOTE@REF`` for ``$/``)."""
+
+    def remote_form(match: re.Match[str]) -> str:
+        path = match.group(2).strip("/")
+        return f"{match.group(1)}{remote}{'/' + path if path else ''}@{ref}"
+
+    return SELF_USES.sub(remote_form, text)
+
+
+def snapshot(
+    dest: Path,
+    *,
+    remote: str,
+    extra_files: dict[str, str] | None = None,
+    ref: str = SELF_REF,
+) -> Path:
     """Copy the working tree (tracked and untracked, not ignored) into a new git repository.
 
     ``remote`` is ``OWNER/NAME`` for ``origin``; ``extra_files`` (path -> text) are added
     in a second commit, so the first commit is a base to diff a pull request against.
+    ``uses: $/…`` becomes ``uses: REMOTE/…@REF`` (:func:`self_uses`); the harness maps
+    ``REMOTE@REF`` to ``dest``.
     """
     listed = (
         subprocess.run(
@@ -146,7 +169,7 @@ def snapshot(dest: Path, *, remote: str, extra_files: dict[str, str] | None = No
         dest / "action.yml",
     ]:
         if path.is_file():
-            path.write_text(SELF_REF.sub(r"\1./\2", path.read_text()))
+            path.write_text(self_uses(path.read_text(), remote, ref))
     git = [
         "git",
         "-c",
@@ -224,6 +247,8 @@ class ActHarness:
     _next_run_id: int = 1000
 
     def __post_init__(self) -> None:
+        #: ``OWNER/REPO@REF`` -> folder, for ``--local-repository`` (snapshots, mainly).
+        self.published: dict[str, Path] = {}
         self.store = self.workdir / "store"
         self.store.mkdir(parents=True, exist_ok=True)
         self.wheelhouse = self.workdir / "wheelhouse"
@@ -232,9 +257,20 @@ class ActHarness:
         self.logs = self.workdir / "logs"
         self.logs.mkdir(exist_ok=True)
 
-    def new_repo(self, name: str, extra_files: dict[str, str] | None = None) -> Path:
-        """A fresh snapshot of the working tree for one scenario."""
-        return snapshot(self.workdir / name, remote=self.repository, extra_files=extra_files)
+    def new_repo(
+        self,
+        name: str,
+        extra_files: dict[str, str] | None = None,
+        *,
+        remote: str | None = None,
+        ref: str = SELF_REF,
+    ) -> Path:
+        """A fresh snapshot of the working tree for one scenario, published as
+        ``REMOTE@REF`` (the harness's repository by default) for ``uses:`` to find."""
+        remote = remote or self.repository
+        repo = snapshot(self.workdir / name, remote=remote, extra_files=extra_files, ref=ref)
+        self.published[f"{remote}@{ref}"] = repo
+        return repo
 
     def command(
         self,
@@ -272,8 +308,12 @@ class ActHarness:
         ]
         for owner_repo, (sha, folder) in PINNED_ACTIONS.items():
             cmd += ["--local-repository", f"{owner_repo}@{sha}={STANDINS / folder}"]
-        example = action_repo or repo
-        cmd += ["--local-repository", f"{EXAMPLE_ACTION[0]}@{EXAMPLE_ACTION[1]}={example}"]
+        published = {f"{EXAMPLE_ACTION[0]}@{EXAMPLE_ACTION[1]}": action_repo or repo}
+        published.update(self.published)
+        if action_repo is not None:
+            published[f"{EXAMPLE_ACTION[0]}@{EXAMPLE_ACTION[1]}"] = action_repo
+        for key, folder in published.items():
+            cmd += ["--local-repository", f"{key}={folder}"]
         env = {
             "GITHUB_API_URL": self.api_url,
             "GITHUB_RUN_ID": str(run_id),

@@ -98,6 +98,8 @@ def test_zizmor_reports_no_findings() -> None:
             tool("zizmor"),
             "--offline",
             "--no-progress",
+            "--persona",
+            "pedantic",
             ".github/workflows",
             ".github/actions",
             "action.yml",

@@ -13,6 +13,7 @@ import copy
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -343,7 +344,76 @@ def test_hostile_title_branch_body_and_file_name_change_nothing_but_text(
     assert not list(tmp_path.rglob(canary.name)), "a hostile string was run by a shell"
 
 
-# --------------------------------------------------------------------------- README example
+# --------------------------------------------------------------------------- other repositories
+
+
+def git_repo(folder: Path, remote: str) -> Path:
+    """Commit everything in ``folder`` as a new repository whose ``origin`` is ``remote``."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for cmd in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "c"],
+        ["remote", "add", "origin", f"https://github.com/{remote}.git"],
+    ):
+        subprocess.run([*git, *cmd], cwd=folder, check=True)
+    return folder
+
+
+def publish_forgeflow(harness: ActHarness) -> Path:
+    """A snapshot of this repository published as ``OWNER/forgeflow@SHA`` (the pinned form)."""
+    return harness.new_repo("forgeflow", remote=EXAMPLE_ACTION[0], ref=EXAMPLE_ACTION[1])
+
+
+def test_another_repository_with_its_own_agents_package_calls_the_reusable_workflows(
+    harness: ActHarness, tmp_path: Path, corpus_diagrams: Path
+) -> None:
+    """A consumer repository (``tests/act/consumer``: its own ``agents`` and
+    ``orchestration`` packages, which leave a canary when imported) calls
+    ``pipeline-job.yml``, ``agent-job.yml`` and ``fan-out.yml`` by their remote form
+    (``tests/act/workflows/consumer.yml``) with their defaults: the pipeline file comes
+    from Forgeflow's own copy, the diagram (``diagrams/SOURCES.md`` section 1) and the
+    text from the consumer's checkout.
+    """
+    publish_forgeflow(harness)
+    consumer = tmp_path / "consumer"
+    shutil.copytree(REPO / "tests/act/consumer", consumer)
+    (consumer / ".github/workflows").mkdir(parents=True)
+    shutil.copy(REPO / "tests/act/workflows/consumer.yml", consumer / ".github/workflows")
+    (consumer / "docs").mkdir()
+    (consumer / "docs/architecture.drawio").write_text(
+        (corpus_diagrams / AZURE_DIAGRAM).read_text(encoding="utf-8")
+    )
+    git_repo(consumer, "octo-org/consumer")
+    # The consumer's packages do shadow Forgeflow for a Python started in its workspace.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    shadowed = subprocess.run(
+        [sys.executable, "-c", "import agents"], cwd=consumer, env=env, capture_output=True
+    )
+    assert b"the consumer's own agents package was imported" in shadowed.stderr
+    (consumer / "canary-agents").unlink()
+
+    harness.repository = "octo-org/consumer"
+    run = harness.run(consumer, "workflow_dispatch", ".github/workflows/consumer.yml", {})
+    assert_ok(run)
+    assert not sorted(tmp_path.rglob("canary-*")), "a step imported the consumer's packages"
+    assert set(run.artifact_names()) == {
+        "consumer-pipeline",
+        "consumer-vision",
+        "fan-out-word_count",
+        "fan-out-uppercase",
+        "fan-out-combined",
+    }
+    output = run.artifact_json("consumer-pipeline", "output.json")
+    assert (output["agent"], output["status"]) == ("combine", "succeeded")
+    assert output["data"]["architecture"]["resources"], "the pipeline found no resources"
+    vision = run.artifact_json("consumer-vision", "vision.json")
+    assert (vision["agent"], vision["status"]) == ("vision", "succeeded")
+    assert vision["data"]["icons"], "vision found no icons"
+    combined = run.artifact_json("fan-out-combined", "combined.json")["data"]
+    assert combined["results"]["uppercase"]["text"] == "A CONSUMER SAYS HELLO"
+    assert combined["results"]["word_count"]["words"] == 4
+    assert combined["failures"] == []
 
 
 def test_readme_example_runs_from_another_repository(
@@ -353,7 +423,7 @@ def test_readme_example_runs_from_another_repository(
     ``OWNER/forgeflow@SHA`` mapped to this repository; the diagram is
     ``diagrams/SOURCES.md`` section 1.
     """
-    forgeflow = harness.new_repo("forgeflow")
+    publish_forgeflow(harness)
     consumer = tmp_path / "consumer"
     (consumer / ".github/workflows").mkdir(parents=True)
     (consumer / "docs").mkdir()
@@ -363,14 +433,7 @@ def test_readme_example_runs_from_another_repository(
     (consumer / "docs/architecture.drawio").write_text(
         (corpus_diagrams / AZURE_DIAGRAM).read_text(encoding="utf-8")
     )
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
-    for cmd in (
-        ["init", "-q", "-b", "main"],
-        ["add", "-A"],
-        ["commit", "-q", "-m", "c"],
-        ["remote", "add", "origin", "https://github.com/octo-org/consumer.git"],
-    ):
-        subprocess.run([*git, *cmd], cwd=consumer, check=True)
+    git_repo(consumer, "octo-org/consumer")
     assert (
         f"{EXAMPLE_ACTION[0]}@{EXAMPLE_ACTION[1]}"
         in (consumer / ".github/workflows/forgeflow.yml").read_text()
@@ -381,7 +444,6 @@ def test_readme_example_runs_from_another_repository(
         "workflow_dispatch",
         ".github/workflows/forgeflow.yml",
         {"inputs": {}},
-        action_repo=forgeflow,
     )
     assert_ok(run)
     assert run.artifact_names() == ["forgeflow-analysis"]
