@@ -42,16 +42,16 @@ TOKEN = "ghs_forgeflowActTestToken0000000000000000"
 
 #: Remote actions the workflows pin (``OWNER/REPO`` -> (SHA, stand-in folder)).
 PINNED_ACTIONS: dict[str, tuple[str, str]] = {
-    "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "upload-artifact"),
+    "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "upload-artifact"),
     "actions/download-artifact": (
-        "d3f86a106a0bac45b974a628896c90dbdf5c8093",
+        "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c",
         "download-artifact",
     ),
-    "actions/setup-python": ("a26af69be951a213d495a4c3e4e4022e16d87065", "setup-python"),
-    "actions/cache": ("5a3ec84eff668545956fd18022155c47e93e2684", "cache"),
+    "actions/setup-python": ("5fda3b95a4ea91299a34e894583c3862153e4b97", "setup-python"),
+    "actions/cache": ("27d5ce7f107fe9357f9df03efb73ab90386fccae", "cache"),
 }
 #: act checks the repository itself out locally (no stand-in), even when pinned by SHA.
-CHECKOUT = ("actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683")
+CHECKOUT = ("actions/checkout", "3d3c42e5aac5ba805825da76410c181273ba90b1")
 #: The README example's ``uses: OWNER/forgeflow@SHA`` (mapped to the snapshot itself).
 EXAMPLE_ACTION = ("OWNER/forgeflow", "0000000000000000000000000000000000000001")
 #: The commit ``uses: $/…`` of a snapshot is pinned to (see :func:`snapshot`).
@@ -310,6 +310,9 @@ class ActHarness:
             cmd += ["--local-repository", f"{owner_repo}@{sha}={STANDINS / folder}"]
         published = {f"{EXAMPLE_ACTION[0]}@{EXAMPLE_ACTION[1]}": action_repo or repo}
         published.update(self.published)
+        # ``$/`` of the workflow being run is the repository being run (several snapshots,
+        # such as a pull request's head and its default branch, share one name).
+        published[f"{self.repository}@{SELF_REF}"] = repo
         if action_repo is not None:
             published[f"{EXAMPLE_ACTION[0]}@{EXAMPLE_ACTION[1]}"] = action_repo
         for key, folder in published.items():

