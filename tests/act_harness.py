@@ -322,6 +322,9 @@ class ActHarness:
             "GITHUB_RUN_ID": str(run_id),
             "FORGEFLOW_ACT_STORE": str(self.store),
             "FORGEFLOW_ACT_PYTHON": sys.executable,
+            # Offline: the action installs with pip from the job's own packages (the test's
+            # virtual environment) instead of uv and Forgeflow's locks from PyPI.
+            "FORGEFLOW_INSTALLER": "pip",
             "PIP_NO_INDEX": "1",
             "PIP_FIND_LINKS": str(self.wheelhouse),
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",

@@ -212,6 +212,16 @@ def test_permissions_empty_at_top_and_commented_per_job(path: Path) -> None:
             assert grant.group(3), f"{rel(path)}:{n}: say why the job needs {grant.group(1)}"
 
 
+@pytest.mark.parametrize("path", [*WORKFLOWS, *EXAMPLES, *ACTIONS], ids=rel)
+def test_every_upload_says_how_long_it_is_kept(path: Path) -> None:
+    """``retention-days`` on every artifact upload, so nothing lingers for the default 90."""
+    for where, step in steps_of(load(path)):
+        if step.get("uses", "").startswith("actions/upload-artifact@"):
+            assert (step.get("with") or {}).get("retention-days"), (
+                f"{rel(path)} {where}: upload without retention-days"
+            )
+
+
 @pytest.mark.parametrize("path", [*ALL_WORKFLOWS, *ACTIONS], ids=rel)
 def test_checkout_never_persists_credentials(path: Path) -> None:
     for where, step in steps_of(load(path)):
@@ -257,7 +267,7 @@ def test_secrets_are_passed_by_name_never_inherited(path: Path) -> None:
 
 def test_action_inputs_reach_the_script_through_prefixed_env() -> None:
     action = load(REPO / "action.yml")
-    run_step = next(s for s in action["runs"]["steps"] if "run" in s)
+    run_step = next(s for s in action["runs"]["steps"] if s.get("id") == "run")
     env = run_step["env"]
     for name in action["inputs"]:
         if name == "python-version":
@@ -286,6 +296,7 @@ def run_script(tmp_path: Path, **inputs: str) -> subprocess.CompletedProcess[str
         "GITHUB_PATH": str(tmp_path / "path.txt"),
         "FORGEFLOW_ACTION_PATH": str(REPO),
         "PIP_NO_INDEX": "1",
+        "FORGEFLOW_INSTALLER": "pip",
         **{f"FORGEFLOW_INPUT_{k.upper()}": v for k, v in inputs.items()},
     }
     return subprocess.run(
@@ -327,6 +338,8 @@ def test_script_starts_strict() -> None:
             {"agent": "echo", "input": "missing.json"}, "is not a file", id="missing-input"
         ),
         pytest.param({"run_id": "1; rm -rf /"}, "input run-id", id="run-id"),
+        pytest.param({"extras": "github; curl evil"}, "input extras", id="extras"),
+        pytest.param({"extras": "github,,model"}, "input extras", id="extras-empty-item"),
         pytest.param({"correlation_id": "$(id)"}, "input correlation-id", id="correlation-id"),
     ],
 )
