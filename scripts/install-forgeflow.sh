@@ -8,7 +8,7 @@
 # SRC is Forgeflow's own copy; EXTRAS the optional groups a job uses, comma-separated
 # (github, model, postgres; empty: the core only); PACKAGEs third-party agent packages
 # (requirement specifiers, checked by the caller). With uv (the default) the environment
-# holds exactly the versions of SRC/locks/ (core.txt plus one file per extra, hashes
+# holds exactly the versions of SRC/scripts/locks/ (core.txt plus one file per extra, hashes
 # checked), so it can be cached (actions/cache) under a key of the Python version, the
 # locks, the extras and the packages: a warm job restores it and installs nothing. With
 # FORGEFLOW_INSTALLER=pip (offline test runs) pip installs requirements.txt as before and
@@ -28,11 +28,11 @@ packages=("$@")
 installer=${FORGEFLOW_INSTALLER:-uv}
 [[ $installer == uv || $installer == pip ]] || die "FORGEFLOW_INSTALLER must be uv or pip, not '${installer}'"
 
-locks=("$src/locks/core.txt")
+locks=("$src/scripts/locks/core.txt")
 for extra in ${extras//,/ }; do
   [[ $extra =~ ^(github|model|postgres)$ ]] ||
     die "input extras: '${extra}' is not one of github, model, postgres"
-  locks+=("$src/locks/${extra}.txt")
+  locks+=("$src/scripts/locks/${extra}.txt")
 done
 for lock in "${locks[@]}"; do [[ -f $lock ]] || die "Forgeflow's lock file ${lock} is missing"; done
 

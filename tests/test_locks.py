@@ -1,4 +1,4 @@
-"""Forgeflow's locks (``locks/``) and the installer's cache key (``scripts/install-forgeflow.sh``).
+"""Forgeflow's locks (``scripts/locks/``) and the installer's cache key (``scripts/install-forgeflow.sh``).
 
 The locks are what a job installs with uv; the key is what ``actions/cache`` stores the
 environment under. Both are checked offline: the locks against ``pyproject.toml``'s
@@ -18,7 +18,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parent.parent
-LOCKS = REPO / "locks"
+LOCKS = REPO / "scripts" / "locks"
 SCRIPT = REPO / "scripts" / "install-forgeflow.sh"
 PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 EXTRAS = ["github", "model", "postgres"]
@@ -44,9 +44,9 @@ def test_each_lock_pins_its_group_within_pyprojects_ranges(group: str) -> None:
         wanted += PROJECT["optional-dependencies"][group]
     for spec in map(Requirement, wanted):
         name = canonicalize_name(spec.name)
-        assert name in locked, f"locks/{group}.txt does not pin {spec.name}"
+        assert name in locked, f"scripts/locks/{group}.txt does not pin {spec.name}"
         assert spec.specifier.contains(locked[name], prereleases=True), (
-            f"locks/{group}.txt pins {spec.name}=={locked[name]}, outside {spec.specifier}"
+            f"scripts/locks/{group}.txt pins {spec.name}=={locked[name]}, outside {spec.specifier}"
         )
 
 

@@ -13,6 +13,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -335,6 +336,9 @@ def test_pr_workflow_writes_state_and_one_sticky_comment(
     comments = stub.comments(repo_name, number)
     assert len(comments) == 1
     assert "docs/architecture.drawio" in comments[0]["body"]
+    saved = re.search(r"Cache saved with key: (forgeflow-results-synthforge-\w+)", analysis.log)
+    assert saved, analysis.explain()
+    first_cache = saved.group(1)
 
     # synchronize: the real payload's base commit is not in this clone, so every diagram
     # of the repository is analysed; the same comment is updated, never a second one.
@@ -355,10 +359,14 @@ def test_pr_workflow_writes_state_and_one_sticky_comment(
     assert "examples/diagrams/webapp.drawio" in tracked
     # All of them in one analysis job: the matrix has one group.
     assert analysis.artifact_names() == ["synthforge-group-1", "synthforge-pr"]
-    # The first run's result cache (actions/cache) was restored for the same group.
-    assert "Cache restored from key: forgeflow-results-synthforge-1-" in analysis.log, (
-        analysis.explain()
+    # The first run's result cache (actions/cache) was restored, and saved again under a
+    # new name, since it now holds more (the second diagram's results).
+    restored = re.search(
+        r"Cache restored from key: (forgeflow-results-synthforge-\w+)", analysis.log
     )
+    assert restored, analysis.explain()
+    assert restored.group(1) == first_cache, (restored.group(1), first_cache)
+    assert re.search(r"Cache saved with key: forgeflow-results-synthforge-\w+", analysis.log)
     comments_after = stub.comments(repo_name, number)
     assert [c["id"] for c in comments_after] == [comments[0]["id"]]
     assert "examples/diagrams/webapp.drawio" in comments_after[0]["body"]
