@@ -1,4 +1,4 @@
-"""Forgeflow's locks (``scripts/locks/``) and the installer's cache key (``scripts/install-forgeflow.sh``).
+"""Forgeflow's locks (``scripts/locks/``) and the cache key of ``scripts/install-forgeflow.sh``.
 
 The locks are what a job installs with uv; the key is what ``actions/cache`` stores the
 environment under. Both are checked offline: the locks against ``pyproject.toml``'s
