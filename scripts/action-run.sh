@@ -43,8 +43,8 @@ extras=${FORGEFLOW_INPUT_EXTRAS:-}
 run_id=${FORGEFLOW_INPUT_RUN_ID:-}
 correlation_id=${FORGEFLOW_INPUT_CORRELATION_ID:-}
 
-[[ -z $extras || $extras =~ ^(github|model|postgres)(,(github|model|postgres))*$ ]] ||
-  die "input extras: '${extras}' is not a comma-separated list of github, model, postgres"
+[[ -z $extras || $extras =~ ^(github|model|postgres|iac)(,(github|model|postgres|iac))*$ ]] ||
+  die "input extras: '${extras}' is not a comma-separated list of github, model, postgres, iac"
 [[ -n $src && -f $src/requirements.txt && -d $src/agents ]] ||
   die "the action's own checkout (github.action_path) was not found: '${src}'"
 [[ -z $agent || $agent =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$ ]] ||

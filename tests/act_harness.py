@@ -24,6 +24,7 @@ Each :meth:`ActHarness.run` is one act invocation with its own ``GITHUB_RUN_ID``
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import os
@@ -370,3 +371,40 @@ class ActHarness:
         log = proc.stdout + proc.stderr
         (self.logs / f"run-{run_id}.log").write_text(log, encoding="utf-8")
         return ActRun(proc.returncode, log, run_id, self.store, self.repository)
+
+
+def workflow_run_event(
+    corpus_events: Path, pull_request: dict[str, Any], analysis: ActRun, *, fork: bool
+) -> dict[str, Any]:
+    """The ``workflow_run`` (completed) event GitHub sends when the analysis run ends.
+
+    From the corpus (``events/SOURCES.md``: octokit/webhooks ``workflow_run/completed``
+    payloads), with the fields GitHub sets for this run: its id, ``event``, conclusion,
+    the pull request's head commit and branch, and ``pull_requests`` (empty for a pull
+    request from a fork, as GitHub sends it).
+    """
+    name = "workflow_run.completed" + ("" if fork else ".with-pull-requests") + ".payload.json"
+    event = json.loads((corpus_events / name).read_text(encoding="utf-8"))
+    pr = pull_request["pull_request"]
+    run = event["workflow_run"]
+    repo = pull_request["repository"]
+    run.update(
+        id=analysis.run_id,
+        name="SynthForge pull request",
+        event="pull_request",
+        status="completed",
+        conclusion="success" if analysis.returncode == 0 else "failure",
+        head_sha=pr["head"]["sha"],
+        head_branch=pr["head"]["ref"],
+        html_url=f"https://github.com/{repo['full_name']}/actions/runs/{analysis.run_id}",
+        repository=repo,
+        head_repository=copy.deepcopy(pr["head"]["repo"]),
+    )
+    run["head_repository"]["fork"] = fork
+    if fork:
+        run["pull_requests"] = []
+    else:
+        run["pull_requests"][0].update(number=pr["number"])
+        run["pull_requests"][0]["head"].update(ref=pr["head"]["ref"], sha=pr["head"]["sha"])
+    event["repository"] = repo
+    return event

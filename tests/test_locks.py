@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 LOCKS = REPO / "scripts" / "locks"
 SCRIPT = REPO / "scripts" / "install-forgeflow.sh"
 PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-EXTRAS = ["github", "model", "postgres"]
+EXTRAS = ["github", "model", "postgres", "iac"]
 
 
 def pins(path: Path) -> dict[str, str]:

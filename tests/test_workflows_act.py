@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from act_harness import EXAMPLE_ACTION, ActHarness, ActRun, act_binary, rev_parse
+from act_harness import (
+    EXAMPLE_ACTION,
+    ActHarness,
+    ActRun,
+    act_binary,
+    rev_parse,
+    workflow_run_event,
+)
 from github_stub import GitHubStub, iter_requests
 
 from orchestration.github.pr_state import read_state, user_text
@@ -235,43 +242,6 @@ ANALYSIS = ".github/workflows/synthforge-pr.yml"
 WRITER = ".github/workflows/synthforge-pr-report.yml"
 
 
-def workflow_run_event(
-    corpus_events: Path, pull_request: dict[str, Any], analysis: ActRun, *, fork: bool
-) -> dict[str, Any]:
-    """The ``workflow_run`` (completed) event GitHub sends when the analysis run ends.
-
-    From the corpus (``events/SOURCES.md``: octokit/webhooks ``workflow_run/completed``
-    payloads), with the fields GitHub sets for this run: its id, ``event``, conclusion,
-    the pull request's head commit and branch, and ``pull_requests`` (empty for a pull
-    request from a fork, as GitHub sends it).
-    """
-    name = "workflow_run.completed" + ("" if fork else ".with-pull-requests") + ".payload.json"
-    event = load_event(corpus_events, name)
-    pr = pull_request["pull_request"]
-    run = event["workflow_run"]
-    repo = pull_request["repository"]
-    run.update(
-        id=analysis.run_id,
-        name="SynthForge pull request",
-        event="pull_request",
-        status="completed",
-        conclusion="success" if analysis.returncode == 0 else "failure",
-        head_sha=pr["head"]["sha"],
-        head_branch=pr["head"]["ref"],
-        html_url=f"https://github.com/{repo['full_name']}/actions/runs/{analysis.run_id}",
-        repository=repo,
-        head_repository=copy.deepcopy(pr["head"]["repo"]),
-    )
-    run["head_repository"]["fork"] = fork
-    if fork:
-        run["pull_requests"] = []
-    else:
-        run["pull_requests"][0].update(number=pr["number"])
-        run["pull_requests"][0]["head"].update(ref=pr["head"]["ref"], sha=pr["head"]["sha"])
-    event["repository"] = repo
-    return event
-
-
 def run_pull_request(
     harness: ActHarness,
     stub: GitHubStub,
@@ -283,7 +253,21 @@ def run_pull_request(
     fork: bool = False,
 ) -> tuple[ActRun, ActRun, list[dict[str, Any]], list[dict[str, Any]]]:
     """The analysis (on the pull request's head) then the writer (on the default branch),
-    as GitHub runs them; with the requests the stand-in answered during each."""
+    as GitHub runs them; with the requests the stand-in answered during each.
+
+    The stand-in's contents API serves the head's diagrams at the head commit, as GitHub
+    does (the review reads a diagram's bytes from there, never from an artifact).
+    """
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "--", "*.drawio"], cwd=head, check=True, capture_output=True
+    ).stdout.decode()
+    for path in filter(None, tracked.split("\0")):
+        stub.set_file(
+            event["repository"]["full_name"],
+            event["pull_request"]["head"]["sha"],
+            path,
+            (head / path).read_bytes(),
+        )
     before = len(stub.requests())
     analysis = harness.run(head, "pull_request", ANALYSIS, event)
     during_analysis = stub.requests()[before:]
@@ -297,9 +281,21 @@ def calls(requests: list[dict[str, Any]]) -> list[str]:
     return [r["operation"] for r in requests]
 
 
-#: What the writer sends to GitHub: read, write and re-read the body, list the comments,
-#: then create (first run) or update the sticky comment (docs/workflows.md, "Cost").
+#: What the writer sends to GitHub for the report: read, write and re-read the body, list
+#: the comments, then create (first run) or update the sticky comment (docs/workflows.md,
+#: "Cost"); the review's requests follow.
 WRITER_CALLS = ["pulls/get", "pulls/update", "pulls/get", "issues/list-comments"]
+#: Every request the writer may make: the report's, then the review's (read the diagram
+#: at the head commit, the review state in the body, its own sticky comment).
+WRITER_MAY = {*WRITER_CALLS, "issues/create-comment", "issues/update-comment", "repos/get-content"}
+
+
+def writer_calls(written: list[dict[str, Any]]) -> list[str]:
+    """The report's requests (checked exactly), after checking that the rest are the
+    review's kind only."""
+    ops = calls(written)
+    assert set(ops) <= WRITER_MAY, ops
+    return ops[:5]
 
 
 def test_pr_workflow_writes_state_and_one_sticky_comment(
@@ -322,7 +318,7 @@ def test_pr_workflow_writes_state_and_one_sticky_comment(
     assert_ok(analysis)
     assert_ok(writer)
     assert read_only == [], "the analysis run called GitHub's API"
-    assert calls(written) == [*WRITER_CALLS, "issues/create-comment"]
+    assert writer_calls(written) == [*WRITER_CALLS, "issues/create-comment"]
     body = pr_body(stub, opened)
     assert user_text(body) == original_body
     assert body is not None and body.startswith(original_body)
@@ -349,7 +345,7 @@ def test_pr_workflow_writes_state_and_one_sticky_comment(
     assert_ok(analysis)
     assert_ok(writer)
     assert read_only == []
-    assert calls(written) == [*WRITER_CALLS, "issues/update-comment"]
+    assert writer_calls(written) == [*WRITER_CALLS, "issues/update-comment"]
     tracked = subprocess.run(
         ["git", "ls-files", "--", "*.drawio"], cwd=repo, check=True, capture_output=True, text=True
     ).stdout.split()
@@ -411,7 +407,7 @@ def test_fork_pull_request_is_reported_by_the_default_branchs_code(
     assert_ok(analysis)
     assert_ok(writer)
     assert read_only == [], "the analysis run called GitHub's API"
-    assert calls(written) == [*WRITER_CALLS, "issues/create-comment"], calls(written)
+    assert writer_calls(written) == [*WRITER_CALLS, "issues/create-comment"]
     assert stub.dispatches() == [], "the writer ran the pull request's code"
     # The pull request written to came from the artifact (the event names none for a
     # fork) and was checked against the event's head commit.

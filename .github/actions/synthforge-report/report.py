@@ -111,6 +111,20 @@ def find_outputs(root: Path) -> dict[int, tuple[str, Path]]:
     return found
 
 
+def check_filter(path: Path) -> bytes | None:
+    """The validated ``filter.json`` beside an output (the classified architecture the
+    review starts from), or ``None`` when it is absent or does not pass."""
+    if not path.exists():
+        return None
+    try:
+        raw = regular_file(path).read_bytes()
+        if validate_file(path, SCHEMAS_DIR) != "forgeflow/ClassifiedArchitecture":
+            return None
+    except (ForgeflowError, OSError):
+        return None
+    return raw
+
+
 def check_output(path: Path) -> tuple[dict[str, Any], bytes]:
     """The validated final artifact at ``path`` and its bytes."""
     raw = regular_file(path).read_bytes()
@@ -198,6 +212,11 @@ def main() -> int:
         "diagrams": {},
     }
     failed = 0
+    # What passed the checks, laid out for the review (synthforge-ID/output.json and
+    # filter.json), so nothing downstream reads the downloaded artifacts themselves.
+    checked = Path(env.get("RUNNER_TEMP", ".")) / "synthforge-checked"
+    checked.mkdir(parents=True, exist_ok=True)
+    passed: list[dict[str, Any]] = []
     for ident, path in diagrams:
         artifact, file = outputs.get(ident, (f"synthforge-group-{(ident - 1) // 20 + 1}", None))
         entry: dict[str, Any] = {"artifact": artifact, "file": f"d{ident}/output.json"}
@@ -228,6 +247,13 @@ def main() -> int:
             sections.append(
                 f"<details><summary>{md(path)}</summary>\n\n{details(doc)}\n</details>\n"
             )
+            classified = check_filter(file.parent / "filter.json") if file is not None else None
+            if classified is not None:
+                folder = checked / f"synthforge-{ident}"
+                folder.mkdir(exist_ok=True)
+                (folder / "output.json").write_bytes(raw)
+                (folder / "filter.json").write_bytes(classified)
+                passed.append({"id": ident, "path": path})
         state["diagrams"][path] = entry
     branch = md(env["REPORT_HEAD_REF"])
     header = [
@@ -260,6 +286,8 @@ def main() -> int:
     output("state", str(out / "state.json"))
     output("failed", str(failed))
     output("number", str(number))
+    output("checked-dir", str(checked))
+    output("diagrams", json.dumps(passed))
     print(f"report for {len(diagrams)} diagram(s) of pull request #{number}, {failed} failed")
     return 0
 
