@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The composite action's script (action.yml): install Forgeflow from the action's own
-# checkout into a virtual environment, then run one agent on one input artifact.
+# checkout into a virtual environment (scripts/install-forgeflow.sh: uv and Forgeflow's
+# locks, only the extras asked for, cached by actions/cache under the key that
+# `action-run.sh --cache-key` gives), then run one agent on one input artifact.
 #
 # Every input arrives through the environment (FORGEFLOW_INPUT_*), is checked here before
 # use, and is only ever passed to commands as a quoted argument.
@@ -37,9 +39,12 @@ input=${FORGEFLOW_INPUT_INPUT:-}
 out=${FORGEFLOW_INPUT_OUTPUT:-}
 settings=${FORGEFLOW_INPUT_SETTINGS:-}
 extra=${FORGEFLOW_INPUT_EXTRA_PACKAGES:-}
+extras=${FORGEFLOW_INPUT_EXTRAS:-}
 run_id=${FORGEFLOW_INPUT_RUN_ID:-}
 correlation_id=${FORGEFLOW_INPUT_CORRELATION_ID:-}
 
+[[ -z $extras || $extras =~ ^(github|model|postgres|iac)(,(github|model|postgres|iac))*$ ]] ||
+  die "input extras: '${extras}' is not a comma-separated list of github, model, postgres, iac"
 [[ -n $src && -f $src/requirements.txt && -d $src/agents ]] ||
   die "the action's own checkout (github.action_path) was not found: '${src}'"
 [[ -z $agent || $agent =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$ ]] ||
@@ -84,29 +89,33 @@ fi
 # --- install -----------------------------------------------------------------------------
 
 venv=${RUNNER_TEMP:-/tmp}/forgeflow-venv
-stamp="${src}|${packages[*]:-}"
-if [[ ! -f $venv/forgeflow-stamp || $(<"$venv/forgeflow-stamp") != "$stamp" ]]; then
-  python3 -m venv "$venv" || die "could not create a virtual environment in ${venv}"
-  site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-  # Packages the job's Python already has stay visible (pip does not fetch them again):
-  # its site folders go on the environment's path, after the environment's own.
-  python3 -c 'import site; print("\n".join(site.getsitepackages()))' >"$site/forgeflow-base.pth"
-  pip=("$venv/bin/python" -m pip install --disable-pip-version-check --quiet)
-  "${pip[@]}" -r "$src/requirements.txt" || die "installing Forgeflow's requirements failed"
-  if ((${#packages[@]})); then
-    "${pip[@]}" "${packages[@]}" || die "installing extra-packages failed: ${packages[*]}"
+install=(bash "$src/scripts/install-forgeflow.sh")
+if [[ ${1:-} == --cache-key ]]; then
+  # The key the action's actions/cache steps use; none with pip (offline test runs).
+  key=""
+  if [[ ${FORGEFLOW_INSTALLER:-uv} != pip ]]; then
+    key=$("${install[@]}" key "$src" "$venv" "$extras" "${packages[@]}") || exit 2
   fi
-  # The checkout itself goes on the environment's path: no build step, nothing downloaded.
-  (cd "$src" && pwd -P) >"$site/forgeflow-action.pth"
-  printf '%s' "$stamp" >"$venv/forgeflow-stamp"
+  current=false
+  [[ -n $key && -f $venv/forgeflow-stamp && $(<"$venv/forgeflow-stamp") == "$key" ]] && current=true
+  output key "$key"
+  output path "$venv"
+  output current "$current"
+  exit 0
 fi
+state=$("${install[@]}" install "$src" "$venv" "$extras" "${packages[@]}") || exit 2
+output installed "$([[ $state == installed ]] && echo true || echo false)"
 python=$venv/bin/python
+# -P: the current folder (the caller's workspace, which may hold packages of its own named
+# agents or orchestration) never goes on the path; Forgeflow comes from its own copy only.
 "$python" -P -c 'import agents.run, orchestration.cli' || die "Forgeflow does not import from ${src}"
-printf '%s\n' "$venv/bin" >>"${GITHUB_PATH:-/dev/null}"
+# Later steps get the interpreter and Forgeflow's own folder as outputs; the caller's PATH
+# is left as it was.
 output python "$python"
+output forgeflow-path "$(cd "$src" && pwd -P)"
 
 if [[ -z $agent ]]; then
-  echo "Forgeflow installed in ${venv}; later steps run it with python -m agents.run"
+  echo "Forgeflow installed in ${venv}; later steps run it with ${python} -P -m agents.run"
   exit 0
 fi
 

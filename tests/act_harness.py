@@ -4,9 +4,12 @@ What it sets up (see DESIGN.md, "Testing the workflows without GitHub"):
 
 - a snapshot of the working tree as a fresh git repository whose ``origin`` names the
   repository of the test's event, so ``github.repository`` is what the payload says. In
-  the snapshot, ``uses: $/…`` (GitHub's self-repository syntax, which act 0.2.89 cannot
-  resolve) becomes ``uses: ./…``; every job checks the repository out before such a step,
-  so both resolve to the same files;
+  the snapshot, ``uses: $/PATH`` (GitHub's self-repository syntax: this workflow file's
+  own repository at its own commit, which act 0.2.89 cannot resolve) becomes the remote
+  form ``uses: OWNER/REPO/PATH@REF``, and ``--local-repository OWNER/REPO@REF`` maps it to
+  the snapshot itself. So a reusable workflow called from another repository finds its
+  action and its files in its own repository, never in the caller's checkout, as on
+  GitHub;
 - ``--local-repository`` for every remote action the workflows pin, to the stand-ins in
   ``tests/act/``, at the exact SHA pinned (:data:`PINNED_ACTIONS`);
 - a store folder for the stand-ins' artifacts and caches (``FORGEFLOW_ACT_STORE``), the
@@ -21,6 +24,7 @@ Each :meth:`ActHarness.run` is one act invocation with its own ``GITHUB_RUN_ID``
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import os
@@ -39,20 +43,22 @@ TOKEN = "ghs_forgeflowActTestToken0000000000000000"
 
 #: Remote actions the workflows pin (``OWNER/REPO`` -> (SHA, stand-in folder)).
 PINNED_ACTIONS: dict[str, tuple[str, str]] = {
-    "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "upload-artifact"),
+    "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "upload-artifact"),
     "actions/download-artifact": (
-        "d3f86a106a0bac45b974a628896c90dbdf5c8093",
+        "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c",
         "download-artifact",
     ),
-    "actions/setup-python": ("a26af69be951a213d495a4c3e4e4022e16d87065", "setup-python"),
-    "actions/cache": ("5a3ec84eff668545956fd18022155c47e93e2684", "cache"),
+    "actions/setup-python": ("5fda3b95a4ea91299a34e894583c3862153e4b97", "setup-python"),
+    "actions/cache": ("27d5ce7f107fe9357f9df03efb73ab90386fccae", "cache"),
 }
 #: act checks the repository itself out locally (no stand-in), even when pinned by SHA.
-CHECKOUT = ("actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683")
+CHECKOUT = ("actions/checkout", "3d3c42e5aac5ba805825da76410c181273ba90b1")
 #: The README example's ``uses: OWNER/forgeflow@SHA`` (mapped to the snapshot itself).
 EXAMPLE_ACTION = ("OWNER/forgeflow", "0000000000000000000000000000000000000001")
+#: The commit ``uses: $/…`` of a snapshot is pinned to (see :func:`snapshot`).
+SELF_REF = "5e1f000000000000000000000000000000000000"
 
-SELF_REF = re.compile(r"^(\s*(?:-\s+)?uses:\s+)\$/(\S*)", re.MULTILINE)
+SELF_USES = re.compile(r"^(\s*(?:-\s+)?uses:\s+)\$/(\S*)", re.MULTILINE)
 
 # A third-party agent package, built by hand as a wheel (no build tools, no network): its
 # agent registers through the ``forgeflow.agents`` entry point and always fails, which
@@ -116,11 +122,29 @@ def build_selftest_wheel(wheelhouse: Path) -> Path:
     return wheel
 
 
-def snapshot(dest: Path, *, remote: str, extra_files: dict[str, str] | None = None) -> Path:
+def self_uses(text: str, remote: str, ref: str) -> str:
+    """``uses: $/PATH`` in ``text`` as ``uses: REMOTE/PATH@REF`` (``REMOTE@REF`` for ``$/``)."""
+
+    def remote_form(match: re.Match[str]) -> str:
+        path = match.group(2).strip("/")
+        return f"{match.group(1)}{remote}{'/' + path if path else ''}@{ref}"
+
+    return SELF_USES.sub(remote_form, text)
+
+
+def snapshot(
+    dest: Path,
+    *,
+    remote: str,
+    extra_files: dict[str, str] | None = None,
+    ref: str = SELF_REF,
+) -> Path:
     """Copy the working tree (tracked and untracked, not ignored) into a new git repository.
 
     ``remote`` is ``OWNER/NAME`` for ``origin``; ``extra_files`` (path -> text) are added
     in a second commit, so the first commit is a base to diff a pull request against.
+    ``uses: $/…`` becomes ``uses: REMOTE/…@REF`` (:func:`self_uses`); the harness maps
+    ``REMOTE@REF`` to ``dest``.
     """
     listed = (
         subprocess.run(
@@ -146,7 +170,7 @@ def snapshot(dest: Path, *, remote: str, extra_files: dict[str, str] | None = No
         dest / "action.yml",
     ]:
         if path.is_file():
-            path.write_text(SELF_REF.sub(r"\1./\2", path.read_text()))
+            path.write_text(self_uses(path.read_text(), remote, ref))
     git = [
         "git",
         "-c",
@@ -224,6 +248,8 @@ class ActHarness:
     _next_run_id: int = 1000
 
     def __post_init__(self) -> None:
+        #: ``OWNER/REPO@REF`` -> folder, for ``--local-repository`` (snapshots, mainly).
+        self.published: dict[str, Path] = {}
         self.store = self.workdir / "store"
         self.store.mkdir(parents=True, exist_ok=True)
         self.wheelhouse = self.workdir / "wheelhouse"
@@ -232,9 +258,20 @@ class ActHarness:
         self.logs = self.workdir / "logs"
         self.logs.mkdir(exist_ok=True)
 
-    def new_repo(self, name: str, extra_files: dict[str, str] | None = None) -> Path:
-        """A fresh snapshot of the working tree for one scenario."""
-        return snapshot(self.workdir / name, remote=self.repository, extra_files=extra_files)
+    def new_repo(
+        self,
+        name: str,
+        extra_files: dict[str, str] | None = None,
+        *,
+        remote: str | None = None,
+        ref: str = SELF_REF,
+    ) -> Path:
+        """A fresh snapshot of the working tree for one scenario, published as
+        ``REMOTE@REF`` (the harness's repository by default) for ``uses:`` to find."""
+        remote = remote or self.repository
+        repo = snapshot(self.workdir / name, remote=remote, extra_files=extra_files, ref=ref)
+        self.published[f"{remote}@{ref}"] = repo
+        return repo
 
     def command(
         self,
@@ -272,13 +309,23 @@ class ActHarness:
         ]
         for owner_repo, (sha, folder) in PINNED_ACTIONS.items():
             cmd += ["--local-repository", f"{owner_repo}@{sha}={STANDINS / folder}"]
-        example = action_repo or repo
-        cmd += ["--local-repository", f"{EXAMPLE_ACTION[0]}@{EXAMPLE_ACTION[1]}={example}"]
+        published = {f"{EXAMPLE_ACTION[0]}@{EXAMPLE_ACTION[1]}": action_repo or repo}
+        published.update(self.published)
+        # ``$/`` of the workflow being run is the repository being run (several snapshots,
+        # such as a pull request's head and its default branch, share one name).
+        published[f"{self.repository}@{SELF_REF}"] = repo
+        if action_repo is not None:
+            published[f"{EXAMPLE_ACTION[0]}@{EXAMPLE_ACTION[1]}"] = action_repo
+        for key, folder in published.items():
+            cmd += ["--local-repository", f"{key}={folder}"]
         env = {
             "GITHUB_API_URL": self.api_url,
             "GITHUB_RUN_ID": str(run_id),
             "FORGEFLOW_ACT_STORE": str(self.store),
             "FORGEFLOW_ACT_PYTHON": sys.executable,
+            # Offline: the action installs with pip from the job's own packages (the test's
+            # virtual environment) instead of uv and Forgeflow's locks from PyPI.
+            "FORGEFLOW_INSTALLER": "pip",
             "PIP_NO_INDEX": "1",
             "PIP_FIND_LINKS": str(self.wheelhouse),
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
@@ -324,3 +371,40 @@ class ActHarness:
         log = proc.stdout + proc.stderr
         (self.logs / f"run-{run_id}.log").write_text(log, encoding="utf-8")
         return ActRun(proc.returncode, log, run_id, self.store, self.repository)
+
+
+def workflow_run_event(
+    corpus_events: Path, pull_request: dict[str, Any], analysis: ActRun, *, fork: bool
+) -> dict[str, Any]:
+    """The ``workflow_run`` (completed) event GitHub sends when the analysis run ends.
+
+    From the corpus (``events/SOURCES.md``: octokit/webhooks ``workflow_run/completed``
+    payloads), with the fields GitHub sets for this run: its id, ``event``, conclusion,
+    the pull request's head commit and branch, and ``pull_requests`` (empty for a pull
+    request from a fork, as GitHub sends it).
+    """
+    name = "workflow_run.completed" + ("" if fork else ".with-pull-requests") + ".payload.json"
+    event = json.loads((corpus_events / name).read_text(encoding="utf-8"))
+    pr = pull_request["pull_request"]
+    run = event["workflow_run"]
+    repo = pull_request["repository"]
+    run.update(
+        id=analysis.run_id,
+        name="SynthForge pull request",
+        event="pull_request",
+        status="completed",
+        conclusion="success" if analysis.returncode == 0 else "failure",
+        head_sha=pr["head"]["sha"],
+        head_branch=pr["head"]["ref"],
+        html_url=f"https://github.com/{repo['full_name']}/actions/runs/{analysis.run_id}",
+        repository=repo,
+        head_repository=copy.deepcopy(pr["head"]["repo"]),
+    )
+    run["head_repository"]["fork"] = fork
+    if fork:
+        run["pull_requests"] = []
+    else:
+        run["pull_requests"][0].update(number=pr["number"])
+        run["pull_requests"][0]["head"].update(ref=pr["head"]["ref"], sha=pr["head"]["sha"])
+    event["repository"] = repo
+    return event

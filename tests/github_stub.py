@@ -56,7 +56,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 SPEC_URI = "urn:forgeflow:github-rest-operations"
@@ -157,7 +157,9 @@ class Spec:
             match = regex.match(path)
             if not match or op_method != method:
                 continue
-            values = match.groupdict()
+            # path parameters arrive percent-encoded (a file name with '#', '"', ' '), and
+            # GitHub decodes them
+            values = {name: unquote(value) for name, value in match.groupdict().items()}
             if all(self._param_ok(params.get(name), value) for name, value in values.items()):
                 return op_id, values
         return None

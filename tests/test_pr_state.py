@@ -453,6 +453,70 @@ async def test_sticky_comment_is_created_once_then_updated(
     assert bodies[35] == "quoting <!-- forgeflow:sticky key=report --> is harmless"
 
 
+async def test_state_is_written_only_while_the_head_is_the_expected_commit(
+    stub: GitHubStub, seeded: tuple[str, int]
+) -> None:
+    """A writer acting on another run's artifacts names the commit they are about; a pull
+    request whose head moved on (or another pull request) is left as it was."""
+    repo, number = seeded
+    head = stub.pull_request(repo, number)["head"]["sha"]
+    before = stub.pull_request(repo, number)["body"]
+    client = _client(stub, Sleeps())
+    stale = PullRequestState(repo, number, client, settle=0, expect_head_sha="f" * 40)
+    with pytest.raises(PrStateError, match=f"has head {head}, not f{{40}}: it is not the"):
+        await stale.update("k", {"v": 1})
+    assert stub.pull_request(repo, number)["body"] == before
+    assert _ops(stub) == ["pulls/get"]
+    fresh = PullRequestState(repo, number, client, settle=0, expect_head_sha=head)
+    await fresh.update("k", {"v": 1})
+    assert read_state(stub.pull_request(repo, number)["body"]) == {"k": {"v": 1}}
+    with pytest.raises(PrStateError, match="is not a full commit id"):
+        PullRequestState(repo, number, client, expect_head_sha="HEAD")
+
+
+async def test_a_marker_comment_by_another_user_is_left_alone(
+    stub: GitHubStub, seeded: tuple[str, int]
+) -> None:
+    """Anyone can post the public marker; only the token's own comment is ever updated.
+
+    The stand-in answers with GitHub's ``issue-comment`` schema: ``user.login`` is
+    ``github-actions[bot]`` for what the job's token wrote, the spec's example user for a
+    comment someone posted.
+    """
+    repo, number = seeded
+    planted = "<!-- forgeflow:sticky key=report -->\nPlanted: [click here](https://evil.example)"
+    human = stub.add_comment(repo, number, planted)
+    assert human["user"]["login"] != "github-actions[bot]"
+    client = _client(stub, Sleeps())
+    first = await upsert_sticky_comment(repo, number, "report", "# Report v1", client=client)
+    again = await upsert_sticky_comment(repo, number, "report", "# Report v2", client=client)
+    assert first.created and first.comment_id != human["id"]
+    assert not again.created and again.comment_id == first.comment_id
+    comments = stub.comments(repo, number)
+    assert [(c["id"], c["body"]) for c in comments] == [
+        (human["id"], planted),
+        (first.comment_id, "<!-- forgeflow:sticky key=report -->\n# Report v2"),
+    ]
+    assert comments[1]["user"]["login"] == "github-actions[bot]"
+    # A token of that other user would own the planted comment, and update it.
+    mine = await upsert_sticky_comment(
+        repo, number, "report", "# Theirs", client=client, author=human["user"]["login"]
+    )
+    assert (mine.comment_id, mine.created) == (human["id"], False)
+
+
+@pytest.mark.parametrize(
+    "login", ["", "evil user", "a" * 40, "name[bot]x", "-dash", "x\n::error::y"]
+)
+async def test_sticky_comment_author_must_be_a_login(
+    stub: GitHubStub, seeded: tuple[str, int], login: str
+) -> None:
+    client = _client(stub, Sleeps())
+    with pytest.raises(PrStateError, match="is not a GitHub login"):
+        await upsert_sticky_comment(*seeded, "report", "x", client=client, author=login)
+    assert stub.requests() == []
+
+
 async def test_a_long_report_is_cut_visibly_to_fit(
     stub: GitHubStub, seeded: tuple[str, int]
 ) -> None:
@@ -585,3 +649,27 @@ def test_cli_sticky_comment(stub: GitHubStub, seeded: tuple[str, int], tmp_path:
     assert first.stdout.startswith("created comment 1") and second.stdout.startswith("updated")
     (comment,) = stub.comments(repo, number)
     assert comment["body"].endswith(f"Title was {HOSTILE}\n")
+
+
+def test_cli_sticky_comment_refuses_a_bad_author(
+    stub: GitHubStub, seeded: tuple[str, int], tmp_path: Path
+) -> None:
+    repo, number = seeded
+    report = tmp_path / "report.md"
+    report.write_text("# Report\n")
+    proc = run_cli(
+        "-m",
+        "orchestration",
+        "sticky-comment",
+        "--key",
+        "report",
+        "--body-file",
+        report,
+        "--pr",
+        str(number),
+        "--author",
+        f"x{HOSTILE}",
+        env=_env(stub, repo),
+    )
+    assert_user_error(proc, "is not a GitHub login")
+    assert stub.requests() == []

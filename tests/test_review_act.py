@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from act_harness import ActHarness, act_binary, rev_parse
+from act_harness import ActHarness, act_binary, rev_parse, workflow_run_event
 from github_stub import GitHubStub
 from review_fixtures import diagram
 
@@ -95,9 +95,17 @@ def test_the_review_conversation_from_diagram_to_committed_modules(
     def seen(title: str) -> None:
         steps.append(f"#### {title}\n\nThe review's sticky comment:\n\n{sticky()}")
 
-    # 1. the pull request adds the diagram: the review is posted
+    # 1. the pull request adds the diagram: the analysis, then its workflow_run writer
+    # (from the default branch, here the same snapshot), posts the review
     run = harness.run(repo, "pull_request", ".github/workflows/synthforge-pr.yml", event)
     assert run.returncode == 0, run.explain()
+    writer = harness.run(
+        repo,
+        "workflow_run",
+        ".github/workflows/synthforge-pr-report.yml",
+        workflow_run_event(corpus_events, event, run, fork=False),
+    )
+    assert writer.returncode == 0, writer.explain()
     review = body_state()["diagrams"][DIAGRAM]
     assert review["status"] == "waiting_review" and review["unclear"] == ["widget"]
     assert "waiting for review" in sticky() and "| `widget` |" in sticky()

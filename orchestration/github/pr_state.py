@@ -362,8 +362,12 @@ class PullRequestState:
         max_attempts: int = 6,
         settle: float = 2.0,
         rand: Callable[[], float] = random.random,
+        expect_head_sha: str | None = None,
     ) -> None:
         from orchestration.github.api import check_repo_name
+
+        if expect_head_sha is not None and not re.fullmatch(r"[0-9a-f]{40}", expect_head_sha):
+            raise PrStateError(f"head commit {expect_head_sha!r} is not a full commit id")
 
         if isinstance(number, bool) or not isinstance(number, int) or number < 1:
             raise PrStateError(f"pull-request number {number!r} must be a positive integer")
@@ -373,6 +377,10 @@ class PullRequestState:
         self.max_attempts = max_attempts
         self.settle = settle
         self._rand = rand
+        #: When set, every read checks that the pull request's head is still this commit,
+        #: so a writer acting on another run's artifacts never writes to the wrong pull
+        #: request (or about a commit that is no longer its head).
+        self.expect_head_sha = expect_head_sha
 
     def _pull(self) -> Any:
         return self.client.repo(self.repo).get_pull(self.number)
@@ -381,7 +389,13 @@ class PullRequestState:
         """The current body (``None`` when the pull request has none)."""
 
         def fetch() -> str | None:
-            body: str | None = self._pull().body
+            pull = self._pull()
+            body: str | None = pull.body
+            if self.expect_head_sha is not None and pull.head.sha != self.expect_head_sha:
+                raise PrStateError(
+                    f"pull request {self.repo}#{self.number} has head {pull.head.sha}, not "
+                    f"{self.expect_head_sha}: it is not the analysed commit; nothing written"
+                )
             return body
 
         return await self.client.call(f"GET pull request {self.repo}#{self.number}", fetch)
@@ -483,6 +497,22 @@ class StickyResult:
     url: str | None
 
 
+#: The login of a workflow job's ``GITHUB_TOKEN`` on GitHub: the comments it writes are
+#: by this bot user.
+GITHUB_ACTIONS_BOT = "github-actions[bot]"
+_LOGIN_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
+
+
+def check_login(login: str) -> str:
+    """``login`` if it is a GitHub login (a user's, or an app's ``NAME[bot]``)."""
+    if not isinstance(login, str) or not _LOGIN_RE.fullmatch(login):
+        raise PrStateError(
+            f"comment author {login!r} is not a GitHub login (letters, digits, -; "
+            f"an app's ends in [bot], e.g. {GITHUB_ACTIONS_BOT})"
+        )
+    return login
+
+
 async def upsert_sticky_comment(
     repo: str,
     number: int,
@@ -490,25 +520,31 @@ async def upsert_sticky_comment(
     markdown: str,
     *,
     client: GitHubClient,
+    author: str = GITHUB_ACTIONS_BOT,
 ) -> StickyResult:
     """Update the comment on ``repo#number`` that starts with the hidden marker for
-    ``marker_key``, or create it when there is none: one comment, never a second one.
+    ``marker_key`` and was written by ``author``, or create it when there is none: one
+    comment, never a second one.
 
-    Only comments whose first line is exactly the marker count, so a comment that merely
-    quotes the marker is left alone. When several exist, the oldest is updated.
+    ``author`` is the login of the token in use (``github-actions[bot]`` for a job's
+    ``GITHUB_TOKEN``). Only comments whose first line is exactly the marker count, and
+    only those by ``author``: anyone can post the public marker, and such a comment is
+    left alone rather than taken over. When several exist, the oldest is updated.
     """
     from orchestration.github.api import check_repo_name
 
     check_repo_name(repo)
     if isinstance(number, bool) or not isinstance(number, int) or number < 1:
         raise PrStateError(f"pull-request number {number!r} must be a positive integer")
+    login = check_login(author).lower()
     body = sticky_body(marker_key, markdown)
     pattern = re.compile(_STICKY_RE_TEMPLATE.format(key=re.escape(marker_key)))
 
     def find() -> Any:
         issue = client.repo(repo).get_issue(number)
         for comment in issue.get_comments():
-            if pattern.match(comment.body or ""):
+            user = getattr(comment.user, "login", None) if comment.user is not None else None
+            if pattern.match(comment.body or "") and str(user or "").lower() == login:
                 return comment
         return None
 

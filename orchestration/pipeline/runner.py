@@ -149,7 +149,7 @@ def run_pipeline_file(
     from orchestration.runtime.job_summary import write_step_summary
 
     write_step_summary(markdown)
-    monitor.emit_annotations()
+    monitor.emit_annotations(file=_annotation_file(input_path))
     return RunReport(
         run_id=run_id,
         ok=result.ok,
@@ -163,6 +163,20 @@ def run_pipeline_file(
         stages=len(result.runs),
         resumed=sum(1 for r in result.runs if getattr(r, "resumed", False)),
     )
+
+
+def _annotation_file(path: Path) -> str:
+    """``path`` as an annotation's ``file=``: relative to the workspace when inside it
+    (GitHub then shows the annotation on that file of the commit), else as given."""
+    import os
+
+    workspace = os.environ.get("GITHUB_WORKSPACE", "")
+    try:
+        if workspace:
+            return path.resolve().relative_to(Path(workspace).resolve()).as_posix()
+    except ValueError:
+        pass
+    return str(path)
 
 
 def _check_settings_agents(

@@ -50,6 +50,28 @@ def matched_files(patterns: list[str], workspace: Path, include_hidden: bool) ->
     return sorted(include - exclude)
 
 
+def artifact_root(patterns: list[str], workspace: Path) -> Path:
+    """The folder paths in the artifact are relative to, as the real action computes it:
+    each search path's root (a folder itself, a file's folder, a glob's part before its
+    first wildcard), then the least common ancestor of those roots."""
+    roots: list[str] = []
+    for raw in patterns:
+        if raw.startswith("!"):
+            continue
+        pattern = os.path.expanduser(raw)
+        if not os.path.isabs(pattern):
+            pattern = str(workspace / pattern)
+        parts = Path(pattern).parts
+        plain = next((i for i, part in enumerate(parts) if glob.has_magic(part)), None)
+        if plain is not None:
+            roots.append(str(Path(*parts[:plain]).resolve()))
+        elif Path(pattern).is_dir():
+            roots.append(str(Path(pattern).resolve()))
+        else:
+            roots.append(str(Path(pattern).resolve().parent))
+    return Path(os.path.commonpath(roots))
+
+
 def main() -> int:
     env = os.environ
     store = env.get("FORGEFLOW_ACT_STORE")
@@ -70,7 +92,7 @@ def main() -> int:
         if mode == "warn":
             print(f"::warning::{message} No artifacts will be uploaded.")
         return 0
-    root = Path(os.path.commonpath([str(f.parent) for f in files]))
+    root = artifact_root(patterns, workspace)
     repo = env.get("GITHUB_REPOSITORY", "local/repo")
     run_dir = Path(store) / repo / "runs" / env.get("GITHUB_RUN_ID", "0") / "artifacts"
     target = run_dir / name
