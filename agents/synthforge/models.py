@@ -123,6 +123,14 @@ class Resource(BaseModel):
         default_factory=list, description="Ids of enclosing containers, outermost first"
     )
     mapping_source: str = Field(description="Where the type for this icon key came from")
+    evidence: Literal["icon", "label", "container", "both"] = Field(
+        default="icon", description="What decided the type: the icon, the label, or both"
+    )
+    confidence: float = Field(default=1.0, ge=0.0, le=1.0, description="Of the typing decision")
+    drawings: list[str] = Field(
+        default_factory=list,
+        description="Ids of further icons that draw this same resource (duplicates merged)",
+    )
 
 
 class NonArchitectural(BaseModel):
@@ -218,10 +226,43 @@ class SecurityZone(BaseModel):
     resources: list[str] = Field(default_factory=list)
 
 
+RelationshipKind = Literal[
+    "network",
+    "connectivity",
+    "association",
+    "routing",
+    "placement",
+    "rbac",
+    "identity",
+    "dns",
+    "telemetry",
+    "deployment",
+    "replication",
+    "management",
+    "trigger",
+    "data",
+]
+
+
+class Relationship(BaseModel):
+    """What one drawn arrow means, typed from its label, its ends and its style."""
+
+    connection: str = Field(description="Id of the arrow (edge cell) it was read from")
+    source: str = Field(description="Resource, container or icon id at the start")
+    target: str = Field(description="Resource, container or icon id at the end")
+    kind: RelationshipKind
+    label: str = ""
+    reason: str = Field(default="", description="Why the arrow was given this kind")
+
+
 class NetworkFlowResult(AgentResult):
     flows: list[Flow] = Field(default_factory=list)
     vnets: list[VNet] = Field(default_factory=list)
     zones: list[SecurityZone] = Field(default_factory=list)
+    relationships: list[Relationship] = Field(
+        default_factory=list,
+        description="Every arrow between two known ends, typed; network ones are also flows",
+    )
 
 
 class RoleAssignment(BaseModel):

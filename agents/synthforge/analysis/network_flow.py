@@ -10,7 +10,16 @@ The protocol and port of a flow follow from its *target* resource type
 (``data/protocols.json``), unless the connection label names one (``"HTTPS"``,
 ``"TCP 1433"``, ``"port 8080"``). A flow is private when both ends sit in the same
 virtual network, or when its source is on a virtual network and its target will get a
-private endpoint (the same rule the ``security`` agent uses, so the two agree).
+private endpoint (the same rule the ``security`` agent uses, so the two agree), or when
+the two virtual networks are joined by a drawn peering, VPN or ExpressRoute link.
+
+Every arrow is typed first (:mod:`~agents.synthforge.analysis.arrows`): only arrows that
+are network traffic become flows; the others (RBAC assignments, DNS registrations,
+telemetry, deployments, replication, peering, structural attachments…) are listed as
+``relationships`` with the reason. An arrow may end on a resource, on a container (a
+VNet, subnet, group or swimlane box) or, for relationships that are not traffic, on a
+non-architectural icon (a timer, a script). Virtual networks drawn as icons count as
+virtual networks, like VNet boxes.
 """
 
 from __future__ import annotations
@@ -24,11 +33,13 @@ from importlib import resources
 from typing import Any
 
 from agents.base import Agent
+from agents.synthforge.analysis.arrows import EXTERNAL, load_arrow_typer
 from agents.synthforge.models import (
     Connection,
     Container,
     Flow,
     NetworkFlowResult,
+    Relationship,
     Resource,
     ReviewedArchitecture,
     SecurityZone,
@@ -38,6 +49,15 @@ from agents.synthforge.models import (
 
 #: Pseudo resource id of the public internet (users, browsers, clients).
 INTERNET = "internet"
+VNET_TYPE = "Microsoft.Network/virtualNetworks"
+#: The type a container box stands for when an arrow ends on it.
+CONTAINER_TYPES = {
+    "vnet": VNET_TYPE,
+    "subnet": "Microsoft.Network/virtualNetworks/subnets",
+    "resource_group": "Microsoft.Resources/resourceGroups",
+    "security_group": "Microsoft.Network/networkSecurityGroups",
+    "subscription": "Microsoft.Subscription/aliases",
+}
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _PORT = re.compile(r"(?:\bport\s*|\btcp\s*|\budp\s*|:)(\d{1,5})\b", re.IGNORECASE)
@@ -91,6 +111,11 @@ class Topology:
     def __post_init__(self) -> None:
         self.containers = {c.id: c for c in self.arch.containers}
         self.resources = {r.id: r for r in self.arch.resources}
+        self._members: dict[str, list[Resource]] = {}
+        for r in self.arch.resources:
+            for container in self.enclosing(r):
+                self._members.setdefault(container.id, []).append(r)
+        self.links: dict[str, str] = {}
 
     @property
     def vnet_ids(self) -> list[str]:
@@ -149,9 +174,32 @@ class Topology:
 
     def members(self, container_id: str) -> list[Resource]:
         """Resources drawn inside the container (at any depth)."""
+        return self._members.get(container_id, [])
+
+    def vnet_icons(self) -> list[Resource]:
+        """Virtual networks drawn as icons outside any VNet box."""
         return [
-            r for r in self.arch.resources if any(c.id == container_id for c in self.enclosing(r))
+            r
+            for r in self.arch.resources
+            if r.resource_type.lower() == VNET_TYPE.lower()
+            and not any(c.kind == "vnet" for c in self.enclosing(r))
         ]
+
+    def network_group(self, network: str | None) -> str | None:
+        """The set of networks ``network`` is joined to by drawn peering/VPN links."""
+        if network is None:
+            return None
+        seen = {network}
+        while network in self.links and self.links[network] not in seen:
+            network = self.links[network]
+            seen.add(network)
+        return network
+
+    def join(self, a: str, b: str) -> None:
+        """Record that networks ``a`` and ``b`` are linked (peering, VPN, ExpressRoute)."""
+        ra, rb = self.network_group(a), self.network_group(b)
+        if ra is not None and rb is not None and ra != rb:
+            self.links[ra] = rb
 
 
 def is_internet_icon(icon_key: str, label: str) -> bool:
@@ -211,13 +259,19 @@ class NetworkAnalysis:
     warnings: list[str]
     unknown_protocols: int
 
+    relationships: list[Relationship] = field(default_factory=list)
+    _inbound: dict[str, list[Flow]] | None = field(default=None, init=False, repr=False)
+
     def inbound(self, resource_id: str) -> list[Flow]:
-        """Flows into ``resource_id`` (and ``both``-way flows out of it)."""
-        return [
-            f
-            for f in self.flows
-            if f.target == resource_id or (f.direction == "both" and f.source == resource_id)
-        ]
+        """Flows into ``resource_id`` (and ``both``-way flows out of it), from an index."""
+        if self._inbound is None:
+            index: dict[str, list[Flow]] = {}
+            for f in self.flows:
+                index.setdefault(f.target, []).append(f)
+                if f.direction == "both" and f.source != f.target:
+                    index.setdefault(f.source, []).append(f)
+            self._inbound = index
+        return self._inbound.get(resource_id, [])
 
     def result(self) -> NetworkFlowResult:
         """The agent's output: flows, VNets with their subnets, zones, confidence."""
@@ -230,44 +284,118 @@ class NetworkAnalysis:
             flows=self.flows,
             vnets=_vnets(self.topology),
             zones=_zones(self.topology.arch.resources),
+            relationships=self.relationships,
             warnings=self.warnings,
             confidence=round(confidence, 3),
         )
 
 
-def _resolve_endpoint(
-    endpoint: str | None, topology: Topology, icon_to_resource: dict[str, str], internet: set[str]
-) -> tuple[list[str], str]:
-    """Resource ids an endpoint stands for, and a note on how it was resolved."""
+@dataclass
+class _End:
+    """One end of an arrow: what it is, its type for typing, and the resources it covers."""
+
+    ref: str
+    rtype: str | None
+    members: list[str]
+    note: str = ""
+
+
+def _resolve_end(
+    endpoint: str | None,
+    topology: Topology,
+    icon_to_resource: dict[str, str],
+    internet: set[str],
+    outside: set[str],
+) -> _End | None:
+    """The end ``endpoint`` stands for, or None when it is unattached or unknown."""
     if endpoint is None:
-        return [], "unattached end"
+        return None
     if endpoint in icon_to_resource:
-        return [icon_to_resource[endpoint]], ""
+        rid = icon_to_resource[endpoint]
+        return _End(rid, topology.resources[rid].resource_type, [rid])
     if endpoint in internet:
-        return [INTERNET], ""
+        return _End(INTERNET, EXTERNAL, [INTERNET])
+    if endpoint in outside:
+        return _End(endpoint, EXTERNAL, [])
     container = topology.containers.get(endpoint)
     if container is not None:
         members = [r.id for r in topology.members(container.id) if zone_of(r) != "network"]
-        return members, f"drawn to {container.kind} {container.label!r}"
-    return [], "not a resource"
+        return _End(
+            container.id,
+            CONTAINER_TYPES.get(container.kind),
+            members,
+            f"drawn to {container.kind} {container.label!r}",
+        )
+    return None
 
 
-def _drafts(arch: ReviewedArchitecture, topology: Topology, warnings: list[str]) -> list[_Draft]:
+def _network_of(end: _End, topology: Topology) -> str | None:
+    """The network an end of a connectivity link stands for (a VNet box or icon)."""
+    if end.ref in topology.containers:
+        for c in topology.ancestors(end.ref):
+            if c.kind == "vnet":
+                return c.id
+        return end.ref
+    resource = topology.resources.get(end.ref)
+    if resource is None:
+        return None
+    if resource.resource_type.lower() == VNET_TYPE.lower():
+        return topology.drawn_vnet(resource) or resource.id
+    return topology.drawn_vnet(resource)
+
+
+def _drafts(
+    arch: ReviewedArchitecture,
+    topology: Topology,
+    warnings: list[str],
+    relationships: list[Relationship],
+) -> list[_Draft]:
     icon_to_resource: dict[str, str] = {}
     for r in arch.resources:
         icon_to_resource[r.id] = r.id
         if r.icon_id:
             icon_to_resource.setdefault(r.icon_id, r.id)
+        for drawing in r.drawings:
+            icon_to_resource.setdefault(drawing, r.id)
     internet = {n.icon_id for n in arch.non_architectural if is_internet_icon(n.icon_key, n.label)}
+    outside = {n.icon_id for n in arch.non_architectural} - internet
+    typer = load_arrow_typer()
     drafts: list[_Draft] = []
     dropped: list[str] = []
     for conn in arch.connections:
-        sources, s_note = _resolve_endpoint(conn.source, topology, icon_to_resource, internet)
-        targets, t_note = _resolve_endpoint(conn.target, topology, icon_to_resource, internet)
-        if not sources or not targets:
+        src = _resolve_end(conn.source, topology, icon_to_resource, internet, outside)
+        tgt = _resolve_end(conn.target, topology, icon_to_resource, internet, outside)
+        if src is None or tgt is None or src.ref == tgt.ref:
             dropped.append(conn.id)
             continue
-        drafts.extend(_expand(conn, sources, targets, "; ".join(filter(None, [s_note, t_note]))))
+        src_type, tgt_type = src.rtype, tgt.rtype
+        if src.ref in topology.containers and tgt_type not in typer.structure_types:
+            src_type = None
+        if tgt.ref in topology.containers and src_type not in typer.structure_types:
+            tgt_type = None
+        arrow = typer.classify(conn.label, src_type, tgt_type)
+        first, second = (tgt, src) if conn.direction == "backward" else (src, tgt)
+        relationships.append(
+            Relationship(
+                connection=conn.id,
+                source=first.ref,
+                target=second.ref,
+                kind=arrow.kind,  # type: ignore[arg-type]
+                label=conn.label,
+                reason=arrow.reason,
+            )
+        )
+        if arrow.kind == "connectivity":
+            a, b = _network_of(src, topology), _network_of(tgt, topology)
+            if a is not None and b is not None:
+                topology.join(a, b)
+        if arrow.kind != "network":
+            continue
+        if not src.members or not tgt.members:
+            dropped.append(conn.id)
+            continue
+        note = "; ".join(filter(None, [src.note, tgt.note]))
+        drafts.extend(_expand(conn, src.members, tgt.members, note))
     if dropped:
         warnings.append(
             f"{len(dropped)} connection(s) dropped because an end is unattached or not a resource: "
@@ -329,7 +457,8 @@ def analyse(arch: ReviewedArchitecture) -> NetworkAnalysis:
     """Flows, private endpoints and privacy of a reviewed architecture (pure, offline)."""
     topology = Topology(arch)
     warnings: list[str] = []
-    drafts = _drafts(arch, topology, warnings)
+    relationships: list[Relationship] = []
+    drafts = _drafts(arch, topology, warnings, relationships)
     drafts += _containment_drafts(topology, drafts, warnings)
 
     unique: dict[tuple[str, str], _Draft] = {}
@@ -379,7 +508,7 @@ def analyse(arch: ReviewedArchitecture) -> NetworkAnalysis:
         )
     if unknown:
         warnings.append(f"{unknown} flow(s) have no known protocol; label those connections")
-    return NetworkAnalysis(topology, flows, private_endpoints, warnings, unknown)
+    return NetworkAnalysis(topology, flows, private_endpoints, warnings, unknown, relationships)
 
 
 def is_passive(resource: Resource) -> bool:
@@ -402,8 +531,8 @@ def _is_private(
 ) -> bool:
     if INTERNET in (initiator, acceptor):
         return False
-    init_net = topology.vnet(topology.resources[initiator])
-    acc_net = topology.vnet(topology.resources[acceptor])
+    init_net = topology.network_group(topology.vnet(topology.resources[initiator]))
+    acc_net = topology.network_group(topology.vnet(topology.resources[acceptor]))
     return init_net is not None and (init_net == acc_net or acceptor in private_endpoints)
 
 
@@ -426,6 +555,8 @@ def _vnets(topology: Topology) -> list[VNet]:
                 resources=[r.id for r in topology.members(c.id)],
             )
         )
+    for r in topology.vnet_icons():
+        out.append(VNet(id=r.id, name=r.name, subnets=[], resources=[]))
     return out
 
 

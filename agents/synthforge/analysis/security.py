@@ -21,6 +21,7 @@ from agents.synthforge.analysis.network_flow import (
     NetworkAnalysis,
     analyse,
     load_data,
+    protocol_for,
     tokens,
     type_entry,
 )
@@ -289,7 +290,41 @@ def recommend(arch: ReviewedArchitecture) -> SecurityResult:
         builder.resource(resource)
     for flow in builder.network.flows:
         builder.flow(flow)
+    for flow in _role_bearing_links(builder.network):
+        builder.flow(flow)
     return builder.result()
+
+
+_ROLE_BEARING = ("telemetry", "deployment")
+
+
+def _role_bearing_links(network: NetworkAnalysis) -> list[Flow]:
+    """Telemetry and deployment relationships, as the flows the role rules read.
+
+    They are not listed as network traffic, but sending telemetry or pulling an image
+    still needs a role (Monitoring Metrics Publisher on Application Insights, AcrPull on
+    a registry).
+    """
+    out = []
+    for rel in network.relationships:
+        if rel.kind not in _ROLE_BEARING or rel.source not in network.topology.resources:
+            continue
+        target = network.topology.resources.get(rel.target)
+        if target is None:
+            continue
+        protocol, port, reason = protocol_for(target, rel.label)
+        out.append(
+            Flow(
+                source=rel.source,
+                target=rel.target,
+                protocol=protocol,
+                port=port,
+                private=False,
+                label=rel.label,
+                reason=f"{rel.kind}: {reason}",
+            )
+        )
+    return out
 
 
 class SecurityAgent(Agent[ReviewedArchitecture, SecurityResult]):
