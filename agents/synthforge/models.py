@@ -89,8 +89,8 @@ class Container(BaseModel):
 class Connection(BaseModel):
     id: str
     page: str
-    source: str | None = Field(description="Icon id at the start, after containment")
-    target: str | None = Field(description="Icon id at the end, after containment")
+    source: str | None = Field(description="Icon or container id at the start, after containment")
+    target: str | None = Field(description="Icon or container id at the end, after containment")
     label: str = ""
     direction: Literal["forward", "backward", "both", "none"] = "forward"
 

@@ -30,7 +30,9 @@ Containers
        "Virtual Network", "VPC", "Subnet", "NSG", "Security Group", "Resource Group", "rg-…",
        "Region", "Availability Zone", "AZ", "Subscription" — and that encloses at least one
        other shape. An unlabelled box takes such a label from a text placed inside its top
-       edge (a common way of labelling boxes).
+       edge (a common way of labelling boxes);
+    5. any other shape an arrow is attached to that encloses at least one other shape (a
+       section or lane box): a ``group``, unless its label names a boundary.
 Containment
     An icon's ``parent`` is the smallest container that is its ancestor cell or whose box
     holds the icon's box on the same page (geometry counts even when the cell is not a
@@ -39,8 +41,9 @@ Free texts
     Text-only vertices (``text`` style, or no fill, no stroke and no shape) with a label, not
     edge labels.
 Connections
-    Every edge. Each end resolves to an icon: the cell itself if it is an icon; the single
-    icon inside an icon group; else the nearest icon among its ancestors; else ``None``.
+    Every edge. Each end resolves to an icon or a container: the cell itself if it is an
+    icon or a container; the single icon inside an icon group; else the nearest icon among
+    its ancestors; else ``None``.
     The label joins the edge's own value and its edge-label children. Direction follows
     ``startArrow``/``endArrow`` (draw.io's default is an end arrow only).
 """
@@ -313,6 +316,7 @@ class _PageScan:
         texts = [c for c in self.page.cells if c.vertex and not self._on_edge(c) and is_text(c)]
         by_left = sorted(shapes, key=lambda c: self.rects[c.id][0])
         lefts = [self.rects[c.id][0] for c in by_left]
+        ends = {e for c in self.page.cells if c.edge for e in (c.source, c.target) if e}
         for cell in shapes:
             found = self.matches.get(cell.id)
             kind: ContainerKind | None = None
@@ -335,6 +339,8 @@ class _PageScan:
                 if not label:
                     label = self._inner_title(cell, texts)
                 kind = label_kind(label) if label else None
+                if kind is None and cell.id in ends and not self._icon_group(cell):
+                    kind = "group"
                 if kind is None or not self._encloses_a_shape(cell, by_left, lefts):
                     continue
             self.containers[cell.id] = Container(
@@ -345,6 +351,10 @@ class _PageScan:
                 bbox=_bbox(cell),
                 icon_key=key,
             )
+
+    def _icon_group(self, cell: Cell) -> bool:
+        """Whether ``cell`` groups exactly one icon with its caption (an icon group)."""
+        return sum(1 for d in self._descendants(cell) if d.id in self.matches) == 1
 
     def _inner_title(self, box: Cell, texts: list[Cell]) -> str:
         """The label of a text placed inside the top edge of an unlabelled box."""
@@ -433,7 +443,7 @@ class _PageScan:
         cell = self.cells.get(cell_id or "")
         if cell is None:
             return None
-        if cell.id in self.icons:
+        if cell.id in self.icons or cell.id in self.containers:
             return cell.id
         if cell.id not in self.containers:
             inside = [c.id for c in self._descendants(cell) if c.id in self.icons]
@@ -500,8 +510,8 @@ def detect(pages: list[DiagramPage], source: str) -> DetectionResult:
     loose = [c for c in result.connections if c.source is None or c.target is None]
     if loose:
         result.warnings.append(
-            f"{len(loose)} of {len(result.connections)} edges do not join two icons "
-            "(unattached, or attached to plain shapes)"
+            f"{len(loose)} of {len(result.connections)} edges do not join two icons or "
+            "containers (unattached, or attached to plain shapes)"
         )
     if skipped:
         result.warnings.append(
