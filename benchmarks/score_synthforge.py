@@ -82,6 +82,9 @@ class Key:
         self.raw = raw
         self.icons = {i["cell"]: i for i in raw["icons"]}
         self.aliases: dict[str, str] = dict(raw.get("aliases", {}))
+        self.drawings: dict[str, set[str]] = {}
+        for cell in [*self.aliases, *self.icons]:
+            self.drawings.setdefault(self.canon(cell), {self.canon(cell)}).add(cell)
 
     def canon(self, cell: str) -> str:
         """The first drawing of the resource ``cell`` stands for."""
@@ -196,9 +199,12 @@ def score(name: str, key: Key, analysis: Any) -> Score:
     owner = resource_of(analysis)
 
     def ends(cells: list[str]) -> set[str]:
+        """Every id the analysis may use for these cells: the cells, other drawings of
+        the same resource (boxes it badges, redrawings), the resources they became."""
         out: set[str] = set()
         for c in cells:
-            for cell in (c, key.canon(c)):
+            for cell in key.drawings.get(key.canon(c), set()) | {c}:
+                out.add(cell)
                 if cell in owner:
                     out.add(owner[cell])
             if key.external(c):

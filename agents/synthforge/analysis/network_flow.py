@@ -329,6 +329,15 @@ def _resolve_end(
     return None
 
 
+def _relationship_ends(end: _End, topology: Topology) -> list[str]:
+    """The ids a relationship names for an end: a lane or section box stands for what it
+    holds; a VNet, subnet, resource group or subscription box for itself."""
+    container = topology.containers.get(end.ref)
+    if container is not None and container.kind == "group" and end.members:
+        return end.members
+    return [end.ref]
+
+
 def _network_of(end: _End, topology: Topology) -> str | None:
     """The network an end of a connectivity link stands for (a VNet box or icon)."""
     if end.ref in topology.containers:
@@ -375,16 +384,21 @@ def _drafts(
             tgt_type = None
         arrow = typer.classify(conn.label, src_type, tgt_type)
         first, second = (tgt, src) if conn.direction == "backward" else (src, tgt)
-        relationships.append(
-            Relationship(
-                connection=conn.id,
-                source=first.ref,
-                target=second.ref,
-                kind=arrow.kind,  # type: ignore[arg-type]
-                label=conn.label,
-                reason=arrow.reason,
-            )
-        )
+        for a in _relationship_ends(first, topology):
+            for b in _relationship_ends(second, topology):
+                if a == b:
+                    continue
+                relationships.append(
+                    Relationship(
+                        connection=conn.id,
+                        source=a,
+                        target=b,
+                        kind=arrow.kind,  # type: ignore[arg-type]
+                        label=conn.label,
+                        reason=arrow.reason
+                        + (f" ({first.note or second.note})" if first.note or second.note else ""),
+                    )
+                )
         if arrow.kind == "connectivity":
             a, b = _network_of(src, topology), _network_of(tgt, topology)
             if a is not None and b is not None:
