@@ -9,6 +9,11 @@ Every icon of a :class:`DetectionResult` ends in exactly one of three lists:
 * ``needs_clarification`` — anything else, with candidate types found by fuzzy matching of
   the key and the label against the map.
 
+Each typing decision weighs the icon, its label (or its caption, the text under it) and
+its container (:mod:`~agents.synthforge.analysis.typing_evidence`), and records which
+decided (``evidence``) and how sure it is (``confidence``). An unlabelled resource is
+named after its caption, else after the lane it alone sits in, else after its type.
+
 Containers and connections are carried through unchanged; each resource lists the ids of
 the containers around it, outermost first.
 """
@@ -20,6 +25,8 @@ from typing import ClassVar, cast
 
 from agents.base import Agent
 from agents.synthforge.analysis.icon_map import IconMap, load_icon_map, provider_of_type
+from agents.synthforge.analysis.services import load_services
+from agents.synthforge.analysis.typing_evidence import Captions, decide
 from agents.synthforge.models import (
     ClassifiedArchitecture,
     Container,
@@ -91,32 +98,45 @@ def classify(detection: DetectionResult, icon_map: IconMap | None = None) -> Cla
     unclear: list[Unclassified] = []
     used_names: dict[str, int] = {}
 
+    services = load_services()
+    captions = Captions(detection.texts)
+    alone_in = _lone_icons(detection)
     for icon in detection.icons:
-        mapped = icon_map.lookup(icon.icon_key)
-        if mapped is not None:
-            rtype, kind, why = icon_map.refine(mapped, icon.label)
-            source = mapped.source if why is None else f"{mapped.source}; label: {why}"
+        label = icon.label or captions.caption(icon)
+        chain = container_chain(icon.parent, containers)
+        typed = decide(icon, label, chain, containers, icon_map, services)
+        if typed is not None and typed.resource_type is not None:
+            rtype, kind = typed.resource_type, typed.kind
+            mapped = icon_map.lookup(icon.icon_key)
+            why = None
+            if mapped is not None and rtype == mapped.resource_type:
+                rtype, kind, why = icon_map.refine(mapped, label)
+                kind = kind if kind is not None else typed.kind
+            source = typed.source if why is None else f"{typed.source}; label: {why}"
+            lane = containers.get(alone_in.get(icon.id, ""))
+            name = label or (lane.label if lane is not None and lane.label else "")
             resources.append(
                 Resource(
                     id=icon.id,
                     icon_id=icon.id,
-                    name=icon.label or _unique(name_from_type(rtype, kind), used_names),
+                    name=name or _unique(name_from_type(rtype, kind), used_names),
                     provider=_provider(icon, rtype),
                     resource_type=rtype,
                     kind=kind,
-                    category=mapped.category
-                    if rtype == mapped.resource_type
-                    else icon_map.category_of(rtype),
-                    containers=container_chain(icon.parent, containers),
+                    category=icon_map.category_of(rtype)
+                    if mapped is None or rtype != mapped.resource_type
+                    else mapped.category,
+                    containers=chain,
                     mapping_source=source,
+                    evidence=typed.evidence,
+                    confidence=typed.confidence,
                 )
             )
             continue
-        reason = icon_map.non_architectural(icon.icon_key)
-        if reason is not None:
+        if typed is not None and typed.reason is not None:
             non_arch.append(
                 NonArchitectural(
-                    icon_id=icon.id, icon_key=icon.icon_key, label=icon.label, reason=reason
+                    icon_id=icon.id, icon_key=icon.icon_key, label=label, reason=typed.reason
                 )
             )
             continue
@@ -124,8 +144,8 @@ def classify(detection: DetectionResult, icon_map: IconMap | None = None) -> Cla
             Unclassified(
                 icon_id=icon.id,
                 icon_key=icon.icon_key,
-                label=icon.label,
-                candidates=icon_map.candidates(icon.icon_key, icon.label, provider=icon.provider),
+                label=label,
+                candidates=icon_map.candidates(icon.icon_key, label, provider=icon.provider),
             )
         )
 
@@ -146,6 +166,20 @@ def classify(detection: DetectionResult, icon_map: IconMap | None = None) -> Cla
         errors=list(detection.errors),
         warnings=warnings,
     )
+
+
+def _lone_icons(detection: DetectionResult) -> dict[str, str]:
+    """Icon id -> the id of the lane or group it is the only icon of (for naming)."""
+    count: dict[str, int] = {}
+    for icon in detection.icons:
+        if icon.parent:
+            count[icon.parent] = count.get(icon.parent, 0) + 1
+    kinds = {c.id: c.kind for c in detection.containers}
+    return {
+        i.id: i.parent
+        for i in detection.icons
+        if i.parent and count[i.parent] == 1 and kinds.get(i.parent) == "group"
+    }
 
 
 def _provider(icon: Icon, resource_type: str) -> Provider:

@@ -206,6 +206,12 @@ class IconMap:
                 )
         return found
 
+    def is_exact(self, icon_key: str) -> bool:
+        """Whether ``icon_key`` is in the map itself (not resolved by its service words)."""
+        norm = normalize_key(icon_key)
+        name = _image_name(norm)
+        return norm in self._types or (name is not None and name in self._by_image_name)
+
     def non_architectural(self, icon_key: str) -> str | None:
         """Why ``icon_key`` is not part of the architecture, or ``None`` if it may be."""
         norm = normalize_key(icon_key)

@@ -103,6 +103,9 @@ class ServiceCatalogue:
         for reason, names in doc.get("non_architectural", {}).items():
             for name in names:
                 self._reasons.setdefault(service_words(name), reason)
+        #: Types whose icons people reuse for other services: a label naming another
+        #: service overrides them.
+        self.generic_types: frozenset[str] = frozenset(doc.get("generic_types", []))
         self._phrases: dict[tuple[str, ...], LabelMatch] = {}
         self._abbrev: dict[str, LabelMatch] = {}
         for entry in doc.get("labels", []):
