@@ -59,7 +59,8 @@ class Captions:
             self._grid.setdefault(key, []).append(t)
 
     def caption(self, icon: Icon) -> str:
-        """The text just under (or over) ``icon`` that overlaps it horizontally, if any."""
+        """The text just under (or over) ``icon`` that overlaps it horizontally, or level
+        with it just to its right, if any."""
         b = icon.bbox
         gx, gy = int(b.x // _CELL), int(b.y // _CELL)
         best: tuple[float, str] | None = None
@@ -69,6 +70,11 @@ class Captions:
                     tb = t.bbox
                     overlap = min(b.x + b.width, tb.x + tb.width) - max(b.x, tb.x)
                     if overlap <= 0:
+                        # beside the icon, on its right: a caption too when it is level
+                        level = min(b.y + b.height, tb.y + tb.height) - max(b.y, tb.y)
+                        right = tb.x - (b.x + b.width)
+                        if level > 0 and 0 <= right <= 20.0 and (best is None or right < best[0]):
+                            best = (right, t.text)
                         continue
                     below = tb.y - (b.y + b.height)
                     above = b.y - (tb.y + tb.height)

@@ -31,8 +31,9 @@ Containers
        "Region", "Availability Zone", "AZ", "Subscription" — and that encloses at least one
        other shape. An unlabelled box takes such a label from a text placed inside its top
        edge (a common way of labelling boxes);
-    5. any other shape an arrow is attached to that encloses at least one other shape (a
-       section or lane box): a ``group``, unless its label names a boundary.
+    5. any other shape an arrow is attached to, or labelled on-premises, that encloses at
+       least one other shape (a section or lane box): a ``group``, unless its label names a
+       boundary.
 Containment
     An icon's ``parent`` is the smallest container that is its ancestor cell or whose box
     holds the icon's box on the same page (geometry counts even when the cell is not a
@@ -217,6 +218,7 @@ def _bbox(cell: Cell) -> BBox:
 
 Rect = tuple[float, float, float, float]  # x1, y1, x2, y2 on the page
 
+_ON_PREMISES = re.compile(r"\bon[\s-]?prem(ise|ises)?\b", re.IGNORECASE)
 _SLACK = 1.0  # draw.io snaps to a grid; a box touching its container's edge is inside
 
 
@@ -339,7 +341,8 @@ class _PageScan:
                 if not label:
                     label = self._inner_title(cell, texts)
                 kind = label_kind(label) if label else None
-                if kind is None and cell.id in ends and not self._icon_group(cell):
+                lane = cell.id in ends or bool(label and _ON_PREMISES.search(label))
+                if kind is None and lane and not self._icon_group(cell):
                     kind = "group"
                 if kind is None or not self._encloses_a_shape(cell, by_left, lefts):
                     continue
