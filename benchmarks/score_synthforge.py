@@ -189,7 +189,9 @@ def score(name: str, key: Key, analysis: Any) -> Score:
             s.typed_ok += 1
         else:
             what = got.resource_type if got else ("set aside" if cell in set_aside else "untyped")
-            s.misses.append(f"type {cell} [{icon['label']}] {icon['icon']}: {what}, want {icon['expected']}")
+            s.misses.append(
+                f"type {cell} [{icon['label']}] {icon['icon']}: {what}, want {icon['expected']}"
+            )
         if icon.get("same_as"):
             s.dups += 1
             first = by_icon.get(key.canon(cell))
@@ -225,7 +227,9 @@ def score(name: str, key: Key, analysis: Any) -> Score:
                 used[i] = True
                 hit = hit if hit is not None else (kind, private)
         if hit is None:
-            s.misses.append(f"rel {e['cell']} {e['kind']} [{e['label'][:40]}] {e['from']}->{e['to']}")
+            s.misses.append(
+                f"rel {e['cell']} {e['kind']} [{e['label'][:40]}] {e['from']}->{e['to']}"
+            )
             continue
         s.recalled += 1
         if hit[0] == "network" and "path" in e:
@@ -262,18 +266,33 @@ def run_pipeline(path: Path) -> Any:
 
 def table(scores: list[Score], total: Score) -> str:
     head = [
-        "diagram", "type accuracy", "non-arch. set aside", "rel. recall", "rel. precision",
-        "private/public", "duplicates merged", "summary = lists",
+        "diagram",
+        "type accuracy",
+        "non-arch. set aside",
+        "rel. recall",
+        "rel. precision",
+        "private/public",
+        "duplicates merged",
+        "summary = lists",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for s in [*scores, total]:
         name = f"**{s.name}**" if s is total else s.name
         lines.append(
-            "| " + " | ".join([
-                name, ratio(s.typed_ok, s.arch), ratio(s.na_ok, s.na), ratio(s.recalled, s.rels),
-                ratio(s.found_ok, s.found), ratio(s.paths_ok, s.paths), ratio(s.dups_ok, s.dups),
-                "yes" if s.summary_ok else "**no**",
-            ]) + " |"
+            "| "
+            + " | ".join(
+                [
+                    name,
+                    ratio(s.typed_ok, s.arch),
+                    ratio(s.na_ok, s.na),
+                    ratio(s.recalled, s.rels),
+                    ratio(s.found_ok, s.found),
+                    ratio(s.paths_ok, s.paths),
+                    ratio(s.dups_ok, s.dups),
+                    "yes" if s.summary_ok else "**no**",
+                ]
+            )
+            + " |"
         )
     return "\n".join(lines)
 

@@ -46,14 +46,36 @@ def test_every_drawio_azure_icon_resolves(corpus_drawio_icons: Path) -> None:
 @pytest.mark.parametrize(
     ("key", "expected"),
     [
-        pytest.param("img/lib/mscae/Kubernetes_Services.svg", "Microsoft.ContainerService/managedClusters", id="aks"),
-        pytest.param("img/lib/mscae/Azure_Cache_for_Redis.svg", "Microsoft.Cache/redis", id="redis"),
-        pytest.param("img/lib/mscae/Application_Gateway.svg", "Microsoft.Network/applicationGateways", id="agw"),
-        pytest.param("img/lib/mscae/Azure_Firewall.svg", "Microsoft.Network/azureFirewalls", id="firewall"),
-        pytest.param("img/lib/mscae/Managed_Identities.svg", "Microsoft.ManagedIdentity/userAssignedIdentities", id="identity"),
+        pytest.param(
+            "img/lib/mscae/Kubernetes_Services.svg",
+            "Microsoft.ContainerService/managedClusters",
+            id="aks",
+        ),
+        pytest.param(
+            "img/lib/mscae/Azure_Cache_for_Redis.svg", "Microsoft.Cache/redis", id="redis"
+        ),
+        pytest.param(
+            "img/lib/mscae/Application_Gateway.svg",
+            "Microsoft.Network/applicationGateways",
+            id="agw",
+        ),
+        pytest.param(
+            "img/lib/mscae/Azure_Firewall.svg", "Microsoft.Network/azureFirewalls", id="firewall"
+        ),
+        pytest.param(
+            "img/lib/mscae/Managed_Identities.svg",
+            "Microsoft.ManagedIdentity/userAssignedIdentities",
+            id="identity",
+        ),
         pytest.param("img/lib/mscae/BlobBlock.svg", "Microsoft.Storage/storageAccounts", id="blob"),
-        pytest.param("img/lib/mscae/Content_Delivery_Network.svg", "Microsoft.Cdn/profiles", id="cdn"),
-        pytest.param("img/lib/mscae/DNS_Private_Zones.svg", "Microsoft.Network/privateDnsZones", id="private-dns"),
+        pytest.param(
+            "img/lib/mscae/Content_Delivery_Network.svg", "Microsoft.Cdn/profiles", id="cdn"
+        ),
+        pytest.param(
+            "img/lib/mscae/DNS_Private_Zones.svg",
+            "Microsoft.Network/privateDnsZones",
+            id="private-dns",
+        ),
     ],
 )
 def test_everyday_legacy_names_resolve_to_their_service(key: str, expected: str) -> None:
@@ -99,11 +121,21 @@ def test_service_words(name: str, words: str) -> None:
 @pytest.mark.parametrize(
     ("label", "expected"),
     [
-        pytest.param("AKS cluster (prod)", "Microsoft.ContainerService/managedClusters", id="abbreviation"),
-        pytest.param("Azure Kubernetes Service", "Microsoft.ContainerService/managedClusters", id="full-name"),
-        pytest.param("WAF policy", "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies", id="waf"),
+        pytest.param(
+            "AKS cluster (prod)", "Microsoft.ContainerService/managedClusters", id="abbreviation"
+        ),
+        pytest.param(
+            "Azure Kubernetes Service", "Microsoft.ContainerService/managedClusters", id="full-name"
+        ),
+        pytest.param(
+            "WAF policy",
+            "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies",
+            id="waf",
+        ),
         pytest.param("Event Grid System Topic", "Microsoft.EventGrid/systemTopics", id="qualifier"),
-        pytest.param("Container Apps Environment", "Microsoft.App/managedEnvironments", id="longest-phrase"),
+        pytest.param(
+            "Container Apps Environment", "Microsoft.App/managedEnvironments", id="longest-phrase"
+        ),
     ],
 )
 def test_a_label_names_its_service(label: str, expected: str) -> None:

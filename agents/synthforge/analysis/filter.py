@@ -14,6 +14,8 @@ its container (:mod:`~agents.synthforge.analysis.typing_evidence`), and records 
 decided (``evidence``) and how sure it is (``confidence``). An unlabelled resource is
 named after its caption, else after the lane it alone sits in, else after its type.
 
+Duplicates are merged (:func:`merge_duplicates`): one resource, several ``drawings``.
+
 Containers and connections are carried through unchanged; each resource lists the ids of
 the containers around it, outermost first.
 """
@@ -149,7 +151,14 @@ def classify(detection: DetectionResult, icon_map: IconMap | None = None) -> Cla
             )
         )
 
+    icons_by_id = {i.id: i for i in detection.icons}
+    resources, merged = merge_duplicates(resources, icons_by_id)
     warnings = list(detection.warnings)
+    if merged:
+        warnings.append(
+            f"{merged} drawing(s) of resources already drawn were merged into them "
+            "(same type overlapping, or same label and type on another page); see drawings"
+        )
     if unclear:
         listed = ", ".join(f"{u.icon_id} ({u.icon_key})" for u in unclear)
         warnings.append(f"{len(unclear)} icon(s) need clarification: {listed}")
@@ -166,6 +175,62 @@ def classify(detection: DetectionResult, icon_map: IconMap | None = None) -> Cla
         errors=list(detection.errors),
         warnings=warnings,
     )
+
+
+def _overlap(a: Icon, b: Icon) -> bool:
+    ab, bb = a.bbox, b.bbox
+    return (
+        ab.x < bb.x + bb.width
+        and bb.x < ab.x + ab.width
+        and ab.y < bb.y + bb.height
+        and bb.y < ab.y + ab.height
+    )
+
+
+def _label_key(label: str) -> str:
+    return " ".join(label.lower().split())
+
+
+def merge_duplicates(
+    resources: list[Resource], icons: dict[str, Icon]
+) -> tuple[list[Resource], int]:
+    """One resource per thing drawn: a second drawing of the same type that overlaps the
+    first on its page, or that has the same label and type on another page, becomes one
+    of the first's ``drawings`` instead of a resource of its own. Returns the resources
+    kept and how many drawings were merged.
+
+    Same-page copies are merged only when they overlap: two icons with the same label
+    side by side (one per region, say) are separate resources.
+    """
+    first_by_label: dict[tuple[str, str], Resource] = {}
+    by_page_type: dict[tuple[str, str], list[Resource]] = {}
+    kept: list[Resource] = []
+    merged = 0
+    for r in resources:
+        icon = icons.get(r.icon_id or "")
+        if icon is None:
+            kept.append(r)
+            continue
+        target: Resource | None = None
+        label = _label_key(icon.label)
+        if label:
+            first = first_by_label.get((r.resource_type, label))
+            if first is not None and icons[first.icon_id or ""].page != icon.page:
+                target = first
+        if target is None:
+            for other in by_page_type.get((icon.page, r.resource_type), []):
+                if _overlap(icons[other.icon_id or ""], icon):
+                    target = other
+                    break
+        if target is not None:
+            target.drawings.append(r.icon_id or r.id)
+            merged += 1
+            continue
+        kept.append(r)
+        if label:
+            first_by_label.setdefault((r.resource_type, label), r)
+        by_page_type.setdefault((icon.page, r.resource_type), []).append(r)
+    return kept, merged
 
 
 def _lone_icons(detection: DetectionResult) -> dict[str, str]:

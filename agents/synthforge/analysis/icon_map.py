@@ -220,7 +220,9 @@ class IconMap:
             reason = self._reason_by_image_name.get(name)
         if reason is None and is_azure_library(norm):
             raw = icon_of(icon_key)
-            reason = self._reason_by_words.get(service_words(raw)) or self._services.icon_reason(raw)
+            reason = self._reason_by_words.get(service_words(raw)) or self._services.icon_reason(
+                raw
+            )
         if reason is not None:
             return reason
         for pattern, why in self._patterns:

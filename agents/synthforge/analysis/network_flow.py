@@ -400,9 +400,9 @@ def _drafts(
                     )
                 )
         if arrow.kind == "connectivity":
-            a, b = _network_of(src, topology), _network_of(tgt, topology)
-            if a is not None and b is not None:
-                topology.join(a, b)
+            net_a, net_b = _network_of(src, topology), _network_of(tgt, topology)
+            if net_a is not None and net_b is not None:
+                topology.join(net_a, net_b)
         if arrow.kind != "network":
             continue
         if not src.members or not tgt.members:

@@ -30,7 +30,9 @@ from agents.synthforge.models import Container, FreeText, Icon
 
 Evidence = Literal["icon", "label", "container", "both"]
 
-_ON_PREM = re.compile(r"\bon[\s-]?prem(ise|ises)?\b|\bcorporate network\b|\bdatacent(er|re)\b", re.I)
+_ON_PREM = re.compile(
+    r"\bon[\s-]?prem(ise|ises)?\b|\bcorporate network\b|\bdatacent(er|re)\b", re.I
+)
 _AZURE = re.compile(r"\bazure\b", re.I)
 _ROLE = re.compile(r"\b(roles?|rbac|role assignments?|permissions?|access)\b", re.I)
 ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
@@ -79,9 +81,9 @@ class Captions:
                     below = tb.y - (b.y + b.height)
                     above = b.y - (tb.y + tb.height)
                     gap = below if below >= -b.height / 2 else above
-                    if -b.height / 2 <= gap <= max(30.0, b.height * 0.6):
-                        if best is None or gap < best[0]:
-                            best = (gap, t.text)
+                    close = -b.height / 2 <= gap <= max(30.0, b.height * 0.6)
+                    if close and (best is None or gap < best[0]):
+                        best = (gap, t.text)
         return best[1] if best else ""
 
 
@@ -128,20 +130,39 @@ def decide(
     if mapped is not None:
         exact = icon_map.is_exact(icon.icon_key)
         if hit is None:
-            return Typed(mapped.resource_type, mapped.kind, "icon", 1.0 if exact else 0.9,
-                         mapped.source)
+            return Typed(
+                mapped.resource_type, mapped.kind, "icon", 1.0 if exact else 0.9, mapped.source
+            )
         if hit.resource_type == mapped.resource_type:
-            return Typed(mapped.resource_type, hit.kind or mapped.kind, "both", 0.97,
-                         f"{mapped.source}; the label names it too ({hit.phrase!r})")
+            return Typed(
+                mapped.resource_type,
+                hit.kind or mapped.kind,
+                "both",
+                0.97,
+                f"{mapped.source}; the label names it too ({hit.phrase!r})",
+            )
         if any(h.resource_type == mapped.resource_type for h in hits):
-            return Typed(mapped.resource_type, mapped.kind, "both", 0.9,
-                         f"{mapped.source}; the label names it too")
+            return Typed(
+                mapped.resource_type,
+                mapped.kind,
+                "both",
+                0.9,
+                f"{mapped.source}; the label names it too",
+            )
         if mapped.resource_type in services.generic_types or _refines(mapped, hit):
-            return _by_label(hit, f"the label names {hit.phrase!r}; the icon "
-                             f"({mapped.resource_type}) is often used for other services")
-        return Typed(mapped.resource_type, mapped.kind, "icon", 0.6,
-                     f"{mapped.source}; the label names {hit.phrase!r} ({hit.resource_type}), "
-                     "which the icon overrides: review it")
+            return _by_label(
+                hit,
+                f"the label names {hit.phrase!r}; the icon "
+                f"({mapped.resource_type}) is often used for other services",
+            )
+        return Typed(
+            mapped.resource_type,
+            mapped.kind,
+            "icon",
+            0.6,
+            f"{mapped.source}; the label names {hit.phrase!r} ({hit.resource_type}), "
+            "which the icon overrides: review it",
+        )
     if hit is not None and (glyph is None or hit.confidence >= 0.9):
         why = "the icon is not in the map" if glyph is None else f"the icon alone is {glyph!r}"
         return _by_label(hit, f"the label names {hit.phrase!r}; {why}")
@@ -156,9 +177,9 @@ def _by_label(hit: LabelMatch, why: str) -> Typed:
 
 def _refines(mapped: IconType, hit: LabelMatch) -> bool:
     """Whether the label's type is a part or variant of the icon's (same provider path)."""
-    return hit.resource_type.startswith(mapped.resource_type + "/") or mapped.resource_type.startswith(
-        hit.resource_type + "/"
-    )
+    return hit.resource_type.startswith(
+        mapped.resource_type + "/"
+    ) or mapped.resource_type.startswith(hit.resource_type + "/")
 
 
 def _person_like(reason: str) -> bool:
