@@ -135,6 +135,7 @@ _SUMMARY = {
     "resources": re.compile(r"^- Resources: (\d+)$", re.M),
     "flows": re.compile(r"^- Flows: (\d+) \((\d+) private, (\d+) public\)$", re.M),
     "vnets": re.compile(r"^- Virtual networks: (\d+)$", re.M),
+    "others": re.compile(r"^- Other relationships: (\d+)", re.M),
 }
 
 
@@ -152,10 +153,20 @@ def summary_problems(analysis: Any) -> list[str]:
         private = sum(1 for f in network.flows if f.private)
         if m is None or (int(m.group(1)), int(m.group(2))) != (len(network.flows), private):
             problems.append("summary flows != flow list")
+        kinds = {c.id: c.kind for c in arch.containers}
         drawn = {c.id for c in arch.containers if c.kind == "vnet"}
-        drawn |= {
-            r.id for r in arch.resources if r.resource_type == "Microsoft.Network/virtualNetworks"
+        drawn |= {  # a VNet icon that is not the badge of a VNet box is a VNet of its own
+            r.id
+            for r in arch.resources
+            if r.resource_type == "Microsoft.Network/virtualNetworks"
+            and not any(kinds.get(c) == "vnet" for c in r.containers)
         }
+        others = [r for r in network.relationships if r.kind != "network"]
+        m = _SUMMARY["others"].search(report)
+        section = report.split("## Other relationships", 1)[-1].split("\n## ", 1)[0]
+        rows = sum(1 for line in section.splitlines() if line.startswith("| ")) - 1
+        if m is None or int(m.group(1)) != len(others) or max(rows, 0) != len(others):
+            problems.append("summary other relationships != relationship list")
         m = _SUMMARY["vnets"].search(report)
         listed = {v.id for v in network.vnets}
         if m is None or int(m.group(1)) != len(network.vnets) or not drawn <= listed:

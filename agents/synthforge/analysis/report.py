@@ -163,6 +163,18 @@ def _flows_section(network: NetworkFlowResult, name: _Names) -> list[str]:
     return out
 
 
+def _relationships_section(network: NetworkFlowResult, name: _Names) -> list[str]:
+    """Arrows that are not network traffic: RBAC, DNS, telemetry, deployment, peering…"""
+    rows = [
+        [md(name(r.source)), md(name(r.target)), md(r.kind), md(r.label), md(r.reason)]
+        for r in network.relationships
+        if r.kind != "network"
+    ]
+    if not rows:
+        return ["No other relationships were drawn."]
+    return _table(["Source", "Target", "Kind", "Label", "Why"], rows)
+
+
 def _security_lines(sec: ResourceSecurity, name: _Names) -> list[str]:
     out: list[str] = []
     if sec.managed_identity:
@@ -270,6 +282,12 @@ def render_report(
             f"{len(network.flows) - private} public)"
         )
         out.append(f"- Virtual networks: {len(network.vnets)}")
+        others = [r for r in network.relationships if r.kind != "network"]
+        by_kind: dict[str, int] = {}
+        for r in others:
+            by_kind[r.kind] = by_kind.get(r.kind, 0) + 1
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(by_kind.items()))
+        out.append(f"- Other relationships: {len(others)}" + (f" ({kinds})" if kinds else ""))
     if security is not None:
         roles = sum(len(s.role_assignments) for s in security.resources)
         pes = sum(1 for s in security.resources if s.private_endpoint is not None)
@@ -286,6 +304,10 @@ def render_report(
     out += ["Solid arrows stay on private networking; dashed arrows do not.", ""]
     out += ["## Network flows", ""]
     out += _flows_section(network, name) if network is not None else _unavailable("network_flow")
+    out += ["", "## Other relationships", ""]
+    out += _relationships_section(network, name) if network is not None else _unavailable(
+        "network_flow"
+    )
     out += ["", "## Security recommendations", ""]
     out += _security_section(security, arch) if security is not None else _unavailable("security")
     out += ["", "## Cost estimate", ""]
