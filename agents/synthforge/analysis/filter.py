@@ -23,6 +23,7 @@ the containers around it, outermost first.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import ClassVar, cast
 
 from agents.base import Agent
@@ -187,6 +188,20 @@ def _overlap(a: Icon, b: Icon) -> bool:
     )
 
 
+_GRID = 200.0
+
+
+def _grid_cells(icon: Icon) -> Iterator[tuple[int, int]]:
+    """The grid cells an icon's box touches (icons are small: one to four cells)."""
+    b = icon.bbox
+    x0, y0 = int(b.x // _GRID), int(b.y // _GRID)
+    x1 = min(int((b.x + b.width) // _GRID), x0 + 15)  # a huge icon: its first 16 cells
+    y1 = min(int((b.y + b.height) // _GRID), y0 + 15)
+    for gx in range(x0, x1 + 1):
+        for gy in range(y0, y1 + 1):
+            yield gx, gy
+
+
 def _label_key(label: str) -> str:
     return " ".join(label.lower().split())
 
@@ -203,7 +218,7 @@ def merge_duplicates(
     side by side (one per region, say) are separate resources.
     """
     first_by_label: dict[tuple[str, str], Resource] = {}
-    by_page_type: dict[tuple[str, str], list[Resource]] = {}
+    grid: dict[tuple[str, str, int, int], list[Resource]] = {}
     kept: list[Resource] = []
     merged = 0
     for r in resources:
@@ -217,10 +232,14 @@ def merge_duplicates(
             first = first_by_label.get((r.resource_type, label))
             if first is not None and icons[first.icon_id or ""].page != icon.page:
                 target = first
+        cells = list(_grid_cells(icon))
         if target is None:
-            for other in by_page_type.get((icon.page, r.resource_type), []):
-                if _overlap(icons[other.icon_id or ""], icon):
-                    target = other
+            for gx, gy in cells:
+                for other in grid.get((icon.page, r.resource_type, gx, gy), []):
+                    if _overlap(icons[other.icon_id or ""], icon):
+                        target = other
+                        break
+                if target is not None:
                     break
         if target is not None:
             target.drawings.append(r.icon_id or r.id)
@@ -229,7 +248,8 @@ def merge_duplicates(
         kept.append(r)
         if label:
             first_by_label.setdefault((r.resource_type, label), r)
-        by_page_type.setdefault((icon.page, r.resource_type), []).append(r)
+        for gx, gy in cells:
+            grid.setdefault((icon.page, r.resource_type, gx, gy), []).append(r)
     return kept, merged
 
 

@@ -76,9 +76,21 @@ def tokens(text: str) -> set[str]:
     return set(_TOKEN.findall(text.lower()))
 
 
+_LOWERED: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def _lowered(table: dict[str, Any]) -> dict[str, Any]:
+    """``table`` with lower-case keys, built once per table (the tables are shipped data)."""
+    cached = _LOWERED.get(id(table))
+    if cached is None or cached[0] is not table:
+        cached = (table, {key.lower(): value for key, value in table.items()})
+        _LOWERED[id(table)] = cached
+    return cached[1]
+
+
 def type_entry(table: dict[str, Any], resource_type: str, kind: str | None) -> Any:
     """The entry of ``table`` for a type (``TYPE|kind`` first), matched case-insensitively."""
-    lowered = {key.lower(): value for key, value in table.items()}
+    lowered = _lowered(table)
     if kind:
         for part in kind.lower().replace(",", " ").split():
             hit = lowered.get(f"{resource_type.lower()}|{part}")

@@ -170,13 +170,21 @@ class _Builder:
         if rule.get("diagnostics"):
             sec.diagnostics = True
             self.add_link(sec, self.link["diagnostics"])
-            workspaces = [
+            workspaces = self._workspaces()
+            where = f"Log Analytics workspace {workspaces[0]!r}" if workspaces else "Log Analytics"
+            self.add_note(sec, f"send diagnostic logs and metrics to {where}")
+
+    def _workspaces(self) -> list[str]:
+        """Names of the Log Analytics workspaces drawn (found once, not per resource)."""
+        found: list[str] | None = getattr(self, "_workspace_names", None)
+        if found is None:
+            found = [
                 r.name
                 for r in self.arch.resources
                 if r.resource_type.lower() == "microsoft.operationalinsights/workspaces"
             ]
-            where = f"Log Analytics workspace {workspaces[0]!r}" if workspaces else "Log Analytics"
-            self.add_note(sec, f"send diagnostic logs and metrics to {where}")
+            self._workspace_names = found
+        return found
 
     def _aws(self, rule: dict[str, Any], sec: ResourceSecurity) -> None:
         if rule.get("public_network_access"):

@@ -219,7 +219,9 @@ def _bbox(cell: Cell) -> BBox:
 Rect = tuple[float, float, float, float]  # x1, y1, x2, y2 on the page
 
 _ON_PREMISES = re.compile(r"\bon[\s-]?prem(ise|ises)?\b", re.IGNORECASE)
-_SLACK = 1.0  # draw.io snaps to a grid; a box touching its container's edge is inside
+_SLACK = 1.0
+_GRID = 250.0  # the containment index's cell size
+_GRID_MAX_CELLS = 4096  # a container covering more cells is checked for every box  # draw.io snaps to a grid; a box touching its container's edge is inside
 
 
 def _rect(cell: Cell) -> Rect:
@@ -392,15 +394,16 @@ class _PageScan:
     def _smallest_holder(self, cell: Cell, *, larger_only: bool) -> str | None:
         """The smallest container that is an ancestor of ``cell`` or holds its box.
 
-        Containers are searched by left edge: only those starting at most the widest
-        container's width to the left of the box can hold it.
+        Candidates come from a grid index: a container that holds the box holds its
+        top-left corner, so only the containers registered in that corner's grid cell
+        (and the few too large to register) are compared.
         """
         box = self.rects[cell.id]
         ancestors = [a.id for a in self._ancestors(cell) if a.id in self.containers]
-        start = bisect.bisect_left(self._lefts, box[0] - self._widest - _SLACK)
-        end = bisect.bisect_right(self._lefts, box[0] + _SLACK)
+        corner = (int(box[0] // _GRID), int(box[1] // _GRID))
         best: tuple[float, str] | None = None
-        for container_id in [*ancestors, *self._by_left[start:end]]:
+        candidates = [*ancestors, *self._grid.get(corner, []), *self._large]
+        for container_id in candidates:
             if container_id == cell.id:
                 continue
             outer = self.rects[container_id]
@@ -413,11 +416,18 @@ class _PageScan:
         return best[1] if best else None
 
     def _nest(self) -> None:
-        self._by_left = sorted(self.containers, key=lambda cid: self.rects[cid][0])
-        self._lefts = [self.rects[cid][0] for cid in self._by_left]
-        self._widest = max(
-            (self.rects[cid][2] - self.rects[cid][0] for cid in self.containers), default=0.0
-        )
+        self._grid: dict[tuple[int, int], list[str]] = {}
+        self._large: list[str] = []
+        for cid in self.containers:
+            x0, y0, x1, y1 = self.rects[cid]
+            gx0, gy0 = int((x0 - _SLACK) // _GRID), int((y0 - _SLACK) // _GRID)
+            gx1, gy1 = int((x1 + _SLACK) // _GRID), int((y1 + _SLACK) // _GRID)
+            if (gx1 - gx0 + 1) * (gy1 - gy0 + 1) > _GRID_MAX_CELLS:
+                self._large.append(cid)
+                continue
+            for gx in range(gx0, gx1 + 1):
+                for gy in range(gy0, gy1 + 1):
+                    self._grid.setdefault((gx, gy), []).append(cid)
         for icon in self.icons.values():
             icon.parent = self._smallest_holder(self.cells[icon.id], larger_only=False)
         for container in self.containers.values():
