@@ -71,6 +71,12 @@ def load_data(name: str) -> dict[str, Any]:
     return data
 
 
+@cache
+def _lower_set(section: str) -> frozenset[str]:
+    """A list of types from ``protocols.json``, lower-cased, built once."""
+    return frozenset(t.lower() for t in load_data("protocols.json")[section])
+
+
 def tokens(text: str) -> set[str]:
     """Lower-case alphanumeric words of ``text`` (``"Blob_Storage.svg"`` → blob, storage, svg)."""
     return set(_TOKEN.findall(text.lower()))
@@ -132,10 +138,21 @@ class Topology:
     @property
     def vnet_ids(self) -> list[str]:
         """Ids of the VNet containers, in diagram order."""
-        return [c.id for c in self.arch.containers if c.kind == "vnet"]
+        cached: list[str] | None = self.__dict__.get("_vnet_ids")
+        if cached is None:
+            cached = [c.id for c in self.arch.containers if c.kind == "vnet"]
+            self.__dict__["_vnet_ids"] = cached
+        return cached
 
     def ancestors(self, container_id: str) -> list[Container]:
-        """The container and its parents, innermost first."""
+        """The container and its parents, innermost first (worked out once per container)."""
+        memo: dict[str, list[Container]] = self.__dict__.setdefault("_ancestor_memo", {})
+        found = memo.get(container_id)
+        if found is None:
+            found = memo[container_id] = self._ancestors(container_id)
+        return found
+
+    def _ancestors(self, container_id: str) -> list[Container]:
         chain: list[Container] = []
         seen: set[str] = set()
         current = self.containers.get(container_id)
@@ -172,8 +189,7 @@ class Topology:
 
     def integrates(self, resource: Resource) -> bool:
         """True for types that join a VNet by VNet integration (App Service, Functions)."""
-        kinds = {t.lower() for t in load_data("protocols.json")["vnet_integration"]}
-        return resource.resource_type.lower() in kinds
+        return resource.resource_type.lower() in _lower_set("vnet_integration")
 
     def vnet(self, resource: Resource) -> str | None:
         """The VNet ``resource`` is on: drawn in it, or by VNet integration into the only one."""
@@ -539,8 +555,7 @@ def analyse(arch: ReviewedArchitecture) -> NetworkAnalysis:
 
 def is_passive(resource: Resource) -> bool:
     """True for types that only accept connections (databases, brokers, vaults, storage)."""
-    passive = {t.lower() for t in load_data("protocols.json")["passive"]}
-    return resource.resource_type.lower() in passive
+    return resource.resource_type.lower() in _lower_set("passive")
 
 
 def _initiator(d: _Draft, topology: Topology) -> tuple[str, str]:

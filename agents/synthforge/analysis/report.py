@@ -102,21 +102,26 @@ def mermaid(arch: ReviewedArchitecture, network: NetworkFlowResult | None) -> st
     }
 
     lines = ["flowchart LR"]
+    # what each container holds, gathered once (not a scan of everything per container)
+    held: dict[str | None, list[str]] = {}
+    for r in arch.resources:
+        held.setdefault(home[r.id], []).append(r.id)
+    inner: dict[str | None, list[str]] = {}
+    for cid in group:
+        inner.setdefault(parent[cid], []).append(cid)
+    by_id = {r.id: r for r in arch.resources}
 
     def emit(container: str | None, depth: int) -> None:
         pad = "    " * depth
-        for r in arch.resources:
-            if home[r.id] == container:
-                label = mermaid_label(f"{r.name} ({_short_type(r.resource_type)})")
-                lines.append(f'{pad}{node[r.id]}["{label}"]')
-        for cid in group:
-            if parent[cid] == container:
-                c = topology.containers[cid]
-                lines.append(
-                    f'{pad}subgraph {group[cid]}["{mermaid_label(c.kind + ": " + c.label)}"]'
-                )
-                emit(cid, depth + 1)
-                lines.append(f"{pad}end")
+        for rid in held.get(container, []):
+            r = by_id[rid]
+            label = mermaid_label(f"{r.name} ({_short_type(r.resource_type)})")
+            lines.append(f'{pad}{node[r.id]}["{label}"]')
+        for cid in inner.get(container, []):
+            c = topology.containers[cid]
+            lines.append(f'{pad}subgraph {group[cid]}["{mermaid_label(c.kind + ": " + c.label)}"]')
+            emit(cid, depth + 1)
+            lines.append(f"{pad}end")
 
     emit(None, 1)
     flows = network.flows if network is not None else []
