@@ -119,8 +119,10 @@ def scale_run(sizes: list[int], workdir: Path) -> int:
         print(f"{n:>8} {elapsed:>11.2f} {elapsed / times[0]:>8.1f} {bound:>12.1f}x")
     worst = max(t / times[0] / (1.2 * n / sizes[0]) for t, n in zip(times, sizes, strict=True))
     verdict = "ok" if worst <= 1.0 else "OVER TARGET (not linear)"
-    print(f"largest run {times[-1] / times[0]:.1f}x the first for {sizes[-1] / sizes[0]:.0f}x "
-          f"the icons: {verdict}")
+    print(
+        f"largest run {times[-1] / times[0]:.1f}x the first for {sizes[-1] / sizes[0]:.0f}x "
+        f"the icons: {verdict}"
+    )
     return 0
 
 

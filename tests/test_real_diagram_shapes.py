@@ -90,9 +90,7 @@ def test_the_same_resource_drawn_twice_is_one_resource_costed_once(tmp_path: Pat
         + vertex("copy", AZ.format("databases/SQL_Database.svg"), 10, 10, 60, 60)
         + vertex("app", AZ.format("app_services/App_Services.svg"), 300, 0, 60, 60, value="web")
     )
-    page2 = vertex(
-        "sql2", AZ.format("databases/SQL_Database.svg"), 0, 0, 60, 60, value="orders-db"
-    )
+    page2 = vertex("sql2", AZ.format("databases/SQL_Database.svg"), 0, 0, 60, 60, value="orders-db")
     arch = _arch(tmp_path, ("Overview", page1), ("Detail", page2))
     sql = next(r for r in arch.resources if r.id == "sql")
     assert sorted(sql.drawings) == ["copy", "sql2"]

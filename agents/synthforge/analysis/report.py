@@ -310,8 +310,10 @@ def render_report(
     out += ["## Network flows", ""]
     out += _flows_section(network, name) if network is not None else _unavailable("network_flow")
     out += ["", "## Other relationships", ""]
-    out += _relationships_section(network, name) if network is not None else _unavailable(
-        "network_flow"
+    out += (
+        _relationships_section(network, name)
+        if network is not None
+        else _unavailable("network_flow")
     )
     out += ["", "## Security recommendations", ""]
     out += _security_section(security, arch) if security is not None else _unavailable("security")

@@ -219,9 +219,9 @@ def _bbox(cell: Cell) -> BBox:
 Rect = tuple[float, float, float, float]  # x1, y1, x2, y2 on the page
 
 _ON_PREMISES = re.compile(r"\bon[\s-]?prem(ise|ises)?\b", re.IGNORECASE)
-_SLACK = 1.0
+_SLACK = 1.0  # draw.io snaps to a grid; a box touching its container's edge is inside
 _GRID = 250.0  # the containment index's cell size
-_GRID_MAX_CELLS = 4096  # a container covering more cells is checked for every box  # draw.io snaps to a grid; a box touching its container's edge is inside
+_GRID_MAX_CELLS = 4096  # a container covering more cells is checked for every box
 
 
 def _rect(cell: Cell) -> Rect:
