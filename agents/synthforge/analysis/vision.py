@@ -51,7 +51,6 @@ Connections
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import re
 from collections.abc import Iterable
@@ -241,6 +240,30 @@ def _area(rect: Rect) -> float:
     return (rect[2] - rect[0]) * (rect[3] - rect[1])
 
 
+class _CornerIndex:
+    """Cells by the grid square their top-left corner falls in: the cells a box may hold
+    are found in the squares the box covers, not by scanning the page."""
+
+    def __init__(self, cells: list[Cell], rects: dict[str, Rect]) -> None:
+        self.rects = rects
+        self.grid: dict[tuple[int, int], list[Cell]] = {}
+        for c in cells:
+            r = rects[c.id]
+            self.grid.setdefault((int(r[0] // _GRID), int(r[1] // _GRID)), []).append(c)
+        self.cells = cells
+
+    def within(self, rect: Rect) -> Iterable[Cell]:
+        """Cells whose top-left corner may lie in ``rect`` (callers check containment)."""
+        gx0, gy0 = int((rect[0] - _SLACK) // _GRID), int((rect[1] - _SLACK) // _GRID)
+        gx1, gy1 = int((rect[2] + _SLACK) // _GRID), int((rect[3] + _SLACK) // _GRID)
+        if (gx1 - gx0 + 1) * (gy1 - gy0 + 1) > max(_GRID_MAX_CELLS, len(self.grid)):
+            yield from self.cells
+            return
+        for gx in range(gx0, gx1 + 1):
+            for gy in range(gy0, gy1 + 1):
+                yield from self.grid.get((gx, gy), [])
+
+
 class _PageScan:
     """Classify the cells of one page and build its part of the result."""
 
@@ -318,8 +341,8 @@ class _PageScan:
             c for c in self.page.cells if c.vertex and not self._on_edge(c) and not is_text(c)
         ]
         texts = [c for c in self.page.cells if c.vertex and not self._on_edge(c) and is_text(c)]
-        by_left = sorted(shapes, key=lambda c: self.rects[c.id][0])
-        lefts = [self.rects[c.id][0] for c in by_left]
+        shape_index = _CornerIndex(shapes, self.rects)
+        text_index = _CornerIndex(texts, self.rects)
         ends = {e for c in self.page.cells if c.edge for e in (c.source, c.target) if e}
         for cell in shapes:
             found = self.matches.get(cell.id)
@@ -341,12 +364,12 @@ class _PageScan:
                 kind = label_kind(label) or "group"
             else:
                 if not label:
-                    label = self._inner_title(cell, texts)
+                    label = self._inner_title(cell, text_index)
                 kind = label_kind(label) if label else None
                 lane = cell.id in ends or bool(label and _ON_PREMISES.search(label))
                 if kind is None and lane and not self._icon_group(cell):
                     kind = "group"
-                if kind is None or not self._encloses_a_shape(cell, by_left, lefts):
+                if kind is None or not self._encloses_a_shape(cell, shape_index):
                     continue
             self.containers[cell.id] = Container(
                 id=cell.id,
@@ -361,29 +384,27 @@ class _PageScan:
         """Whether ``cell`` groups exactly one icon with its caption (an icon group)."""
         return sum(1 for d in self._descendants(cell) if d.id in self.matches) == 1
 
-    def _inner_title(self, box: Cell, texts: list[Cell]) -> str:
+    def _inner_title(self, box: Cell, texts: _CornerIndex) -> str:
         """The label of a text placed inside the top edge of an unlabelled box."""
         outer = self.rects[box.id]
         band = max(40.0, (outer[3] - outer[1]) * 0.2)
-        for text in texts:
+        top = (outer[0], outer[1], outer[2], min(outer[3], outer[1] + band))
+        for text in texts.within(top):
             inner = self.rects[text.id]
             if _holds(outer, inner) and inner[1] - outer[1] <= band and text.label:
                 return text.label
         return ""
 
-    def _encloses_a_shape(self, box: Cell, by_left: list[Cell], lefts: list[float]) -> bool:
+    def _encloses_a_shape(self, box: Cell, shapes: _CornerIndex) -> bool:
         """Whether ``box`` has a child shape or holds a smaller shape in its box.
 
-        ``by_left`` are the page's shapes sorted by left edge (``lefts``), so only those
-        starting inside the box are compared.
+        Only the shapes whose corner lies in the squares the box covers are compared.
         """
         if any(not is_text(c) for c in self._vertex_children(box)):
             return True
         outer = self.rects[box.id]
         area = _area(outer)
-        start = bisect.bisect_left(lefts, outer[0] - _SLACK)
-        end = bisect.bisect_right(lefts, outer[2] + _SLACK)
-        for other in by_left[start:end]:
+        for other in shapes.within(outer):
             inner = self.rects[other.id]
             if other.id != box.id and _area(inner) < area and _holds(outer, inner):
                 return True
