@@ -203,3 +203,29 @@ def test_icons_inside_an_on_premises_box_are_not_azure_resources(tmp_path: Path)
     assert [r.id for r in arch.resources] == ["fn"]
     [outside] = arch.non_architectural
     assert outside.icon_id == "his" and "on-premises" in outside.reason
+
+
+def test_a_private_endpoint_drawn_beside_a_store_makes_the_path_private(tmp_path: Path) -> None:
+    """No VNet box (as in resource-group views): the VM sits on a network anyway, and the
+    storage account has its private endpoint drawn beside it in its icon group."""
+    cells = (
+        vertex("vm", AZ.format("compute/Virtual_Machine.svg"), 0, 0, 60, 60, value="runner")
+        + vertex("grp", "group;", 300, 0, 120, 80)
+        + vertex("st", AZ.format("storage/Storage_Accounts.svg"), 0, 10, 60, 60, parent="grp")
+        + vertex("pe", AZ.format("other/Private_Endpoints.svg"), 70, 0, 40, 40, parent="grp")
+        + vertex("kv", AZ.format("security/Key_Vaults.svg"), 600, 0, 60, 60, value="kv")
+        + edge("a", "vm", "st")
+        + edge("b", "vm", "kv")
+    )
+    flows = {f.target: f.private for f in analyse(_arch(tmp_path, ("P", cells))).flows}
+    assert flows == {"st": True, "kv": False}
+
+
+def test_two_vms_without_a_network_box_talk_over_their_network(tmp_path: Path) -> None:
+    cells = (
+        vertex("a", AZ.format("compute/Virtual_Machine.svg"), 0, 0, 60, 60, value="a")
+        + vertex("b", AZ.format("compute/Virtual_Machine.svg"), 300, 0, 60, 60, value="b")
+        + edge("ab", "a", "b", value="SSH")
+    )
+    [flow] = analyse(_arch(tmp_path, ("P", cells))).flows
+    assert flow.private

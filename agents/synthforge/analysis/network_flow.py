@@ -50,6 +50,9 @@ from agents.synthforge.models import (
 #: Pseudo resource id of the public internet (users, browsers, clients).
 INTERNET = "internet"
 VNET_TYPE = "Microsoft.Network/virtualNetworks"
+#: The network types that always sit on one are on when the diagram draws none.
+IMPLICIT_NETWORK = "(implicit virtual network)"
+PRIVATE_ENDPOINT_TYPE = "Microsoft.Network/privateEndpoints"
 #: The type a container box stands for when an arrow ends on it.
 CONTAINER_TYPES = {
     "vnet": VNET_TYPE,
@@ -198,6 +201,8 @@ class Topology:
             return drawn
         if self.integrates(resource) and len(self.vnet_ids) == 1:
             return self.vnet_ids[0]
+        if not self.vnet_ids and resource.resource_type.lower() in _lower_set("vnet_native"):
+            return IMPLICIT_NETWORK
         return None
 
     def members(self, container_id: str) -> list[Resource]:
@@ -521,6 +526,7 @@ def analyse(arch: ReviewedArchitecture) -> NetworkAnalysis:
         for r in arch.resources
         if has_network and r.id not in public_targets and private_endpoint_rule(r) is not None
     }
+    private_endpoints |= _drawn_private_endpoints(arch, relationships)
 
     flows: list[Flow] = []
     unknown = 0
@@ -551,6 +557,33 @@ def analyse(arch: ReviewedArchitecture) -> NetworkAnalysis:
     if unknown:
         warnings.append(f"{unknown} flow(s) have no known protocol; label those connections")
     return NetworkAnalysis(topology, flows, private_endpoints, warnings, unknown, relationships)
+
+
+def _drawn_private_endpoints(
+    arch: ReviewedArchitecture, relationships: list[Relationship]
+) -> set[str]:
+    """Resources with a private endpoint drawn for them: beside them in their icon group,
+    or joined to one by an arrow."""
+    pe_type = PRIVATE_ENDPOINT_TYPE.lower()
+    endpoints = {r.id for r in arch.resources if r.resource_type.lower() == pe_type}
+    if not endpoints:
+        return set()
+    groups = {c.id for c in arch.containers if c.kind == "group"}
+    by_group: dict[str, list[Resource]] = {}
+    for r in arch.resources:
+        if r.containers and r.containers[-1] in groups:
+            by_group.setdefault(r.containers[-1], []).append(r)
+    out: set[str] = set()
+    for members in by_group.values():
+        if any(m.id in endpoints for m in members):
+            out |= {m.id for m in members if m.id not in endpoints}
+    for rel in relationships:
+        if rel.source in endpoints and rel.target not in endpoints:
+            out.add(rel.target)
+        elif rel.target in endpoints and rel.source not in endpoints:
+            out.add(rel.source)
+    known = {r.id for r in arch.resources}
+    return out & known
 
 
 def is_passive(resource: Resource) -> bool:

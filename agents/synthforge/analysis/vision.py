@@ -32,8 +32,8 @@ Containers
        other shape. An unlabelled box takes such a label from a text placed inside its top
        edge (a common way of labelling boxes);
     5. any other shape an arrow is attached to, or labelled on-premises, that encloses at
-       least one other shape (a section or lane box): a ``group``, unless its label names a
-       boundary.
+       least one other shape (a section or lane box), and any draw.io group of two or more
+       icons: a ``group``, unless its label names a boundary.
 Containment
     An icon's ``parent`` is the smallest container that is its ancestor cell or whose box
     holds the icon's box on the same page (geometry counts even when the cell is not a
@@ -369,6 +369,8 @@ class _PageScan:
                 lane = cell.id in ends or bool(label and _ON_PREMISES.search(label))
                 if kind is None and lane and not self._icon_group(cell):
                     kind = "group"
+                if kind is None and "group" in cell.names and self._icons_in(cell) >= 2:
+                    kind = "group"  # a draw.io group of icons (a store and its endpoint)
                 if kind is None or not self._encloses_a_shape(cell, shape_index):
                     continue
             self.containers[cell.id] = Container(
@@ -380,9 +382,12 @@ class _PageScan:
                 icon_key=key,
             )
 
+    def _icons_in(self, cell: Cell) -> int:
+        return sum(1 for d in self._descendants(cell) if d.id in self.matches)
+
     def _icon_group(self, cell: Cell) -> bool:
         """Whether ``cell`` groups exactly one icon with its caption (an icon group)."""
-        return sum(1 for d in self._descendants(cell) if d.id in self.matches) == 1
+        return self._icons_in(cell) == 1
 
     def _inner_title(self, box: Cell, texts: _CornerIndex) -> str:
         """The label of a text placed inside the top edge of an unlabelled box."""
