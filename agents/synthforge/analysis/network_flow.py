@@ -613,13 +613,18 @@ def _is_private(
 def _vnets(topology: Topology) -> list[VNet]:
     """VNets with their subnets; ``VNet.resources`` lists every resource inside the VNet."""
     out: list[VNet] = []
+    subnets_of: dict[str, list[Container]] = {}
+    for s in topology.arch.containers:
+        if s.kind == "subnet":
+            for a in topology.ancestors(s.id):
+                if a.kind == "vnet":
+                    subnets_of.setdefault(a.id, []).append(s)
     for c in topology.arch.containers:
         if c.kind != "vnet":
             continue
         subnets = [
             Subnet(id=s.id, name=s.label, resources=[r.id for r in topology.members(s.id)])
-            for s in topology.arch.containers
-            if s.kind == "subnet" and any(a.id == c.id for a in topology.ancestors(s.id))
+            for s in subnets_of.get(c.id, [])
         ]
         out.append(
             VNet(
