@@ -19,6 +19,7 @@ from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from agents.base import Agent, AgentSettings
+from agents.synthforge.analysis.heap import fewer_collections
 from agents.synthforge.analysis.network_flow import load_data, type_entry
 from agents.synthforge.models import CostEstimate, CostItem, Resource, ReviewedArchitecture
 
@@ -181,4 +182,5 @@ class CostEstimationAgent(Agent[ReviewedArchitecture, CostEstimate]):
         return self.settings.region
 
     async def process(self, data: ReviewedArchitecture) -> CostEstimate:
-        return estimate(data, self.region())
+        with fewer_collections():
+            return estimate(data, self.region())

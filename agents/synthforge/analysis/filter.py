@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from typing import ClassVar, cast
 
 from agents.base import Agent
+from agents.synthforge.analysis.heap import fewer_collections
 from agents.synthforge.analysis.icon_map import IconMap, load_icon_map, provider_of_type
 from agents.synthforge.analysis.services import load_services
 from agents.synthforge.analysis.typing_evidence import Captions, decide
@@ -290,4 +291,5 @@ class FilterAgent(Agent[DetectionResult, ClassifiedArchitecture]):
 
     async def process(self, data: DetectionResult) -> ClassifiedArchitecture:
         """Classify ``data`` with the shipped icon map."""
-        return classify(data)
+        with fewer_collections():
+            return classify(data)

@@ -34,6 +34,7 @@ from typing import Any
 
 from agents.base import Agent
 from agents.synthforge.analysis.arrows import EXTERNAL, load_arrow_typer
+from agents.synthforge.analysis.heap import fewer_collections
 from agents.synthforge.models import (
     Connection,
     Container,
@@ -656,4 +657,5 @@ class NetworkFlowAgent(Agent[ReviewedArchitecture, NetworkFlowResult]):
     output_model = NetworkFlowResult
 
     async def process(self, data: ReviewedArchitecture) -> NetworkFlowResult:
-        return analyse(data).result()
+        with fewer_collections():
+            return analyse(data).result()

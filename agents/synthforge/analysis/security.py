@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.base import Agent
+from agents.synthforge.analysis.heap import fewer_collections
 from agents.synthforge.analysis.network_flow import (
     INTERNET,
     NetworkAnalysis,
@@ -344,4 +345,5 @@ class SecurityAgent(Agent[ReviewedArchitecture, SecurityResult]):
     output_model = SecurityResult
 
     async def process(self, data: ReviewedArchitecture) -> SecurityResult:
-        return recommend(data)
+        with fewer_collections():
+            return recommend(data)

@@ -61,6 +61,7 @@ from typing import ClassVar, Literal
 from agents.base import Agent
 from agents.errors import InputError
 from agents.synthforge.analysis.drawio import MAX_FILE_BYTES, Cell, DiagramPage, read_diagram
+from agents.synthforge.analysis.heap import fewer_collections
 from agents.synthforge.models import (
     BBox,
     Connection,
@@ -620,4 +621,5 @@ class VisionAgent(Agent[DiagramInput, DetectionResult]):
                     model=self.config.model,
                     instructions=self.config.instructions,
                 )
-        return detect_file(path)
+        with fewer_collections():
+            return detect_file(path)
