@@ -229,3 +229,61 @@ def test_two_vms_without_a_network_box_talk_over_their_network(tmp_path: Path) -
     )
     [flow] = analyse(_arch(tmp_path, ("P", cells))).flows
     assert flow.private
+
+
+def test_addresses_and_regions_come_from_the_labels(tmp_path: Path) -> None:
+    cells = (
+        vertex(
+            "rg", "rounded=0;html=1;", 0, 0, 900, 400, value="Resource Group rg-web (australiaeast)"
+        )
+        + vertex(
+            "hub", "rounded=0;container=1;html=1;", 20, 40, 300, 300, value="Hub VNet 10.20.0.0/16"
+        )
+        + vertex(
+            "snet",
+            "rounded=0;container=1;html=1;",
+            10,
+            40,
+            200,
+            200,
+            value="Subnet 10.20.1.0/24",
+            parent="hub",
+        )
+        + vertex(
+            "vm",
+            AZ.format("compute/Virtual_Machine.svg"),
+            20,
+            40,
+            60,
+            60,
+            value="web",
+            parent="snet",
+        )
+        + vertex(
+            "spoke",
+            "rounded=0;container=1;html=1;",
+            500,
+            40,
+            300,
+            300,
+            value="Spoke VNet 10.20.128.0/17",
+        )
+        + vertex("db", AZ.format("databases/SQL_Database.svg"), 550, 100, 60, 60, value="db")
+    )
+    arch = _arch(tmp_path, ("P", cells))
+    network = analyse(arch).result()
+    spaces = {v.id: v.address_space for v in network.vnets}
+    assert spaces == {"hub": ["10.20.0.0/16"], "spoke": ["10.20.128.0/17"]}
+    [hub] = [v for v in network.vnets if v.id == "hub"]
+    assert [s.address_prefix for s in hub.subnets] == ["10.20.1.0/24"]
+    assert any("overlap" in w and "10.20.0.0/16" in w for w in network.warnings)
+    cost = estimate(arch)
+    assert cost.region == "australiaeast"
+    assert any("the diagram names" in a for a in cost.assumptions)
+    assert estimate(arch, "eastus").region == "eastus"  # a region set by hand still wins
+
+
+def test_text_that_only_looks_like_an_address_is_not_one() -> None:
+    from agents.synthforge.analysis.addresses import cidrs_in
+
+    assert cidrs_in("GatewaySubnet 10.1000.32/27, Untrusted 10.100.0.0/28") == ["10.100.0.0/28"]

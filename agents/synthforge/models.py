@@ -212,6 +212,7 @@ class Subnet(BaseModel):
     id: str
     name: str
     resources: list[str] = Field(default_factory=list)
+    address_prefix: str | None = Field(default=None, description="CIDR named in its label")
 
 
 class VNet(BaseModel):
@@ -219,6 +220,9 @@ class VNet(BaseModel):
     name: str
     subnets: list[Subnet] = Field(default_factory=list)
     resources: list[str] = Field(default_factory=list)
+    address_space: list[str] = Field(
+        default_factory=list, description="CIDR blocks named in its label"
+    )
 
 
 class SecurityZone(BaseModel):

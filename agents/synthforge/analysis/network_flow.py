@@ -33,6 +33,7 @@ from importlib import resources
 from typing import Any
 
 from agents.base import Agent
+from agents.synthforge.analysis.addresses import cidrs_in, overlaps
 from agents.synthforge.analysis.arrows import EXTERNAL, load_arrow_typer
 from agents.synthforge.analysis.heap import fewer_collections
 from agents.synthforge.models import (
@@ -314,9 +315,11 @@ class NetworkAnalysis:
             confidence = 0.5 + 0.5 * (1 - self.unknown_protocols / len(self.flows))
         if self.warnings:
             confidence *= 0.9
+        vnets = _vnets(self.topology)
+        self.warnings.extend(w for w in address_warnings(vnets) if w not in self.warnings)
         return NetworkFlowResult(
             flows=self.flows,
-            vnets=_vnets(self.topology),
+            vnets=vnets,
             zones=_zones(self.topology.arch.resources),
             relationships=self.relationships,
             warnings=self.warnings,
@@ -624,7 +627,12 @@ def _vnets(topology: Topology) -> list[VNet]:
         if c.kind != "vnet":
             continue
         subnets = [
-            Subnet(id=s.id, name=s.label, resources=[r.id for r in topology.members(s.id)])
+            Subnet(
+                id=s.id,
+                name=s.label,
+                resources=[r.id for r in topology.members(s.id)],
+                address_prefix=next(iter(cidrs_in(s.label)), None),
+            )
             for s in subnets_of.get(c.id, [])
         ]
         out.append(
@@ -633,11 +641,22 @@ def _vnets(topology: Topology) -> list[VNet]:
                 name=c.label,
                 subnets=subnets,
                 resources=[r.id for r in topology.members(c.id)],
+                address_space=cidrs_in(c.label),
             )
         )
     for r in topology.vnet_icons():
-        out.append(VNet(id=r.id, name=r.name, subnets=[], resources=[]))
+        out.append(VNet(id=r.id, name=r.name, address_space=cidrs_in(r.name)))
     return out
+
+
+def address_warnings(vnets: list[VNet]) -> list[str]:
+    """A warning for each pair of virtual networks whose address spaces overlap."""
+    spaces = [(v.name or v.id, cidr) for v in vnets for cidr in v.address_space]
+    return [
+        f"address spaces overlap: {a} {a_cidr} and {b} {b_cidr} (peering and routing "
+        "between them will not work)"
+        for a, a_cidr, b, b_cidr in overlaps(spaces)
+    ]
 
 
 def _zones(resources_: Iterable[Resource]) -> list[SecurityZone]:
