@@ -30,3 +30,19 @@ def test_thresholds_are_restored_when_the_stage_fails() -> None:
     except ValueError:
         pass
     assert gc.get_threshold() == before
+
+
+def test_nested_and_interleaved_blocks_restore_once_all_have_closed() -> None:
+    """Parallel stages interleave: the thresholds come back when the last block closes."""
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        first, second = fewer_collections(), fewer_collections()
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)  # the first stage ends while the second runs
+        assert gc.get_threshold()[0] >= 50_000
+        second.__exit__(None, None, None)
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)

@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from agents.base import Agent, AgentSettings
 from agents.synthforge.analysis.addresses import diagram_region
-from agents.synthforge.analysis.heap import fewer_collections
+from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
 from agents.synthforge.analysis.network_flow import load_data, type_entry
 from agents.synthforge.models import CostEstimate, CostItem, Resource, ReviewedArchitecture
 
@@ -179,7 +179,7 @@ def estimate(arch: ReviewedArchitecture, region: str | None = None) -> CostEstim
     )
 
 
-class CostEstimationAgent(Agent[ReviewedArchitecture, CostEstimate]):
+class CostEstimationAgent(FewerCollections, Agent[ReviewedArchitecture, CostEstimate]):
     """Monthly cost estimate from the shipped price table; setting ``region``."""
 
     name = "cost_estimation"

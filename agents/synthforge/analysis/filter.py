@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from typing import ClassVar, cast
 
 from agents.base import Agent
-from agents.synthforge.analysis.heap import fewer_collections
+from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
 from agents.synthforge.analysis.icon_map import IconMap, load_icon_map, provider_of_type
 from agents.synthforge.analysis.services import load_services
 from agents.synthforge.analysis.typing_evidence import Captions, decide
@@ -278,7 +278,7 @@ def _unique(name: str, used: dict[str, int]) -> str:
     return name if used[name] == 1 else f"{name} {used[name]}"
 
 
-class FilterAgent(Agent[DetectionResult, ClassifiedArchitecture]):
+class FilterAgent(FewerCollections, Agent[DetectionResult, ClassifiedArchitecture]):
     """Classify detected icons into typed resources, non-architectural items and unknowns."""
 
     name: ClassVar[str] = "filter"

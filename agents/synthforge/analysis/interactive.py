@@ -33,6 +33,7 @@ from agents.base import Agent, AgentConfig, AgentSettings, format_validation_err
 from agents.errors import InputError, SchemaViolation
 from agents.model_client import ModelClient
 from agents.synthforge.analysis.filter import name_from_type
+from agents.synthforge.analysis.heap import FewerCollections
 from agents.synthforge.analysis.icon_map import load_icon_map, provider_of_type
 from agents.synthforge.models import (
     ClassifiedArchitecture,
@@ -430,7 +431,7 @@ def _ask_type(io: Prompter, default: str | None = None) -> str:
 # --------------------------------------------------------------------------- agent
 
 
-class InteractiveAgent(Agent[ClassifiedArchitecture, ReviewedArchitecture]):
+class InteractiveAgent(FewerCollections, Agent[ClassifiedArchitecture, ReviewedArchitecture]):
     """Human review of a classified architecture: by terminal, decisions file or --yes."""
 
     name: ClassVar[str] = "interactive"

@@ -35,7 +35,7 @@ from typing import Any
 from agents.base import Agent
 from agents.synthforge.analysis.addresses import cidrs_in, overlaps
 from agents.synthforge.analysis.arrows import EXTERNAL, load_arrow_typer
-from agents.synthforge.analysis.heap import fewer_collections
+from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
 from agents.synthforge.models import (
     Connection,
     Container,
@@ -667,7 +667,7 @@ def _zones(resources_: Iterable[Resource]) -> list[SecurityZone]:
     return [SecurityZone(name=z, resources=grouped[z]) for z in order if z in grouped]
 
 
-class NetworkFlowAgent(Agent[ReviewedArchitecture, NetworkFlowResult]):
+class NetworkFlowAgent(FewerCollections, Agent[ReviewedArchitecture, NetworkFlowResult]):
     """Infers flows (protocol, port, privacy), VNets and security zones; offline."""
 
     name = "network_flow"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.base import Agent
-from agents.synthforge.analysis.heap import fewer_collections
+from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
 from agents.synthforge.analysis.network_flow import (
     INTERNET,
     NetworkAnalysis,
@@ -336,7 +336,7 @@ def _role_bearing_links(network: NetworkAnalysis) -> list[Flow]:
     return out
 
 
-class SecurityAgent(Agent[ReviewedArchitecture, SecurityResult]):
+class SecurityAgent(FewerCollections, Agent[ReviewedArchitecture, SecurityResult]):
     """Managed identities, least-privilege roles, private endpoints, TLS, diagnostics."""
 
     name = "security"

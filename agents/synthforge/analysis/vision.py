@@ -61,7 +61,7 @@ from typing import ClassVar, Literal
 from agents.base import Agent
 from agents.errors import InputError
 from agents.synthforge.analysis.drawio import MAX_FILE_BYTES, Cell, DiagramPage, read_diagram
-from agents.synthforge.analysis.heap import fewer_collections
+from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
 from agents.synthforge.models import (
     BBox,
     Connection,
@@ -575,7 +575,7 @@ def file_digest(path: Path) -> str:
     return "sha256:" + h.hexdigest()
 
 
-class VisionAgent(Agent[DiagramInput, DetectionResult]):
+class VisionAgent(FewerCollections, Agent[DiagramInput, DetectionResult]):
     """Find icons, containers, free texts and connections in a draw.io diagram."""
 
     name: ClassVar[str] = "vision"
