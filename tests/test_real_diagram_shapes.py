@@ -287,3 +287,18 @@ def test_text_that_only_looks_like_an_address_is_not_one() -> None:
     from agents.synthforge.analysis.addresses import cidrs_in
 
     assert cidrs_in("GatewaySubnet 10.1000.32/27, Untrusted 10.100.0.0/28") == ["10.100.0.0/28"]
+
+
+def test_the_reviewer_can_split_merged_drawings_again(tmp_path: Path) -> None:
+    from agents.synthforge.analysis.interactive import apply_decisions
+    from agents.synthforge.models import Decision
+
+    page1 = vertex("sql", AZ.format("databases/SQL_Database.svg"), 0, 0, 60, 60, value="orders-db")
+    page2 = vertex("sql2", AZ.format("databases/SQL_Database.svg"), 0, 0, 60, 60, value="orders-db")
+    classified = classify(detect_file(write(tmp_path, mxfile(("A", page1), ("B", page2)))))
+    assert [r.drawings for r in classified.resources] == [["sql2"]]
+    split = [Decision(action="split", resource_id="sql", note="two environments")]
+    out = apply_decisions(classified, split, reviewer="ana", method="decisions_file")
+    assert sorted(r.id for r in out.resources) == ["sql", "sql2"]
+    assert all(not r.drawings for r in out.resources)
+    assert len(estimate(out).items) == 2

@@ -164,7 +164,9 @@ class ClassifiedArchitecture(AgentResult):
 class Decision(BaseModel):
     """One reviewer decision about one resource."""
 
-    action: Literal["confirm", "correct", "remove", "add"]
+    action: Literal["confirm", "correct", "remove", "add", "split"] = Field(
+        description="split: the resource's merged drawings become resources of their own"
+    )
     resource_id: str
     resource_type: str | None = Field(default=None, description="New type (correct/add)")
     kind: str | None = None
