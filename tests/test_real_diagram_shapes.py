@@ -302,3 +302,25 @@ def test_the_reviewer_can_split_merged_drawings_again(tmp_path: Path) -> None:
     assert sorted(r.id for r in out.resources) == ["sql", "sql2"]
     assert all(not r.drawings for r in out.resources)
     assert len(estimate(out).items) == 2
+
+
+def test_an_arrow_into_an_aws_subnet_places_the_resource(tmp_path: Path) -> None:
+    group = "points=[];shape=mxgraph.aws4.group;grIcon=mxgraph.aws4.{};html=1;"
+    res = "shape=mxgraph.aws4.resourceIcon;resIcon=mxgraph.aws4.{};html=1;"
+    cells = (
+        vertex("vpc", group.format("group_vpc"), 0, 0, 800, 400, value="vpc")
+        + vertex(
+            "sn", group.format("group_security_group"), 20, 40, 200, 200, value="Private subnet"
+        )
+        + vertex("ec2", res.format("ec2"), 40, 80, 60, 60, value="web")
+        + vertex("igw", "shape=mxgraph.aws4.internet_gateway;html=1;", 700, 40, 60, 60)
+        + vertex("rds", res.format("rds"), 400, 80, 60, 60, value="db")
+        + edge("place", "rds", "sn")
+        + edge("route", "sn", "igw")
+        + edge("sql", "ec2", "rds")
+    )
+    result = analyse(_arch(tmp_path, ("P", cells)))
+    kinds = {r.connection: (r.source, r.target, r.kind) for r in result.relationships}
+    assert kinds["place"] == ("rds", "sn", "placement")
+    assert kinds["route"] == ("sn", "igw", "connectivity")
+    assert [(f.source, f.target) for f in result.flows] == [("ec2", "rds")]

@@ -60,6 +60,10 @@ class ArrowTyper:
             for t in rule.get(key, [])
             if t != EXTERNAL
         }
+        #: Boxes an arrow places a resource into (AWS subnets): typed whatever the other end.
+        self.placement_types = {
+            t for rule in self._rules if rule["kind"] == "placement" for t in rule.get("either", [])
+        }
 
     def _from_label(self, label: str) -> tuple[str, str] | None:
         words = _words(label)

@@ -55,6 +55,8 @@ VNET_TYPE = "Microsoft.Network/virtualNetworks"
 #: The network types that always sit on one are on when the diagram draws none.
 IMPLICIT_NETWORK = "(implicit virtual network)"
 PRIVATE_ENDPOINT_TYPE = "Microsoft.Network/privateEndpoints"
+#: The type an AWS group box stands for when an arrow ends on it.
+AWS_CONTAINER_TYPES = {"vnet": "AWS::EC2::VPC", "subnet": "AWS::EC2::Subnet"}
 #: The type a container box stands for when an arrow ends on it.
 CONTAINER_TYPES = {
     "vnet": VNET_TYPE,
@@ -357,9 +359,10 @@ def _resolve_end(
     container = topology.containers.get(endpoint)
     if container is not None:
         members = [r.id for r in topology.members(container.id) if zone_of(r) != "network"]
+        aws = (container.icon_key or "").startswith("mxgraph.aws4.")
         return _End(
             container.id,
-            CONTAINER_TYPES.get(container.kind),
+            (AWS_CONTAINER_TYPES if aws else CONTAINER_TYPES).get(container.kind),
             members,
             f"drawn to {container.kind} {container.label!r}",
         )
@@ -415,10 +418,11 @@ def _drafts(
             dropped.append(conn.id)
             continue
         src_type, tgt_type = src.rtype, tgt.rtype
-        if src.ref in topology.containers and tgt_type not in typer.structure_types:
-            src_type = None
-        if tgt.ref in topology.containers and src_type not in typer.structure_types:
-            tgt_type = None
+        structure, placement = typer.structure_types, typer.placement_types
+        if src.ref in topology.containers and tgt_type not in structure | placement:
+            src_type = src_type if src_type in placement else None
+        if tgt.ref in topology.containers and src_type not in structure | placement:
+            tgt_type = tgt_type if tgt_type in placement else None
         arrow = typer.classify(conn.label, src_type, tgt_type)
         first, second = (tgt, src) if conn.direction == "backward" else (src, tgt)
         for a in _relationship_ends(first, topology):
