@@ -133,6 +133,7 @@ def test_arrows_attached_to_lanes_reach_the_resources_inside(tmp_path: Path) -> 
         pytest.param("deploys", "deployment", id="deploys"),
         pytest.param("geo-replication", "replication", id="replication"),
         pytest.param("reads orders", "network", id="traffic"),
+        pytest.param("reads blobs (managed identity)", "network", id="traffic-with-identity"),
     ],
 )
 def test_arrows_are_typed_and_only_traffic_becomes_flows(

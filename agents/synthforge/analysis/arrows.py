@@ -60,6 +60,10 @@ class ArrowTyper:
             for t in rule.get(key, [])
             if t != EXTERNAL
         }
+        #: Types an identity arrow must have at one end (a managed identity).
+        self.identity_types = {
+            t for rule in self._rules if rule["kind"] == "identity" for t in rule.get("either", [])
+        }
         #: Boxes an arrow places a resource into (AWS subnets): typed whatever the other end.
         self.placement_types = {
             t for rule in self._rules if rule["kind"] == "placement" for t in rule.get("either", [])
@@ -108,7 +112,12 @@ class ArrowTyper:
             kind, phrase = by_label
             if kind == "identity" and by_ends is not None and by_ends[0] == "rbac":
                 return ArrowKind("rbac", f"the label says {phrase!r} and {by_ends[1]}")
-            return ArrowKind(kind, f"the label says {phrase!r}")
+            if kind == "identity" and not ({source, target} & self.identity_types):
+                # "secrets (managed identity)" from an app to a vault: traffic that
+                # authenticates with an identity, not the identity's assignment
+                by_label = None
+            else:
+                return ArrowKind(kind, f"the label says {phrase!r}")
         if by_ends is not None:
             return ArrowKind(by_ends[0], by_ends[1])
         return ArrowKind("network", "traffic between the two ends (no other kind is named)")
