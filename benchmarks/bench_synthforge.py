@@ -11,6 +11,13 @@ Diagrams: ../shared/corpus/diagrams/ (origins in its SOURCES.md). Run from the r
 root::
 
     python benchmarks/bench_synthforge.py [--corpus DIR] [--repeat 15]
+    python benchmarks/bench_synthforge.py --scale 2000,20000
+
+``--scale`` instead times the whole pipeline on generated diagrams of that many icons: a
+chain of web apps, functions, databases, stores and vaults, ten to a subnet, ten subnets
+to a VNet, every icon joined to the next by an arrow (some labelled as logs, some
+dropped on a subnet box). Target: linear time — the largest run at most ``N/n × 1.2``
+times the smallest (20k icons ≤ 12× 2k); the first size is the baseline of the run.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import asyncio
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 from agents.synthforge.analysis.vision import VisionAgent
 from orchestration.pipeline.file import load_spec, plan_stages, run_planned
@@ -39,11 +47,108 @@ def median_ms(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
     return statistics.median(times)
 
 
+_TYPES = [
+    "app_services/App_Services.svg",
+    "compute/Function_Apps.svg",
+    "databases/SQL_Database.svg",
+    "storage/Storage_Accounts.svg",
+    "security/Key_Vaults.svg",
+]
+
+
+def generated_diagram(icons: int) -> str:
+    """A draw.io file of ``icons`` icons in subnets and VNets, chained by arrows."""
+    cells = ['<mxCell id="0"/>', '<mxCell id="1" parent="0"/>']
+    per_subnet, per_vnet = 10, 10
+    for v in range(-(-icons // (per_subnet * per_vnet))):
+        vy = v * 1200.0
+        cells.append(
+            f'<mxCell id="v{v}" value="VNet 10.{v % 250}.0.0/16 (vnet-{v})" '
+            f'style="rounded=0;html=1;dashed=1;" vertex="1" parent="1">'
+            f'<mxGeometry x="0" y="{vy}" width="12000" height="1100" as="geometry"/></mxCell>'
+        )
+        for s_ in range(per_subnet):
+            sx = s_ * 1150.0 + 20
+            cells.append(
+                f'<mxCell id="s{v}_{s_}" value="Subnet snet-{v}-{s_}" '
+                f'style="rounded=0;html=1;" vertex="1" parent="1">'
+                f'<mxGeometry x="{sx}" y="{vy + 50}" width="1100" height="1000" '
+                'as="geometry"/></mxCell>'
+            )
+    for i in range(icons):
+        v, rest = divmod(i, per_subnet * per_vnet)
+        s_, k = divmod(rest, per_subnet)
+        x = s_ * 1150.0 + 40 + (k % 5) * 200
+        y = v * 1200.0 + 100 + (k // 5) * 400
+        key = _TYPES[i % len(_TYPES)]
+        cells.append(
+            f'<mxCell id="i{i}" value="res-{i}" style="image;aspect=fixed;html=1;'
+            f'image=img/lib/azure2/{key};" vertex="1" parent="1">'
+            f'<mxGeometry x="{x}" y="{y}" width="60" height="60" as="geometry"/></mxCell>'
+        )
+        if i:
+            label = "logs" if i % 7 == 0 else ""
+            target = f"s{v}_{s_}" if i % 11 == 0 else f"i{i}"
+            cells.append(
+                f'<mxCell id="e{i}" value="{label}" style="endArrow=classic;html=1;" edge="1" '
+                f'parent="1" source="i{i - 1}" target="{target}">'
+                '<mxGeometry relative="1" as="geometry"/></mxCell>'
+            )
+    body = "".join(cells)
+    return (
+        '<mxfile><diagram id="gen" name="generated"><mxGraphModel><root>'
+        f"{body}</root></mxGraphModel></diagram></mxfile>"
+    )
+
+
+def scale_run(sizes: list[int], workdir: Path) -> int:
+    """Time the pipeline on generated diagrams of each size; compare with the first."""
+    planned = plan_stages(load_spec(REPO / "pipelines" / "synthforge.yaml"))
+    settings = {"interactive": {"yes": True}}
+    times = []
+    print(f"{'icons':>8} {'pipeline s':>11} {'x first':>8} {'linear bound':>13}")
+    for n in sizes:
+        path = workdir / f"generated-{n}.drawio"
+        path.write_text(generated_diagram(n), encoding="utf-8")
+        data = VisionAgent.load_input(path)
+        outcome: list[Any] = []
+
+        async def go(data: Any = data, outcome: list[Any] = outcome) -> None:
+            # the run is kept out of asyncio.run's return value: on CPython 3.11,
+            # asyncio.run formats its main task's result while restoring the SIGINT
+            # handler, which for a 20k-icon analysis alone costs seconds
+            run = await run_planned(planned, data, RunContext(), settings=settings)
+            outcome.append(run)
+
+        t0 = time.perf_counter()
+        asyncio.run(go())
+        elapsed = time.perf_counter() - t0
+        result = outcome[0]
+        assert result.ok, result.error
+        times.append(elapsed)
+        bound = 1.2 * n / sizes[0]
+        print(f"{n:>8} {elapsed:>11.2f} {elapsed / times[0]:>8.1f} {bound:>12.1f}x")
+    worst = max(t / times[0] / (1.2 * n / sizes[0]) for t, n in zip(times, sizes, strict=True))
+    verdict = "ok" if worst <= 1.0 else "OVER TARGET (not linear)"
+    print(
+        f"largest run {times[-1] / times[0]:.1f}x the first for {sizes[-1] / sizes[0]:.0f}x "
+        f"the icons: {verdict}"
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared/corpus/diagrams")
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--scale", default="", help="comma-separated icon counts, e.g. 2000,20000")
     args = parser.parse_args()
+    if args.scale:
+        import tempfile
+
+        sizes = [int(n) for n in args.scale.split(",") if n.strip()]
+        with tempfile.TemporaryDirectory() as tmp:
+            return scale_run(sizes, Path(tmp))
     files = sorted(p for p in args.corpus.glob("*") if p.suffix in (".drawio", ".xml"))
     if not files:
         print(f"no diagrams in {args.corpus}")

@@ -38,6 +38,12 @@ def corpus_diagrams() -> Path:
 
 
 @pytest.fixture
+def corpus_drawio_icons() -> Path:
+    """``../shared/corpus/drawio-icons``: every Azure icon name draw.io ships (SOURCES.md)."""
+    return require_corpus("drawio-icons")
+
+
+@pytest.fixture
 def corpus_events() -> Path:
     """``../shared/corpus/events``: real GitHub webhook payloads (origins in SOURCES.md)."""
     return require_corpus("events")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 from importlib import resources
 from pathlib import Path
@@ -16,16 +17,20 @@ from agents.synthforge.models import BBox, Connection, Container, DetectionResul
 BOX = BBox(x=0, y=0, width=10, height=10)
 
 
+_PLACES = itertools.count()
+
+
 def icon(
     icon_id: str, key: str, label: str = "", *, provider: str = "azure", parent: str | None = None
 ) -> Icon:
+    # each icon gets its own place, so that only icons a test stacks on purpose overlap
     return Icon(
         id=icon_id,
         page="p1",
         icon_key=key,
         provider=provider,  # type: ignore[arg-type]
         label=label,
-        bbox=BOX,
+        bbox=BOX.model_copy(update={"x": BOX.x + 100 * next(_PLACES)}),
         parent=parent,
         confidence=1.0,
     )
@@ -389,7 +394,8 @@ async def test_every_azure_icon_in_the_corpus_is_classified(corpus_diagrams: Pat
                 u.icon_key for u in out.needs_clarification if u.icon_key.startswith(AZURE_PREFIXES)
             ]
             assert azure_unknown == [], f"{path.name}: unmapped Azure icons {azure_unknown}"
-            assert len(out.resources) + len(out.non_architectural) + len(
+            drawings = sum(len(r.drawings) for r in out.resources)
+            assert len(out.resources) + drawings + len(out.non_architectural) + len(
                 out.needs_clarification
             ) == len(found.icons)
             seen.update(i.icon_key for i in found.icons if i.icon_key.startswith(AZURE_PREFIXES))

@@ -39,7 +39,6 @@ def shop_result() -> NetworkFlowResult:
         pytest.param("web", "kv", "HTTPS", 443, True, id="key-vault"),
         pytest.param("func", "st", "HTTPS", 443, True, id="storage"),
         pytest.param("web", "sql", "TDS", 1433, True, id="sql-tds-1433"),
-        pytest.param("web", "appi", "HTTPS", 443, False, id="app-insights-no-private-link"),
         pytest.param("sb", "func", "AMQPS", 5671, True, id="service-bus-trigger-amqps"),
     ],
 )
@@ -57,9 +56,13 @@ def test_shop_flows_have_protocol_port_and_privacy(
 
 
 def test_backward_connection_is_turned_round(shop_result: NetworkFlowResult) -> None:
-    """c8 is drawn App Insights ← App Service: the flow goes from the app to App Insights."""
-    assert _flow(shop_result, "web", "appi").direction == "forward"
-    assert not [f for f in shop_result.flows if f.source == "appi"]
+    """c8 is drawn App Insights ← App Service: the app sends its telemetry to App Insights.
+
+    Telemetry is a relationship of its own kind, not a network flow (no protocol, port or
+    private/public judgement), and it keeps the drawn direction turned round."""
+    [rel] = [r for r in shop_result.relationships if r.connection == "c8"]
+    assert (rel.source, rel.target, rel.kind) == ("web", "appi", "telemetry")
+    assert not [f for f in shop_result.flows if "appi" in (f.source, f.target)]
 
 
 def test_connections_to_non_resources_are_dropped_with_a_warning(
@@ -68,7 +71,7 @@ def test_connections_to_non_resources_are_dropped_with_a_warning(
     ends = {e for f in shop_result.flows for e in (f.source, f.target)}
     assert "legend" not in ends and "mystery" not in ends
     assert any("c10" in w and "c11" in w for w in shop_result.warnings)
-    assert len(shop_result.flows) == 9
+    assert len(shop_result.flows) == 8  # nine arrows join resources; one is telemetry
 
 
 def test_passive_source_names_the_side_that_connects(shop_result: NetworkFlowResult) -> None:

@@ -107,7 +107,8 @@ def test_corpus_diagram_counts_match_sources(
     assert len(result.icons) == icons
     assert sum(p.icon_count for p in result.pages) == icons
     assert len(result.connections) == edges
-    assert sum(1 for c in result.connections if c.source and c.target) == icon_to_icon
+    icon_ids = {i.id for i in result.icons}
+    assert sum(1 for c in result.connections if {c.source, c.target} <= icon_ids) == icon_to_icon
     assert all(icon.confidence == 1.0 for icon in result.icons)
     for page_name, (page_icons, page_edges) in per_page.items():
         page = next(p for p in result.pages if p.name == page_name)
@@ -347,7 +348,9 @@ def test_user_object_wrapped_cells_take_the_wrapper_label_and_id(tmp_path: Path)
 
 def test_edge_ends_resolve_to_icons_through_groups_and_labels(tmp_path: Path) -> None:
     """An edge attached to an icon group resolves to the icon in it; one attached to a text
-    inside an icon resolves to that icon; one attached to a container resolves to none."""
+    inside an icon resolves to that icon; one attached to a container resolves to the
+    container (an arrow to a resource-group box is about the group); one attached to a
+    plain shape that holds nothing resolves to none."""
     cells = (
         vertex("grp", "group;", 0, 0, 100, 100)
         + vertex("icon", AZ.format("storage/Storage_Accounts.svg"), 10, 10, 60, 50, parent="grp")
@@ -359,18 +362,21 @@ def test_edge_ends_resolve_to_icons_through_groups_and_labels(tmp_path: Path) ->
         + edge("to-group", "kv", "grp")
         + edge("from-badge", "badge", "icon")
         + edge("to-container", "kv", "rg")
+        + vertex("note", "rounded=0;html=1;", 0, 400, 80, 40, value="a note")
+        + edge("to-note", "kv", "note")
     )
     result = detect_file(write(tmp_path, mxfile(("P", cells))))
     ends = {c.id: (c.source, c.target) for c in result.connections}
     assert ends == {
         "to-group": ("kv", "icon"),
         "from-badge": ("kv", "icon"),
-        "to-container": ("kv", None),
+        "to-container": ("kv", "rg"),
+        "to-note": ("kv", None),
     }
     assert {c.id: c.kind for c in result.containers} == {"rg": "resource_group"}
     assert next(i for i in result.icons if i.id == "vm").parent == "rg"
     assert [t.text for t in result.texts] == ["Storage", "1"]
-    assert any("1 of 3 edges" in w for w in result.warnings)
+    assert any("1 of 4 edges" in w for w in result.warnings)
 
 
 def test_edge_labels_come_from_the_value_and_label_children(tmp_path: Path) -> None:

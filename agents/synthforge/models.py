@@ -89,8 +89,8 @@ class Container(BaseModel):
 class Connection(BaseModel):
     id: str
     page: str
-    source: str | None = Field(description="Icon id at the start, after containment")
-    target: str | None = Field(description="Icon id at the end, after containment")
+    source: str | None = Field(description="Icon or container id at the start, after containment")
+    target: str | None = Field(description="Icon or container id at the end, after containment")
     label: str = ""
     direction: Literal["forward", "backward", "both", "none"] = "forward"
 
@@ -123,6 +123,14 @@ class Resource(BaseModel):
         default_factory=list, description="Ids of enclosing containers, outermost first"
     )
     mapping_source: str = Field(description="Where the type for this icon key came from")
+    evidence: Literal["icon", "label", "container", "both"] = Field(
+        default="icon", description="What decided the type: the icon, the label, or both"
+    )
+    confidence: float = Field(default=1.0, ge=0.0, le=1.0, description="Of the typing decision")
+    drawings: list[str] = Field(
+        default_factory=list,
+        description="Ids of further icons that draw this same resource (duplicates merged)",
+    )
 
 
 class NonArchitectural(BaseModel):
@@ -156,7 +164,9 @@ class ClassifiedArchitecture(AgentResult):
 class Decision(BaseModel):
     """One reviewer decision about one resource."""
 
-    action: Literal["confirm", "correct", "remove", "add"]
+    action: Literal["confirm", "correct", "remove", "add", "split"] = Field(
+        description="split: the resource's merged drawings become resources of their own"
+    )
     resource_id: str
     resource_type: str | None = Field(default=None, description="New type (correct/add)")
     kind: str | None = None
@@ -204,6 +214,7 @@ class Subnet(BaseModel):
     id: str
     name: str
     resources: list[str] = Field(default_factory=list)
+    address_prefix: str | None = Field(default=None, description="CIDR named in its label")
 
 
 class VNet(BaseModel):
@@ -211,6 +222,9 @@ class VNet(BaseModel):
     name: str
     subnets: list[Subnet] = Field(default_factory=list)
     resources: list[str] = Field(default_factory=list)
+    address_space: list[str] = Field(
+        default_factory=list, description="CIDR blocks named in its label"
+    )
 
 
 class SecurityZone(BaseModel):
@@ -218,10 +232,43 @@ class SecurityZone(BaseModel):
     resources: list[str] = Field(default_factory=list)
 
 
+RelationshipKind = Literal[
+    "network",
+    "connectivity",
+    "association",
+    "routing",
+    "placement",
+    "rbac",
+    "identity",
+    "dns",
+    "telemetry",
+    "deployment",
+    "replication",
+    "management",
+    "trigger",
+    "data",
+]
+
+
+class Relationship(BaseModel):
+    """What one drawn arrow means, typed from its label, its ends and its style."""
+
+    connection: str = Field(description="Id of the arrow (edge cell) it was read from")
+    source: str = Field(description="Resource, container or icon id at the start")
+    target: str = Field(description="Resource, container or icon id at the end")
+    kind: RelationshipKind
+    label: str = ""
+    reason: str = Field(default="", description="Why the arrow was given this kind")
+
+
 class NetworkFlowResult(AgentResult):
     flows: list[Flow] = Field(default_factory=list)
     vnets: list[VNet] = Field(default_factory=list)
     zones: list[SecurityZone] = Field(default_factory=list)
+    relationships: list[Relationship] = Field(
+        default_factory=list,
+        description="Every arrow between two known ends, typed; network ones are also flows",
+    )
 
 
 class RoleAssignment(BaseModel):

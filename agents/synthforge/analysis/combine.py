@@ -8,6 +8,7 @@ branch is missing, and the confidence drops by a third for each missing branch.
 from __future__ import annotations
 
 from agents.base import Agent
+from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
 from agents.synthforge.analysis.report import render_report
 from agents.synthforge.models import ArchitectureAnalysis, BranchFailure, CombineInput
 
@@ -50,7 +51,7 @@ def combine(data: CombineInput) -> ArchitectureAnalysis:
     )
 
 
-class CombineAgent(Agent[CombineInput, ArchitectureAnalysis]):
+class CombineAgent(FewerCollections, Agent[CombineInput, ArchitectureAnalysis]):
     """Combines the parallel analysis branches into one analysis with a markdown report."""
 
     name = "combine"
@@ -59,4 +60,5 @@ class CombineAgent(Agent[CombineInput, ArchitectureAnalysis]):
     output_model = ArchitectureAnalysis
 
     async def process(self, data: CombineInput) -> ArchitectureAnalysis:
-        return combine(data)
+        with fewer_collections():
+            return combine(data)

@@ -19,6 +19,8 @@ from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from agents.base import Agent, AgentSettings
+from agents.synthforge.analysis.addresses import diagram_region
+from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
 from agents.synthforge.analysis.network_flow import load_data, type_entry
 from agents.synthforge.models import CostEstimate, CostItem, Resource, ReviewedArchitecture
 
@@ -133,6 +135,15 @@ def estimate(arch: ReviewedArchitecture, region: str | None = None) -> CostEstim
     """The monthly estimate of every resource of ``arch`` (pure, offline)."""
     table = price_table()
     meta = table["_meta"]
+    named, every = diagram_region(
+        [c.label for c in arch.containers] + [r.name for r in arch.resources]
+    )
+    region_note = None
+    if region is None and named is not None:
+        region = named
+        region_note = f"region {named} is the one the diagram names"
+        if len(every) > 1:
+            region_note += f" most often (it names {', '.join(every)}; each is priced as {named})"
     region = region or meta["region"]
     plan = any(r.resource_type.lower() == "microsoft.web/serverfarms" for r in arch.resources)
     items = [estimate_item(r, plan_in_diagram=plan) for r in arch.resources]
@@ -144,6 +155,8 @@ def estimate(arch: ReviewedArchitecture, region: str | None = None) -> CostEstim
     providers = {r.provider for r in arch.resources}
     if "aws" in providers:
         assumptions.append(f"AWS resources are priced in {meta['aws_region']}")
+    if region_note is not None:
+        assumptions.append(region_note)
     if region != meta["region"]:
         note = f"the price table holds {meta['region']} list prices; prices in {region} may differ"
         assumptions.append(note)
@@ -166,7 +179,7 @@ def estimate(arch: ReviewedArchitecture, region: str | None = None) -> CostEstim
     )
 
 
-class CostEstimationAgent(Agent[ReviewedArchitecture, CostEstimate]):
+class CostEstimationAgent(FewerCollections, Agent[ReviewedArchitecture, CostEstimate]):
     """Monthly cost estimate from the shipped price table; setting ``region``."""
 
     name = "cost_estimation"
@@ -181,4 +194,5 @@ class CostEstimationAgent(Agent[ReviewedArchitecture, CostEstimate]):
         return self.settings.region
 
     async def process(self, data: ReviewedArchitecture) -> CostEstimate:
-        return estimate(data, self.region())
+        with fewer_collections():
+            return estimate(data, self.region())

@@ -10,6 +10,10 @@ module loads it once and answers three questions about an icon key:
 
 Keys are matched without regard to case. An ``azure2`` or ``mscae`` image also matches by
 its file name alone, because draw.io files the same icon under several category folders.
+An Azure icon the map does not list by key (a legacy ``mscae`` name, an ``mxgraph.azure``
+shape) resolves by its service words (:func:`~agents.synthforge.analysis.services.service_words`):
+first to a mapped icon of the same service (its azure2 twin), then through the service
+catalogue (``data/services.json``); :attr:`IconType.source` says which.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from agents.synthforge.analysis.services import ServiceCatalogue, load_services, service_words
 
 _DATA_FILE = "data/icon_map.json"
 
@@ -58,6 +64,11 @@ def normalize_key(icon_key: str) -> str:
     ``"mxgraph.aws4.s3"``; ``"img/lib/azure2/compute/Function_Apps.svg"`` becomes
     ``"img/lib/azure2/compute/function_apps.svg"``.
     """
+    return icon_of(icon_key).lower().lstrip("./")
+
+
+def icon_of(icon_key: str) -> str:
+    """The icon an icon key or style names, case kept (see :func:`normalize_key`)."""
     key = icon_key.strip()
     if "=" in key:
         style: dict[str, str] = {}
@@ -69,7 +80,7 @@ def normalize_key(icon_key: str) -> str:
             if style.get(holder):
                 key = style[holder]
                 break
-    return key.lower().lstrip("./")
+    return key
 
 
 def _image_name(key: str) -> str | None:
@@ -79,6 +90,14 @@ def _image_name(key: str) -> str | None:
         if key.startswith(prefix):
             return f"{lib}:{key.rsplit('/', 1)[-1]}"
     return None
+
+
+_AZURE_LIBRARIES = ("img/lib/azure2/", "img/lib/mscae/", "mxgraph.azure.", "mxgraph.mscae.")
+
+
+def is_azure_library(norm_key: str) -> bool:
+    """Whether a normalised key names an icon of one of draw.io's Azure libraries."""
+    return norm_key.startswith(_AZURE_LIBRARIES)
 
 
 def key_words(key: str) -> str:
@@ -102,8 +121,11 @@ def provider_of_type(resource_type: str) -> str:
 class IconMap:
     """The loaded mapping. Build it with :func:`load_icon_map` (cached) or from a dict."""
 
-    def __init__(self, doc: dict[str, Any]) -> None:
+    def __init__(self, doc: dict[str, Any], services: ServiceCatalogue | None = None) -> None:
         self.meta: dict[str, Any] = dict(doc.get("_meta", {}))
+        self._services = services if services is not None else load_services()
+        self._by_words: dict[str, IconType] = {}
+        self._reason_by_words: dict[str, str] = {}
         self._types: dict[str, IconType] = {}
         self._by_image_name: dict[str, IconType] = {}
         for key, entry in doc.get("resources", {}).items():
@@ -119,6 +141,8 @@ class IconMap:
             name = _image_name(norm)
             if name is not None:
                 self._by_image_name.setdefault(name, item)
+            if is_azure_library(norm):
+                self._by_words.setdefault(service_words(icon_of(key)), item)
         self._reasons: dict[str, str] = {}
         self._reason_by_image_name: dict[str, str] = {}
         for key, entry in doc.get("non_architectural", {}).items():
@@ -127,6 +151,8 @@ class IconMap:
             name = _image_name(norm)
             if name is not None:
                 self._reason_by_image_name.setdefault(name, entry["reason"])
+            if is_azure_library(norm):
+                self._reason_by_words.setdefault(service_words(icon_of(key)), entry["reason"])
         self._patterns = [
             (re.compile(p["pattern"]), p["reason"])
             for p in doc.get("non_architectural_patterns", [])
@@ -159,7 +185,32 @@ class IconMap:
         found = self._types.get(norm)
         if found is None and (name := _image_name(norm)) is not None:
             found = self._by_image_name.get(name)
+        if found is None and is_azure_library(norm):
+            words = service_words(icon_of(icon_key))
+            twin = self._by_words.get(words)
+            if twin is not None:
+                found = IconType(
+                    key=icon_key,
+                    resource_type=twin.resource_type,
+                    category=twin.category,
+                    source=f"same service as {twin.key} ({twin.source})",
+                    kind=twin.kind,
+                )
+            elif (named := self._services.icon_type(icon_of(icon_key))) is not None:
+                found = IconType(
+                    key=icon_key,
+                    resource_type=named.resource_type,
+                    category=self.category_of(named.resource_type),
+                    source=named.source,
+                    kind=named.kind,
+                )
         return found
+
+    def is_exact(self, icon_key: str) -> bool:
+        """Whether ``icon_key`` is in the map itself (not resolved by its service words)."""
+        norm = normalize_key(icon_key)
+        name = _image_name(norm)
+        return norm in self._types or (name is not None and name in self._by_image_name)
 
     def non_architectural(self, icon_key: str) -> str | None:
         """Why ``icon_key`` is not part of the architecture, or ``None`` if it may be."""
@@ -167,6 +218,11 @@ class IconMap:
         reason = self._reasons.get(norm)
         if reason is None and (name := _image_name(norm)) is not None:
             reason = self._reason_by_image_name.get(name)
+        if reason is None and is_azure_library(norm):
+            raw = icon_of(icon_key)
+            reason = self._reason_by_words.get(service_words(raw)) or self._services.icon_reason(
+                raw
+            )
         if reason is not None:
             return reason
         for pattern, why in self._patterns:

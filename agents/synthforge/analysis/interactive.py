@@ -33,6 +33,7 @@ from agents.base import Agent, AgentConfig, AgentSettings, format_validation_err
 from agents.errors import InputError, SchemaViolation
 from agents.model_client import ModelClient
 from agents.synthforge.analysis.filter import name_from_type
+from agents.synthforge.analysis.heap import FewerCollections
 from agents.synthforge.analysis.icon_map import load_icon_map, provider_of_type
 from agents.synthforge.models import (
     ClassifiedArchitecture,
@@ -191,9 +192,10 @@ def apply_decisions(
     """Apply the reviewer's decisions and return the reviewed architecture.
 
     ``confirm``/``correct``/``remove`` name a resource or an item needing clarification
-    (by its icon id); ``add`` names a new id. With ``accept_rest`` every resource no decision
-    mentions is confirmed; without it every resource must be decided. ``where`` names the
-    source of the decisions in error messages (a file, say).
+    (by its icon id); ``add`` names a new id; ``split`` names a resource whose merged
+    drawings (duplicates) should be resources of their own again. With ``accept_rest``
+    every resource no decision mentions is confirmed; without it every resource must be
+    decided. ``where`` names the source of the decisions in error messages (a file, say).
     """
     icon_map = load_icon_map()
     resources = {r.id: r for r in classified.resources}
@@ -240,6 +242,23 @@ def apply_decisions(
                         "mapping_source": _by(reviewer, "corrected", decision.note),
                     }
                 )
+            elif decision.action == "split":
+                if not current.drawings:
+                    raise InputError(
+                        f"{at}.action: resource {rid!r} has no other drawings to split off"
+                    )
+                resources[rid] = current.model_copy(update={"drawings": []})
+                for drawing in current.drawings:
+                    added.append(
+                        current.model_copy(
+                            update={
+                                "id": drawing,
+                                "icon_id": drawing,
+                                "drawings": [],
+                                "mapping_source": _by(reviewer, "split", decision.note),
+                            }
+                        )
+                    )
             elif decision.name:
                 resources[rid] = current.model_copy(update={"name": decision.name})
         elif rid in unclear:
@@ -430,7 +449,7 @@ def _ask_type(io: Prompter, default: str | None = None) -> str:
 # --------------------------------------------------------------------------- agent
 
 
-class InteractiveAgent(Agent[ClassifiedArchitecture, ReviewedArchitecture]):
+class InteractiveAgent(FewerCollections, Agent[ClassifiedArchitecture, ReviewedArchitecture]):
     """Human review of a classified architecture: by terminal, decisions file or --yes."""
 
     name: ClassVar[str] = "interactive"

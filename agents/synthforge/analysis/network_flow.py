@@ -10,7 +10,16 @@ The protocol and port of a flow follow from its *target* resource type
 (``data/protocols.json``), unless the connection label names one (``"HTTPS"``,
 ``"TCP 1433"``, ``"port 8080"``). A flow is private when both ends sit in the same
 virtual network, or when its source is on a virtual network and its target will get a
-private endpoint (the same rule the ``security`` agent uses, so the two agree).
+private endpoint (the same rule the ``security`` agent uses, so the two agree), or when
+the two virtual networks are joined by a drawn peering, VPN or ExpressRoute link.
+
+Every arrow is typed first (:mod:`~agents.synthforge.analysis.arrows`): only arrows that
+are network traffic become flows; the others (RBAC assignments, DNS registrations,
+telemetry, deployments, replication, peering, structural attachments…) are listed as
+``relationships`` with the reason. An arrow may end on a resource, on a container (a
+VNet, subnet, group or swimlane box) or, for relationships that are not traffic, on a
+non-architectural icon (a timer, a script). Virtual networks drawn as icons count as
+virtual networks, like VNet boxes.
 """
 
 from __future__ import annotations
@@ -24,11 +33,15 @@ from importlib import resources
 from typing import Any
 
 from agents.base import Agent
+from agents.synthforge.analysis.addresses import cidrs_in, overlaps
+from agents.synthforge.analysis.arrows import EXTERNAL, load_arrow_typer
+from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
 from agents.synthforge.models import (
     Connection,
     Container,
     Flow,
     NetworkFlowResult,
+    Relationship,
     Resource,
     ReviewedArchitecture,
     SecurityZone,
@@ -38,6 +51,20 @@ from agents.synthforge.models import (
 
 #: Pseudo resource id of the public internet (users, browsers, clients).
 INTERNET = "internet"
+VNET_TYPE = "Microsoft.Network/virtualNetworks"
+#: The network types that always sit on one are on when the diagram draws none.
+IMPLICIT_NETWORK = "(implicit virtual network)"
+PRIVATE_ENDPOINT_TYPE = "Microsoft.Network/privateEndpoints"
+#: The type an AWS group box stands for when an arrow ends on it.
+AWS_CONTAINER_TYPES = {"vnet": "AWS::EC2::VPC", "subnet": "AWS::EC2::Subnet"}
+#: The type a container box stands for when an arrow ends on it.
+CONTAINER_TYPES = {
+    "vnet": VNET_TYPE,
+    "subnet": "Microsoft.Network/virtualNetworks/subnets",
+    "resource_group": "Microsoft.Resources/resourceGroups",
+    "security_group": "Microsoft.Network/networkSecurityGroups",
+    "subscription": "Microsoft.Subscription/aliases",
+}
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _PORT = re.compile(r"(?:\bport\s*|\btcp\s*|\budp\s*|:)(\d{1,5})\b", re.IGNORECASE)
@@ -51,14 +78,32 @@ def load_data(name: str) -> dict[str, Any]:
     return data
 
 
+@cache
+def _lower_set(section: str) -> frozenset[str]:
+    """A list of types from ``protocols.json``, lower-cased, built once."""
+    return frozenset(t.lower() for t in load_data("protocols.json")[section])
+
+
 def tokens(text: str) -> set[str]:
     """Lower-case alphanumeric words of ``text`` (``"Blob_Storage.svg"`` → blob, storage, svg)."""
     return set(_TOKEN.findall(text.lower()))
 
 
+_LOWERED: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def _lowered(table: dict[str, Any]) -> dict[str, Any]:
+    """``table`` with lower-case keys, built once per table (the tables are shipped data)."""
+    cached = _LOWERED.get(id(table))
+    if cached is None or cached[0] is not table:
+        cached = (table, {key.lower(): value for key, value in table.items()})
+        _LOWERED[id(table)] = cached
+    return cached[1]
+
+
 def type_entry(table: dict[str, Any], resource_type: str, kind: str | None) -> Any:
     """The entry of ``table`` for a type (``TYPE|kind`` first), matched case-insensitively."""
-    lowered = {key.lower(): value for key, value in table.items()}
+    lowered = _lowered(table)
     if kind:
         for part in kind.lower().replace(",", " ").split():
             hit = lowered.get(f"{resource_type.lower()}|{part}")
@@ -91,14 +136,30 @@ class Topology:
     def __post_init__(self) -> None:
         self.containers = {c.id: c for c in self.arch.containers}
         self.resources = {r.id: r for r in self.arch.resources}
+        self._members: dict[str, list[Resource]] = {}
+        for r in self.arch.resources:
+            for container in self.enclosing(r):
+                self._members.setdefault(container.id, []).append(r)
+        self.links: dict[str, str] = {}
 
     @property
     def vnet_ids(self) -> list[str]:
         """Ids of the VNet containers, in diagram order."""
-        return [c.id for c in self.arch.containers if c.kind == "vnet"]
+        cached: list[str] | None = self.__dict__.get("_vnet_ids")
+        if cached is None:
+            cached = [c.id for c in self.arch.containers if c.kind == "vnet"]
+            self.__dict__["_vnet_ids"] = cached
+        return cached
 
     def ancestors(self, container_id: str) -> list[Container]:
-        """The container and its parents, innermost first."""
+        """The container and its parents, innermost first (worked out once per container)."""
+        memo: dict[str, list[Container]] = self.__dict__.setdefault("_ancestor_memo", {})
+        found = memo.get(container_id)
+        if found is None:
+            found = memo[container_id] = self._ancestors(container_id)
+        return found
+
+    def _ancestors(self, container_id: str) -> list[Container]:
         chain: list[Container] = []
         seen: set[str] = set()
         current = self.containers.get(container_id)
@@ -135,8 +196,7 @@ class Topology:
 
     def integrates(self, resource: Resource) -> bool:
         """True for types that join a VNet by VNet integration (App Service, Functions)."""
-        kinds = {t.lower() for t in load_data("protocols.json")["vnet_integration"]}
-        return resource.resource_type.lower() in kinds
+        return resource.resource_type.lower() in _lower_set("vnet_integration")
 
     def vnet(self, resource: Resource) -> str | None:
         """The VNet ``resource`` is on: drawn in it, or by VNet integration into the only one."""
@@ -145,13 +205,38 @@ class Topology:
             return drawn
         if self.integrates(resource) and len(self.vnet_ids) == 1:
             return self.vnet_ids[0]
+        if not self.vnet_ids and resource.resource_type.lower() in _lower_set("vnet_native"):
+            return IMPLICIT_NETWORK
         return None
 
     def members(self, container_id: str) -> list[Resource]:
         """Resources drawn inside the container (at any depth)."""
+        return self._members.get(container_id, [])
+
+    def vnet_icons(self) -> list[Resource]:
+        """Virtual networks drawn as icons outside any VNet box."""
         return [
-            r for r in self.arch.resources if any(c.id == container_id for c in self.enclosing(r))
+            r
+            for r in self.arch.resources
+            if r.resource_type.lower() == VNET_TYPE.lower()
+            and not any(c.kind == "vnet" for c in self.enclosing(r))
         ]
+
+    def network_group(self, network: str | None) -> str | None:
+        """The set of networks ``network`` is joined to by drawn peering/VPN links."""
+        if network is None:
+            return None
+        seen = {network}
+        while network in self.links and self.links[network] not in seen:
+            network = self.links[network]
+            seen.add(network)
+        return network
+
+    def join(self, a: str, b: str) -> None:
+        """Record that networks ``a`` and ``b`` are linked (peering, VPN, ExpressRoute)."""
+        ra, rb = self.network_group(a), self.network_group(b)
+        if ra is not None and rb is not None and ra != rb:
+            self.links[ra] = rb
 
 
 def is_internet_icon(icon_key: str, label: str) -> bool:
@@ -211,13 +296,19 @@ class NetworkAnalysis:
     warnings: list[str]
     unknown_protocols: int
 
+    relationships: list[Relationship] = field(default_factory=list)
+    _inbound: dict[str, list[Flow]] | None = field(default=None, init=False, repr=False)
+
     def inbound(self, resource_id: str) -> list[Flow]:
-        """Flows into ``resource_id`` (and ``both``-way flows out of it)."""
-        return [
-            f
-            for f in self.flows
-            if f.target == resource_id or (f.direction == "both" and f.source == resource_id)
-        ]
+        """Flows into ``resource_id`` (and ``both``-way flows out of it), from an index."""
+        if self._inbound is None:
+            index: dict[str, list[Flow]] = {}
+            for f in self.flows:
+                index.setdefault(f.target, []).append(f)
+                if f.direction == "both" and f.source != f.target:
+                    index.setdefault(f.source, []).append(f)
+            self._inbound = index
+        return self._inbound.get(resource_id, [])
 
     def result(self) -> NetworkFlowResult:
         """The agent's output: flows, VNets with their subnets, zones, confidence."""
@@ -226,48 +317,140 @@ class NetworkAnalysis:
             confidence = 0.5 + 0.5 * (1 - self.unknown_protocols / len(self.flows))
         if self.warnings:
             confidence *= 0.9
+        vnets = _vnets(self.topology)
+        self.warnings.extend(w for w in address_warnings(vnets) if w not in self.warnings)
         return NetworkFlowResult(
             flows=self.flows,
-            vnets=_vnets(self.topology),
+            vnets=vnets,
             zones=_zones(self.topology.arch.resources),
+            relationships=self.relationships,
             warnings=self.warnings,
             confidence=round(confidence, 3),
         )
 
 
-def _resolve_endpoint(
-    endpoint: str | None, topology: Topology, icon_to_resource: dict[str, str], internet: set[str]
-) -> tuple[list[str], str]:
-    """Resource ids an endpoint stands for, and a note on how it was resolved."""
+@dataclass
+class _End:
+    """One end of an arrow: what it is, its type for typing, and the resources it covers."""
+
+    ref: str
+    rtype: str | None
+    members: list[str]
+    note: str = ""
+
+
+def _resolve_end(
+    endpoint: str | None,
+    topology: Topology,
+    icon_to_resource: dict[str, str],
+    internet: set[str],
+    outside: set[str],
+) -> _End | None:
+    """The end ``endpoint`` stands for, or None when it is unattached or unknown."""
     if endpoint is None:
-        return [], "unattached end"
+        return None
     if endpoint in icon_to_resource:
-        return [icon_to_resource[endpoint]], ""
+        rid = icon_to_resource[endpoint]
+        return _End(rid, topology.resources[rid].resource_type, [rid])
     if endpoint in internet:
-        return [INTERNET], ""
+        return _End(INTERNET, EXTERNAL, [INTERNET])
+    if endpoint in outside:
+        return _End(endpoint, EXTERNAL, [])
     container = topology.containers.get(endpoint)
     if container is not None:
         members = [r.id for r in topology.members(container.id) if zone_of(r) != "network"]
-        return members, f"drawn to {container.kind} {container.label!r}"
-    return [], "not a resource"
+        aws = (container.icon_key or "").startswith("mxgraph.aws4.")
+        return _End(
+            container.id,
+            (AWS_CONTAINER_TYPES if aws else CONTAINER_TYPES).get(container.kind),
+            members,
+            f"drawn to {container.kind} {container.label!r}",
+        )
+    return None
 
 
-def _drafts(arch: ReviewedArchitecture, topology: Topology, warnings: list[str]) -> list[_Draft]:
+def _relationship_ends(end: _End, topology: Topology) -> list[str]:
+    """The ids a relationship names for an end: a lane or section box stands for what it
+    holds; a VNet, subnet, resource group or subscription box for itself."""
+    container = topology.containers.get(end.ref)
+    if container is not None and container.kind == "group" and end.members:
+        return end.members
+    return [end.ref]
+
+
+def _network_of(end: _End, topology: Topology) -> str | None:
+    """The network an end of a connectivity link stands for (a VNet box or icon)."""
+    if end.ref in topology.containers:
+        for c in topology.ancestors(end.ref):
+            if c.kind == "vnet":
+                return c.id
+        return end.ref
+    resource = topology.resources.get(end.ref)
+    if resource is None:
+        return None
+    if resource.resource_type.lower() == VNET_TYPE.lower():
+        return topology.drawn_vnet(resource) or resource.id
+    return topology.drawn_vnet(resource)
+
+
+def _drafts(
+    arch: ReviewedArchitecture,
+    topology: Topology,
+    warnings: list[str],
+    relationships: list[Relationship],
+) -> list[_Draft]:
     icon_to_resource: dict[str, str] = {}
     for r in arch.resources:
         icon_to_resource[r.id] = r.id
         if r.icon_id:
             icon_to_resource.setdefault(r.icon_id, r.id)
+        for drawing in r.drawings:
+            icon_to_resource.setdefault(drawing, r.id)
     internet = {n.icon_id for n in arch.non_architectural if is_internet_icon(n.icon_key, n.label)}
+    outside = {n.icon_id for n in arch.non_architectural} - internet
+    typer = load_arrow_typer()
     drafts: list[_Draft] = []
     dropped: list[str] = []
     for conn in arch.connections:
-        sources, s_note = _resolve_endpoint(conn.source, topology, icon_to_resource, internet)
-        targets, t_note = _resolve_endpoint(conn.target, topology, icon_to_resource, internet)
-        if not sources or not targets:
+        src = _resolve_end(conn.source, topology, icon_to_resource, internet, outside)
+        tgt = _resolve_end(conn.target, topology, icon_to_resource, internet, outside)
+        if src is None or tgt is None or src.ref == tgt.ref:
             dropped.append(conn.id)
             continue
-        drafts.extend(_expand(conn, sources, targets, "; ".join(filter(None, [s_note, t_note]))))
+        src_type, tgt_type = src.rtype, tgt.rtype
+        structure, placement = typer.structure_types, typer.placement_types
+        if src.ref in topology.containers and tgt_type not in structure | placement:
+            src_type = src_type if src_type in placement else None
+        if tgt.ref in topology.containers and src_type not in structure | placement:
+            tgt_type = tgt_type if tgt_type in placement else None
+        arrow = typer.classify(conn.label, src_type, tgt_type)
+        first, second = (tgt, src) if conn.direction == "backward" else (src, tgt)
+        for a in _relationship_ends(first, topology):
+            for b in _relationship_ends(second, topology):
+                if a == b:
+                    continue
+                relationships.append(
+                    Relationship(
+                        connection=conn.id,
+                        source=a,
+                        target=b,
+                        kind=arrow.kind,  # type: ignore[arg-type]
+                        label=conn.label,
+                        reason=arrow.reason
+                        + (f" ({first.note or second.note})" if first.note or second.note else ""),
+                    )
+                )
+        if arrow.kind == "connectivity":
+            net_a, net_b = _network_of(src, topology), _network_of(tgt, topology)
+            if net_a is not None and net_b is not None:
+                topology.join(net_a, net_b)
+        if arrow.kind != "network":
+            continue
+        if not src.members or not tgt.members:
+            dropped.append(conn.id)
+            continue
+        note = "; ".join(filter(None, [src.note, tgt.note]))
+        drafts.extend(_expand(conn, src.members, tgt.members, note))
     if dropped:
         warnings.append(
             f"{len(dropped)} connection(s) dropped because an end is unattached or not a resource: "
@@ -329,7 +512,8 @@ def analyse(arch: ReviewedArchitecture) -> NetworkAnalysis:
     """Flows, private endpoints and privacy of a reviewed architecture (pure, offline)."""
     topology = Topology(arch)
     warnings: list[str] = []
-    drafts = _drafts(arch, topology, warnings)
+    relationships: list[Relationship] = []
+    drafts = _drafts(arch, topology, warnings, relationships)
     drafts += _containment_drafts(topology, drafts, warnings)
 
     unique: dict[tuple[str, str], _Draft] = {}
@@ -350,6 +534,7 @@ def analyse(arch: ReviewedArchitecture) -> NetworkAnalysis:
         for r in arch.resources
         if has_network and r.id not in public_targets and private_endpoint_rule(r) is not None
     }
+    private_endpoints |= _drawn_private_endpoints(arch, relationships)
 
     flows: list[Flow] = []
     unknown = 0
@@ -379,13 +564,39 @@ def analyse(arch: ReviewedArchitecture) -> NetworkAnalysis:
         )
     if unknown:
         warnings.append(f"{unknown} flow(s) have no known protocol; label those connections")
-    return NetworkAnalysis(topology, flows, private_endpoints, warnings, unknown)
+    return NetworkAnalysis(topology, flows, private_endpoints, warnings, unknown, relationships)
+
+
+def _drawn_private_endpoints(
+    arch: ReviewedArchitecture, relationships: list[Relationship]
+) -> set[str]:
+    """Resources with a private endpoint drawn for them: beside them in their icon group,
+    or joined to one by an arrow."""
+    pe_type = PRIVATE_ENDPOINT_TYPE.lower()
+    endpoints = {r.id for r in arch.resources if r.resource_type.lower() == pe_type}
+    if not endpoints:
+        return set()
+    groups = {c.id for c in arch.containers if c.kind == "group"}
+    by_group: dict[str, list[Resource]] = {}
+    for r in arch.resources:
+        if r.containers and r.containers[-1] in groups:
+            by_group.setdefault(r.containers[-1], []).append(r)
+    out: set[str] = set()
+    for members in by_group.values():
+        if any(m.id in endpoints for m in members):
+            out |= {m.id for m in members if m.id not in endpoints}
+    for rel in relationships:
+        if rel.source in endpoints and rel.target not in endpoints:
+            out.add(rel.target)
+        elif rel.target in endpoints and rel.source not in endpoints:
+            out.add(rel.source)
+    known = {r.id for r in arch.resources}
+    return out & known
 
 
 def is_passive(resource: Resource) -> bool:
     """True for types that only accept connections (databases, brokers, vaults, storage)."""
-    passive = {t.lower() for t in load_data("protocols.json")["passive"]}
-    return resource.resource_type.lower() in passive
+    return resource.resource_type.lower() in _lower_set("passive")
 
 
 def _initiator(d: _Draft, topology: Topology) -> tuple[str, str]:
@@ -402,21 +613,31 @@ def _is_private(
 ) -> bool:
     if INTERNET in (initiator, acceptor):
         return False
-    init_net = topology.vnet(topology.resources[initiator])
-    acc_net = topology.vnet(topology.resources[acceptor])
+    init_net = topology.network_group(topology.vnet(topology.resources[initiator]))
+    acc_net = topology.network_group(topology.vnet(topology.resources[acceptor]))
     return init_net is not None and (init_net == acc_net or acceptor in private_endpoints)
 
 
 def _vnets(topology: Topology) -> list[VNet]:
     """VNets with their subnets; ``VNet.resources`` lists every resource inside the VNet."""
     out: list[VNet] = []
+    subnets_of: dict[str, list[Container]] = {}
+    for s in topology.arch.containers:
+        if s.kind == "subnet":
+            for a in topology.ancestors(s.id):
+                if a.kind == "vnet":
+                    subnets_of.setdefault(a.id, []).append(s)
     for c in topology.arch.containers:
         if c.kind != "vnet":
             continue
         subnets = [
-            Subnet(id=s.id, name=s.label, resources=[r.id for r in topology.members(s.id)])
-            for s in topology.arch.containers
-            if s.kind == "subnet" and any(a.id == c.id for a in topology.ancestors(s.id))
+            Subnet(
+                id=s.id,
+                name=s.label,
+                resources=[r.id for r in topology.members(s.id)],
+                address_prefix=next(iter(cidrs_in(s.label)), None),
+            )
+            for s in subnets_of.get(c.id, [])
         ]
         out.append(
             VNet(
@@ -424,9 +645,22 @@ def _vnets(topology: Topology) -> list[VNet]:
                 name=c.label,
                 subnets=subnets,
                 resources=[r.id for r in topology.members(c.id)],
+                address_space=cidrs_in(c.label),
             )
         )
+    for r in topology.vnet_icons():
+        out.append(VNet(id=r.id, name=r.name, address_space=cidrs_in(r.name)))
     return out
+
+
+def address_warnings(vnets: list[VNet]) -> list[str]:
+    """A warning for each pair of virtual networks whose address spaces overlap."""
+    spaces = [(v.name or v.id, cidr) for v in vnets for cidr in v.address_space]
+    return [
+        f"address spaces overlap: {a} {a_cidr} and {b} {b_cidr} (peering and routing "
+        "between them will not work)"
+        for a, a_cidr, b, b_cidr in overlaps(spaces)
+    ]
 
 
 def _zones(resources_: Iterable[Resource]) -> list[SecurityZone]:
@@ -437,7 +671,7 @@ def _zones(resources_: Iterable[Resource]) -> list[SecurityZone]:
     return [SecurityZone(name=z, resources=grouped[z]) for z in order if z in grouped]
 
 
-class NetworkFlowAgent(Agent[ReviewedArchitecture, NetworkFlowResult]):
+class NetworkFlowAgent(FewerCollections, Agent[ReviewedArchitecture, NetworkFlowResult]):
     """Infers flows (protocol, port, privacy), VNets and security zones; offline."""
 
     name = "network_flow"
@@ -446,4 +680,5 @@ class NetworkFlowAgent(Agent[ReviewedArchitecture, NetworkFlowResult]):
     output_model = NetworkFlowResult
 
     async def process(self, data: ReviewedArchitecture) -> NetworkFlowResult:
-        return analyse(data).result()
+        with fewer_collections():
+            return analyse(data).result()

@@ -102,21 +102,26 @@ def mermaid(arch: ReviewedArchitecture, network: NetworkFlowResult | None) -> st
     }
 
     lines = ["flowchart LR"]
+    # what each container holds, gathered once (not a scan of everything per container)
+    held: dict[str | None, list[str]] = {}
+    for r in arch.resources:
+        held.setdefault(home[r.id], []).append(r.id)
+    inner: dict[str | None, list[str]] = {}
+    for cid in group:
+        inner.setdefault(parent[cid], []).append(cid)
+    by_id = {r.id: r for r in arch.resources}
 
     def emit(container: str | None, depth: int) -> None:
         pad = "    " * depth
-        for r in arch.resources:
-            if home[r.id] == container:
-                label = mermaid_label(f"{r.name} ({_short_type(r.resource_type)})")
-                lines.append(f'{pad}{node[r.id]}["{label}"]')
-        for cid in group:
-            if parent[cid] == container:
-                c = topology.containers[cid]
-                lines.append(
-                    f'{pad}subgraph {group[cid]}["{mermaid_label(c.kind + ": " + c.label)}"]'
-                )
-                emit(cid, depth + 1)
-                lines.append(f"{pad}end")
+        for rid in held.get(container, []):
+            r = by_id[rid]
+            label = mermaid_label(f"{r.name} ({_short_type(r.resource_type)})")
+            lines.append(f'{pad}{node[r.id]}["{label}"]')
+        for cid in inner.get(container, []):
+            c = topology.containers[cid]
+            lines.append(f'{pad}subgraph {group[cid]}["{mermaid_label(c.kind + ": " + c.label)}"]')
+            emit(cid, depth + 1)
+            lines.append(f"{pad}end")
 
     emit(None, 1)
     flows = network.flows if network is not None else []
@@ -161,6 +166,18 @@ def _flows_section(network: NetworkFlowResult, name: _Names) -> list[str]:
             for z in network.zones
         ]
     return out
+
+
+def _relationships_section(network: NetworkFlowResult, name: _Names) -> list[str]:
+    """Arrows that are not network traffic: RBAC, DNS, telemetry, deployment, peering…"""
+    rows = [
+        [md(name(r.source)), md(name(r.target)), md(r.kind), md(r.label), md(r.reason)]
+        for r in network.relationships
+        if r.kind != "network"
+    ]
+    if not rows:
+        return ["No other relationships were drawn."]
+    return _table(["Source", "Target", "Kind", "Label", "Why"], rows)
 
 
 def _security_lines(sec: ResourceSecurity, name: _Names) -> list[str]:
@@ -270,6 +287,12 @@ def render_report(
             f"{len(network.flows) - private} public)"
         )
         out.append(f"- Virtual networks: {len(network.vnets)}")
+        others = [r for r in network.relationships if r.kind != "network"]
+        by_kind: dict[str, int] = {}
+        for r in others:
+            by_kind[r.kind] = by_kind.get(r.kind, 0) + 1
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(by_kind.items()))
+        out.append(f"- Other relationships: {len(others)}" + (f" ({kinds})" if kinds else ""))
     if security is not None:
         roles = sum(len(s.role_assignments) for s in security.resources)
         pes = sum(1 for s in security.resources if s.private_endpoint is not None)
@@ -286,6 +309,12 @@ def render_report(
     out += ["Solid arrows stay on private networking; dashed arrows do not.", ""]
     out += ["## Network flows", ""]
     out += _flows_section(network, name) if network is not None else _unavailable("network_flow")
+    out += ["", "## Other relationships", ""]
+    out += (
+        _relationships_section(network, name)
+        if network is not None
+        else _unavailable("network_flow")
+    )
     out += ["", "## Security recommendations", ""]
     out += _security_section(security, arch) if security is not None else _unavailable("security")
     out += ["", "## Cost estimate", ""]

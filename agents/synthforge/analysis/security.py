@@ -16,11 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 from agents.base import Agent
+from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
 from agents.synthforge.analysis.network_flow import (
     INTERNET,
     NetworkAnalysis,
     analyse,
     load_data,
+    protocol_for,
     tokens,
     type_entry,
 )
@@ -169,13 +171,21 @@ class _Builder:
         if rule.get("diagnostics"):
             sec.diagnostics = True
             self.add_link(sec, self.link["diagnostics"])
-            workspaces = [
+            workspaces = self._workspaces()
+            where = f"Log Analytics workspace {workspaces[0]!r}" if workspaces else "Log Analytics"
+            self.add_note(sec, f"send diagnostic logs and metrics to {where}")
+
+    def _workspaces(self) -> list[str]:
+        """Names of the Log Analytics workspaces drawn (found once, not per resource)."""
+        found: list[str] | None = getattr(self, "_workspace_names", None)
+        if found is None:
+            found = [
                 r.name
                 for r in self.arch.resources
                 if r.resource_type.lower() == "microsoft.operationalinsights/workspaces"
             ]
-            where = f"Log Analytics workspace {workspaces[0]!r}" if workspaces else "Log Analytics"
-            self.add_note(sec, f"send diagnostic logs and metrics to {where}")
+            self._workspace_names = found
+        return found
 
     def _aws(self, rule: dict[str, Any], sec: ResourceSecurity) -> None:
         if rule.get("public_network_access"):
@@ -289,10 +299,44 @@ def recommend(arch: ReviewedArchitecture) -> SecurityResult:
         builder.resource(resource)
     for flow in builder.network.flows:
         builder.flow(flow)
+    for flow in _role_bearing_links(builder.network):
+        builder.flow(flow)
     return builder.result()
 
 
-class SecurityAgent(Agent[ReviewedArchitecture, SecurityResult]):
+_ROLE_BEARING = ("telemetry", "deployment")
+
+
+def _role_bearing_links(network: NetworkAnalysis) -> list[Flow]:
+    """Telemetry and deployment relationships, as the flows the role rules read.
+
+    They are not listed as network traffic, but sending telemetry or pulling an image
+    still needs a role (Monitoring Metrics Publisher on Application Insights, AcrPull on
+    a registry).
+    """
+    out = []
+    for rel in network.relationships:
+        if rel.kind not in _ROLE_BEARING or rel.source not in network.topology.resources:
+            continue
+        target = network.topology.resources.get(rel.target)
+        if target is None:
+            continue
+        protocol, port, reason = protocol_for(target, rel.label)
+        out.append(
+            Flow(
+                source=rel.source,
+                target=rel.target,
+                protocol=protocol,
+                port=port,
+                private=False,
+                label=rel.label,
+                reason=f"{rel.kind}: {reason}",
+            )
+        )
+    return out
+
+
+class SecurityAgent(FewerCollections, Agent[ReviewedArchitecture, SecurityResult]):
     """Managed identities, least-privilege roles, private endpoints, TLS, diagnostics."""
 
     name = "security"
@@ -301,4 +345,5 @@ class SecurityAgent(Agent[ReviewedArchitecture, SecurityResult]):
     output_model = SecurityResult
 
     async def process(self, data: ReviewedArchitecture) -> SecurityResult:
-        return recommend(data)
+        with fewer_collections():
+            return recommend(data)

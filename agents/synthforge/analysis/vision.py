@@ -30,7 +30,10 @@ Containers
        "Virtual Network", "VPC", "Subnet", "NSG", "Security Group", "Resource Group", "rg-…",
        "Region", "Availability Zone", "AZ", "Subscription" — and that encloses at least one
        other shape. An unlabelled box takes such a label from a text placed inside its top
-       edge (a common way of labelling boxes).
+       edge (a common way of labelling boxes);
+    5. any other shape an arrow is attached to, or labelled on-premises, that encloses at
+       least one other shape (a section or lane box), and any draw.io group of two or more
+       icons: a ``group``, unless its label names a boundary.
 Containment
     An icon's ``parent`` is the smallest container that is its ancestor cell or whose box
     holds the icon's box on the same page (geometry counts even when the cell is not a
@@ -39,15 +42,15 @@ Free texts
     Text-only vertices (``text`` style, or no fill, no stroke and no shape) with a label, not
     edge labels.
 Connections
-    Every edge. Each end resolves to an icon: the cell itself if it is an icon; the single
-    icon inside an icon group; else the nearest icon among its ancestors; else ``None``.
+    Every edge. Each end resolves to an icon or a container: the cell itself if it is an
+    icon or a container; the single icon inside an icon group; else the nearest icon among
+    its ancestors; else ``None``.
     The label joins the edge's own value and its edge-label children. Direction follows
     ``startArrow``/``endArrow`` (draw.io's default is an end arrow only).
 """
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import re
 from collections.abc import Iterable
@@ -58,6 +61,7 @@ from typing import ClassVar, Literal
 from agents.base import Agent
 from agents.errors import InputError
 from agents.synthforge.analysis.drawio import MAX_FILE_BYTES, Cell, DiagramPage, read_diagram
+from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
 from agents.synthforge.models import (
     BBox,
     Connection,
@@ -214,7 +218,10 @@ def _bbox(cell: Cell) -> BBox:
 
 Rect = tuple[float, float, float, float]  # x1, y1, x2, y2 on the page
 
+_ON_PREMISES = re.compile(r"\bon[\s-]?prem(ise|ises)?\b", re.IGNORECASE)
 _SLACK = 1.0  # draw.io snaps to a grid; a box touching its container's edge is inside
+_GRID = 250.0  # the containment index's cell size
+_GRID_MAX_CELLS = 4096  # a container covering more cells is checked for every box
 
 
 def _rect(cell: Cell) -> Rect:
@@ -232,6 +239,30 @@ def _holds(outer: Rect, inner: Rect) -> bool:
 
 def _area(rect: Rect) -> float:
     return (rect[2] - rect[0]) * (rect[3] - rect[1])
+
+
+class _CornerIndex:
+    """Cells by the grid square their top-left corner falls in: the cells a box may hold
+    are found in the squares the box covers, not by scanning the page."""
+
+    def __init__(self, cells: list[Cell], rects: dict[str, Rect]) -> None:
+        self.rects = rects
+        self.grid: dict[tuple[int, int], list[Cell]] = {}
+        for c in cells:
+            r = rects[c.id]
+            self.grid.setdefault((int(r[0] // _GRID), int(r[1] // _GRID)), []).append(c)
+        self.cells = cells
+
+    def within(self, rect: Rect) -> Iterable[Cell]:
+        """Cells whose top-left corner may lie in ``rect`` (callers check containment)."""
+        gx0, gy0 = int((rect[0] - _SLACK) // _GRID), int((rect[1] - _SLACK) // _GRID)
+        gx1, gy1 = int((rect[2] + _SLACK) // _GRID), int((rect[3] + _SLACK) // _GRID)
+        if (gx1 - gx0 + 1) * (gy1 - gy0 + 1) > max(_GRID_MAX_CELLS, len(self.grid)):
+            yield from self.cells
+            return
+        for gx in range(gx0, gx1 + 1):
+            for gy in range(gy0, gy1 + 1):
+                yield from self.grid.get((gx, gy), [])
 
 
 class _PageScan:
@@ -311,8 +342,9 @@ class _PageScan:
             c for c in self.page.cells if c.vertex and not self._on_edge(c) and not is_text(c)
         ]
         texts = [c for c in self.page.cells if c.vertex and not self._on_edge(c) and is_text(c)]
-        by_left = sorted(shapes, key=lambda c: self.rects[c.id][0])
-        lefts = [self.rects[c.id][0] for c in by_left]
+        shape_index = _CornerIndex(shapes, self.rects)
+        text_index = _CornerIndex(texts, self.rects)
+        ends = {e for c in self.page.cells if c.edge for e in (c.source, c.target) if e}
         for cell in shapes:
             found = self.matches.get(cell.id)
             kind: ContainerKind | None = None
@@ -333,9 +365,14 @@ class _PageScan:
                 kind = label_kind(label) or "group"
             else:
                 if not label:
-                    label = self._inner_title(cell, texts)
+                    label = self._inner_title(cell, text_index)
                 kind = label_kind(label) if label else None
-                if kind is None or not self._encloses_a_shape(cell, by_left, lefts):
+                lane = cell.id in ends or bool(label and _ON_PREMISES.search(label))
+                if kind is None and lane and not self._icon_group(cell):
+                    kind = "group"
+                if kind is None and "group" in cell.names and self._icons_in(cell) >= 2:
+                    kind = "group"  # a draw.io group of icons (a store and its endpoint)
+                if kind is None or not self._encloses_a_shape(cell, shape_index):
                     continue
             self.containers[cell.id] = Container(
                 id=cell.id,
@@ -346,29 +383,34 @@ class _PageScan:
                 icon_key=key,
             )
 
-    def _inner_title(self, box: Cell, texts: list[Cell]) -> str:
+    def _icons_in(self, cell: Cell) -> int:
+        return sum(1 for d in self._descendants(cell) if d.id in self.matches)
+
+    def _icon_group(self, cell: Cell) -> bool:
+        """Whether ``cell`` groups exactly one icon with its caption (an icon group)."""
+        return self._icons_in(cell) == 1
+
+    def _inner_title(self, box: Cell, texts: _CornerIndex) -> str:
         """The label of a text placed inside the top edge of an unlabelled box."""
         outer = self.rects[box.id]
         band = max(40.0, (outer[3] - outer[1]) * 0.2)
-        for text in texts:
+        top = (outer[0], outer[1], outer[2], min(outer[3], outer[1] + band))
+        for text in texts.within(top):
             inner = self.rects[text.id]
             if _holds(outer, inner) and inner[1] - outer[1] <= band and text.label:
                 return text.label
         return ""
 
-    def _encloses_a_shape(self, box: Cell, by_left: list[Cell], lefts: list[float]) -> bool:
+    def _encloses_a_shape(self, box: Cell, shapes: _CornerIndex) -> bool:
         """Whether ``box`` has a child shape or holds a smaller shape in its box.
 
-        ``by_left`` are the page's shapes sorted by left edge (``lefts``), so only those
-        starting inside the box are compared.
+        Only the shapes whose corner lies in the squares the box covers are compared.
         """
         if any(not is_text(c) for c in self._vertex_children(box)):
             return True
         outer = self.rects[box.id]
         area = _area(outer)
-        start = bisect.bisect_left(lefts, outer[0] - _SLACK)
-        end = bisect.bisect_right(lefts, outer[2] + _SLACK)
-        for other in by_left[start:end]:
+        for other in shapes.within(outer):
             inner = self.rects[other.id]
             if other.id != box.id and _area(inner) < area and _holds(outer, inner):
                 return True
@@ -379,15 +421,16 @@ class _PageScan:
     def _smallest_holder(self, cell: Cell, *, larger_only: bool) -> str | None:
         """The smallest container that is an ancestor of ``cell`` or holds its box.
 
-        Containers are searched by left edge: only those starting at most the widest
-        container's width to the left of the box can hold it.
+        Candidates come from a grid index: a container that holds the box holds its
+        top-left corner, so only the containers registered in that corner's grid cell
+        (and the few too large to register) are compared.
         """
         box = self.rects[cell.id]
         ancestors = [a.id for a in self._ancestors(cell) if a.id in self.containers]
-        start = bisect.bisect_left(self._lefts, box[0] - self._widest - _SLACK)
-        end = bisect.bisect_right(self._lefts, box[0] + _SLACK)
+        corner = (int(box[0] // _GRID), int(box[1] // _GRID))
         best: tuple[float, str] | None = None
-        for container_id in [*ancestors, *self._by_left[start:end]]:
+        candidates = [*ancestors, *self._grid.get(corner, []), *self._large]
+        for container_id in candidates:
             if container_id == cell.id:
                 continue
             outer = self.rects[container_id]
@@ -400,11 +443,18 @@ class _PageScan:
         return best[1] if best else None
 
     def _nest(self) -> None:
-        self._by_left = sorted(self.containers, key=lambda cid: self.rects[cid][0])
-        self._lefts = [self.rects[cid][0] for cid in self._by_left]
-        self._widest = max(
-            (self.rects[cid][2] - self.rects[cid][0] for cid in self.containers), default=0.0
-        )
+        self._grid: dict[tuple[int, int], list[str]] = {}
+        self._large: list[str] = []
+        for cid in self.containers:
+            x0, y0, x1, y1 = self.rects[cid]
+            gx0, gy0 = int((x0 - _SLACK) // _GRID), int((y0 - _SLACK) // _GRID)
+            gx1, gy1 = int((x1 + _SLACK) // _GRID), int((y1 + _SLACK) // _GRID)
+            if (gx1 - gx0 + 1) * (gy1 - gy0 + 1) > _GRID_MAX_CELLS:
+                self._large.append(cid)
+                continue
+            for gx in range(gx0, gx1 + 1):
+                for gy in range(gy0, gy1 + 1):
+                    self._grid.setdefault((gx, gy), []).append(cid)
         for icon in self.icons.values():
             icon.parent = self._smallest_holder(self.cells[icon.id], larger_only=False)
         for container in self.containers.values():
@@ -433,7 +483,7 @@ class _PageScan:
         cell = self.cells.get(cell_id or "")
         if cell is None:
             return None
-        if cell.id in self.icons:
+        if cell.id in self.icons or cell.id in self.containers:
             return cell.id
         if cell.id not in self.containers:
             inside = [c.id for c in self._descendants(cell) if c.id in self.icons]
@@ -500,8 +550,8 @@ def detect(pages: list[DiagramPage], source: str) -> DetectionResult:
     loose = [c for c in result.connections if c.source is None or c.target is None]
     if loose:
         result.warnings.append(
-            f"{len(loose)} of {len(result.connections)} edges do not join two icons "
-            "(unattached, or attached to plain shapes)"
+            f"{len(loose)} of {len(result.connections)} edges do not join two icons or "
+            "containers (unattached, or attached to plain shapes)"
         )
     if skipped:
         result.warnings.append(
@@ -525,7 +575,7 @@ def file_digest(path: Path) -> str:
     return "sha256:" + h.hexdigest()
 
 
-class VisionAgent(Agent[DiagramInput, DetectionResult]):
+class VisionAgent(FewerCollections, Agent[DiagramInput, DetectionResult]):
     """Find icons, containers, free texts and connections in a draw.io diagram."""
 
     name: ClassVar[str] = "vision"
@@ -571,4 +621,5 @@ class VisionAgent(Agent[DiagramInput, DetectionResult]):
                     model=self.config.model,
                     instructions=self.config.instructions,
                 )
-        return detect_file(path)
+        with fewer_collections():
+            return detect_file(path)

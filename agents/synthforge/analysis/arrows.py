@@ -1,0 +1,130 @@
+"""What an arrow means: network traffic, or a relationship of another kind.
+
+The rules are data (``agents/synthforge/data/relationships.json``):
+
+1. the label — a kind whose phrases appear in it as whole words (``"Pull Image"`` →
+   deployment, ``"Logs & Metrics"`` → telemetry, ``"Storage Blob Data Reader"`` → rbac),
+   the longest phrase winning;
+2. the ends — ordered type rules (a NIC, NSG or route table at one end → association,
+   gateways and networks at both ends → connectivity, a registry → deployment, a
+   monitoring workspace → telemetry, a managed identity beside compute → identity…);
+3. otherwise network traffic.
+
+A label that says "identity" between an identity and a resource that is not compute is
+read as the identity's access to it (rbac), as architects draw it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+#: The end of an arrow that is the internet or a non-architectural icon.
+EXTERNAL = "@external"
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+@dataclass(frozen=True)
+class ArrowKind:
+    """The kind of one arrow and why."""
+
+    kind: str
+    reason: str
+
+
+class ArrowTyper:
+    """The loaded rules; build with :func:`load_arrow_typer` (cached) or from a dict."""
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self._phrases: dict[tuple[str, ...], str] = {}
+        for kind, phrases in doc.get("label_phrases", {}).items():
+            for phrase in phrases:
+                self._phrases.setdefault(tuple(_words(phrase)), kind)
+        self._longest = max((len(p) for p in self._phrases), default=1)
+        self._rules: list[dict[str, Any]] = list(doc.get("end_rules", []))
+        #: Types of network structure: a box (VNet, subnet) is typed as such only next
+        #: to one of these; an arrow from a box to anything else is about what it holds.
+        self.structure_types = {
+            t
+            for rule in self._rules
+            if rule["kind"] in ("association", "connectivity", "dns", "routing")
+            for key in ("either", "other", "both")
+            for t in rule.get(key, [])
+            if t != EXTERNAL
+        }
+        #: Types an identity arrow must have at one end (a managed identity).
+        self.identity_types = {
+            t for rule in self._rules if rule["kind"] == "identity" for t in rule.get("either", [])
+        }
+        #: Boxes an arrow places a resource into (AWS subnets): typed whatever the other end.
+        self.placement_types = {
+            t for rule in self._rules if rule["kind"] == "placement" for t in rule.get("either", [])
+        }
+
+    def _from_label(self, label: str) -> tuple[str, str] | None:
+        words = _words(label)
+        best: tuple[int, str, str] | None = None
+        for i in range(len(words)):
+            for n in range(min(self._longest, len(words) - i), 0, -1):
+                phrase = tuple(words[i : i + n])
+                kind = self._phrases.get(phrase)
+                if kind is not None:
+                    if best is None or n > best[0]:
+                        best = (n, kind, " ".join(phrase))
+                    break
+        return (best[1], best[2]) if best else None
+
+    @staticmethod
+    def _has(types: list[str], end: str | None) -> bool:
+        return end is not None and end in types
+
+    def _from_ends(self, a: str | None, b: str | None) -> tuple[str, str] | None:
+        for rule in self._rules:
+            kind = rule["kind"]
+            if "both" in rule:
+                if self._has(rule["both"], a) and self._has(rule["both"], b):
+                    return kind, f"both ends are {kind} types ({a}, {b})"
+                continue
+            either = rule.get("either", [])
+            other = rule.get("other")
+            for here, there in ((a, b), (b, a)):
+                if self._has(either, here) and (other is None or self._has(other, there)):
+                    return kind, f"one end is a {here}"
+        return None
+
+    def classify(self, label: str, source: str | None, target: str | None) -> ArrowKind:
+        """The kind of an arrow with ``label`` between ends of types ``source``/``target``.
+
+        An end's type is an ARM or CloudFormation type, :data:`EXTERNAL`, or ``None`` when
+        it is not known (a plain group box).
+        """
+        by_label = self._from_label(label)
+        by_ends = self._from_ends(source, target)
+        if by_label is not None:
+            kind, phrase = by_label
+            if kind == "identity" and by_ends is not None and by_ends[0] == "rbac":
+                return ArrowKind("rbac", f"the label says {phrase!r} and {by_ends[1]}")
+            if kind == "identity" and not ({source, target} & self.identity_types):
+                # "secrets (managed identity)" from an app to a vault: traffic that
+                # authenticates with an identity, not the identity's assignment
+                by_label = None
+            else:
+                return ArrowKind(kind, f"the label says {phrase!r}")
+        if by_ends is not None:
+            return ArrowKind(by_ends[0], by_ends[1])
+        return ArrowKind("network", "traffic between the two ends (no other kind is named)")
+
+
+@cache
+def load_arrow_typer() -> ArrowTyper:
+    """The rules shipped with the package (loaded once per process)."""
+    data = resources.files("agents.synthforge").joinpath("data/relationships.json")
+    return ArrowTyper(json.loads(data.read_text("utf-8")))
