@@ -220,7 +220,7 @@ def mask_credentials(url: str) -> str:
     params = _conninfo(text)
     if params is None:
         return f"{scheme}://…"
-    from urllib.parse import quote, urlencode
+    from urllib.parse import quote, urlencode, urlsplit
 
     user = params.pop("user", "")
     has_password = bool(params.pop("password", ""))
@@ -235,7 +235,11 @@ def mask_credentials(url: str) -> str:
     netloc = f"{userinfo}@{hosts}" if userinfo else hosts
     shown = {k: (MASK if _is_secret_key(k) else v) for k, v in params.items()}
     query = "?" + urlencode(shown, safe="*") if shown else ""
-    path = "/" + quote(dbname, safe="") if dbname else ""
+    try:
+        slash = urlsplit(text).path.startswith("/")
+    except ValueError:
+        slash = bool(dbname)
+    path = "/" + quote(dbname, safe="") if dbname else ("/" if slash else "")
     return f"{scheme}://{netloc}{path}{query}"
 
 
