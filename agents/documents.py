@@ -44,27 +44,36 @@ def loads_strict(text: str) -> Any:
         raise ValueError("nested too deeply to parse") from None
 
 
-def read_json(path: Path) -> Any:
-    """Parse a JSON file; errors name the file and what is wrong."""
+def read_json(path: Path, *, what: str = "JSON file") -> Any:
+    """Parse a JSON file; errors name the file and what is wrong.
+
+    The file must be a regular file (links resolved) within the artifact size limit
+    (``FORGEFLOW_MAX_ARTIFACT_BYTES``, 32 MB by default), and its arrays and objects may
+    nest at most :data:`agents.guards.MAX_NESTING` deep.
+    """
+    from agents.guards import (
+        ARTIFACT_LIMIT_ENV,
+        LimitExceeded,
+        check_depth,
+        max_artifact_bytes,
+        read_regular_text,
+    )
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, expected a JSON file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text, expected a JSON file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        text = read_regular_text(path, max_artifact_bytes(), what=what)
+    except LimitExceeded as exc:
+        raise LimitExceeded(f"{exc}; raise it with {ARTIFACT_LIMIT_ENV}=BYTES") from None
     try:
-        return loads_strict(text)
+        doc = loads_strict(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
     except ValueError as exc:
         raise InputError(f"{path}: not valid JSON: {exc}") from None
+    check_depth(doc, where=str(path))
+    return doc
 
 
 def is_envelope(doc: Any) -> bool:

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+#: Longest error line printed, in characters: an error that quotes a huge value stays readable.
+MAX_ERROR_CHARS = 2_000
+
+
+def cut_line(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """``text`` on one line, cut to at most ``limit`` characters with a note of how much went."""
+    flat = " ".join(str(text).split())
+    if len(flat) <= limit:
+        return flat
+    keep = max(1, limit - 40)
+    return f"{flat[:keep]}… ({len(flat) - keep:,} characters cut)"
+
 
 class ForgeflowError(Exception):
     """Base of every error caused by input, configuration or environment.
@@ -12,8 +24,7 @@ class ForgeflowError(Exception):
     exit_code = 2
 
     def one_line(self) -> str:
-        text = " ".join(str(self).split())
-        return text or type(self).__name__
+        return cut_line(str(self)) or type(self).__name__
 
 
 class InputError(ForgeflowError):

@@ -72,6 +72,9 @@ def run_one(
     data = cls.load_input(input_path)
     if output_path.exists() and output_path.is_dir():
         raise ForgeflowError(f"{output_path}: is a folder; give -o a file path")
+    from orchestration.runtime.guards import check_output_target
+
+    check_output_target(output_path)  # a device, FIFO or link is never replaced
     monitor = RunMonitor()
     ctx = RunContext(
         run_id=run_id or os.environ.get("FORGEFLOW_RUN_ID") or "",

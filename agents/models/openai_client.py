@@ -24,6 +24,8 @@ server text quoted in an error has it scrubbed.
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import logging
 import random
 import re
@@ -401,6 +403,13 @@ class OpenAIModelClient:
             response = await self._sdk.chat.completions.create(
                 **request, timeout=self.endpoint.timeout
             )
+        except _reply_too_large() as exc:
+            raise ModelCallError(f"{where}: {exc}") from None
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise ModelCallError(
+                f"{where}: the endpoint's reply is not valid JSON/UTF-8 "
+                "(is FORGEFLOW_MODEL_BASE_URL an OpenAI-compatible API?)"
+            ) from None
         except openai.APITimeoutError:
             raise RetryableError(f"no answer within {self.endpoint.timeout:g} s") from None
         except openai.APIConnectionError as exc:
@@ -501,6 +510,7 @@ def _make_sdk_client(endpoint: ModelEndpoint) -> Any:
         ) from None
     # Self-hosted servers often need no key; the SDK insists on one.
     key = endpoint.api_key.reveal() or "unused"
+    http_client = _bounded_http_client(endpoint.timeout)
     if endpoint.kind == "azure":
         return openai.AsyncAzureOpenAI(
             azure_endpoint=endpoint.base_url,
@@ -508,7 +518,81 @@ def _make_sdk_client(endpoint: ModelEndpoint) -> Any:
             api_key=key,
             timeout=endpoint.timeout,
             max_retries=0,
+            http_client=http_client,
         )
     return openai.AsyncOpenAI(
-        base_url=endpoint.base_url, api_key=key, timeout=endpoint.timeout, max_retries=0
+        base_url=endpoint.base_url,
+        api_key=key,
+        timeout=endpoint.timeout,
+        max_retries=0,
+        http_client=http_client,
     )
+
+
+#: Largest reply body read from a model endpoint, in bytes; a longer one is refused.
+MAX_REPLY_BYTES = 4 * 1024 * 1024
+
+
+@functools.cache
+def _reply_too_large() -> type[Exception]:
+    """The error a too-long reply raises inside the SDK (an ``OpenAIError``, which the SDK
+    passes on as it is, neither retried nor wrapped)."""
+    import openai
+
+    class ReplyTooLarge(openai.OpenAIError):
+        pass
+
+    return ReplyTooLarge
+
+
+def _bounded_http_client(timeout: float) -> Any:
+    """The SDK's HTTP client with a transport that reads at most :data:`MAX_REPLY_BYTES`
+    of any reply body (by its ``Content-Length``, and while it streams in)."""
+    import importlib
+
+    import openai
+
+    # the HTTP library the SDK is built on (httpx, or its successor in newer SDKs)
+    mro = openai.DefaultAsyncHttpxClient.__mro__[1:]
+    base = next(c for c in mro if c.__name__ == "AsyncClient")
+    httpx: Any = importlib.import_module(base.__module__.split(".")[0])
+    too_large = _reply_too_large()
+    limit = MAX_REPLY_BYTES
+    refused = f"the endpoint's reply is over the {limit // (1024 * 1024)} MB limit; refused"
+
+    class BoundedStream(httpx.AsyncByteStream):
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        async def __aiter__(self) -> Any:
+            seen = 0
+            async for chunk in self._inner:
+                seen += len(chunk)
+                if seen > limit:
+                    raise too_large(refused)
+                yield chunk
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    class BoundedTransport(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self._inner = httpx.AsyncHTTPTransport()
+
+        async def handle_async_request(self, request: Any) -> Any:
+            response = await self._inner.handle_async_request(request)
+            length = response.headers.get("content-length", "")
+            if length.isdigit() and int(length) > limit:
+                await response.aclose()
+                raise too_large(refused)
+            return httpx.Response(
+                status_code=response.status_code,
+                headers=response.headers,
+                stream=BoundedStream(response.stream),
+                extensions=response.extensions,
+            )
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    return openai.DefaultAsyncHttpxClient(transport=BoundedTransport(), timeout=timeout)

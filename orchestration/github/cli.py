@@ -59,14 +59,9 @@ def _event(env: Mapping[str, str] = os.environ) -> dict[str, Any] | None:
     target = env.get("GITHUB_EVENT_PATH", "")
     if not target:
         return None
-    try:
-        data = json.loads(Path(target).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(
-            f"{target}: cannot read the event payload: {exc.strerror or exc}"
-        ) from None
-    except ValueError as exc:
-        raise InputError(f"{target}: the event payload is not JSON: {exc}") from None
+    from orchestration.runtime.artifact import read_json
+
+    data = read_json(Path(target), what="event payload (JSON)")
     return data if isinstance(data, dict) else None
 
 
@@ -87,17 +82,22 @@ def _json_value(value: str | None, value_file: Path | None) -> Any:
     if (value is None) == (value_file is None):
         raise InputError("give the value with exactly one of --value JSON or --value-file FILE")
     if value_file is not None:
-        try:
-            text = value_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"{value_file}: cannot read: {exc.strerror or exc}") from None
+        from orchestration.runtime.guards import max_artifact_bytes, read_regular_text
+
+        text = read_regular_text(value_file, max_artifact_bytes(), what="JSON value file")
         source = str(value_file)
     else:
         text, source = str(value), "--value"
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise InputError(f"{source}: not JSON: nested too deeply to parse") from None
     except ValueError as exc:
         raise InputError(f"{source}: not JSON: {exc}") from None
+    from orchestration.runtime.guards import check_depth
+
+    check_depth(value, where=source)
+    return value
 
 
 def _reject_constant(name: str) -> Any:
@@ -240,12 +240,9 @@ def register(main: click.Group) -> None:
 
         check_key(marker_key)
         check_login(author)
-        try:
-            markdown = body_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"{body_file}: cannot read: {exc.strerror or exc}") from None
-        except UnicodeDecodeError:
-            raise InputError(f"{body_file}: not UTF-8 text") from None
+        from orchestration.runtime.guards import max_artifact_bytes, read_regular_text
+
+        markdown = read_regular_text(body_file, max_artifact_bytes(), what="markdown file")
         client, repo = _client()
         result = asyncio.run(
             upsert_sticky_comment(

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.errors import ForgeflowError, InputError
-from orchestration.runtime.artifact import loads_strict
 
 if TYPE_CHECKING:
     from orchestration.github.api import GitHubClient
@@ -62,8 +61,10 @@ def check_correlation_id(correlation_id: str) -> str:
 
 
 def payload_size(payload: Mapping[str, Any]) -> int:
-    """Bytes of ``payload`` serialized as compact UTF-8 JSON."""
-    return len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    """Bytes of ``payload`` as it goes on the wire: serialized the way the request is sent
+    (``json.dumps`` with its defaults, as PyGithub encodes a request body), so non-ASCII
+    text counts as its ``\\uXXXX`` escapes (six bytes for an ``é``), not as UTF-8."""
+    return len(json.dumps(payload).encode("utf-8"))
 
 
 def build_client_payload(
@@ -122,12 +123,9 @@ def build_client_payload(
 
 def load_payload_file(path: Path) -> dict[str, Any]:
     """The JSON object in ``path`` (extra ``client_payload`` keys)."""
-    try:
-        data = loads_strict(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise InputError(f"{path}: not JSON: {exc}") from None
+    from orchestration.runtime.artifact import read_json
+
+    data = read_json(Path(path), what="payload file (JSON)")
     if not isinstance(data, dict):
         raise InputError(f"{path}: the payload must be a JSON object, not {type(data).__name__}")
     return data

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from agents.errors import ForgeflowError, InputError
+from agents.errors import ForgeflowError
 from orchestration.runtime.artifact import loads_strict
 
 MAX_LEGS = 256
@@ -38,10 +38,9 @@ def parse_agents(text: str, source: str = "--agents") -> list[Any]:
 
 def read_agents_file(path: Path) -> list[Any]:
     """The JSON list of agent names in ``path``."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    from orchestration.runtime.guards import max_artifact_bytes, read_regular_text
+
+    text = read_regular_text(Path(path), max_artifact_bytes(), what="JSON list of agents")
     return parse_agents(text, str(path))
 
 

@@ -327,10 +327,9 @@ def load_spilled(pointer: dict[str, Any], path: Path) -> Any:
     """
     if not is_artifact_pointer(pointer):
         raise PrStateError(f"{pointer!r} is not an artifact pointer")
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    from orchestration.runtime.guards import max_artifact_bytes, read_regular_bytes
+
+    raw = read_regular_bytes(Path(path), max_artifact_bytes(), what="state artifact")
     if hashlib.sha256(raw).hexdigest() != pointer["sha256"]:
         raise InputError(f"{path}: sha256 does not match the pointer in the pull request")
     return json.loads(raw.decode("utf-8"))
@@ -477,8 +476,13 @@ def sticky_marker(marker_key: str) -> str:
 def sticky_body(marker_key: str, markdown: str, *, limit: int = MAX_BODY_CHARS) -> str:
     """The comment body: the marker line, then ``markdown``.
 
-    A report longer than GitHub allows is cut, and says so in a visible last line.
+    Mentions and issue references in ``markdown`` are made inert (see
+    :mod:`orchestration.runtime.markdown`). A report longer than GitHub allows is cut, and
+    says so in a visible last line.
     """
+    from orchestration.runtime.markdown import neutralise
+
+    markdown = neutralise(markdown)
     head = sticky_marker(marker_key) + "\n"
     body = head + markdown
     if len(body) <= limit:

@@ -147,16 +147,21 @@ class PlannedStage:
 
 
 def load_spec(path: Path) -> PipelineSpec:
-    """Read and validate a pipeline file; errors name the file and the stage."""
+    """Read and validate a pipeline file; errors name the file and the stage.
+
+    The file must be a regular file of at most 1 MB; its YAML may not nest deeper than
+    64 levels nor expand through aliases beyond ten times its own size.
+    """
     import yaml
 
+    from orchestration.runtime.guards import MAX_PIPELINE_BYTES, read_regular_text, safe_yaml_load
+
     path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        raise InputError(f"{path}: no such pipeline file")
+    text = read_regular_text(path, MAX_PIPELINE_BYTES, what="pipeline file")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such pipeline file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raw = safe_yaml_load(text, where=str(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -81,8 +81,9 @@ def run_pipeline_file(
     a caller can follow the run's progress.
     """
     from orchestration.pipeline.file import load_spec, plan_stages, run_planned
-    from orchestration.runtime.artifact import new_id, write_artifact, write_text_atomic
+    from orchestration.runtime.artifact import new_id
     from orchestration.runtime.execution import RunContext
+    from orchestration.runtime.markdown import neutralise
     from orchestration.runtime.monitoring import RunMonitor
     from orchestration.state.open import open_store
 
@@ -122,30 +123,30 @@ def run_pipeline_file(
         exc = getattr(run, "exception", None)
         if isinstance(exc, ForgeflowError):
             raise exc
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ForgeflowError(f"--out {out_dir}: cannot create: {exc.strerror or exc}") from None
-    for run in result.runs:
-        write_artifact(out_dir / stage_file_name(run.stage), run.envelope)
-    output_path = None
+    files: list[tuple[str, str]] = [
+        (stage_file_name(run.stage), _artifact_text(run.envelope)) for run in result.runs
+    ]
+    has_output = False
     if result.ok and result.runs:
         # the run that produced the pipeline's output (a loop's best attempt is not
         # necessarily its last run, which is a validation)
         final_run = next(
             (r for r in reversed(result.runs) if r.output is result.output), result.runs[-1]
         )
-        output_path = write_artifact(out_dir / "output.json", final_run.envelope)
-    report = None
+        files.append(("output.json", _artifact_text(final_run.envelope)))
+        has_output = True
     final = result.output if result.ok else None
     text = getattr(final, "report_markdown", None)
-    if isinstance(text, str) and text:
-        report = out_dir / "report.md"
-        write_text_atomic(report, text)
+    has_report = isinstance(text, str) and bool(text)
+    if has_report:
+        files.append(("report.md", str(text)))
     title = f"Forgeflow run `{run_id}` of pipeline `{spec.name}`"
-    markdown = monitor.summary_markdown(title=title)
+    markdown = neutralise(monitor.summary_markdown(title=title))
+    files.append(("summary.md", markdown))
+    write_folder(out_dir, files)
+    output_path = out_dir / "output.json" if has_output else None
+    report = out_dir / "report.md" if has_report else None
     summary = out_dir / "summary.md"
-    write_text_atomic(summary, markdown)
     from orchestration.runtime.job_summary import write_step_summary
 
     write_step_summary(markdown)
@@ -177,6 +178,66 @@ def _annotation_file(path: Path) -> str:
     except ValueError:
         pass
     return str(path)
+
+
+def _artifact_text(envelope: Any) -> str:
+    return str(envelope.model_dump_json(indent=2)) + "\n"
+
+
+def write_folder(out_dir: Path, files: list[tuple[str, str]]) -> None:
+    """Write ``files`` (name, text) into ``out_dir`` whole or not at all.
+
+    Every file is written into a temporary folder beside ``out_dir`` first; only when all
+    of them are written (a full disk fails here, with nothing left behind) are they moved
+    in: the temporary folder becomes ``out_dir`` when there is none yet, else each file is
+    renamed into it (renames within one file system need no space). Other files already
+    in ``out_dir`` are left as they are.
+    """
+    import shutil
+    import tempfile
+
+    from orchestration.runtime.artifact import write_text_atomic
+
+    out_dir = Path(out_dir)
+    parent = out_dir.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=parent))
+    except OSError as exc:
+        raise ForgeflowError(f"--out {out_dir}: cannot create: {exc.strerror or exc}") from None
+    try:
+        for name, text in files:
+            try:
+                write_text_atomic(staging / name, text)
+            except ForgeflowError as exc:
+                why = exc.one_line().rsplit(": ", 1)[-1]
+                raise ForgeflowError(
+                    f"--out {out_dir}: cannot write {name} ({why}); nothing was written "
+                    "(finished stages are in the state store: rerun with the same --run-id)"
+                ) from None
+        try:
+            if not out_dir.exists():
+                os.chmod(staging, 0o777 & ~_umask())
+                os.replace(staging, out_dir)
+                return
+            from orchestration.runtime.guards import check_output_target
+
+            for name, _ in files:
+                check_output_target(out_dir / name)
+            for name, _ in files:
+                os.replace(staging / name, out_dir / name)
+        except OSError as exc:
+            raise ForgeflowError(
+                f"--out {out_dir}: cannot move the run's files in: {exc.strerror or exc}"
+            ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _check_settings_agents(

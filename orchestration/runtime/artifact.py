@@ -154,12 +154,14 @@ def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file and a rename.
 
     The file gets the mode a plain write would give it (the temporary file's is 0600).
-    A folder in the way, or any failure to write, is an :class:`InputError` naming
-    ``path``; the temporary file never stays behind.
+    Anything in the way that is not a regular file (a folder, a device, a FIFO, a
+    symbolic link), or any failure to write, is an :class:`InputError` naming ``path``;
+    the temporary file never stays behind.
     """
+    from orchestration.runtime.guards import check_output_target
+
     path = Path(path)
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; give a file path")
+    check_output_target(path)  # a folder, device, FIFO or symbolic link is never replaced
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -205,8 +207,11 @@ def read_artifact(path: Path, model: type[BaseModel] | None = None) -> Envelope:
 
 def correlation_of(path: Path) -> str | None:
     """The correlation id of an artifact file, if it is one."""
+    from agents.errors import ForgeflowError
+
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        doc = read_json(Path(path))
+    except ForgeflowError:
         return None
-    return doc.get("correlation_id") if is_envelope(doc) else None
+    value = doc.get("correlation_id") if is_envelope(doc) else None
+    return value if isinstance(value, str) else None

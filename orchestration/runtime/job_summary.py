@@ -73,11 +73,18 @@ def annotate_error(
 
 
 def write_step_summary(markdown: str, env: Mapping[str, str] = os.environ) -> Path | None:
-    """Append ``markdown`` to ``$GITHUB_STEP_SUMMARY``; return the file, or None when unset."""
+    """Append ``markdown`` to ``$GITHUB_STEP_SUMMARY``; return the file, or None when unset.
+
+    Mentions and issue references in it are made inert first (see
+    :mod:`orchestration.runtime.markdown`).
+    """
+    from orchestration.runtime.markdown import neutralise
+
     target = env.get(SUMMARY_ENV, "")
     if not target:
         return None
     path = Path(target)
+    markdown = neutralise(markdown)
     text = markdown if markdown.endswith("\n") else markdown + "\n"
     try:
         with path.open("a", encoding="utf-8") as fh:

@@ -8,6 +8,7 @@ checks artifacts against those files with ``jsonschema``, as a non-Python consum
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel
 
 from agents.errors import InputError, SchemaViolation
 from orchestration.runtime.artifact import ENVELOPE_VERSION, SCHEMA_PREFIX, Envelope, read_json
+from orchestration.runtime.guards import cut
 
 #: The repository's committed schemas folder.
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
@@ -148,19 +150,43 @@ def validate_file(path: Path, directory: Path = SCHEMAS_DIR) -> str:
     if not isinstance(doc, dict) or not isinstance(doc.get("schema_id"), str):
         raise SchemaViolation(f"{path}: $: no schema_id; not a Forgeflow artifact")
     schema_id = doc["schema_id"]
-    if not schema_id.startswith(SCHEMA_PREFIX):
-        raise SchemaViolation(f"{path}: $.schema_id: unknown schema {schema_id!r}")
-    schema_path = directory / f"{schema_id.removeprefix(SCHEMA_PREFIX)}.json"
-    if not schema_path.is_file():
-        raise InputError(f"{path}: no schema {schema_path.name} in {directory}")
-    schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = list(validator.iter_errors(doc))
+    name = schema_id.removeprefix(SCHEMA_PREFIX)
+    # only a committed schema, by its bare name: never a path out of the folder
+    known = _schema_names(directory)
+    if not schema_id.startswith(SCHEMA_PREFIX) or not _SCHEMA_NAME.fullmatch(name):
+        raise SchemaViolation(f"{path}: $.schema_id: unknown schema {cut(schema_id, 120)!r}")
+    if name not in known:
+        raise InputError(f"{path}: $.schema_id: no schema {name}.json in {directory}")
+    schema_path = directory / f"{name}.json"
+    try:
+        schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        why = cut(str(exc), 120)
+        raise InputError(f"{schema_path}: not a readable JSON Schema: {why}") from None
+    try:
+        validator = jsonschema.Draft202012Validator(schema)
+        errors = list(validator.iter_errors(doc))
+    except RecursionError:
+        raise SchemaViolation(f"{path}: nested too deeply to validate") from None
+    except jsonschema.exceptions.SchemaError as exc:
+        why = cut(exc.message, 120)
+        raise InputError(f"{schema_path}: not a valid JSON Schema: {why}") from None
     if errors:
         err = jsonschema.exceptions.best_match(errors)
         while err.context:  # descend into anyOf/oneOf to the most specific rule broken
             err = jsonschema.exceptions.best_match(err.context)
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        where = err.json_path
-        raise SchemaViolation(f"{path}: {where}: {err.message} [{err.validator}]{more}")
+        where = cut(err.json_path, 120)
+        raise SchemaViolation(f"{path}: {where}: {cut(err.message, 200)} [{err.validator}]{more}")
     return schema_id
+
+
+_SCHEMA_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
+
+
+def _schema_names(directory: Path) -> set[str]:
+    """The names of the schema files in ``directory`` (``Envelope`` for Envelope.json)."""
+    try:
+        return {p.stem for p in Path(directory).glob("*.json") if p.is_file()}
+    except OSError:
+        return set()

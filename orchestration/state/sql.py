@@ -38,6 +38,7 @@ from pydantic import ValidationError
 from agents.base import format_validation_error
 from agents.errors import StateStoreError
 from orchestration.runtime.artifact import Envelope
+from orchestration.runtime.guards import connection_secrets, mask_credentials, scrub_secrets
 from orchestration.state.base import StateStore
 from orchestration.state.directory import dump_value
 
@@ -50,17 +51,10 @@ _PG_SCHEMA_LOCK = 0x466F726765  # "Forge"
 
 
 def mask_password(url: str) -> str:
-    """``url`` with the password, if any, replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return url.split("://", 1)[0] + "://…" if "://" in url else url
-    if not password:
-        return url
-    userinfo, _, hostinfo = parts.netloc.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    return parts._replace(netloc=f"{user}:***@{hostinfo}").geturl()
+    """``url`` with every credential it carries (userinfo password, ``password=``,
+    ``sslpassword=``, …) masked, as the driver parses it; see
+    :func:`orchestration.runtime.guards.mask_credentials`."""
+    return mask_credentials(url)
 
 
 def _reason(exc: BaseException) -> str:
@@ -263,8 +257,9 @@ class SqlStore(StateStore):
         try:
             return _PostgresBackend(self.url)
         except psycopg.Error as exc:
+            reason = scrub_secrets(_reason(exc), connection_secrets(self.url))
             raise StateStoreError(
-                f"cannot reach PostgreSQL at {self._location}: {_reason(exc)}"
+                f"cannot reach PostgreSQL at {self._location}: {reason}"
             ) from None
 
     def _create_tables(self) -> None:
@@ -304,8 +299,9 @@ class SqlStore(StateStore):
             try:
                 yield
             except errors as exc:
+                reason = scrub_secrets(_reason(exc), connection_secrets(self.url))
                 raise StateStoreError(
-                    f"state store {self._location}: cannot {action}: {_reason(exc)}"
+                    f"state store {self._location}: cannot {action}: {reason}"
                 ) from None
 
     def _sql(self, sql: str) -> str:

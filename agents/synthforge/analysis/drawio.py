@@ -9,7 +9,8 @@ What is read, as draw.io saves it:
   its ``<mxCell>`` child holds style, parent and geometry.
 
 The input is untrusted. It is parsed with ``defusedxml`` (no DTD, no entities, no external
-references), the file is capped at :data:`MAX_FILE_BYTES`, and each compressed page is
+references), the file must be a regular file (links resolved) and is capped at
+:data:`MAX_FILE_BYTES`, and each compressed page is
 inflated with a bounded output (:data:`MAX_PAGE_BYTES`, :data:`MAX_TOTAL_BYTES` for all
 pages together), so a deflate bomb stops at the cap instead of exhausting memory. Every
 problem raises a :class:`DiagramError` (an :class:`~agents.errors.InputError`) whose message
@@ -181,6 +182,7 @@ def read_diagram(path: Path) -> list[DiagramPage]:
             f"{path}: root element <{tag}> is neither <mxfile> nor <mxGraphModel>; "
             "not a draw.io diagram"
         )
+    _check_unique_ids(path, pages)
     _make_ids_unique(pages)
     for page in pages:
         _absolute_geometry(page)
@@ -188,23 +190,14 @@ def read_diagram(path: Path) -> list[DiagramPage]:
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file's bytes: a regular file (links resolved) within :data:`MAX_FILE_BYTES`,
+    read with a bound (a link to ``/dev/zero`` or a FIFO is refused, never read)."""
+    from orchestration.runtime.guards import read_regular_bytes
+
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise DiagramError(
-                f"{path}: {_mb(size)} is over the {_mb(MAX_FILE_BYTES)} limit for a diagram"
-            )
-        with path.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise DiagramError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DiagramError(f"{path}: is a folder, expected a draw.io diagram") from None
-    except OSError as exc:
-        raise DiagramError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_FILE_BYTES:  # grew, or a special file that reports no size
-        raise DiagramError(f"{path}: over the {_mb(MAX_FILE_BYTES)} limit for a diagram")
-    return data
+        return read_regular_bytes(path, MAX_FILE_BYTES, what="draw.io diagram")
+    except InputError as exc:
+        raise DiagramError(str(exc)) from None
 
 
 def _mb(n: int) -> str:
@@ -361,13 +354,38 @@ def _number(text: str | None) -> float:
     return value if math.isfinite(value) else 0.0
 
 
+def _check_unique_ids(path: Path, pages: list[DiagramPage]) -> None:
+    """Refuse a page that uses one cell id twice: draw.io never writes that, and keeping
+    either cell would silently drop the other (and rewire its edges)."""
+    for page in pages:
+        seen: set[str] = set()
+        for cell in page.cells:
+            if cell.id in seen:
+                raise DiagramError(
+                    f"{path}: page {page.name!r}: cell id {cell.id!r} is used twice; "
+                    "the file is damaged (give each cell its own id)"
+                )
+            seen.add(cell.id)
+
+
 def _make_ids_unique(pages: list[DiagramPage]) -> None:
-    """Prefix ids that an earlier page already used with their page id, across references."""
+    """Give ids that an earlier page already used a new one, prefixed with their page id,
+    across references. A new id never collides with any id of any page (``PAGE/ID``,
+    then ``PAGE/ID~2``, ...), so no two cells are ever merged."""
+    taken = {c.id for page in pages for c in page.cells}
     seen: set[str] = set()
     for page in pages:
-        clashes = {c.id for c in page.cells} & seen
+        own = {c.id for c in page.cells}
+        clashes = own & seen
         if clashes:
-            rename = {old: f"{page.id}/{old}" for old in clashes}
+            rename: dict[str, str] = {}
+            for old in sorted(clashes):
+                new, n = f"{page.id}/{old}", 1
+                while new in taken:
+                    n += 1
+                    new = f"{page.id}/{old}~{n}"
+                taken.add(new)
+                rename[old] = new
             for c in page.cells:
                 c.id = rename.get(c.id, c.id)
                 c.parent = rename.get(c.parent, c.parent) if c.parent else c.parent

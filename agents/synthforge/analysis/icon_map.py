@@ -242,6 +242,10 @@ class IconMap:
                 why = rule.why
         return rtype, kind, why
 
+    def knows_type(self, resource_type: str) -> bool:
+        """Whether some icon of the map stands for ``resource_type``."""
+        return resource_type in self._category_of_type
+
     def category_of(self, resource_type: str) -> str:
         """The category the map gives ``resource_type`` (``other`` when unmapped)."""
         return self._category_of_type.get(resource_type, "other")

@@ -22,6 +22,7 @@ review: :class:`ClickPrompter` talks to the process's terminal through ``click``
 from __future__ import annotations
 
 import getpass
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,11 +31,11 @@ from typing import Any, ClassVar, Literal, Protocol, TextIO, cast
 from pydantic import Field, ValidationError
 
 from agents.base import Agent, AgentConfig, AgentSettings, format_validation_error
-from agents.errors import InputError, SchemaViolation
+from agents.errors import InputError, SchemaViolation, cut_line
 from agents.model_client import ModelClient
 from agents.synthforge.analysis.filter import name_from_type
 from agents.synthforge.analysis.heap import FewerCollections
-from agents.synthforge.analysis.icon_map import load_icon_map, provider_of_type
+from agents.synthforge.analysis.icon_map import IconMap, load_icon_map, provider_of_type
 from agents.synthforge.models import (
     ClassifiedArchitecture,
     Decision,
@@ -204,6 +205,7 @@ def apply_decisions(
     decided: set[str] = set()
     recorded: list[Decision] = []
     added: list[Resource] = []
+    type_warnings: list[str] = []
 
     for n, decision in enumerate(decisions):
         at = f"{where}: $.decisions[{n}]"
@@ -214,7 +216,7 @@ def apply_decisions(
         if decision.action == "add":
             if rid in resources or rid in unclear or any(a.id == rid for a in added):
                 raise InputError(f"{at}.resource_id: {rid!r} already exists; add needs a new id")
-            rtype = _required_type(decision, at)
+            rtype = _required_type(decision, at, icon_map, type_warnings)
             added.append(
                 Resource(
                     id=rid,
@@ -231,7 +233,7 @@ def apply_decisions(
             if decision.action == "remove":
                 del resources[rid]
             elif decision.action == "correct":
-                rtype = _required_type(decision, at)
+                rtype = _required_type(decision, at, icon_map, type_warnings)
                 resources[rid] = current.model_copy(
                     update={
                         "resource_type": rtype,
@@ -282,6 +284,7 @@ def apply_decisions(
                         f"{at}.resource_type: {rid!r} needs clarification; "
                         f"give its resource_type (candidates: {options})"
                     )
+                _check_type(clarified, f"{at}.resource_type", icon_map, type_warnings)
                 del unclear[rid]
                 added.append(
                     Resource(
@@ -319,6 +322,7 @@ def apply_decisions(
     kept = [resources[r.id] for r in classified.resources if r.id in resources]
     remaining = [u for u in classified.needs_clarification if u.icon_id in unclear]
     warnings = [w for w in classified.warnings if "need clarification" not in w]
+    warnings += type_warnings
     if remaining:
         warnings.append(
             f"{len(remaining)} icon(s) still need clarification after review: "
@@ -338,10 +342,32 @@ def apply_decisions(
     )
 
 
-def _required_type(decision: Decision, at: str) -> str:
+def _required_type(decision: Decision, at: str, icon_map: IconMap, warnings: list[str]) -> str:
     if not decision.resource_type:
         raise InputError(f"{at}.resource_type: {decision.action} needs a resource_type")
-    return decision.resource_type
+    return _check_type(decision.resource_type, f"{at}.resource_type", icon_map, warnings)
+
+
+#: An ARM type (``Microsoft.Web/sites``, ``Microsoft.Sql/servers/databases``).
+_ARM_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)+(/[A-Za-z][A-Za-z0-9]*)+")
+#: A CloudFormation type (``AWS::S3::Bucket``).
+_CFN_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
+
+
+def _check_type(rtype: str, at: str, icon_map: IconMap, warnings: list[str]) -> str:
+    """``rtype`` when it is an ARM or CloudFormation type; a type of that shape that the
+    icon map does not know is accepted with a warning naming it, anything else refused."""
+    if not (_ARM_TYPE.fullmatch(rtype) or _CFN_TYPE.fullmatch(rtype)):
+        raise InputError(
+            f"{at}: {cut_line(rtype, 120)!r} is not a resource type: give an ARM type "
+            "(Microsoft.Web/sites) or a CloudFormation type (AWS::S3::Bucket)"
+        )
+    if not icon_map.knows_type(rtype):
+        warnings.append(
+            f"{at}: resource type {rtype!r} is not one Forgeflow knows; "
+            "the security, flow and cost analyses may not cover it"
+        )
+    return rtype
 
 
 def _provider(resource_type: str, fallback: str) -> Provider:

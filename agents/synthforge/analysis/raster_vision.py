@@ -103,15 +103,9 @@ def read_image(path: Path) -> tuple[bytes, RasterKind]:
         raise InputError(f"{path}: not a PNG or JPEG image")
     if kind == "gif":
         raise InputError(f"{path}: GIF diagrams are not read; export the diagram as PNG or JPEG")
-    try:
-        size = path.stat().st_size
-        if size > MAX_IMAGE_BYTES:
-            raise InputError(f"{path}: {size / 2**20:.1f} MB is over the 20 MB limit for an image")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    from orchestration.runtime.guards import read_regular_bytes
+
+    data = read_regular_bytes(path, MAX_IMAGE_BYTES, what="image")  # a regular file, bounded
     if not data:
         raise InputError(f"{path}: empty file")
     return data, kind

@@ -5,7 +5,10 @@ is written: in mermaid labels every character outside a small safe set becomes a
 entity code (``#34;``), and node and subgraph ids are generated, never taken from the
 diagram; in markdown, the characters that would open markup, tables, links or HTML are
 escaped. A hostile label therefore cannot end the code block, break the graph or the
-table, or inject HTML.
+table, or inject HTML. GitHub mentions and issue references (``@user``, ``#123``) are made
+inert (:mod:`orchestration.runtime.markdown`), every text is cut to :data:`MAX_TEXT`
+characters and the whole report to :data:`MAX_REPORT_CHARS`, so a diagram with huge
+labels cannot make a huge report.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ _MERMAID_SAFE = re.compile(r"[A-Za-z0-9 _.,:/()\-]")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#!])")
 _URL = re.compile(r"https://[A-Za-z0-9.\-]+(/[A-Za-z0-9._~/%\-]*)?(#[A-Za-z0-9._\-]*)?")
 _MAX_LABEL = 80
+#: Longest piece of diagram text shown in the report, in characters.
+MAX_TEXT = 2_000
+#: Longest report, in characters; a longer one is cut at a line and says so.
+MAX_REPORT_CHARS = 1_000_000
 
 
 def _one_line(text: str) -> str:
@@ -44,6 +51,8 @@ def mermaid_label(text: str, *, limit: int = _MAX_LABEL) -> str:
 def md(text: object) -> str:
     """``text`` as inert inline markdown: one line, markup and HTML characters escaped."""
     flat = _one_line(str(text))
+    if len(flat) > MAX_TEXT:
+        flat = flat[: MAX_TEXT - 1] + "…"
     flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", flat)
 
@@ -324,4 +333,28 @@ def render_report(
     if failures:
         out += ["", "## Failed branches", ""]
         out += [f"- **{md(f.branch)}**: {md(f.error)}" for f in failures]
-    return "\n".join(out).rstrip() + "\n"
+    return bound_report("\n".join(out).rstrip() + "\n")
+
+
+def bound_report(text: str, limit: int = MAX_REPORT_CHARS) -> str:
+    """``text`` with mentions made inert, cut at a line to at most ``limit`` characters
+    (a code block open at the cut is closed), with a visible last line saying so."""
+    from orchestration.runtime.markdown import neutralise
+
+    text = neutralise(text)
+    if len(text) <= limit:
+        return text
+    note = "\n_… report cut at {:,} characters; the artifact holds everything._\n"
+    keep: list[str] = []
+    size = len(note) + 8
+    fenced = False
+    for line in text.splitlines(keepends=True):
+        if size + len(line) > limit:
+            break
+        keep.append(line)
+        size += len(line)
+        if line.startswith("```"):
+            fenced = not fenced
+    if fenced:
+        keep.append("```\n")
+    return "".join(keep) + note.format(limit)

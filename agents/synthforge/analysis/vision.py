@@ -59,7 +59,6 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from agents.base import Agent
-from agents.errors import InputError
 from agents.synthforge.analysis.drawio import MAX_FILE_BYTES, Cell, DiagramPage, read_diagram
 from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
 from agents.synthforge.models import (
@@ -566,15 +565,6 @@ def detect_file(path: Path) -> DetectionResult:
     return detect(read_diagram(path), Path(path).name)
 
 
-def file_digest(path: Path) -> str:
-    """``sha256:<hex>`` of a file's bytes, read in blocks."""
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return "sha256:" + h.hexdigest()
-
-
 class VisionAgent(FewerCollections, Agent[DiagramInput, DetectionResult]):
     """Find icons, containers, free texts and connections in a draw.io diagram."""
 
@@ -588,21 +578,19 @@ class VisionAgent(FewerCollections, Agent[DiagramInput, DetectionResult]):
 
     @classmethod
     def load_input(cls, path: Path) -> DiagramInput:
-        """The diagram at ``path`` as this agent's input; the file must exist.
+        """The diagram at ``path`` as this agent's input: a regular file (links resolved)
+        within :data:`MAX_FILE_BYTES`.
 
-        The input carries the file's digest (for files within the size limit), so the
-        result cache and resumed runs notice an edited diagram at the same path.
+        The input carries the file's digest, so the result cache and resumed runs notice
+        an edited diagram at the same path.
         """
         path = Path(path)
-        if not path.exists():
-            raise InputError(f"{path}: no such file")
-        if path.is_dir():
-            raise InputError(f"{path}: is a folder, expected a draw.io diagram")
-        try:
-            small = path.stat().st_size <= MAX_FILE_BYTES
-            digest = file_digest(path) if small else None
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        from orchestration.runtime.guards import read_regular_bytes
+
+        # a regular file (links resolved) within the limit, read with a bound: a link to
+        # /dev/zero or a FIFO is refused here, never hashed without end
+        data = read_regular_bytes(path, MAX_FILE_BYTES, what="draw.io diagram")
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
         return DiagramInput(path=str(path), digest=digest)
 
     async def process(self, data: DiagramInput) -> DetectionResult:

@@ -373,24 +373,30 @@ def render(plan: Plan, iac: str) -> list[GeneratedFile]:
 MANIFEST = ".forgeflow-generated.json"
 
 
-def _replaceable(output_dir: Path) -> None:
+def _replaceable(output_dir: Path, *, force: bool = False) -> None:
     """Refuse to replace a folder that holds anything Forgeflow did not write there.
 
     A folder may be replaced when it is empty, or when it holds exactly the files listed
-    in the manifest of an earlier generation (plus the manifest). Anything else — a
-    user's own files, a repository, ``.`` — is refused, so nothing is ever lost.
+    in the manifest of an earlier generation (plus the manifest), each unchanged since it
+    was written (the manifest records their sha256). Anything else — a user's own files,
+    a generated file edited by hand, a repository, ``.`` — is refused, so nothing is ever
+    lost; ``force`` allows replacing edited generated files (never foreign ones).
     """
     present = {p.relative_to(output_dir).as_posix() for p in output_dir.rglob("*") if p.is_file()}
     if not present:
         return
     listed: set[str] = set()
+    hashes: dict[str, str] = {}
     manifest = output_dir / MANIFEST
     if manifest.is_file():
         try:
             doc = json.loads(manifest.read_text(encoding="utf-8"))
-            listed = {str(f) for f in doc.get("files", [])} if isinstance(doc, dict) else set()
         except (OSError, ValueError):
-            listed = set()
+            doc = None
+        if isinstance(doc, dict):
+            listed = {str(f) for f in doc.get("files", []) or []}
+            raw = doc.get("sha256")
+            hashes = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
     foreign = sorted(present - listed - {MANIFEST})
     if not manifest.is_file() or foreign:
         example = foreign[0] if foreign else sorted(present)[0]
@@ -398,30 +404,53 @@ def _replaceable(output_dir: Path) -> None:
             f"{output_dir}: output_dir holds files Forgeflow did not generate (e.g. {example}); "
             "choose a new or empty folder, or one written by an earlier run"
         )
+    if force:
+        return
+    for name in sorted(present - {MANIFEST}):
+        recorded = hashes.get(name)
+        if recorded is None or _sha256(output_dir / name) != recorded:
+            raise InputError(
+                f"{output_dir / name}: changed since Forgeflow generated it (or its hash is "
+                "not recorded); keep your edit elsewhere, or regenerate over it with "
+                "--set write_modules.force=true"
+            )
 
 
-def check_output_dir(output_dir: Path) -> None:
+def check_output_dir(output_dir: Path, *, force: bool = False) -> None:
     """Raise :class:`InputError` now if :func:`write_files` would refuse ``output_dir``
-    (a file, or a folder with files Forgeflow did not generate), before any work is done."""
+    (a file, a folder with files Forgeflow did not generate, or one with a generated file
+    edited since, unless ``force``), before any work is done."""
     output_dir = Path(output_dir).absolute()
     if output_dir.exists() and not output_dir.is_dir():
         raise InputError(f"{output_dir}: output_dir exists and is not a folder")
     if output_dir.is_dir():
-        _replaceable(output_dir)
+        _replaceable(output_dir, force=force)
 
 
-def write_files(output_dir: Path, files: list[GeneratedFile]) -> None:
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_files(output_dir: Path, files: list[GeneratedFile], *, force: bool = False) -> None:
     """Write ``files`` under ``output_dir`` all at once, or nothing.
 
     They go into a temporary folder beside ``output_dir`` first, with a manifest
     (``.forgeflow-generated.json``) listing them; only when every file is written does
     that folder replace ``output_dir``. An existing ``output_dir`` is replaced only when
     it is empty or holds exactly an earlier generation (see the manifest); a folder with
-    other files is refused. Raises :class:`InputError` when the folder cannot be written.
+    other files, or with a generated file changed since (its sha256 differs from the
+    manifest's), is refused unless ``force``. Raises :class:`InputError` when the folder
+    cannot be written.
     """
     output_dir = Path(output_dir).absolute()
     parent = output_dir.parent
-    check_output_dir(output_dir)
+    check_output_dir(output_dir, force=force)
     try:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=parent))
@@ -435,7 +464,16 @@ def write_files(output_dir: Path, files: list[GeneratedFile]) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(f.content, encoding="utf-8")
         (staging / MANIFEST).write_text(
-            json.dumps({"generator": "forgeflow", "files": sorted(f.path for f in files)}, indent=2)
+            json.dumps(
+                {
+                    "generator": "forgeflow",
+                    "files": sorted(f.path for f in files),
+                    "sha256": {
+                        f.path: _sha256(staging / f.path) for f in sorted(files, key=_path_of)
+                    },
+                },
+                indent=2,
+            )
             + "\n",
             encoding="utf-8",
         )
@@ -453,6 +491,10 @@ def write_files(output_dir: Path, files: list[GeneratedFile]) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _path_of(f: GeneratedFile) -> str:
+    return f.path
 
 
 def _why(exc: OSError) -> str:

@@ -24,6 +24,10 @@ class WriteModulesSettings(AgentSettings):
     output_dir: str = Field(
         default="iac", description="Folder to write the modules into (default: iac)"
     )
+    force: bool = Field(
+        default=False,
+        description="Replace generated files even when they were edited since (default: false)",
+    )
 
 
 class WriteModulesAgent(Agent[GeneratedModules, GeneratedModules]):
@@ -38,5 +42,5 @@ class WriteModulesAgent(Agent[GeneratedModules, GeneratedModules]):
 
     async def process(self, data: GeneratedModules) -> GeneratedModules:
         target = Path(self.settings.output_dir)
-        write_files(target, data.files)
+        write_files(target, data.files, force=self.settings.force)
         return data.model_copy(update={"output_dir": str(target)})

@@ -145,8 +145,12 @@ async def react(client: Any, repo: str, number: int, comment_id: int, content: s
 
 
 async def reply(client: Any, repo: str, number: int, text: str) -> None:
+    from orchestration.runtime.markdown import neutralise
+
+    body = neutralise(text)  # a quoted command or login never pings nor links anyone
+
     def go() -> None:
-        client.repo(repo).get_issue(number).create_comment(text)
+        client.repo(repo).get_issue(number).create_comment(body)
 
     await client.call(f"POST reply on {repo}#{number}", go)
 
