@@ -396,6 +396,12 @@ def file_settings(spec: Any) -> dict[str, dict[str, Any]]:
 
 
 def finish_run(store: StateStore, record: RunRecord, *, ok: bool, error: str | None) -> RunRecord:
+    """Record the run's end, unless another worker recorded it already (one taken for dead
+    while it was alive): a run finishes once. The check and the write are two steps, not
+    one transaction, so this narrows that window rather than closing it."""
+    stored = store.get_value(RUN_KEY + record.id)
+    if stored is not None and stored.get("status") in FINISHED:
+        return RunRecord.model_validate(stored)
     record.status = RunStatus.SUCCEEDED if ok else RunStatus.FAILED
     record.error = error
     record.add_event("run_succeeded" if ok else "run_failed", detail=error)
