@@ -51,3 +51,20 @@ class ToolError(ForgeflowError):
     """An agent's tools are set wrongly or cannot be set up: an unknown tool, a tool that
     writes while writes are not allowed, an MCP server that does not start or lacks an
     allow-listed tool."""
+
+
+class NotFoundError(ForgeflowError):
+    """A run, stage, artifact or agent asked for by name does not exist."""
+
+
+class ConflictError(ForgeflowError):
+    """The thing exists but is not in a state that allows the request (e.g. decisions for a
+    run that is not waiting for review)."""
+
+
+class AuthError(ForgeflowError):
+    """A request's credentials (bearer token, webhook signature) are missing or wrong."""
+
+
+class ConfigError(ForgeflowError):
+    """A command's configuration (options, environment) is unusable."""

@@ -250,6 +250,141 @@ def mcp(http_address: str | None, state: str | None, cache_dir: Path | None) -> 
     serve_http(app, address[0], address[1], token)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--state",
+    metavar="URL",
+    help="State store (default sqlite:///.forgeflow/server.db); postgresql://... for "
+    "workers on a job queue.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=int,
+    help="Workers in the server process (0 with PostgreSQL: only separate "
+    "'orchestration worker' processes run the runs).",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for the runs' files (default .forgeflow/server).",
+)
+@click.option(
+    "--pipelines",
+    "pipelines_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder of committed pipelines that requests name (default pipelines/).",
+)
+@click.option("--max-body", "max_body_bytes", type=int, help="Largest request body in bytes.")
+@click.option(
+    "--webhook-pipeline",
+    default="synthforge",
+    show_default=True,
+    help="Committed pipeline a webhook's changed diagram runs.",
+)
+@click.option(
+    "--webhook-set",
+    "webhook_settings",
+    multiple=True,
+    metavar="AGENT.KEY=VALUE",
+    help="Setting for webhook-started runs (repeatable).",
+)
+@click.option(
+    "--allow-set",
+    "allow_settings",
+    multiple=True,
+    metavar="AGENT.KEY",
+    help="A setting requests may give, besides interactive.yes, cost_estimation.region and "
+    "module_development.iac (repeatable). Settings that name files or programs on this "
+    "machine should not be allowed.",
+)
+@user_errors
+def serve(
+    host: str,
+    port: int,
+    state: str | None,
+    workers: int,
+    data_dir: Path | None,
+    pipelines_dir: Path | None,
+    max_body_bytes: int | None,
+    webhook_pipeline: str,
+    webhook_settings: tuple[str, ...],
+    allow_settings: tuple[str, ...],
+) -> None:
+    """Serve the HTTP API and GitHub webhooks (pip install 'forgeflow[server]').
+
+    API tokens come from FORGEFLOW_API_TOKENS (comma-separated tokens or sha256:HASH of
+    them); without them the server listens on loopback only. The webhook secret comes
+    from FORGEFLOW_WEBHOOK_SECRET, the token for GitHub's contents API from GITHUB_TOKEN.
+    """
+    from orchestration.pipeline.runner import parse_settings
+    from orchestration.server.config import DEFAULT_ALLOWED_SETTINGS, ServerConfig
+    from orchestration.server.main import serve as run_server
+
+    for name in allow_settings:
+        agent, dot, key = name.partition(".")
+        if not agent or not dot or not key or "=" in name:
+            raise ForgeflowError(f"--allow-set {name!r}: expected AGENT.KEY")
+    postgres = bool(state and state.startswith(("postgresql:", "postgres:")))
+    config = ServerConfig.from_env(
+        host=host,
+        port=port,
+        state=state,
+        workers=workers,
+        embedded_workers=not postgres,
+        data_dir=data_dir,
+        pipelines_dir=pipelines_dir,
+        max_body_bytes=max_body_bytes,
+        webhook_pipeline=webhook_pipeline,
+        webhook_settings=parse_settings(webhook_settings),
+        allowed_settings=DEFAULT_ALLOWED_SETTINGS | set(allow_settings),
+    )
+    run_server(config)
+
+
+@main.command()
+@click.option(
+    "--state",
+    metavar="URL",
+    required=True,
+    help="The PostgreSQL state store the server uses (postgresql://...).",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path(".forgeflow") / "server",
+    show_default=True,
+    help="Folder for the runs' files on this machine; keep it relative (and the same for "
+    "every worker and server) so that a run another worker takes up resumes its stages.",
+)
+@click.option(
+    "--stalled-after",
+    type=click.FloatRange(min=1.0),
+    default=30.0,
+    show_default=True,
+    help="Seconds without a heartbeat after which a worker is taken for dead and its run "
+    "is given to another.",
+)
+@user_errors
+def worker(state: str, data_dir: Path, stalled_after: float) -> None:
+    """Take runs from the PostgreSQL job queue and run them (pip install 'forgeflow[queue]').
+
+    Start as many as you like, on any machines that reach the database; each runs one run
+    at a time. SIGTERM or Ctrl-C stops it after the run in progress.
+    """
+    from agents.errors import ConfigError
+    from orchestration.server.queue import run_workers
+
+    if not state.startswith(("postgresql:", "postgres:")):
+        raise ConfigError("--state: workers share a PostgreSQL store (postgresql://...)")
+    run_workers(state, data_dir, stalled_after=stalled_after)
+
+
 from orchestration.github.cli import register  # noqa: E402 - commands need ``main`` defined
 
 register(main)

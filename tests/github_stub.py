@@ -250,6 +250,7 @@ class GitHubStub:
         self._permissions: dict[str, dict[str, str]] = {}
         self._files: dict[str, dict[str, bytes]] = {}
         self._reactions: list[dict[str, Any]] = []
+        self._pull_files: dict[str, list[dict[str, Any]]] = {}
         self.record_path = record
         self.state_file = state_file
         self.token = token
@@ -587,6 +588,18 @@ class GitHubStub:
             self._files.setdefault(f"{_repo_key(repo)}@{ref}", {})[path] = content
             self._save()
 
+    def set_pull_files(
+        self, repo: str, number: int, files: list[tuple[str, str]] | list[str]
+    ) -> None:
+        """The files pulls/list-files reports for ``repo#number``: names, or ``(name,
+        status)`` pairs (status ``added``, ``modified``, ``removed``, ``renamed``)."""
+        entries = []
+        for item in files:
+            name, status = (item, "modified") if isinstance(item, str) else item
+            entries.append({"filename": name, "status": status})
+        with self._lock:
+            self._pull_files[f"{_repo_key(repo)}#{number}"] = entries
+
     def reactions(self) -> list[dict[str, Any]]:
         """Reactions created, in order: ``{"repo", "comment_id", "content", "id"}``."""
         with self._lock:
@@ -638,6 +651,11 @@ class GitHubStub:
             )
             self._save()
             return 201, reaction, {}
+        if op_id == "pulls/list-files":
+            if self._pull(params) is None:
+                return _not_found()
+            key = f"{_repo_key(repo)}#{int(params['pull_number'])}"
+            return 200, [_diff_entry(repo, f, base) for f in self._pull_files.get(key, [])], {}
         if op_id == "repos/get-content":
             ref = query.get("ref") or "main"
             path = params["path"]
@@ -882,6 +900,23 @@ def _role_permissions(role: str) -> dict[str, bool]:
     level = order.index(role) if role in order else -1
     names = {"pull": 0, "triage": 1, "push": 2, "maintain": 3, "admin": 4}
     return {name: level >= need for name, need in names.items()}
+
+
+def _diff_entry(repo: str, entry: dict[str, Any], base: str) -> dict[str, Any]:
+    """A diff-entry as pulls/list-files answers it."""
+    name = entry["filename"]
+    return {
+        "sha": "bbcd538c8e72b8c175046e27cc8f907076331401",
+        "filename": name,
+        "status": entry["status"],
+        "additions": 1,
+        "deletions": 0,
+        "changes": 1,
+        "blob_url": f"https://github.com/{repo}/blob/HEAD/{name}",
+        "raw_url": f"https://github.com/{repo}/raw/HEAD/{name}",
+        "contents_url": f"{base}/repos/{repo}/contents/{name}",
+        "patch": "@@ -0,0 +1 @@",
+    }
 
 
 def _int(value: str | None, default: int) -> int:

@@ -1,1 +1,1 @@
-"""Pipelines from files: the pipeline-file model and its checks, and the runner of `run`."""
+"""Pipeline files (model, checks, the runner of `run`) and runs as records the doors share."""

@@ -9,6 +9,7 @@ finishes, so a rerun with the same run id resumes where a killed run stopped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from agents.registry import AgentRegistry, default_registry
 if TYPE_CHECKING:
     from agents.model_client import ModelClient
     from orchestration.runtime.monitoring import RunMonitor
+    from orchestration.state.base import StateStore
 
 DEFAULT_RUNS_DIR = Path(".forgeflow") / "runs"
 
@@ -39,6 +41,8 @@ class RunReport:
     error: str | None
     stages: int
     resumed: int
+    #: The stage whose artifact is the pipeline's output (None when the run failed).
+    output_stage: str | None = None
 
 
 def stage_file_name(stage: str) -> str:
@@ -73,12 +77,17 @@ def run_pipeline_file(
     registry: AgentRegistry | None = None,
     model_client: ModelClient | None = None,
     monitor: RunMonitor | None = None,
+    store: StateStore | None = None,
+    write_files: bool = True,
 ) -> RunReport:
     """Check, run and record a pipeline file on one input. See the module docstring.
 
     ``model_client`` (a hosted model) reaches every agent of the run; it is closed when
     the run ends. ``monitor`` (default: a new one) records every agent run as it ends, so
-    a caller can follow the run's progress.
+    a caller can follow the run's progress. ``store`` is an open state store to use
+    instead of opening ``state`` (it is left open). With ``write_files=False`` nothing is
+    written outside the store (no files in ``out_dir``, no job summary, no annotations):
+    for doors that read the run back from the store.
     """
     from orchestration.pipeline.file import load_spec, plan_stages, run_planned
     from orchestration.runtime.artifact import new_id
@@ -104,7 +113,7 @@ def run_pipeline_file(
 
         cache = DirectoryCache(Path(cache_dir))
     monitor = monitor if monitor is not None else RunMonitor()
-    with open_store(state) as store:
+    with contextlib.nullcontext(store) if store is not None else open_store(state) as store:
         ctx = RunContext(
             run_id=run_id, monitor=monitor, cache=cache, store=store, model_client=model_client
         )
@@ -123,34 +132,35 @@ def run_pipeline_file(
         exc = getattr(run, "exception", None)
         if isinstance(exc, ForgeflowError):
             raise exc
-    files: list[tuple[str, str]] = [
-        (stage_file_name(run.stage), _artifact_text(run.envelope)) for run in result.runs
-    ]
-    has_output = False
+    final_run = None
     if result.ok and result.runs:
         # the run that produced the pipeline's output (a loop's best attempt is not
         # necessarily its last run, which is a validation)
         final_run = next(
             (r for r in reversed(result.runs) if r.output is result.output), result.runs[-1]
         )
-        files.append(("output.json", _artifact_text(final_run.envelope)))
-        has_output = True
-    final = result.output if result.ok else None
-    text = getattr(final, "report_markdown", None)
-    has_report = isinstance(text, str) and bool(text)
-    if has_report:
-        files.append(("report.md", str(text)))
-    title = f"Forgeflow run `{run_id}` of pipeline `{spec.name}`"
-    markdown = neutralise(monitor.summary_markdown(title=title))
-    files.append(("summary.md", markdown))
-    write_folder(out_dir, files)
-    output_path = out_dir / "output.json" if has_output else None
-    report = out_dir / "report.md" if has_report else None
+    output_path = report = None
     summary = out_dir / "summary.md"
-    from orchestration.runtime.job_summary import write_step_summary
+    if write_files:
+        files: list[tuple[str, str]] = [
+            (stage_file_name(run.stage), _artifact_text(run.envelope)) for run in result.runs
+        ]
+        if final_run is not None:
+            files.append(("output.json", _artifact_text(final_run.envelope)))
+            output_path = out_dir / "output.json"
+        final = result.output if result.ok else None
+        text = getattr(final, "report_markdown", None)
+        if isinstance(text, str) and text:
+            files.append(("report.md", text))
+            report = out_dir / "report.md"
+        title = f"Forgeflow run `{run_id}` of pipeline `{spec.name}`"
+        markdown = neutralise(monitor.summary_markdown(title=title))
+        files.append(("summary.md", markdown))
+        write_folder(out_dir, files)  # the whole folder or nothing
+        from orchestration.runtime.job_summary import write_step_summary
 
-    write_step_summary(markdown)
-    monitor.emit_annotations(file=_annotation_file(input_path))
+        write_step_summary(markdown)
+        monitor.emit_annotations(file=_annotation_file(input_path))
     return RunReport(
         run_id=run_id,
         ok=result.ok,
@@ -163,6 +173,7 @@ def run_pipeline_file(
         error=result.error,
         stages=len(result.runs),
         resumed=sum(1 for r in result.runs if getattr(r, "resumed", False)),
+        output_stage=final_run.stage if final_run is not None else None,
     )
 
 

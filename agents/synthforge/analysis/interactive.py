@@ -487,6 +487,9 @@ class InteractiveAgent(FewerCollections, Agent[ClassifiedArchitecture, ReviewedA
     output_model = ReviewedArchitecture
     settings_model = InteractiveSettings
     settings: InteractiveSettings
+    #: The document a review delivers (through any door) when a run waits before this
+    #: agent; it reaches the agent as ``decisions=FILE``.
+    decisions_model: ClassVar[type[DecisionsFile]] = DecisionsFile
 
     def __init__(
         self,
