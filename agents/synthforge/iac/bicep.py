@@ -18,9 +18,9 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "storage_account": ("Microsoft.Storage/storageAccounts@2023-05-01", False),
     "key_vault": ("Microsoft.KeyVault/vaults@2023-07-01", True),
     "cosmosdb_account": ("Microsoft.DocumentDB/databaseAccounts@2024-05-15", True),
-    "postgresql_flexible_server": ("Microsoft.DBforPostgreSQL/flexibleServers@2022-12-01", True),
+    "postgresql_flexible_server": ("Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01", True),
     "mssql_database": ("Microsoft.Sql/servers@2021-11-01", False),
-    "container_registry": ("Microsoft.ContainerRegistry/registries@2023-07-01", True),
+    "container_registry": ("Microsoft.ContainerRegistry/registries@2025-11-01", True),
     "log_analytics_workspace": ("Microsoft.OperationalInsights/workspaces@2023-09-01", False),
     "application_insights": ("Microsoft.Insights/components@2020-02-02", False),
     "virtual_network": ("Microsoft.Network/virtualNetworks@2023-11-01", True),
@@ -157,7 +157,7 @@ resource main 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
 """
     if kind == "postgresql_flexible_server":
         return """\
-resource main 'Microsoft.DBforPostgreSQL/flexibleServers@2022-12-01' = {
+resource main 'Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01' = {
   name: name
   location: location
   tags: tags
@@ -219,7 +219,7 @@ resource database 'Microsoft.Sql/servers/databases@2021-11-01' = {
 """
     if kind == "container_registry":
         return """\
-resource main 'Microsoft.ContainerRegistry/registries@2023-07-01' = {
+resource main 'Microsoft.ContainerRegistry/registries@2025-11-01' = {
   name: name
   location: location
   tags: tags
@@ -591,6 +591,15 @@ _SKU_HELP = {
     "linux_virtual_machine": "VM size",
     "kubernetes_cluster": "System node pool VM size",
 }
+
+
+def api_versions() -> dict[str, str]:
+    """ARM type → the API version the module files use for it."""
+    found: dict[str, str] = {}
+    for kind in MAIN_RESOURCE:
+        for type_, version in re.findall(r"'(Microsoft\.[A-Za-z./]+)@([0-9a-z-]+)'", module_file(kind)):
+            found.setdefault(type_, version)
+    return found
 
 
 def camel(symbol: str) -> str:

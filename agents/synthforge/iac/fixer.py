@@ -99,19 +99,6 @@ FIXES: dict[tuple[Language, str], Fix] = {
         ),
         "assumes the app answers health probes on /health; change the path if not",
     ),
-    ("terraform", "CKV_AZURE_33"): Fix(
-        ("azurerm_storage_account",),
-        tuple(
-            (("queue_properties", "logging", key), value)
-            for key, value in (
-                ("delete", "true"),
-                ("read", "true"),
-                ("write", "true"),
-                ("version", '"1.0"'),
-                ("retention_policy_days", "10"),
-            )
-        ),
-    ),
     ("terraform", "CKV2_AZURE_38"): Fix(
         ("azurerm_storage_account",),
         (
@@ -238,6 +225,10 @@ NOT_FIXED: dict[str, str] = {
     "CKV_AZURE_13": "App Service authentication needs an identity provider chosen per app",
     "CKV_AZURE_88": "Azure Files storage for the app depends on the app's needs",
     "CKV_AZURE_16": "needs an identity provider chosen per app",
+    "CKV_AZURE_33": (
+        "queue logging is set in azurerm_storage_account_queue_properties; checkov reads only "
+        "the queue_properties block of azurerm_storage_account, deprecated in azurerm 4.x"
+    ),
 }
 DEFAULT_REASON = "no deterministic fix is known for this check"
 

@@ -132,6 +132,19 @@ resource "azurerm_storage_account" "this" {
   default_to_oauth_authentication = true
   tags                            = var.tags
 }
+
+# Queue logging the azurerm 4.x way (the queue_properties block is deprecated)
+resource "azurerm_storage_account_queue_properties" "this" {
+  storage_account_id = azurerm_storage_account.this.id
+
+  logging {
+    delete                = true
+    read                  = true
+    write                 = true
+    version               = "1.0"
+    retention_policy_days = 10
+  }
+}
 """
     if kind == "key_vault":
         return """\
@@ -143,7 +156,7 @@ resource "azurerm_key_vault" "this" {
   resource_group_name           = var.resource_group_name
   tenant_id                     = data.azurerm_client_config.current.tenant_id
   sku_name                      = var.sku
-  enable_rbac_authorization     = true
+  rbac_authorization_enabled    = true
   purge_protection_enabled      = true
   soft_delete_retention_days    = 90
   public_network_access_enabled = var.public_network_access_enabled
@@ -159,7 +172,7 @@ resource "azurerm_cosmosdb_account" "this" {
   offer_type                    = var.sku
   kind                          = "GlobalDocumentDB"
   public_network_access_enabled = var.public_network_access_enabled
-  local_authentication_disabled = true
+  local_authentication_enabled  = false
   minimal_tls_version           = "Tls12"
   tags                          = var.tags
 
@@ -264,7 +277,7 @@ resource "azurerm_application_insights" "this" {
   resource_group_name           = var.resource_group_name
   application_type              = var.sku
   workspace_id                  = var.log_analytics_workspace_id
-  local_authentication_disabled = true
+  local_authentication_enabled  = false
   tags                          = var.tags
 }
 """
@@ -453,7 +466,7 @@ resource "azurerm_monitor_diagnostic_setting" "this" {{
   target_resource_id         = {main}.this.id
   log_analytics_workspace_id = var.log_analytics_workspace_id
 {log}
-  metric {{
+  enabled_metric {{
     category = "AllMetrics"
   }}
 }}
