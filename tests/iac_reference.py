@@ -57,8 +57,10 @@ def _check_body(
     for key, value in body.items():
         if key == "__is_block__":
             continue
-        is_block = isinstance(value, list) and value and all(
-            isinstance(v, dict) and v.get("__is_block__") for v in value
+        is_block = (
+            isinstance(value, list)
+            and value
+            and all(isinstance(v, dict) and v.get("__is_block__") for v in value)
         )
         if key == "dynamic" and is_block:
             for dyn in value:

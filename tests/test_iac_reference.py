@@ -24,10 +24,10 @@ from iac_reference import (
     check_terraform_file,
 )
 
-from agents.synthforge.code_quality_fixer import FIXES
-from agents.synthforge.iac_corpus import analyse, azure_diagrams
-from agents.synthforge.iac_models import GeneratedModules
-from agents.synthforge.module_development import generate
+from agents.synthforge.iac.corpus import analyse, azure_diagrams
+from agents.synthforge.iac.fixer import FIXES
+from agents.synthforge.iac.models import GeneratedModules
+from agents.synthforge.iac.module_development import generate
 
 pytestmark = [pytest.mark.corpus]
 
@@ -104,7 +104,7 @@ def test_every_terraform_fix_sets_a_real_azurerm_argument(schemas: Path) -> None
 
 
 def test_every_bicep_fix_sets_a_writable_property(schemas: Path) -> None:
-    from agents.synthforge import bicep
+    from agents.synthforge.iac import bicep
 
     types = bicep_types(schemas)
     used = bicep.api_versions()

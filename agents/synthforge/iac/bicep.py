@@ -593,11 +593,14 @@ _SKU_HELP = {
 }
 
 
+_TYPE_AT = re.compile(r"'(Microsoft\.[A-Za-z./]+)@([0-9a-z-]+)'")
+
+
 def api_versions() -> dict[str, str]:
     """ARM type → the API version the module files use for it."""
     found: dict[str, str] = {}
     for kind in MAIN_RESOURCE:
-        for type_, version in re.findall(r"'(Microsoft\.[A-Za-z./]+)@([0-9a-z-]+)'", module_file(kind)):
+        for type_, version in _TYPE_AT.findall(module_file(kind)):
             found.setdefault(type_, version)
     return found
 
