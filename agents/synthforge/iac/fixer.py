@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents.base import Agent
+from agents.synthforge.iac.hcl_format import format_hcl
 from agents.synthforge.iac.models import (
     AppliedFix,
     FixModulesRequest,
@@ -429,6 +430,8 @@ def fix_modules(request: FixModulesRequest) -> GeneratedModules:
             continue
         try:
             text = apply_fix(source.content, where, fix)
+            if where.language == "terraform":
+                text = format_hcl(text)
         except FixError as exc:
             unfixed.append(UnfixedIssue(issue=issue, reason=str(exc)))
             continue

@@ -349,10 +349,11 @@ def render(plan: Plan, iac: str) -> list[GeneratedFile]:
     files: list[GeneratedFile] = []
     if iac in ("terraform", "both"):
         from agents.synthforge.iac import terraform
+        from agents.synthforge.iac.hcl_format import format_hcl
 
         prefix = "terraform/" if iac == "both" else ""
         files += [
-            GeneratedFile(path=prefix + path, content=text, language="terraform")
+            GeneratedFile(path=prefix + path, content=format_hcl(text), language="terraform")
             for path, text in terraform.render(plan)
         ]
     if iac in ("bicep", "both"):
