@@ -110,7 +110,10 @@ def check_terraform_file(path: str, text: str, schema: dict[str, Any]) -> list[s
     """Problems of one ``.tf`` file against the azurerm 4.x schema."""
     import hcl2
 
-    doc = hcl2.loads(text)
+    try:
+        doc = hcl2.loads(text)
+    except Exception as exc:  # the parser's own error types
+        return [f"{path}: does not parse: {str(exc).splitlines()[0]}"]
     problems: list[str] = []
     for section, prefix in (("resource", ""), ("data", "data.")):
         for item in doc.get(section, []):
@@ -234,7 +237,10 @@ def _bicep_parser() -> Any:
 
 def check_bicep_file(path: str, text: str, types: dict[str, Any]) -> list[str]:
     """Problems of one ``.bicep`` file against the Bicep type definitions."""
-    doc = _bicep_parser().parse(text=text)
+    try:
+        doc = _bicep_parser().parse(text=text)
+    except Exception as exc:  # the parser's own error types
+        return [f"{path}: does not parse: {str(exc).splitlines()[0]}"]
     problems: list[str] = []
     for symbol, res in (doc.get("resources") or {}).items():
         type_, version = res["type"], res["api_version"]

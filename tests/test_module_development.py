@@ -58,7 +58,7 @@ def make_analysis() -> ArchitectureAnalysis:
         _res("cosmos", "Microsoft.DocumentDB/databaseAccounts", "Orders"),
         _res("vm", "Microsoft.Compute/virtualMachines", "Batch Worker"),
         _res("vnet", "Microsoft.Network/virtualNetworks", "Main VNet"),
-        _res("apim", "Microsoft.ApiManagement/service", "Gateway"),
+        _res("maps", "Microsoft.Maps/accounts", "Store locator"),
         _res("s3", "AWS::S3::Bucket", "Legacy bucket", provider="aws"),
     ]
     arch = ReviewedArchitecture(
@@ -264,7 +264,7 @@ def test_unsupported_resources_are_listed_with_a_reason() -> None:
     out = generate(make_analysis(), {"iac": "terraform"})
     skipped = {s.resource_id: s.reason for s in out.skipped}
     assert "provider 'aws'" in skipped["s3"]
-    assert "no module template" in skipped["apim"]
+    assert "no module template" in skipped["maps"]
     assert out.confidence == pytest.approx(6 / 7, abs=1e-3)
 
 

@@ -147,8 +147,8 @@ def modules_report(modules: GeneratedModules) -> str:
     if modules.skipped:
         lines += ["## Resources without a module", "", "| resource | type | why |", "|---|---|---|"]
         for skip in modules.skipped:
-            cells = (skip.resource_id, skip.resource_type, skip.reason)
-            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+            skip_cells = (skip.resource_id, skip.resource_type, skip.reason)
+            lines.append("| " + " | ".join(_cell(c) for c in skip_cells) + " |")
         lines.append("")
     return "\n".join(lines)
 

@@ -39,6 +39,7 @@ from pydantic_core import PydanticCustomError
 
 from agents.base import Agent, AgentSettings
 from agents.errors import InputError
+from agents.synthforge.iac.kinds import SPECS
 from agents.synthforge.iac.models import (
     AppliedSecurity,
     GeneratedFile,
@@ -110,6 +111,14 @@ def load_kinds() -> dict[str, dict[str, Any]]:
     return kinds
 
 
+def _not_generated() -> dict[str, str]:
+    """ARM type → why no module is generated for it, from ``data/iac_kinds.json``."""
+    from agents.synthforge.analysis.network_flow import load_data
+
+    reasons: dict[str, str] = load_data("iac_kinds.json")["not_generated"]
+    return reasons
+
+
 def _kind_entry(resource_type: str) -> dict[str, Any] | None:
     lowered = resource_type.lower()
     for key, entry in load_kinds().items():
@@ -127,9 +136,11 @@ def slug(text: str, *, sep: str = "-") -> str:
 def default_name(prefix: str, label: str, rule: str, max_len: int, unique: str) -> str:
     """A name that follows Azure's rule for the kind, with a short stable suffix."""
     suffix = hashlib.sha256(unique.encode()).hexdigest()[:5]
-    if rule == "alnum":
+    if rule in ("alnum", "alpha"):
         body = re.sub(r"[^a-z0-9]", "", label.lower())
         return (prefix + body)[: max_len - len(suffix)] + suffix
+    if rule == "dns":  # a placeholder domain, to be replaced (the module's note says so)
+        return f"{slug(label)[:40].strip('-')}-{suffix}.example.com"
     body = slug(label)
     name = f"{prefix}-{body}" if body else prefix
     name = name[: max_len - len(suffix) - 1].strip("-")
@@ -180,7 +191,9 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
                 SkippedResource(
                     resource_id=resource.id,
                     resource_type=resource.resource_type,
-                    reason="no module template for this type; write it by hand",
+                    reason=_not_generated().get(
+                        resource.resource_type, "no module template for this type; write it by hand"
+                    ),
                 )
             )
             continue
@@ -233,13 +246,69 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
         i.private_endpoint or i.kind in _SUBNET_KINDS for i in plan.instances
     ):
         plan.network = _added(plan, "virtual_network", "network", used)
+    _address_spaces(plan)
+    for inst in list(plan.instances):
+        spec = SPECS.get(inst.kind)
+        if spec is not None and spec.parent_kind is not None:
+            inst.parent = _parent_of(plan, inst, spec.parent_kind, used)
     for sec in security.values():
         for ra in sec.role_assignments:
             _grant(plan, by_id, ra)
     return plan
 
 
-_SUBNET_KINDS = {"linux_virtual_machine", "kubernetes_cluster"}
+_SUBNET_KINDS = {"linux_virtual_machine", "kubernetes_cluster"} | {
+    spec.kind for spec in SPECS.values() if {"subnet", "vnet"} & set(spec.inputs)
+}
+
+
+def address_space_of(resource: Resource) -> str | None:
+    """The address space the analysis gives a virtual network, when it gives one."""
+    for name in ("address_space", "address_prefix", "cidr"):
+        value = getattr(resource, name, None)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if isinstance(value, str) and re.fullmatch(r"\d+\.\d+\.\d+\.\d+/\d+", value):
+            return value
+    return None
+
+
+def _address_spaces(plan: Plan) -> None:
+    """Each virtual network its own address space: the analysis's, else 10.N.0.0/16.
+
+    Without addresses in the analysis, networks of one diagram get 10.0.0.0/16,
+    10.1.0.0/16, … so that they can be peered; the output's warnings say so.
+    """
+    networks = [i for i in plan.instances if i.kind == "virtual_network"]
+    taken = {space for i in networks if (space := address_space_of(i.resource))}
+    n = 0
+    for inst in networks:
+        given = address_space_of(inst.resource)
+        if given:
+            inst.sku_default = given
+            continue
+        while f"10.{n}.0.0/16" in taken:
+            n += 1
+        inst.sku_default = f"10.{n}.0.0/16"
+        taken.add(inst.sku_default)
+        plan.warnings.append(
+            f"{inst.resource.name!r}: the analysis gives no address space; "
+            f"{inst.sku_default} is a default (variable {inst.symbol}_sku)"
+        )
+
+
+def _parent_of(plan: Plan, inst: Instance, kind: str, used: set[str]) -> Instance:
+    """The instance of ``kind`` that ``inst`` belongs to: the one enclosing it in the
+    diagram, else the first of the plan, else one added for it."""
+    candidates = [i for i in plan.instances if i.kind == kind]
+    for candidate in candidates:
+        if candidate.resource.id in inst.resource.containers:
+            return candidate
+    if candidates:
+        return candidates[0]
+    return _added(plan, kind, f"{inst.resource.name} {kind.replace('_', ' ')}", used)
+
+
 _ALWAYS_IDENTITY = {"web_app", "linux_virtual_machine", "kubernetes_cluster"}
 
 
@@ -341,7 +410,11 @@ _PUBLIC_ACCESS_KINDS = {
     "container_registry",
     "redis_cache",
 }
+_PUBLIC_ACCESS_KINDS |= {k for k, spec in SPECS.items() if "public" in spec.inputs}
 _DIAGNOSTIC_KINDS = _PUBLIC_ACCESS_KINDS | {"kubernetes_cluster", "virtual_network"}
+_DIAGNOSTIC_KINDS = (_DIAGNOSTIC_KINDS - set(SPECS)) | {
+    k for k, spec in SPECS.items() if "diagnostics" in spec.inputs
+}
 
 
 def render(plan: Plan, iac: str) -> list[GeneratedFile]:
