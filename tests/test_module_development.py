@@ -200,10 +200,10 @@ def test_security_recommendations_are_applied() -> None:
     assert "privateEndpointGroupId: 'vault'" in bicep_main
     # managed identity, TLS 1.2, diagnostics
     assert 'type = "SystemAssigned"' in files["terraform/modules/web_app/main.tf"]
-    assert 'minimum_tls_version = "1.2"' in files["terraform/modules/web_app/main.tf"]
-    assert (
-        'min_tls_version                 = "TLS1_2"'
-        in files["terraform/modules/storage_account/main.tf"]
+    # (alignment as terraform fmt makes it, whatever the longest name of the run)
+    assert re.search(r'minimum_tls_version +=  *"1.2"', files["terraform/modules/web_app/main.tf"])
+    assert re.search(
+        r'min_tls_version +=  *"TLS1_2"', files["terraform/modules/storage_account/main.tf"]
     )
     assert "azurerm_monitor_diagnostic_setting" in files["terraform/modules/key_vault/main.tf"]
     assert "Microsoft.Insights/diagnosticSettings" in files["bicep/modules/key_vault.bicep"]

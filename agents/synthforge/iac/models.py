@@ -66,7 +66,11 @@ class AppliedFix(BaseModel):
     file: str
     resource: str
     change: str = Field(description="What was changed, e.g. 'set min_tls_version = \"TLS1_2\"'")
-    iteration: int = Field(ge=1, description="Which fixer run made it (1 = the first)")
+    iteration: int = Field(
+        ge=0,
+        description="Which fixer run made it (1 = the first; 0 = module_development, "
+        "which makes the fixes it knows as it generates)",
+    )
 
 
 class UnfixedIssue(BaseModel):

@@ -544,6 +544,9 @@ def generate(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Generate
     iac = typed.iac
     plan = build_plan(analysis, typed)
     files = render(plan, iac) if any(not i.added for i in plan.instances) else []
+    from agents.synthforge.iac.fixes import secure_defaults
+
+    files, defaults = secure_defaults(files)
     warnings = list(plan.warnings)
     for inst in plan.instances:
         if inst.function_app:
@@ -565,6 +568,7 @@ def generate(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Generate
         output_dir=output_dir or None,
         applied=applied_measures(plan),
         skipped=plan.skipped,
+        fixes=defaults,
         warnings=warnings,
         confidence=round(covered / total, 3) if total else 0.0,
     )
