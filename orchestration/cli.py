@@ -193,10 +193,7 @@ def run(
     if not report.ok:
         status = f"failed at stage {report.failed_stage!r}"
     elif report.findings:
-        status = (
-            f"findings: {len(report.findings)} left ({len(report.failing)} failing "
-            f"under --fail-on {fail_on or 'of the pipeline file'})"
-        )
+        status = f"findings: {len(report.findings)} left, {len(report.failing)} failing the run"
     else:
         status = "succeeded"
     click.echo(f"run {report.run_id}: {status} ({report.stages} stages, {report.resumed} resumed)")

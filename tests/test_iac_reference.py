@@ -195,3 +195,17 @@ def test_module_calls_must_match_the_modules_variables() -> None:
     problems = check_terraform_modules(files)
     assert any("passes 'nmae'" in p for p in problems)
     assert any("required variable 'name'" in p for p in problems)
+
+
+def test_at_least_90_percent_of_typed_azure_resources_get_a_module(
+    generated: dict[str, GeneratedModules],
+) -> None:
+    total = covered = 0
+    for modules in generated.values():
+        azure_skipped = [s for s in modules.skipped if not s.reason.startswith("provider ")]
+        instances = [a for a in modules.applied if not a.resource_id.startswith("added:")]
+        total += len(instances) + len(azure_skipped)
+        covered += len(instances)
+        assert all(s.reason for s in azure_skipped)  # the rest are listed with why
+    assert total > 250
+    assert covered / total >= 0.9, f"{covered} of {total}"
