@@ -209,6 +209,24 @@ NOT_FIXED: dict[str, str] = {
     "CKV_AZURE_13": "App Service authentication needs an identity provider chosen per app",
     "CKV_AZURE_88": "Azure Files storage for the app depends on the app's needs",
     "CKV_AZURE_16": "needs an identity provider chosen per app",
+    "CKV_AZURE_140": (
+        "local authentication is off (local_authentication_enabled = false); checkov reads "
+        "only local_authentication_disabled, deprecated in azurerm 4.x"
+    ),
+    "CKV_AZURE_107": "VNet injection of API Management needs a Developer or Premium SKU and "
+    "a subnet with its NSG rules designed for it; decide per instance",
+    "CKV_AZURE_174": "API Management serves the APIs' callers; disabling public access needs "
+    "a private endpoint or VNet injection and a way in for them",
+    "CKV_AZURE_152": "client certificates would be required from every API caller; decide per API",
+    "CKV_AZURE_173": "API Management's front- and back-end TLS settings are per-API decisions",
+    "CKV_AZURE_186": "customer-managed keys need a key and a key-management decision",
+    "CKV_AZURE_199": "double encryption needs a customer-managed key",
+    "CKV_AZURE_201": "customer-managed keys need a key and a key-management decision",
+    "CKV_AZURE_93": "a disk encryption set needs a customer-managed key",
+    "CKV_AZURE_208": "the index-update SLA needs 3 replicas, a cost to decide",
+    "CKV_AZURE_209": "the query SLA needs 2 replicas, a cost to decide",
+    "CKV_AZURE_228": "zone redundancy of an Event Hubs namespace depends on the region and SKU",
+    "CKV_AZURE_247": "data loss prevention of an OpenAI account needs its allowed FQDNs listed",
     "CKV_AZURE_33": (
         "queue logging is set in azurerm_storage_account_queue_properties; checkov reads only "
         "the queue_properties block of azurerm_storage_account, deprecated in azurerm 4.x"
