@@ -418,3 +418,30 @@ async def test_write_modules_writes_the_generation_it_is_given(tmp_path: Path) -
     assert written.files == modules.files
     for f in modules.files:
         assert (target / f.path).read_text(encoding="utf-8") == f.content
+
+
+def test_a_resource_nothing_can_reach_is_said_in_the_warnings() -> None:
+    resources = [_res("kv", "Microsoft.KeyVault/vaults", "Vault")]
+    analysis = ArchitectureAnalysis(
+        architecture=ReviewedArchitecture(
+            source="x.drawio", resources=resources, review=Review(reviewer="t", method="accept_all")
+        ),
+        security=SecurityResult(
+            resources=[
+                ResourceSecurity(
+                    resource_id="kv",
+                    resource_type="Microsoft.KeyVault/vaults",
+                    public_network_access="Disabled",
+                )
+            ]
+        ),
+        report_markdown="",
+    )
+    out = generate(analysis, {"iac": "terraform"})
+    assert any("'Vault'" in w and "nothing can reach it" in w for w in out.warnings)
+    # with a private endpoint it is reachable (through the network added for it)
+    analysis.security.resources[0].private_endpoint = PrivateEndpoint(  # type: ignore[union-attr]
+        group_id="vault", private_dns_zone="privatelink.vaultcore.azure.net"
+    )
+    out = generate(analysis, {"iac": "terraform"})
+    assert not any("nothing can reach it" in w for w in out.warnings)

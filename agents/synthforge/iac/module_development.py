@@ -247,6 +247,14 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
     ):
         plan.network = _added(plan, "virtual_network", "network", used)
     _address_spaces(plan)
+    for inst in plan.instances:
+        if inst.kind in _PUBLIC_ACCESS_KINDS and not inst.public_access:
+            if inst.private_endpoint is None:
+                plan.warnings.append(
+                    f"{inst.resource.name!r}: public network access is disabled and the "
+                    "analysis gives it no private endpoint, so nothing can reach it; add a "
+                    "private endpoint (or VNet integration) or enable public access"
+                )
     for inst in list(plan.instances):
         spec = SPECS.get(inst.kind)
         if spec is not None and spec.parent_kind is not None:
