@@ -248,9 +248,9 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
         plan.network = _added(plan, "virtual_network", "network", used)
     _address_spaces(plan)
     for inst in plan.instances:
-        if inst.kind in _PUBLIC_ACCESS_KINDS and not inst.public_access:
-            if inst.private_endpoint is None:
-                plan.warnings.append(
+        unreachable = not inst.public_access and inst.private_endpoint is None
+        if inst.kind in _PUBLIC_ACCESS_KINDS and unreachable:
+            plan.warnings.append(
                     f"{inst.resource.name!r}: public network access is disabled and the "
                     "analysis gives it no private endpoint, so nothing can reach it; add a "
                     "private endpoint (or VNet integration) or enable public access"
