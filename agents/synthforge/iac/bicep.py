@@ -639,6 +639,8 @@ def _spec_params(spec: KindSpec) -> list[str]:
             "@description('Virtual network of its subnet')\nparam virtualNetworkName string",
             "@description('Address prefix of its subnet')\nparam subnetPrefix string",
         ]
+    if "pe_subnet" in spec.inputs:
+        params.append("@description('Subnet to place the resource in')\nparam subnetId string")
     if "parent" in spec.inputs:
         params += [
             "@description('Id of the resource it belongs to')\nparam parentId string",
@@ -741,6 +743,8 @@ def _spec_module_params(plan: Plan, inst: Instance, spec: KindSpec) -> list[tupl
             ("virtualNetworkName", f"{camel(net.symbol)}.outputs.name"),
             ("subnetPrefix", s(prefix)),
         ]
+    if "pe_subnet" in spec.inputs and plan.network is not None:
+        params.append(("subnetId", f"{camel(plan.network.symbol)}.outputs.privateEndpointSubnetId"))
     if "parent" in spec.inputs and inst.parent is not None:
         parent = camel(inst.parent.symbol)
         params += [("parentId", f"{parent}.outputs.id"), ("parentName", f"{parent}.outputs.name")]

@@ -505,6 +505,82 @@ _SPECS: list[KindSpec] = [
         note="in its own AzureBastionSubnet of the network",
     ),
     KindSpec(
+        kind="firewall",
+        terraform="azurerm_firewall",
+        bicep=f"{_NET}/azureFirewalls@{_NET_V}",
+        tf_body={
+            "sku_name": '"AZFW_VNet"',
+            "sku_tier": '"Standard"',
+            "threat_intel_mode": '"Deny"',
+            "zones": '["1", "2", "3"]',
+            "ip_configuration": {
+                "name": '"default"',
+                "subnet_id": "azurerm_subnet.own.id",
+                "public_ip_address_id": "azurerm_public_ip.this.id",
+            },
+        },
+        bicep_body={
+            "zones": ["'1'", "'2'", "'3'"],
+            "properties": {
+                "sku": {"name": "'AZFW_VNet'", "tier": "'Standard'"},
+                "threatIntelMode": "'Deny'",
+                "ipConfigurations": [
+                    {
+                        "name": "'default'",
+                        "properties": {
+                            "subnet": {"id": "subnet.id"},
+                            "publicIPAddress": {"id": "publicIp.id"},
+                        },
+                    }
+                ],
+            },
+        },
+        inputs=("vnet", "diagnostics"),
+        logs=True,
+        helpers=(_own_subnet("AzureFirewallSubnet"), _PIP),
+        bicep_existing=_VNET_EXISTING,
+        subnet_newbits=10,
+        subnet_netnum=1016,
+        note="in its own AzureFirewallSubnet of the network; its rules belong in a "
+        "firewall policy (firewall_policy_id), and routes to it in the route tables",
+    ),
+    KindSpec(
+        kind="private_endpoint",
+        terraform="azurerm_private_endpoint",
+        bicep=f"{_NET}/privateEndpoints@{_NET_V}",
+        tf_body={
+            "subnet_id": "var.subnet_id",
+            "private_service_connection": {
+                "name": '"psc-${var.name}"',
+                "private_connection_resource_id": "var.target_resource_id",
+                "subresource_names": "[var.subresource_name]",
+                "is_manual_connection": "false",
+            },
+        },
+        bicep_body={
+            "properties": {
+                "subnet": {"id": "subnetId"},
+                "privateLinkServiceConnections": [
+                    {
+                        "name": "'psc-${name}'",
+                        "properties": {
+                            "privateLinkServiceId": "targetResourceId",
+                            "groupIds": ["subresourceName"],
+                        },
+                    }
+                ],
+            }
+        },
+        inputs=("pe_subnet",),
+        variables=(
+            Variable("target_resource_id", "string", "Id of the resource it connects to"),
+            Variable("subresource_name", "string", "Private link sub-resource (blob, vault, ...)"),
+        ),
+        note="a private endpoint the diagram draws on its own: which resource it connects "
+        "to is yours to give (the resources the security analysis gives a private endpoint "
+        "get theirs in their own module)",
+    ),
+    KindSpec(
         kind="subnet",
         terraform="azurerm_subnet",
         bicep=f"{_NET}/virtualNetworks/subnets@{_NET_V}",

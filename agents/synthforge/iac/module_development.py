@@ -251,10 +251,10 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
         unreachable = not inst.public_access and inst.private_endpoint is None
         if inst.kind in _PUBLIC_ACCESS_KINDS and unreachable:
             plan.warnings.append(
-                    f"{inst.resource.name!r}: public network access is disabled and the "
-                    "analysis gives it no private endpoint, so nothing can reach it; add a "
-                    "private endpoint (or VNet integration) or enable public access"
-                )
+                f"{inst.resource.name!r}: public network access is disabled and the "
+                "analysis gives it no private endpoint, so nothing can reach it; add a "
+                "private endpoint (or VNet integration) or enable public access"
+            )
     for inst in list(plan.instances):
         spec = SPECS.get(inst.kind)
         if spec is not None and spec.parent_kind is not None:
@@ -266,7 +266,7 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
 
 
 _SUBNET_KINDS = {"linux_virtual_machine", "kubernetes_cluster"} | {
-    spec.kind for spec in SPECS.values() if {"subnet", "vnet"} & set(spec.inputs)
+    spec.kind for spec in SPECS.values() if {"subnet", "vnet", "pe_subnet"} & set(spec.inputs)
 }
 
 

@@ -537,7 +537,7 @@ def module_files(kind: str) -> list[tuple[str, str]]:
             _var("private_endpoint_group_id", "string", "Private link sub-resource", "null"),
             _var("private_dns_zone_id", "string", "Private DNS zone of the endpoint", "null"),
         ]
-    if "subnet" in inputs:
+    if "subnet" in inputs or "pe_subnet" in inputs:
         variables.append(_var("subnet_id", "string", "Subnet to place the resource in"))
     if kind == "mssql_database":
         variables += [
@@ -660,6 +660,8 @@ def _spec_args(plan: Plan, inst: Instance, spec: KindSpec) -> list[tuple[str, st
             ("virtual_network_name", f"module.{net}.name"),
             ("subnet_prefix", f"cidrsubnet(var.{net}_sku, {spec.subnet_newbits}, {index})"),
         ]
+    if "pe_subnet" in spec.inputs and plan.network is not None:
+        args.append(("subnet_id", f"module.{plan.network.symbol}.private_endpoint_subnet_id"))
     if "parent" in spec.inputs and inst.parent is not None:
         args += [
             ("parent_id", f"module.{inst.parent.symbol}.id"),
