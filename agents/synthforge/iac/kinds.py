@@ -232,8 +232,84 @@ def _own_subnet(name: str) -> Helper:
     )
 
 
+#: The IP configuration of a network edge (gateway, Bastion, firewall): its own subnet
+#: and a public IP.
+_EDGE_IP_TF: Tree = {
+    "name": '"default"',
+    "subnet_id": "azurerm_subnet.own.id",
+    "public_ip_address_id": "azurerm_public_ip.this.id",
+}
+_EDGE_IP_BICEP = [
+    {
+        "name": "'default'",
+        "properties": {"subnet": {"id": "subnet.id"}, "publicIPAddress": {"id": "publicIp.id"}},
+    }
+]
 _VNET_EXISTING = (("network", f"{_NET}/virtualNetworks@{_NET_V}", "virtualNetworkName"),)
-_STORAGE_EXISTING = (("account", "Microsoft.Storage/storageAccounts@2026-04-01", "parentName"),)
+
+
+def _private_service(
+    kind: str,
+    terraform: str,
+    bicep: str,
+    *,
+    local_auth: str = "local_auth_enabled",
+    tf: Tree | None = None,
+    bicep_top: Tree | None = None,
+    bicep_props: Tree | None = None,
+    sku: bool = True,
+    variables: tuple[Variable, ...] = (),
+    tf_public: tuple[str, str] = (
+        "public_network_access_enabled",
+        "var.public_network_access_enabled",
+    ),
+) -> KindSpec:
+    """A PaaS service reached over a private endpoint: local (key) authentication off,
+    public network access as the flow analysis decides, diagnostics, a managed identity."""
+    return KindSpec(
+        kind=kind,
+        terraform=terraform,
+        bicep=bicep,
+        tf_body={**(tf or {}), local_auth: "false", tf_public[0]: tf_public[1]},
+        bicep_body={
+            **(bicep_top or {}),
+            "properties": {
+                "disableLocalAuth": "true",
+                "publicNetworkAccess": "publicNetworkAccess",
+                **(bicep_props or {}),
+            },
+        },
+        inputs=(("sku",) if sku else ()) + ("public", "diagnostics", "private_endpoint"),
+        logs=True,
+        identity=True,
+        variables=variables,
+    )
+
+
+def _storage_child(
+    kind: str,
+    terraform: str,
+    child: str,
+    *,
+    tf: Tree | None = None,
+    bicep_props: Tree | None = None,
+) -> KindSpec:
+    """A container, queue or table of a storage account (the plan's, or one added)."""
+    bicep_body: Tree = {"name": "'${parentName}/default/${name}'"}
+    if bicep_props:
+        bicep_body["properties"] = bicep_props
+    return KindSpec(
+        kind=kind,
+        terraform=terraform,
+        bicep=f"Microsoft.Storage/storageAccounts/{child}@2026-04-01",
+        tf_body={"storage_account_id": "var.parent_id", **(tf or {})},
+        bicep_body=bicep_body,
+        inputs=("parent",),
+        located=False,
+        parent_kind="storage_account",
+        tf_common=(),
+    )
+
 
 _SPECS: list[KindSpec] = [
     KindSpec(
@@ -384,11 +460,7 @@ _SPECS: list[KindSpec] = [
             "vpn_type": '"RouteBased"',
             "sku": "var.sku",
             "active_active": "false",
-            "ip_configuration": {
-                "name": '"default"',
-                "subnet_id": "azurerm_subnet.own.id",
-                "public_ip_address_id": "azurerm_public_ip.this.id",
-            },
+            "ip_configuration": _EDGE_IP_TF,
         },
         bicep_body={
             "properties": {
@@ -396,15 +468,7 @@ _SPECS: list[KindSpec] = [
                 "vpnType": "'RouteBased'",
                 "sku": {"name": "sku", "tier": "sku"},
                 "activeActive": "false",
-                "ipConfigurations": [
-                    {
-                        "name": "'default'",
-                        "properties": {
-                            "subnet": {"id": "subnet.id"},
-                            "publicIPAddress": {"id": "publicIp.id"},
-                        },
-                    }
-                ],
+                "ipConfigurations": _EDGE_IP_BICEP,
             }
         },
         inputs=("sku", "vnet", "diagnostics"),
@@ -476,24 +540,12 @@ _SPECS: list[KindSpec] = [
         bicep=f"{_NET}/bastionHosts@{_NET_V}",
         tf_body={
             "sku": '"Standard"',
-            "ip_configuration": {
-                "name": '"default"',
-                "subnet_id": "azurerm_subnet.own.id",
-                "public_ip_address_id": "azurerm_public_ip.this.id",
-            },
+            "ip_configuration": _EDGE_IP_TF,
         },
         bicep_body={
             "sku": {"name": "'Standard'"},
             "properties": {
-                "ipConfigurations": [
-                    {
-                        "name": "'default'",
-                        "properties": {
-                            "subnet": {"id": "subnet.id"},
-                            "publicIPAddress": {"id": "publicIp.id"},
-                        },
-                    }
-                ]
+                "ipConfigurations": _EDGE_IP_BICEP,
             },
         },
         inputs=("vnet", "diagnostics"),
@@ -513,26 +565,14 @@ _SPECS: list[KindSpec] = [
             "sku_tier": '"Standard"',
             "threat_intel_mode": '"Deny"',
             "zones": '["1", "2", "3"]',
-            "ip_configuration": {
-                "name": '"default"',
-                "subnet_id": "azurerm_subnet.own.id",
-                "public_ip_address_id": "azurerm_public_ip.this.id",
-            },
+            "ip_configuration": _EDGE_IP_TF,
         },
         bicep_body={
             "zones": ["'1'", "'2'", "'3'"],
             "properties": {
                 "sku": {"name": "'AZFW_VNet'", "tier": "'Standard'"},
                 "threatIntelMode": "'Deny'",
-                "ipConfigurations": [
-                    {
-                        "name": "'default'",
-                        "properties": {
-                            "subnet": {"id": "subnet.id"},
-                            "publicIPAddress": {"id": "publicIp.id"},
-                        },
-                    }
-                ],
+                "ipConfigurations": _EDGE_IP_BICEP,
             },
         },
         inputs=("vnet", "diagnostics"),
@@ -594,132 +634,51 @@ _SPECS: list[KindSpec] = [
         bicep_existing=_VNET_EXISTING,
         tf_common=("resource_group_name",),
     ),
-    KindSpec(
-        kind="storage_container",
-        terraform="azurerm_storage_container",
-        bicep="Microsoft.Storage/storageAccounts/blobServices/containers@2026-04-01",
-        tf_body={"storage_account_id": "var.parent_id", "container_access_type": '"private"'},
-        bicep_body={
-            "name": "'${parentName}/default/${name}'",
-            "properties": {"publicAccess": "'None'"},
-        },
-        inputs=("parent",),
-        located=False,
-        parent_kind="storage_account",
-        tf_common=(),
+    _storage_child(
+        "storage_container",
+        "azurerm_storage_container",
+        "blobServices/containers",
+        tf={"container_access_type": '"private"'},
+        bicep_props={"publicAccess": "'None'"},
     ),
-    KindSpec(
-        kind="storage_queue",
-        terraform="azurerm_storage_queue",
-        bicep="Microsoft.Storage/storageAccounts/queueServices/queues@2026-04-01",
-        tf_body={"storage_account_id": "var.parent_id"},
-        bicep_body={"name": "'${parentName}/default/${name}'"},
-        inputs=("parent",),
-        located=False,
-        parent_kind="storage_account",
-        tf_common=(),
+    _storage_child("storage_queue", "azurerm_storage_queue", "queueServices/queues"),
+    _storage_child("storage_table", "azurerm_storage_table", "tableServices/tables"),
+    _private_service(
+        "eventhub_namespace",
+        "azurerm_eventhub_namespace",
+        "Microsoft.EventHub/namespaces@2026-01-01",
+        local_auth="local_authentication_enabled",
+        tf={"sku": "var.sku", "capacity": "1", "minimum_tls_version": '"1.2"'},
+        bicep_top={"sku": {"name": "sku", "tier": "sku", "capacity": "1"}},
+        bicep_props={"minimumTlsVersion": "'1.2'"},
     ),
-    KindSpec(
-        kind="storage_table",
-        terraform="azurerm_storage_table",
-        bicep="Microsoft.Storage/storageAccounts/tableServices/tables@2026-04-01",
-        tf_body={"storage_account_id": "var.parent_id"},
-        bicep_body={"name": "'${parentName}/default/${name}'"},
-        inputs=("parent",),
-        located=False,
-        parent_kind="storage_account",
-        tf_common=(),
-    ),
-    KindSpec(
-        kind="eventhub_namespace",
-        terraform="azurerm_eventhub_namespace",
-        bicep="Microsoft.EventHub/namespaces@2026-01-01",
-        tf_body={
-            "sku": "var.sku",
-            "capacity": "1",
-            "local_authentication_enabled": "false",
-            "minimum_tls_version": '"1.2"',
-            "public_network_access_enabled": "var.public_network_access_enabled",
-        },
-        bicep_body={
-            "sku": {"name": "sku", "tier": "sku", "capacity": "1"},
-            "properties": {
-                "disableLocalAuth": "true",
-                "minimumTlsVersion": "'1.2'",
-                "publicNetworkAccess": "publicNetworkAccess",
-            },
-        },
-        inputs=("sku", "public", "diagnostics", "private_endpoint"),
-        logs=True,
-        identity=True,
-    ),
-    KindSpec(
-        kind="servicebus_namespace",
-        terraform="azurerm_servicebus_namespace",
-        bicep="Microsoft.ServiceBus/namespaces@2026-01-01",
-        tf_body={
+    _private_service(
+        "servicebus_namespace",
+        "azurerm_servicebus_namespace",
+        "Microsoft.ServiceBus/namespaces@2026-01-01",
+        tf={
             "sku": "var.sku",
             "capacity": "1",
             "premium_messaging_partitions": "1",
-            "local_auth_enabled": "false",
             "minimum_tls_version": '"1.2"',
-            "public_network_access_enabled": "var.public_network_access_enabled",
         },
-        bicep_body={
-            "sku": {"name": "sku", "tier": "sku", "capacity": "1"},
-            "properties": {
-                "disableLocalAuth": "true",
-                "minimumTlsVersion": "'1.2'",
-                "publicNetworkAccess": "publicNetworkAccess",
-                "premiumMessagingPartitions": "1",
-            },
-        },
-        inputs=("sku", "public", "diagnostics", "private_endpoint"),
-        logs=True,
-        identity=True,
+        bicep_top={"sku": {"name": "sku", "tier": "sku", "capacity": "1"}},
+        bicep_props={"minimumTlsVersion": "'1.2'", "premiumMessagingPartitions": "1"},
     ),
-    KindSpec(
-        kind="eventgrid_topic",
-        terraform="azurerm_eventgrid_topic",
-        bicep="Microsoft.EventGrid/topics@2025-02-15",
-        tf_body={
-            "local_auth_enabled": "false",
-            "public_network_access_enabled": "var.public_network_access_enabled",
-        },
-        bicep_body={
-            "properties": {
-                "disableLocalAuth": "true",
-                "publicNetworkAccess": "publicNetworkAccess",
-                "minimumTlsVersionAllowed": "'1.2'",
-            }
-        },
-        inputs=("public", "diagnostics", "private_endpoint"),
-        logs=True,
-        identity=True,
+    _private_service(
+        "eventgrid_topic",
+        "azurerm_eventgrid_topic",
+        "Microsoft.EventGrid/topics@2025-02-15",
+        bicep_props={"minimumTlsVersionAllowed": "'1.2'"},
+        sku=False,
     ),
-    KindSpec(
-        kind="cognitive_account",
-        terraform="azurerm_cognitive_account",
-        bicep="Microsoft.CognitiveServices/accounts@2026-07-01",
-        tf_body={
-            "kind": "var.account_kind",
-            "sku_name": "var.sku",
-            "custom_subdomain_name": "var.name",
-            "local_auth_enabled": "false",
-            "public_network_access_enabled": "var.public_network_access_enabled",
-        },
-        bicep_body={
-            "kind": "accountKind",
-            "sku": {"name": "sku"},
-            "properties": {
-                "customSubDomainName": "name",
-                "disableLocalAuth": "true",
-                "publicNetworkAccess": "publicNetworkAccess",
-            },
-        },
-        inputs=("sku", "public", "diagnostics", "private_endpoint"),
-        logs=True,
-        identity=True,
+    _private_service(
+        "cognitive_account",
+        "azurerm_cognitive_account",
+        "Microsoft.CognitiveServices/accounts@2026-07-01",
+        tf={"kind": "var.account_kind", "sku_name": "var.sku", "custom_subdomain_name": "var.name"},
+        bicep_top={"kind": "accountKind", "sku": {"name": "sku"}},
+        bicep_props={"customSubDomainName": "name"},
         variables=(
             Variable(
                 "account_kind",
@@ -729,47 +688,25 @@ _SPECS: list[KindSpec] = [
             ),
         ),
     ),
-    KindSpec(
-        kind="search_service",
-        terraform="azurerm_search_service",
-        bicep="Microsoft.Search/searchServices@2025-05-01",
-        tf_body={
-            "sku": "var.sku",
-            "local_authentication_enabled": "false",
-            "public_network_access_enabled": "var.public_network_access_enabled",
-        },
-        bicep_body={
-            "sku": {"name": "sku"},
-            "properties": {
-                "disableLocalAuth": "true",
-                "publicNetworkAccess": "publicNetworkAccess",
-            },
-        },
-        inputs=("sku", "public", "diagnostics", "private_endpoint"),
-        logs=True,
-        identity=True,
+    _private_service(
+        "search_service",
+        "azurerm_search_service",
+        "Microsoft.Search/searchServices@2025-05-01",
+        local_auth="local_authentication_enabled",
+        tf={"sku": "var.sku"},
+        bicep_top={"sku": {"name": "sku"}},
     ),
-    KindSpec(
-        kind="app_configuration",
-        terraform="azurerm_app_configuration",
-        bicep="Microsoft.AppConfiguration/configurationStores@2024-06-01",
-        tf_body={
-            "sku": "var.sku",
-            "local_auth_enabled": "false",
-            "purge_protection_enabled": "true",
-            "public_network_access": 'var.public_network_access_enabled ? "Enabled" : "Disabled"',
-        },
-        bicep_body={
-            "sku": {"name": "sku"},
-            "properties": {
-                "disableLocalAuth": "true",
-                "enablePurgeProtection": "true",
-                "publicNetworkAccess": "publicNetworkAccess",
-            },
-        },
-        inputs=("sku", "public", "diagnostics", "private_endpoint"),
-        logs=True,
-        identity=True,
+    _private_service(
+        "app_configuration",
+        "azurerm_app_configuration",
+        "Microsoft.AppConfiguration/configurationStores@2024-06-01",
+        tf={"sku": "var.sku", "purge_protection_enabled": "true"},
+        bicep_top={"sku": {"name": "sku"}},
+        bicep_props={"enablePurgeProtection": "true"},
+        tf_public=(
+            "public_network_access",
+            'var.public_network_access_enabled ? "Enabled" : "Disabled"',
+        ),
     ),
     KindSpec(
         kind="api_management",
