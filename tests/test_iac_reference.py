@@ -209,3 +209,36 @@ def test_at_least_90_percent_of_typed_azure_resources_get_a_module(
         assert all(s.reason for s in azure_skipped)  # the rest are listed with why
     assert total > 250
     assert covered / total >= 0.9, f"{covered} of {total}"
+
+
+#: Azure's naming rules per rule name of ``data/iac_kinds.json`` (characters; the length
+#: comes from each kind's ``max``).
+NAME_RULES = {
+    "alnum": r"[a-z0-9]+",  # storage accounts, registries: globally unique, no hyphens
+    "alpha": r"[a-z][a-z0-9]*",  # storage tables: start with a letter
+    "hyphen": r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]",
+    "lower": r"[a-z0-9][a-z0-9-]*[a-z0-9]",
+    "dns": r"([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}",
+}
+
+
+async def test_default_names_follow_azure_naming_rules(corpus_diagrams: Path) -> None:
+    import re
+
+    from agents.synthforge.iac.module_development import build_plan, load_kinds
+
+    kinds = {e["kind"]: e for e in load_kinds().values()}
+    assert {e["name"] for e in kinds.values()} <= set(NAME_RULES)
+    checked = 0
+    for diagram in azure_diagrams(corpus_diagrams):
+        plan = build_plan(await analyse(diagram, PIPELINE), {})
+        names = [i.name_default for i in plan.instances]
+        for inst in plan.instances:
+            rule = kinds[inst.kind]
+            name = inst.name_default
+            assert re.fullmatch(NAME_RULES[rule["name"]], name), (inst.kind, name)
+            assert 1 < len(name) <= rule["max"], (inst.kind, name)
+            checked += 1
+        # globally unique names (storage, registries, vaults, apps) differ within a diagram
+        assert len(names) == len(set(names)), diagram.name
+    assert checked > 250
