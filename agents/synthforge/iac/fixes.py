@@ -174,6 +174,11 @@ PUBLIC_REASON = (
 _ARRAY = "for Bicep the node pool is an array element; the fixer edits objects only"
 _BICEP_PARAM = "the value comes from a parameter, which checkov does not evaluate for Bicep"
 
+_STORAGE_INSIGHTS = (
+    "checkov asks for azurerm_log_analytics_storage_insights, which reads the account with "
+    "its access key; the modules disable shared-key access instead"
+)
+
 #: Known checks left alone on purpose, and why.
 NOT_FIXED: dict[str, str] = {
     "CKV_AZURE_59": PUBLIC_REASON,
@@ -227,6 +232,8 @@ NOT_FIXED: dict[str, str] = {
     "CKV_AZURE_209": "the query SLA needs 2 replicas, a cost to decide",
     "CKV_AZURE_228": "zone redundancy of an Event Hubs namespace depends on the region and SKU",
     "CKV_AZURE_247": "data loss prevention of an OpenAI account needs its allowed FQDNs listed",
+    "CKV2_AZURE_20": _STORAGE_INSIGHTS,
+    "CKV2_AZURE_21": _STORAGE_INSIGHTS,
     "CKV_AZURE_33": (
         "queue logging is set in azurerm_storage_account_queue_properties; checkov reads only "
         "the queue_properties block of azurerm_storage_account, deprecated in azurerm 4.x"

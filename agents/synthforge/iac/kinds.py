@@ -391,6 +391,7 @@ _SPECS: list[KindSpec] = [
                 "diskSizeGB": "diskSizeGb",
                 "publicNetworkAccess": "'Disabled'",
                 "networkAccessPolicy": "'DenyAll'",
+                "encryption": {"type": "'EncryptionAtRestWithPlatformKey'"},
             },
         },
         inputs=("sku",),
