@@ -130,7 +130,9 @@ def modules_report(modules: GeneratedModules) -> str:
         "",
         f"- Files: {len(modules.files)} ({modules.iac}){where}",
         f"- Modules: {len(modules.applied)}; resources without a module: {len(modules.skipped)}",
-        f"- Fixes applied: {len(modules.fixes)} in {modules.fix_runs} fixer run(s)",
+        f"- Fixes applied: {sum(1 for f in modules.fixes if f.iteration == 0)} as generated, "
+        f"{sum(1 for f in modules.fixes if f.iteration > 0)} by the fixer "
+        f"in {modules.fix_runs} run(s)",
         f"- Findings left: {len(modules.findings)}",
         "",
     ]
