@@ -445,3 +445,37 @@ def test_a_resource_nothing_can_reach_is_said_in_the_warnings() -> None:
     )
     out = generate(analysis, {"iac": "terraform"})
     assert not any("nothing can reach it" in w for w in out.warnings)
+
+
+def test_address_spaces_come_from_the_analysis_else_one_default_each() -> None:
+    from agents.synthforge.models import VNet
+
+    resources = [
+        _res("hub", "Microsoft.Network/virtualNetworks", "Hub"),
+        _res("spoke", "Microsoft.Network/virtualNetworks", "Spoke"),
+        _res("tiny", "Microsoft.Network/virtualNetworks", "Tiny"),
+    ]
+    analysis = ArchitectureAnalysis(
+        architecture=ReviewedArchitecture(
+            source="x.drawio", resources=resources, review=Review(reviewer="t", method="accept_all")
+        ),
+        network=NetworkFlowResult(
+            vnets=[
+                VNet(
+                    id="b1", name="hub boundary", resources=["hub"], address_space=["10.20.0.0/16"]
+                ),
+                VNet(
+                    id="b2", name="tiny boundary", resources=["tiny"], address_space=["10.9.1.0/24"]
+                ),
+            ]
+        ),
+        report_markdown="",
+    )
+    out = generate(analysis, {"iac": "terraform"})
+    tf = _files(out)["variables.tf"]
+    assert re.search(r'default += "10.20.0.0/16"', tf)  # the diagram's
+    # the others: distinct defaults (a /24 cannot hold the modules' subnets), each said
+    defaults = re.findall(r'default += "(10\.\d+\.0\.0/16)"', tf)
+    assert len(defaults) == len(set(defaults)) == 3
+    assert any("'Spoke'" in w and "no address space" in w for w in out.warnings)
+    assert any("'Tiny'" in w and "10.9.1.0/24" in w for w in out.warnings)

@@ -53,6 +53,7 @@ from agents.synthforge.models import (
     Resource,
     ResourceSecurity,
     RoleAssignment,
+    VNet,
 )
 
 DEFAULT_LOCATION = "westeurope"
@@ -246,7 +247,7 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
         i.private_endpoint or i.kind in _SUBNET_KINDS for i in plan.instances
     ):
         plan.network = _added(plan, "virtual_network", "network", used)
-    _address_spaces(plan)
+    _address_spaces(plan, analysis.network.vnets if analysis.network is not None else [])
     for inst in plan.instances:
         unreachable = not inst.public_access and inst.private_endpoint is None
         if inst.kind in _PUBLIC_ACCESS_KINDS and unreachable:
@@ -281,20 +282,45 @@ def address_space_of(resource: Resource) -> str | None:
     return None
 
 
-def _address_spaces(plan: Plan) -> None:
+def _address_spaces(plan: Plan, vnets: list[VNet]) -> None:
     """Each virtual network its own address space: the analysis's, else 10.N.0.0/16.
 
-    Without addresses in the analysis, networks of one diagram get 10.0.0.0/16,
-    10.1.0.0/16, … so that they can be peered; the output's warnings say so.
+    The analysis's is the first CIDR named on the VNet boundary that holds the network's
+    icon (``network_flow``'s ``vnets``), or one on the resource itself. Without one,
+    networks of one diagram get 10.0.0.0/16, 10.1.0.0/16, … so that they can be peered;
+    the output's warnings say so.
     """
     networks = [i for i in plan.instances if i.kind == "virtual_network"]
-    taken = {space for i in networks if (space := address_space_of(i.resource))}
+
+    def named_space(inst: Instance) -> str | None:
+        res = inst.resource
+        if inst.added:  # the network added for the diagram: its one named VNet, if any
+            named = [v for v in vnets if v.address_space]
+            return named[0].address_space[0] if len(named) == 1 else None
+        for vnet in vnets:
+            held = res.id in vnet.resources or vnet.id in res.containers or vnet.id == res.id
+            if vnet.address_space and (held or vnet.name == res.name):
+                return vnet.address_space[0]
+        return address_space_of(res)
+
+    def given_space(inst: Instance) -> str | None:
+        space = named_space(inst)
+        # the modules' subnets (/24 workload and endpoints, /26 and /27 edges) need a /16
+        return space if space and int(space.rsplit("/", 1)[1]) <= 16 else None
+
+    taken = {space for i in networks if (space := given_space(i))}
     n = 0
     for inst in networks:
-        given = address_space_of(inst.resource)
+        given = given_space(inst)
         if given:
             inst.sku_default = given
             continue
+        small = named_space(inst)
+        if small:
+            plan.warnings.append(
+                f"{inst.resource.name!r}: the diagram names {small}, smaller than the /16 "
+                "the modules lay their subnets out in; a default is used instead"
+            )
         while f"10.{n}.0.0/16" in taken:
             n += 1
         inst.sku_default = f"10.{n}.0.0/16"
