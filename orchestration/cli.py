@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from agents.errors import ForgeflowError
 from orchestration.runtime.cli_support import user_errors
+
+if TYPE_CHECKING:
+    from orchestration.pipeline.file import FailOn
+
+#: Exit code of ``run`` when it finished but a loop left findings that fail the run.
+FINDINGS_EXIT = 3
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -131,6 +138,12 @@ def schemas(check: bool, out: Path | None) -> None:
     help="Model, or Azure deployment (default: $FORGEFLOW_MODEL). The key comes from "
     "$FORGEFLOW_MODEL_API_KEY only.",
 )
+@click.option(
+    "--fail-on",
+    type=click.Choice(["none", "high", "any"]),
+    help="Which findings a feedback loop leaves fail the run (exit 3): none, high "
+    "(error severity) or any (default: the loop's fail_on in the pipeline file, else any).",
+)
 @user_errors
 def run(
     pipeline: Path,
@@ -143,8 +156,14 @@ def run(
     model_base_url: str | None,
     model_api_version: str | None,
     model_name: str | None,
+    fail_on: str | None,
 ) -> None:
-    """Run the pipeline file PIPELINE on one input."""
+    """Run the pipeline file PIPELINE on one input.
+
+    Exit codes: 0 succeeded (or findings that --fail-on does not count); 1 a stage
+    failed; 2 bad input or usage; 3 finished, but a loop left findings that fail the run;
+    130 interrupted.
+    """
     import os
 
     from agents.models.factory import model_client_from_env
@@ -166,11 +185,17 @@ def run(
             settings=parse_settings(settings),
             cache_dir=cache_dir,
             model_client=client,
+            fail_on=cast("FailOn | None", fail_on),
         )
     except KeyboardInterrupt:
         click.echo(f"error: interrupted; rerun with --run-id {run_id} to resume", err=True)
         sys.exit(130)
-    status = "succeeded" if report.ok else f"failed at stage {report.failed_stage!r}"
+    if not report.ok:
+        status = f"failed at stage {report.failed_stage!r}"
+    elif report.findings:
+        status = f"findings: {len(report.findings)} left, {len(report.failing)} failing the run"
+    else:
+        status = "succeeded"
     click.echo(f"run {report.run_id}: {status} ({report.stages} stages, {report.resumed} resumed)")
     if report.output:
         click.echo(f"output:    {report.output}")
@@ -182,6 +207,11 @@ def run(
     if not report.ok:
         click.echo(f"error: stage {report.failed_stage!r} failed: {report.error}", err=True)
         sys.exit(1)
+    for issue in report.findings:
+        where = f" {issue.location}" if issue.location else ""
+        click.echo(f"finding: {issue.code}{where}: {issue.reason or issue.message}", err=True)
+    if report.failing:
+        sys.exit(FINDINGS_EXIT)
 
 
 @main.command()

@@ -8,6 +8,7 @@ fixer cannot edit.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -267,7 +268,7 @@ def test_fixer_records_fixes_and_reasons_and_rewrites_the_output_folder(tmp_path
     ]
     assert out.fix_rounds[0].issues_sent == 3 and out.fix_rounds[0].unfixed == 1
     assert 'min_tls_version                 = "TLS1_0"' in candidate.files[0].content  # not mutated
-    assert 'min_tls_version = "TLS1_2"' in (target / "modules/st/main.tf").read_text()
+    assert re.search(r'min_tls_version += "TLS1_2"', (target / "modules/st/main.tf").read_text())
 
 
 def test_missing_checkov_is_one_clear_line() -> None:
@@ -316,7 +317,7 @@ async def test_broken_module_reports_the_syntax_error_and_fixes_the_insecure_set
     assert not [i for i in result.remaining_issues if i.fixable]
     assert isinstance(result.output, GeneratedModules)
     storage = next(f for f in result.output.files if f.path == "storage.tf")
-    assert 'min_tls_version = "TLS1_2"' in storage.content
+    assert re.search(r'min_tls_version += "TLS1_2"', storage.content)
 
 
 @pytest.mark.slow

@@ -58,7 +58,7 @@ def make_analysis() -> ArchitectureAnalysis:
         _res("cosmos", "Microsoft.DocumentDB/databaseAccounts", "Orders"),
         _res("vm", "Microsoft.Compute/virtualMachines", "Batch Worker"),
         _res("vnet", "Microsoft.Network/virtualNetworks", "Main VNet"),
-        _res("apim", "Microsoft.ApiManagement/service", "Gateway"),
+        _res("maps", "Microsoft.Maps/accounts", "Store locator"),
         _res("s3", "AWS::S3::Bucket", "Legacy bucket", provider="aws"),
     ]
     arch = ReviewedArchitecture(
@@ -200,10 +200,10 @@ def test_security_recommendations_are_applied() -> None:
     assert "privateEndpointGroupId: 'vault'" in bicep_main
     # managed identity, TLS 1.2, diagnostics
     assert 'type = "SystemAssigned"' in files["terraform/modules/web_app/main.tf"]
-    assert 'minimum_tls_version = "1.2"' in files["terraform/modules/web_app/main.tf"]
-    assert (
-        'min_tls_version                 = "TLS1_2"'
-        in files["terraform/modules/storage_account/main.tf"]
+    # (alignment as terraform fmt makes it, whatever the longest name of the run)
+    assert re.search(r'minimum_tls_version +=  *"1.2"', files["terraform/modules/web_app/main.tf"])
+    assert re.search(
+        r'min_tls_version +=  *"TLS1_2"', files["terraform/modules/storage_account/main.tf"]
     )
     assert "azurerm_monitor_diagnostic_setting" in files["terraform/modules/key_vault/main.tf"]
     assert "Microsoft.Insights/diagnosticSettings" in files["bicep/modules/key_vault.bicep"]
@@ -264,7 +264,7 @@ def test_unsupported_resources_are_listed_with_a_reason() -> None:
     out = generate(make_analysis(), {"iac": "terraform"})
     skipped = {s.resource_id: s.reason for s in out.skipped}
     assert "provider 'aws'" in skipped["s3"]
-    assert "no module template" in skipped["apim"]
+    assert "no module template" in skipped["maps"]
     assert out.confidence == pytest.approx(6 / 7, abs=1e-3)
 
 
@@ -418,3 +418,64 @@ async def test_write_modules_writes_the_generation_it_is_given(tmp_path: Path) -
     assert written.files == modules.files
     for f in modules.files:
         assert (target / f.path).read_text(encoding="utf-8") == f.content
+
+
+def test_a_resource_nothing_can_reach_is_said_in_the_warnings() -> None:
+    resources = [_res("kv", "Microsoft.KeyVault/vaults", "Vault")]
+    analysis = ArchitectureAnalysis(
+        architecture=ReviewedArchitecture(
+            source="x.drawio", resources=resources, review=Review(reviewer="t", method="accept_all")
+        ),
+        security=SecurityResult(
+            resources=[
+                ResourceSecurity(
+                    resource_id="kv",
+                    resource_type="Microsoft.KeyVault/vaults",
+                    public_network_access="Disabled",
+                )
+            ]
+        ),
+        report_markdown="",
+    )
+    out = generate(analysis, {"iac": "terraform"})
+    assert any("'Vault'" in w and "nothing can reach it" in w for w in out.warnings)
+    # with a private endpoint it is reachable (through the network added for it)
+    analysis.security.resources[0].private_endpoint = PrivateEndpoint(  # type: ignore[union-attr]
+        group_id="vault", private_dns_zone="privatelink.vaultcore.azure.net"
+    )
+    out = generate(analysis, {"iac": "terraform"})
+    assert not any("nothing can reach it" in w for w in out.warnings)
+
+
+def test_address_spaces_come_from_the_analysis_else_one_default_each() -> None:
+    from agents.synthforge.models import VNet
+
+    resources = [
+        _res("hub", "Microsoft.Network/virtualNetworks", "Hub"),
+        _res("spoke", "Microsoft.Network/virtualNetworks", "Spoke"),
+        _res("tiny", "Microsoft.Network/virtualNetworks", "Tiny"),
+    ]
+    analysis = ArchitectureAnalysis(
+        architecture=ReviewedArchitecture(
+            source="x.drawio", resources=resources, review=Review(reviewer="t", method="accept_all")
+        ),
+        network=NetworkFlowResult(
+            vnets=[
+                VNet(
+                    id="b1", name="hub boundary", resources=["hub"], address_space=["10.20.0.0/16"]
+                ),
+                VNet(
+                    id="b2", name="tiny boundary", resources=["tiny"], address_space=["10.9.1.0/24"]
+                ),
+            ]
+        ),
+        report_markdown="",
+    )
+    out = generate(analysis, {"iac": "terraform"})
+    tf = _files(out)["variables.tf"]
+    assert re.search(r'default += "10.20.0.0/16"', tf)  # the diagram's
+    # the others: distinct defaults (a /24 cannot hold the modules' subnets), each said
+    defaults = re.findall(r'default += "(10\.\d+\.0\.0/16)"', tf)
+    assert len(defaults) == len(set(defaults)) == 3
+    assert any("'Spoke'" in w and "no address space" in w for w in out.warnings)
+    assert any("'Tiny'" in w and "10.9.1.0/24" in w for w in out.warnings)

@@ -89,7 +89,9 @@ class RunOutcome(BaseModel):
     """How a pipeline run ended, and where its files are."""
 
     run_id: str
-    status: Literal["succeeded", "failed"]
+    status: Literal["succeeded", "findings", "failed"] = Field(
+        description="findings: every stage ran, but a feedback loop left findings (unfixed)"
+    )
     failed_stage: str | None = None
     error: str | None = None
     stages: int = Field(description="Stage runs recorded")

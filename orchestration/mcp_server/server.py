@@ -156,7 +156,7 @@ def _outcome(record: RunRecord, monitor: _ProgressMonitor) -> dict[str, Any]:
     """The fields every run tool returns."""
     return {
         "run_id": record.run_id,
-        "status": "succeeded" if record.status == "succeeded" else "failed",
+        "status": record.status if record.status in ("succeeded", "findings") else "failed",
         "failed_stage": record.failed_stage,
         "error": record.error,
         "stages": record.stages,
@@ -588,7 +588,7 @@ def build_server(config: ServerConfig | None = None) -> MCPServer:
         settings["module_development"] = {"iac": iac}
         settings["write_modules"] = {"output_dir": str(target)}
         record, monitor = await start(ctx, pipeline, diagram, rid, settings)
-        from agents.synthforge.iac.models import GeneratedModules
+        from agents.synthforge.iac.models import GeneratedModules, UnfixedIssue
         from orchestration.patterns.feedback_loop import ValidationReport
 
         data = _output_data(record)
@@ -601,7 +601,11 @@ def build_server(config: ServerConfig | None = None) -> MCPServer:
             files=[f.path for f in modules.files] if modules else [],
             valid=bool(reports) and reports[-1].valid,
             fixes=len(modules.fixes) if modules else 0,
-            unfixed=modules.unfixed if modules else [],
+            # what the last validation still found, each with why it is left
+            unfixed=[
+                UnfixedIssue(issue=issue, reason=issue.reason or "not known")
+                for issue in (modules.findings if modules else [])
+            ],
             skipped=modules.skipped if modules else [],
         )
 

@@ -6,7 +6,9 @@ of :class:`Issue`). A fixer is an agent whose input model has the fields ``candi
 ready-made generic one — and whose output is the generator's output type again.
 
 The loop returns the valid result, or, when the limit is reached (or no fixer exists, or
-nothing left is fixable), the best attempt: the one with the fewest error issues.
+nothing left is fixable), the best attempt: the one with the fewest error issues. The
+issues left are its findings, each with a ``reason``; a candidate model that declares
+``findings: list[Issue]`` gets them in the output itself.
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ class Issue(BaseModel):
         default=None,
         description="What makes it the same issue across iterations when its location "
         "may move (e.g. a check on a resource, whatever line the resource is on)",
+    )
+    reason: str | None = Field(
+        default=None,
+        description="Why it is left as it is, when it is known (no fix exists, a decision "
+        "belongs to a person, the loop ran out of iterations)",
     )
 
     def key(self) -> tuple[str, str | None, str]:
@@ -244,13 +251,28 @@ class FeedbackLoop:
                     break
         if attempts:
             best_iteration, best, report = _best(attempts)
-            result.output = best
+            remaining = [
+                issue
+                if issue.reason
+                else issue.model_copy(update={"reason": self._why_left(issue, len(attempts))})
+                for issue in report.issues
+            ]
+            result.output = _with_findings(best, remaining)
             result.valid = report.valid
-            result.remaining_issues = list(report.issues)
+            result.remaining_issues = remaining
             result.best_iteration = best_iteration
         else:  # the first validation failed: the unvalidated candidate is all there is
             result.output = candidate
         return result
+
+    def _why_left(self, issue: Issue, validations: int) -> str:
+        if self.fixer is None:
+            return "the loop has no fixer"
+        if not issue.fixable:
+            return "the validator marks it as not fixable"
+        if validations >= self.max_iterations:
+            return f"still found after {validations} validations (the loop's limit)"
+        return "the fixer's change did not make it pass"
 
     @staticmethod
     def _record(result: LoopResult, iteration: int, report: ValidationReport) -> None:
@@ -263,6 +285,14 @@ class FeedbackLoop:
                 iteration=iteration, issues_found=list(report.issues), valid=report.valid
             )
         )
+
+
+def _with_findings(candidate: AgentResult, issues: list[Issue]) -> AgentResult:
+    """``candidate`` with ``findings`` set to ``issues`` when its model declares that field
+    (a ``list[Issue]``), so the loop's output itself says what is left."""
+    if "findings" not in type(candidate).model_fields:
+        return candidate
+    return candidate.model_copy(update={"findings": list(issues)})
 
 
 def _best(

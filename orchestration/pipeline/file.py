@@ -39,6 +39,7 @@ from agents.errors import ForgeflowError, InputError, PipelineError, UnknownAgen
 from agents.registry import AgentRegistry, default_registry
 
 if TYPE_CHECKING:
+    from orchestration.patterns.feedback_loop import Issue
     from orchestration.patterns.sequential import AgentSession
 
 
@@ -103,12 +104,30 @@ class ParallelStageSpec(_Strict):
     parallel: ParallelGroup
 
 
+#: What fails a run among a loop's findings: nothing, error-severity ones, or any.
+FailOn = Literal["none", "high", "any"]
+
+
+def failing(findings: list[Issue], fail_on: FailOn) -> list[Issue]:
+    """The findings that fail a run under ``fail_on``."""
+    if fail_on == "none":
+        return []
+    if fail_on == "high":
+        return [f for f in findings if f.severity == "error"]
+    return list(findings)
+
+
 class LoopSpec(_Strict):
     name: str = Field(default="loop")
     generator: str
     validator: str
     fixer: str | None = None
     max_iterations: int = Field(default=3, ge=1, le=20)
+    fail_on: FailOn = Field(
+        default="any",
+        description="Which findings left at the end of the loop fail the run: none, high "
+        "(error severity) or any",
+    )
     settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
     agents: dict[str, AgentModelSpec] = Field(default_factory=dict, description=_GROUP_AGENTS)
 
@@ -396,6 +415,18 @@ class PipelineRun:
     runs: list[Any]
     failed_stage: str | None = None
     error: str | None = None
+    #: Issues a loop left (its output was not valid), each with its reason, and the
+    #: ones among them that fail the run under the loop's ``fail_on``.
+    findings: list[Issue] = field(default_factory=list)
+    failing: list[Issue] = field(default_factory=list)
+    findings_stage: str | None = None
+
+    @property
+    def status(self) -> str:
+        """``succeeded``, ``findings`` (finished, but a loop left issues) or ``failed``."""
+        if not self.ok:
+            return "failed"
+        return "findings" if self.findings else "succeeded"
 
 
 async def run_planned(
@@ -404,8 +435,13 @@ async def run_planned(
     ctx: Any,
     *,
     settings: dict[str, dict[str, Any]] | None = None,
+    fail_on: FailOn | None = None,
 ) -> PipelineRun:
     """Run checked stages in order, stopping at the first stage that fails.
+
+    A loop that ends with issues left does not stop the run: they are its ``findings``,
+    and those that ``fail_on`` (default: each loop's own ``fail_on``) counts are
+    ``failing``.
 
     Agents are entered (set up) on first use and left when the run ends; an agent whose
     set-up fails is a failed stage like any other.
@@ -413,7 +449,7 @@ async def run_planned(
     from orchestration.patterns.sequential import AgentSession
 
     async with AgentSession() as session:
-        return await _run_stages(planned, data, ctx, settings or {}, session)
+        return await _run_stages(planned, data, ctx, settings or {}, session, fail_on)
 
 
 async def _run_stages(
@@ -422,8 +458,12 @@ async def _run_stages(
     ctx: Any,
     settings: dict[str, dict[str, Any]],
     session: AgentSession,
+    fail_on: FailOn | None = None,
 ) -> PipelineRun:
     runs: list[Any] = []
+    findings: list[Issue] = []
+    failing_now: list[Issue] = []
+    findings_stage: str | None = None
     for stage in planned:
         spec = stage.spec
         if isinstance(spec, AgentStageSpec):
@@ -501,5 +541,16 @@ async def _run_stages(
                 error = loop_result.error or "the loop produced no output"
                 return PipelineRun(False, None, runs, stage.name, error)
             current = loop_result.output
+            if not loop_result.valid:
+                findings += loop_result.remaining_issues
+                failing_now += failing(loop_result.remaining_issues, fail_on or loop.fail_on)
+                findings_stage = findings_stage or stage.name
     assert isinstance(current, AgentResult)
-    return PipelineRun(True, current, runs)
+    return PipelineRun(
+        True,
+        current,
+        runs,
+        findings=findings,
+        failing=failing_now,
+        findings_stage=findings_stage,
+    )

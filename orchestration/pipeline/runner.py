@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,8 @@ from agents.registry import AgentRegistry, default_registry
 
 if TYPE_CHECKING:
     from agents.model_client import ModelClient
+    from orchestration.patterns.feedback_loop import Issue
+    from orchestration.pipeline.file import FailOn
     from orchestration.runtime.monitoring import RunMonitor
     from orchestration.state.base import StateStore
 
@@ -43,6 +45,11 @@ class RunReport:
     resumed: int
     #: The stage whose artifact is the pipeline's output (None when the run failed).
     output_stage: str | None = None
+    #: ``succeeded``, ``findings`` (finished, but a loop left issues) or ``failed``.
+    status: str = "succeeded"
+    findings: list[Issue] = field(default_factory=list)
+    #: The findings that fail the run under ``fail_on`` (exit code 3 from the CLI).
+    failing: list[Issue] = field(default_factory=list)
 
 
 def stage_file_name(stage: str) -> str:
@@ -79,8 +86,12 @@ def run_pipeline_file(
     monitor: RunMonitor | None = None,
     store: StateStore | None = None,
     write_files: bool = True,
+    fail_on: FailOn | None = None,
 ) -> RunReport:
     """Check, run and record a pipeline file on one input. See the module docstring.
+
+    ``fail_on`` (``none``, ``high``, ``any``) overrides the loops' own: which findings a
+    loop leaves make the run's ``failing`` list.
 
     ``model_client`` (a hosted model) reaches every agent of the run; it is closed when
     the run ends. ``monitor`` (default: a new one) records every agent run as it ends, so
@@ -120,7 +131,7 @@ def run_pipeline_file(
 
         async def go() -> Any:
             try:
-                return await run_planned(planned, data, ctx, settings=settings)
+                return await run_planned(planned, data, ctx, settings=settings, fail_on=fail_on)
             finally:
                 close = getattr(model_client, "aclose", None)
                 if close is not None:
@@ -137,16 +148,28 @@ def run_pipeline_file(
         # the run that produced the pipeline's output (a loop's best attempt is not
         # necessarily its last run, which is a validation)
         final_run = next(
-            (r for r in reversed(result.runs) if r.output is result.output), result.runs[-1]
+            (r for r in reversed(result.runs) if r.output is result.output),
+            next(
+                (r for r in reversed(result.runs) if type(r.output) is type(result.output)),
+                result.runs[-1],
+            ),
         )
     output_path = report = None
+    if result.findings:
+        monitor.record_findings(result.findings_stage or "loop", result.findings)
     summary = out_dir / "summary.md"
     if write_files:
         files: list[tuple[str, str]] = [
             (stage_file_name(run.stage), _artifact_text(run.envelope)) for run in result.runs
         ]
         if final_run is not None:
-            files.append(("output.json", _artifact_text(final_run.envelope)))
+            envelope = final_run.envelope
+            if final_run.output is not result.output and result.output is not None:
+                # a loop's output carries its findings: a copy of the run's own output
+                envelope = envelope.model_copy(
+                    update={"data": result.output.model_dump(mode="json")}
+                )
+            files.append(("output.json", _artifact_text(envelope)))
             output_path = out_dir / "output.json"
         final = result.output if result.ok else None
         text = getattr(final, "report_markdown", None)
@@ -174,6 +197,9 @@ def run_pipeline_file(
         stages=len(result.runs),
         resumed=sum(1 for r in result.runs if getattr(r, "resumed", False)),
         output_stage=final_run.stage if final_run is not None else None,
+        status=result.status,
+        findings=list(result.findings),
+        failing=list(result.failing),
     )
 
 

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from orchestration.runtime.monitoring import RunMonitor
     from orchestration.state.base import StateStore
 
-RunState = Literal["running", "succeeded", "failed"]
+#: ``findings``: every stage ran, but a feedback loop left findings (see RunReport.status).
+RunState = Literal["running", "succeeded", "findings", "failed"]
 
 
 def record_key(run_id: str) -> str:
@@ -252,7 +253,7 @@ def _run(
         raise
     done = record.model_copy(
         update={
-            "status": "succeeded" if report.ok else "failed",
+            "status": report.status,
             "finished_at": datetime.now(UTC),
             "failed_stage": report.failed_stage,
             "error": report.error,

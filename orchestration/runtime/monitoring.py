@@ -18,7 +18,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from agents.model_client import ModelCall, ToolCallRecord
@@ -150,6 +150,14 @@ class RunMonitor:
     def __init__(self, *, logger: logging.Logger | None = None) -> None:
         self.records: list[RunRecord] = []
         self.logger = logger or logging.getLogger(RUNS_LOGGER)
+        #: (stage, issue) for every issue a feedback loop left; the summary lists them.
+        #: An issue is a :class:`~orchestration.patterns.feedback_loop.Issue` (the
+        #: patterns sit above this layer, so it is not imported here).
+        self.findings: list[tuple[str, Any]] = []
+
+    def record_findings(self, stage: str, issues: list[Any]) -> None:
+        """Keep the issues a loop stage left, for the summary's findings table."""
+        self.findings += [(stage, issue) for issue in issues]
 
     def record(self, run: AgentRun, *, after: list[str] | None = None) -> RunRecord:
         """Keep ``run`` as a record (``after``: the stages it depended on) and log it."""
@@ -248,6 +256,8 @@ class RunMonitor:
             lines += ["", self._usage_line()]
         if any(rec.tool_calls for rec in self.records):
             lines += ["", *self._tool_lines()]
+        if self.findings:
+            lines += ["", *self._findings_table()]
         lines += ["", "```mermaid", self.mermaid(), "```", ""]
         return "\n".join(lines)
 
@@ -263,6 +273,19 @@ class RunMonitor:
             f"**Total:** {len(self.records)} runs ({', '.join(parts)}); "
             f"{cached} cached, {resumed} resumed; {_ms(total_ms)} ms of agent time"
         )
+
+    def _findings_table(self) -> list[str]:
+        lines = [
+            f"**Findings left:** {len(self.findings)} (the run's status is `findings`)",
+            "",
+            "| stage | check | severity | where | what | why it is left |",
+            "|---|---|---|---|---|---|",
+        ]
+        for stage, issue in self.findings:
+            cells = (stage, issue.code, issue.severity, issue.location or "", issue.message)
+            row = " | ".join(markdown_cell(c) for c in cells)
+            lines.append(f"| {row} | {markdown_cell(issue.reason or 'not known')} |")
+        return lines
 
     def _usage_line(self) -> str:
         calls = [c for rec in self.records for c in rec.model_calls]

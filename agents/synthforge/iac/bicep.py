@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from agents.synthforge.iac.kinds import SPECS, bicep_default, bicep_main, bicep_type
+
 if TYPE_CHECKING:
+    from agents.synthforge.iac.kinds import KindSpec
     from agents.synthforge.iac.plan import Instance, Plan
 
 #: kind → (ARM type@apiVersion of the main resource, diagnostic logs supported)
@@ -18,9 +21,9 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "storage_account": ("Microsoft.Storage/storageAccounts@2023-05-01", False),
     "key_vault": ("Microsoft.KeyVault/vaults@2023-07-01", True),
     "cosmosdb_account": ("Microsoft.DocumentDB/databaseAccounts@2024-05-15", True),
-    "postgresql_flexible_server": ("Microsoft.DBforPostgreSQL/flexibleServers@2022-12-01", True),
+    "postgresql_flexible_server": ("Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01", True),
     "mssql_database": ("Microsoft.Sql/servers@2021-11-01", False),
-    "container_registry": ("Microsoft.ContainerRegistry/registries@2023-07-01", True),
+    "container_registry": ("Microsoft.ContainerRegistry/registries@2025-11-01", True),
     "log_analytics_workspace": ("Microsoft.OperationalInsights/workspaces@2023-09-01", False),
     "application_insights": ("Microsoft.Insights/components@2020-02-02", False),
     "virtual_network": ("Microsoft.Network/virtualNetworks@2023-11-01", True),
@@ -48,6 +51,21 @@ _IDENTITY_OUTPUT = {
     "linux_virtual_machine": "main.identity.principalId",
     "kubernetes_cluster": "main.properties.identityProfile.kubeletidentity.objectId",
 }
+
+for _spec in SPECS.values():  # the kinds described as data
+    MAIN_RESOURCE[_spec.kind] = (_spec.bicep, _spec.logs)
+    if "private_endpoint" in _spec.inputs:
+        _PE_KINDS.add(_spec.kind)
+    if "diagnostics" in _spec.inputs:
+        _DIAG_KINDS.add(_spec.kind)
+    if {"diagnostics", "workspace"} & set(_spec.inputs):
+        _WORKSPACE_KINDS.add(_spec.kind)
+    if "subnet" in _spec.inputs:
+        _SUBNET_KINDS.add(_spec.kind)
+    if "sku" not in _spec.inputs:
+        _NO_SKU.add(_spec.kind)
+    if _spec.identity:
+        _IDENTITY_OUTPUT[_spec.kind] = "main.identity.principalId"
 
 
 def s(value: str) -> str:
@@ -157,7 +175,7 @@ resource main 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
 """
     if kind == "postgresql_flexible_server":
         return """\
-resource main 'Microsoft.DBforPostgreSQL/flexibleServers@2022-12-01' = {
+resource main 'Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01' = {
   name: name
   location: location
   tags: tags
@@ -219,7 +237,7 @@ resource database 'Microsoft.Sql/servers/databases@2021-11-01' = {
 """
     if kind == "container_registry":
         return """\
-resource main 'Microsoft.ContainerRegistry/registries@2023-07-01' = {
+resource main 'Microsoft.ContainerRegistry/registries@2025-11-01' = {
   name: name
   location: location
   tags: tags
@@ -450,6 +468,8 @@ resource main 'Microsoft.Cache/redis@2024-03-01' = {
   }
 }
 """
+    if kind in SPECS:
+        return bicep_main(SPECS[kind])
     raise KeyError(kind)
 
 
@@ -522,12 +542,17 @@ def _diagnostics(logs: bool) -> str:
 
 def module_file(kind: str) -> str:
     """The text of ``modules/<kind>.bicep``."""
+    spec = SPECS.get(kind)
     params = [
         "@description('Name of the resource')\nparam name string",
         "@description('Azure region')\nparam location string",
         "@description('Tags for every resource')\nparam tags object = {}",
-        f"@description('{_SKU_HELP.get(kind, 'SKU')}')\nparam sku string",
     ]
+    if kind not in _NO_SKU:
+        help_ = spec.sku_help if spec is not None else _SKU_HELP.get(kind, "SKU")
+        params.append(f"@description('{help_}')\nparam sku string")
+    if spec is not None:
+        params += _spec_params(spec)
     if kind in _PE_KINDS:
         params += [
             "@description('Public network access; Disabled unless a flow needs it')\n"
@@ -567,6 +592,8 @@ def module_file(kind: str) -> str:
     if kind == "log_analytics_workspace":
         params.append("@description('Log retention in days')\nparam retentionInDays int = 90")
     text = "\n\n".join(params) + "\n\n" + _bodies(kind)
+    if spec is not None and spec.bicep_scope:
+        text = f"targetScope = '{spec.bicep_scope}'\n\n" + text
     _, logs = MAIN_RESOURCE[kind]
     if kind in _PE_KINDS:
         text += "\n" + _PRIVATE_ENDPOINT
@@ -593,6 +620,41 @@ _SKU_HELP = {
 }
 
 
+_TYPE_AT = re.compile(r"'(Microsoft\.[A-Za-z./]+)@([0-9a-z-]+)'")
+
+
+def api_versions() -> dict[str, str]:
+    """ARM type → the API version the module files use for it."""
+    found: dict[str, str] = {}
+    for kind in MAIN_RESOURCE:
+        for type_, version in _TYPE_AT.findall(module_file(kind)):
+            found.setdefault(type_, version)
+    return found
+
+
+def _spec_params(spec: KindSpec) -> list[str]:
+    params = []
+    if "vnet" in spec.inputs:
+        params += [
+            "@description('Virtual network of its subnet')\nparam virtualNetworkName string",
+            "@description('Address prefix of its subnet')\nparam subnetPrefix string",
+        ]
+    if "pe_subnet" in spec.inputs:
+        params.append("@description('Subnet to place the resource in')\nparam subnetId string")
+    if "parent" in spec.inputs:
+        params += [
+            "@description('Id of the resource it belongs to')\nparam parentId string",
+            "@description('Name of the resource it belongs to')\nparam parentName string",
+        ]
+    for extra in spec.variables:
+        default = "" if extra.default is None else f" = {bicep_default(extra.default)}"
+        params.append(
+            f"@description({s(extra.description)})\n"
+            f"param {camel(extra.name)} {bicep_type(extra.type)}{default}"
+        )
+    return params
+
+
 def camel(symbol: str) -> str:
     """``web_app_x`` → ``webAppX`` (Bicep identifiers are camelCase by convention)."""
     head, *rest = symbol.split("_")
@@ -611,8 +673,9 @@ def _module(plan: Plan, inst: Instance) -> str:
         ("name", f"{sym}Name"),
         ("location", "location"),
         ("tags", "tags"),
-        ("sku", f"{sym}Sku"),
     ]
+    if inst.kind not in _NO_SKU:
+        params.append(("sku", f"{sym}Sku"))
     if inst.kind in _PE_KINDS:
         params.append(("publicNetworkAccess", s("Enabled" if inst.public_access else "Disabled")))
         pe = inst.private_endpoint
@@ -632,16 +695,63 @@ def _module(plan: Plan, inst: Instance) -> str:
         params.append(("entraAdminObjectId", "sqlEntraAdminObjectId"))
     if inst.kind == "linux_virtual_machine":
         params.append(("adminSshPublicKey", "adminSshPublicKey"))
+    if inst.kind == "virtual_network":  # subnets of the default address space
+        params += [
+            ("workloadSubnetPrefix", s(subnet_prefix(inst.sku_default, 8, 1))),
+            ("privateEndpointSubnetPrefix", s(subnet_prefix(inst.sku_default, 8, 2))),
+        ]
+    spec = SPECS.get(inst.kind)
+    if spec is not None:
+        params += _spec_module_params(plan, inst, spec)
     body = "\n".join(f"    {k}: {v}" for k, v in params)
     comment = (
         f"// {'added: ' if inst.added else ''}{inst.resource.name} ({inst.resource.resource_type})"
     )
     if inst.public_reason:
         comment += f"\n// public network access enabled: {inst.public_reason}"
+    scope = f"  scope: {spec.bicep_scope}()\n" if spec is not None and spec.bicep_scope else ""
     return (
         f"{comment}\nmodule {sym} 'modules/{inst.kind}.bicep' = {{\n"
-        f"  name: {s(inst.symbol)}\n  params: {{\n{body}\n  }}\n}}\n"
+        f"  name: {s(inst.symbol)}\n{scope}  params: {{\n{body}\n  }}\n}}\n"
     )
+
+
+def subnet_prefix(space: str, newbits: int, netnum: int) -> str:
+    """Terraform's ``cidrsubnet(space, newbits, netnum)``, computed here: the Bicep
+    parser checkov uses knows no ``cidrSubnet``, so prefixes are written as text, from
+    the network's default address space (change them with it)."""
+    import ipaddress
+
+    network = ipaddress.ip_network(space, strict=False)
+    size = network.prefixlen + newbits
+    if size > network.max_prefixlen:
+        raise ValueError(f"{space} has no room for a /{size} subnet")
+    base = int(network.network_address) + netnum * (1 << (network.max_prefixlen - size))
+    return f"{ipaddress.ip_address(base)}/{size}"
+
+
+def _spec_module_params(plan: Plan, inst: Instance, spec: KindSpec) -> list[tuple[str, str]]:
+    from agents.synthforge.iac.terraform import own_subnet_index
+
+    sym = camel(inst.symbol)
+    params: list[tuple[str, str]] = []
+    if "vnet" in spec.inputs and plan.network is not None:
+        net = plan.network
+        index = own_subnet_index(plan, inst)
+        prefix = subnet_prefix(net.sku_default, spec.subnet_newbits, index)
+        params += [
+            ("virtualNetworkName", f"{camel(net.symbol)}.outputs.name"),
+            ("subnetPrefix", s(prefix)),
+        ]
+    if "pe_subnet" in spec.inputs and plan.network is not None:
+        params.append(("subnetId", f"{camel(plan.network.symbol)}.outputs.privateEndpointSubnetId"))
+    if "parent" in spec.inputs and inst.parent is not None:
+        parent = camel(inst.parent.symbol)
+        params += [("parentId", f"{parent}.outputs.id"), ("parentName", f"{parent}.outputs.name")]
+    params += [
+        (camel(v.name), sym + camel("_" + v.name)) for v in spec.variables if v.default is None
+    ]
+    return params
 
 
 def _grants(plan: Plan) -> str:
@@ -711,10 +821,17 @@ def render(plan: Plan) -> list[tuple[str, str]]:
         params.append(
             f"@description('Name of {label}')\nparam {sym}Name string = {s(inst.name_default)}"
         )
-        params.append(
-            f"@description('{_SKU_HELP.get(inst.kind, 'SKU')} of {label}')\n"
-            f"param {sym}Sku string = {s(_sku(inst))}"
-        )
+        if inst.kind not in _NO_SKU:
+            params.append(
+                f"@description('{_SKU_HELP.get(inst.kind, 'SKU')} of {label}')\n"
+                f"param {sym}Sku string = {s(_sku(inst))}"
+            )
+        for extra in SPECS[inst.kind].variables if inst.kind in SPECS else ():
+            if extra.default is None:  # required: the user gives it
+                params.append(
+                    f"@description({s(f'{extra.description} ({label})')})\n"
+                    f"param {sym + camel('_' + extra.name)} {bicep_type(extra.type)}"
+                )
     parts = ["\n\n".join(params) + "\n"]
     if plan.network is not None:
         net = camel(plan.network.symbol)

@@ -132,6 +132,7 @@ def syntax_issue(file: GeneratedFile) -> Issue | None:
             message=f"{file.language} syntax error: {first[:200]}",
             location=f"{file.path}:{line if line else '?'}",
             fixable=False,
+            reason="syntax errors are not fixed automatically; the file needs a person",
         )
     return None
 
@@ -199,6 +200,27 @@ def run_checkov(
     return summary, failed
 
 
+@cache
+def high_checks() -> frozenset[str]:
+    """The checks whose failure is ``high`` (error severity), from ``data/check_severity.json``."""
+    from agents.synthforge.analysis.network_flow import load_data
+
+    groups: dict[str, list[str]] = load_data("check_severity.json")["high"]
+    return frozenset(check for checks in groups.values() for check in checks)
+
+
+def severity_of(check: dict[str, Any]) -> str:
+    """``error`` for a high-severity check, else ``warning``.
+
+    checkov's own severity is used when its report carries one (HIGH, CRITICAL → error);
+    offline it carries none, and the shipped list of high checks decides.
+    """
+    given = str(check.get("severity") or "").upper()
+    if given:
+        return "error" if given in ("HIGH", "CRITICAL") else "warning"
+    return "error" if str(check.get("check_id", "")) in high_checks() else "warning"
+
+
 def check_issue(check: dict[str, Any]) -> Issue:
     """One failed checkov check as an issue at ``file:line resource``."""
     path = str(check.get("file_path", "")).lstrip("/")
@@ -206,6 +228,7 @@ def check_issue(check: dict[str, Any]) -> Issue:
     return Issue(
         code=str(check.get("check_id", "CKV_UNKNOWN")),
         message=str(check.get("check_name", "failed check")),
+        severity="error" if severity_of(check) == "error" else "warning",
         location=f"{path}:{lines[0] if lines[0] else '?'} {check.get('resource', '')}".strip(),
         identity=f"{path} {check.get('resource', '')}",
     )
@@ -253,6 +276,7 @@ def validate(candidate: GeneratedModules, settings: SettingsLike) -> CodeQuality
                 covered += 1
             else:
                 uncovered += 1
+                issue.reason = reason
                 unfixable.append(UnfixedIssue(issue=issue, reason=reason))
             issues.append(issue)
     warnings = []

@@ -5,11 +5,10 @@ output the candidate again (:class:`~agents.synthforge.iac.models.GeneratedModul
 the fixes made, recorded in ``fixes``, and every issue it could not fix in ``unfixed``
 with the reason.
 
-A fix is a list of edits of the failing resource's block in its file: set an attribute
-(or a Bicep property), creating the nested blocks on the way. :data:`FIXES` is the table
-(language, check id) → fix; :data:`NOT_FIXED` says why some known checks are left alone
-(a decision that belongs to a person, or one the flow analysis already made).
-:func:`can_fix` is what ``code_quality`` uses to mark an issue ``fixable``.
+The fixes themselves (the table :data:`FIXES`, the reasons :data:`NOT_FIXED`, the text
+edits) are in :mod:`agents.synthforge.iac.fixes`, which ``module_development`` also uses
+to make them up front; they are re-exported here. :func:`can_fix` is what
+``code_quality`` uses to mark an issue ``fixable``.
 
 When the candidate was written to an ``output_dir``, the fixed files replace it (all at
 once, as ``module_development`` writes them).
@@ -17,271 +16,51 @@ once, as ``module_development`` writes them).
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from agents.base import Agent
+from agents.synthforge.iac.fixes import (
+    DEFAULT_REASON,
+    FIXES,
+    NOT_FIXED,
+    PUBLIC_REASON,
+    Fix,
+    FixError,
+    Where,
+    apply_fix,
+    describe_fix,
+    find_block,
+    parse_location,
+    secure_defaults,
+    set_value,
+)
+from agents.synthforge.iac.hcl_format import format_hcl
 from agents.synthforge.iac.models import (
     AppliedFix,
     FixModulesRequest,
     FixRound,
     GeneratedFile,
     GeneratedModules,
-    Language,
     UnfixedIssue,
 )
 from orchestration.patterns.feedback_loop import Issue
 
-
-@dataclass(frozen=True)
-class Fix:
-    """Edits that make one check pass on one kind of resource.
-
-    ``edits`` are (path, value): the path names nested blocks (HCL) or properties (Bicep),
-    the last part is the attribute; the value is source text. ``private_only`` fixes
-    apply only where public network access is disabled (they would cut off a flow the
-    analysis needs otherwise).
-    """
-
-    resource_types: tuple[str, ...]
-    edits: tuple[tuple[tuple[str, ...], str], ...]
-    note: str = ""
-    private_only: bool = False
-
-
-_WEB_LOGS = "azurerm_linux_web_app"
-_AKS = "azurerm_kubernetes_cluster"
-_AKS_ARM = "Microsoft.ContainerService/managedClusters"
-_ACR = "azurerm_container_registry"
-
-#: (language, check id) → fix.
-FIXES: dict[tuple[Language, str], Fix] = {
-    ("terraform", "CKV_AZURE_44"): Fix(
-        ("azurerm_storage_account",), ((("min_tls_version",), '"TLS1_2"'),)
-    ),
-    ("terraform", "CKV_AZURE_190"): Fix(
-        ("azurerm_storage_account",), ((("allow_nested_items_to_be_public",), "false"),)
-    ),
-    ("terraform", "CKV_AZURE_110"): Fix(
-        ("azurerm_key_vault",), ((("purge_protection_enabled",), "true"),)
-    ),
-    ("bicep", "CKV_AZURE_44"): Fix(
-        ("Microsoft.Storage/storageAccounts",), ((("properties", "minimumTlsVersion"), "'TLS1_2'"),)
-    ),
-    ("bicep", "CKV_AZURE_110"): Fix(
-        ("Microsoft.KeyVault/vaults",), ((("properties", "enablePurgeProtection"), "true"),)
-    ),
-    ("terraform", "CKV_AZURE_225"): Fix(
-        ("azurerm_service_plan",),
-        ((("zone_balancing_enabled",), "true"), (("worker_count",), "3")),
-        "zone-redundant plan needs at least 3 workers",
-    ),
-    ("terraform", "CKV_AZURE_212"): Fix(("azurerm_service_plan",), ((("worker_count",), "3"),)),
-    ("terraform", "CKV_AZURE_66"): Fix(
-        (_WEB_LOGS,), ((("logs", "failed_request_tracing"), "true"),)
-    ),
-    ("terraform", "CKV_AZURE_65"): Fix(
-        (_WEB_LOGS,), ((("logs", "detailed_error_messages"), "true"),)
-    ),
-    ("terraform", "CKV_AZURE_63"): Fix(
-        (_WEB_LOGS,),
-        (
-            (("logs", "http_logs", "file_system", "retention_in_days"), "7"),
-            (("logs", "http_logs", "file_system", "retention_in_mb"), "35"),
-        ),
-    ),
-    ("terraform", "CKV_AZURE_213"): Fix(
-        (_WEB_LOGS,),
-        (
-            (("site_config", "health_check_path"), '"/health"'),
-            (("site_config", "health_check_eviction_time_in_min"), "5"),
-        ),
-        "assumes the app answers health probes on /health; change the path if not",
-    ),
-    ("terraform", "CKV_AZURE_33"): Fix(
-        ("azurerm_storage_account",),
-        tuple(
-            (("queue_properties", "logging", key), value)
-            for key, value in (
-                ("delete", "true"),
-                ("read", "true"),
-                ("write", "true"),
-                ("version", '"1.0"'),
-                ("retention_policy_days", "10"),
-            )
-        ),
-    ),
-    ("terraform", "CKV2_AZURE_38"): Fix(
-        ("azurerm_storage_account",),
-        (
-            (("blob_properties", "delete_retention_policy", "days"), "7"),
-            (("blob_properties", "container_delete_retention_policy", "days"), "7"),
-        ),
-    ),
-    ("terraform", "CKV_AZURE_109"): Fix(
-        ("azurerm_key_vault",),
-        (
-            (
-                ("network_acls", "default_action"),
-                'var.public_network_access_enabled ? "Allow" : "Deny"',
-            ),
-            (("network_acls", "bypass"), '"AzureServices"'),
-        ),
-        private_only=True,
-    ),
-    ("terraform", "CKV_AZURE_50"): Fix(
-        ("azurerm_linux_virtual_machine",), ((("allow_extension_operations",), "false"),)
-    ),
-    ("terraform", "CKV_AZURE_171"): Fix((_AKS,), ((("automatic_upgrade_channel",), '"patch"'),)),
-    ("terraform", "CKV_AZURE_172"): Fix(
-        (_AKS,), ((("key_vault_secrets_provider", "secret_rotation_enabled"), "true"),)
-    ),
-    ("terraform", "CKV_AZURE_168"): Fix((_AKS,), ((("default_node_pool", "max_pods"), "50"),)),
-    ("terraform", "CKV_AZURE_226"): Fix(
-        (_AKS,), ((("default_node_pool", "os_disk_type"), '"Ephemeral"'),)
-    ),
-    ("terraform", "CKV_AZURE_227"): Fix(
-        (_AKS,), ((("default_node_pool", "host_encryption_enabled"), "true"),)
-    ),
-    ("terraform", "CKV_AZURE_132"): Fix(
-        ("azurerm_cosmosdb_account",), ((("access_key_metadata_writes_enabled",), "false"),)
-    ),
-    ("terraform", "CKV_AZURE_167"): Fix(
-        (_ACR,), ((("retention_policy_in_days",), "7"),), "untagged manifests kept 7 days"
-    ),
-    ("terraform", "CKV_AZURE_237"): Fix((_ACR,), ((("data_endpoint_enabled",), "true"),)),
-    ("terraform", "CKV_AZURE_233"): Fix((_ACR,), ((("zone_redundancy_enabled",), "true"),)),
-    ("terraform", "CKV_AZURE_224"): Fix(
-        ("azurerm_mssql_database",), ((("ledger_enabled",), "true"),)
-    ),
-    ("terraform", "CKV_AZURE_229"): Fix(
-        ("azurerm_mssql_database",),
-        ((("zone_redundant",), "true"),),
-        "needs a Premium or Business Critical SKU",
-    ),
-    ("terraform", "CKV_AZURE_136"): Fix(
-        ("azurerm_postgresql_flexible_server",), ((("geo_redundant_backup_enabled",), "true"),)
-    ),
-    ("bicep", "CKV_AZURE_8"): Fix(
-        (_AKS_ARM,), ((("properties", "addonProfiles", "kubeDashboard", "enabled"), "false"),)
-    ),
-    ("bicep", "CKV_AZURE_171"): Fix(
-        (_AKS_ARM,), ((("properties", "autoUpgradeProfile", "upgradeChannel"), "'patch'"),)
-    ),
-    ("bicep", "CKV_AZURE_151"): Fix(
-        ("Microsoft.Compute/virtualMachines",),
-        ((("properties", "securityProfile", "encryptionAtHost"), "true"),),
-    ),
-    ("bicep", "CKV_AZURE_97"): Fix(
-        ("Microsoft.Compute/virtualMachines",),
-        ((("properties", "securityProfile", "encryptionAtHost"), "true"),),
-    ),
-    ("bicep", "CKV_AZURE_132"): Fix(
-        ("Microsoft.DocumentDB/databaseAccounts",),
-        ((("properties", "disableKeyBasedMetadataWriteAccess"), "true"),),
-    ),
-    ("bicep", "CKV_AZURE_225"): Fix(
-        ("Microsoft.Web/serverfarms",),
-        ((("properties", "zoneRedundant"), "true"), (("sku", "capacity"), "3")),
-        "zone-redundant plan needs at least 3 instances",
-    ),
-    ("bicep", "CKV_AZURE_212"): Fix(
-        ("Microsoft.Web/sites",), ((("properties", "siteConfig", "numberOfWorkers"), "3"),)
-    ),
-    ("bicep", "CKV_AZURE_213"): Fix(
-        ("Microsoft.Web/sites",),
-        ((("properties", "siteConfig", "healthCheckPath"), "'/health'"),),
-        "assumes the app answers health probes on /health; change the path if not",
-    ),
-}
-
-_PUBLIC = (
-    "public network access follows the flow analysis: module_development disables it "
-    "wherever no flow needs it, and a flow needs it here"
-)
-_ARRAY = "for Bicep the node pool is an array element; the fixer edits objects only"
-_BICEP_PARAM = "the value comes from a parameter, which checkov does not evaluate for Bicep"
-
-#: Known checks left alone on purpose, and why.
-NOT_FIXED: dict[str, str] = {
-    "CKV_AZURE_59": _PUBLIC,
-    "CKV_AZURE_189": _PUBLIC,
-    "CKV_AZURE_222": _PUBLIC,
-    "CKV_AZURE_101": _PUBLIC,
-    "CKV_AZURE_139": _PUBLIC,
-    "CKV_AZURE_99": _PUBLIC,
-    "CKV_AZURE_115": "a private API server needs a way in (jump host, VPN); decide per cluster",
-    "CKV_AZURE_6": "authorized IP ranges are the operators' addresses; decide per cluster",
-    "CKV_AZURE_117": "a disk encryption set needs a customer-managed key",
-    "CKV_AZURE_100": "customer-managed keys need a key and a key-management decision",
-    "CKV_AZURE_164": "signed images (content trust) need a signing process",
-    "CKV_AZURE_165": "geo-replication needs a second region chosen",
-    "CKV_AZURE_166": "image quarantine needs a scanning workflow",
-    "CKV_AZURE_163": "vulnerability scanning is Defender for Containers, a subscription setting",
-    "CKV2_AZURE_2": "vulnerability assessment needs a storage account for its reports",
-    "CKV_AZURE_23": "auditing needs a destination (storage account or workspace) per server",
-    "CKV_AZURE_24": "auditing needs a destination (storage account or workspace) per server",
-    "CKV_AZURE_25": "threat detection alerts need recipients",
-    "CKV_AZURE_26": "alert recipients are people to name",
-    "CKV_AZURE_27": "alert recipients are people to name",
-    "CKV_AZURE_172": (
-        "for Bicep, checkov expects a boolean where the ARM schema takes the string 'true'"
-    ),
-    "CKV_AZURE_168": _ARRAY,
-    "CKV_AZURE_226": _ARRAY,
-    "CKV_AZURE_227": _ARRAY,
-    "CKV_AZURE_35": _PUBLIC + "; " + _BICEP_PARAM,
-    "CKV_AZURE_206": _BICEP_PARAM + " (the default SKU is geo-redundant)",
-    "CKV2_AZURE_1": "customer-managed keys need a key and a key-management decision",
-    "CKV_AZURE_17": "client certificates would be required from every caller; decide per app",
-    "CKV_AZURE_13": "App Service authentication needs an identity provider chosen per app",
-    "CKV_AZURE_88": "Azure Files storage for the app depends on the app's needs",
-    "CKV_AZURE_16": "needs an identity provider chosen per app",
-}
-DEFAULT_REASON = "no deterministic fix is known for this check"
-
-
-# --------------------------------------------------------------------------- locating
-
-
-@dataclass(frozen=True)
-class Where:
-    """An issue's location, parsed: file, line and resource address."""
-
-    file: str
-    line: int | None
-    resource: str
-
-    @property
-    def language(self) -> Language:
-        return "bicep" if self.file.endswith(".bicep") else "terraform"
-
-    def block(self) -> tuple[str, str]:
-        """(type, name) of the resource block: ``azurerm_x.this`` or ``Microsoft.X/y.sym``."""
-        if self.language == "bicep":
-            type_, _, name = self.resource.rpartition(".")
-            return type_, name
-        parts = self.resource.split(".")
-        # module.<m>.<type>.<name> (possibly nested, possibly indexed)
-        parts = [re.sub(r"\[.*\]$", "", p) for p in parts]
-        return parts[-2] if len(parts) >= 2 else "", parts[-1]
-
-    def module_instance(self) -> str | None:
-        """The root module instance (``module.<m>.…``), for Terraform."""
-        m = re.match(r"module\.([A-Za-z0-9_-]+)", self.resource)
-        return m.group(1) if m else None
-
-
-def parse_location(location: str | None) -> Where | None:
-    """``file:line resource`` → :class:`Where` (None when it is not in that form)."""
-    if not location:
-        return None
-    head, _, resource = location.partition(" ")
-    file, _, line = head.rpartition(":")
-    if not file:
-        return None
-    return Where(file, int(line) if line.isdigit() else None, resource.strip())
+__all__ = [
+    "DEFAULT_REASON",
+    "FIXES",
+    "NOT_FIXED",
+    "CodeQualityFixerAgent",
+    "Fix",
+    "FixError",
+    "Where",
+    "apply_fix",
+    "can_fix",
+    "find_block",
+    "fix_modules",
+    "parse_location",
+    "secure_defaults",
+    "set_value",
+]
 
 
 def can_fix(issue: Issue, candidate: GeneratedModules) -> tuple[bool, str]:
@@ -302,105 +81,8 @@ def can_fix(issue: Issue, candidate: GeneratedModules) -> tuple[bool, str]:
         applied = next((a for a in candidate.applied if a.module == symbol), None)
         if applied is None or applied.public_network_access == "Enabled":
             why = applied.public_access_reason if applied else "unknown instance"
-            return False, f"public network access stays enabled ({why}); {_PUBLIC}"
+            return False, f"public network access stays enabled ({why}); {PUBLIC_REASON}"
     return True, ""
-
-
-# --------------------------------------------------------------------------- editing
-
-
-class FixError(Exception):
-    """A fix cannot be applied to this text (the reason is the message)."""
-
-
-def _depths(lines: list[str], start: int) -> int:
-    """Index of the line that closes the block opened on ``lines[start]``."""
-    depth = 0
-    for i in range(start, len(lines)):
-        depth += lines[i].count("{") - lines[i].count("}")
-        if depth == 0 and i > start:
-            return i
-        if depth == 0 and "{" in lines[i]:
-            return i
-    raise FixError("unbalanced braces: the block has no end")
-
-
-def find_block(lines: list[str], language: Language, type_: str, name: str) -> tuple[int, int]:
-    """(first, last) line index of the resource block ``type_``/``name``."""
-    if language == "terraform":
-        pattern = re.compile(rf'^\s*resource\s+"{re.escape(type_)}"\s+"{re.escape(name)}"\s*\{{')
-    else:
-        pattern = re.compile(rf"^\s*resource\s+{re.escape(name)}\s+'{re.escape(type_)}@")
-    for i, line in enumerate(lines):
-        if pattern.match(line):
-            return i, _depths(lines, i)
-    raise FixError(f"resource block {type_} {name} not found")
-
-
-def _children(lines: list[str], first: int, last: int) -> list[int]:
-    """Indexes of the lines that are direct children of the block (first, last)."""
-    out, depth = [], 0
-    for i in range(first + 1, last):
-        if depth == 0:
-            out.append(i)
-        depth += lines[i].count("{") - lines[i].count("}")
-        depth += lines[i].count("[") - lines[i].count("]")
-    return out
-
-
-def _indent(line: str) -> str:
-    return line[: len(line) - len(line.lstrip())]
-
-
-def set_value(
-    lines: list[str], first: int, last: int, path: tuple[str, ...], value: str, language: Language
-) -> list[str]:
-    """Set ``path`` to ``value`` inside the block (first, last); return the new lines."""
-    key, rest = path[0], path[1:]
-    child_indent = _indent(lines[first]) + "  "
-    if language == "terraform":
-        attr = re.compile(rf"^\s*{re.escape(key)}\s*=")
-        block = re.compile(rf"^\s*{re.escape(key)}\s*\{{")
-    else:
-        attr = re.compile(rf"^\s*'?{re.escape(key)}'?\s*:")
-        block = re.compile(rf"^\s*'?{re.escape(key)}'?\s*:\s*\{{")
-    for i in _children(lines, first, last):
-        if rest and block.match(lines[i]):
-            end = _depths(lines, i)
-            return set_value(lines, i, end, rest, value, language)
-        if not rest and attr.match(lines[i]) and not block.match(lines[i]):
-            sep = " = " if language == "terraform" else ": "
-            return [*lines[:i], f"{_indent(lines[i])}{key}{sep}{value}", *lines[i + 1 :]]
-        if rest and attr.match(lines[i]):
-            raise FixError(f"{key} is set to an expression, not a block; cannot add {rest[0]}")
-    new = _new_lines(path, value, child_indent, language)
-    return [*lines[:last], *new, *lines[last:]]
-
-
-def _new_lines(path: tuple[str, ...], value: str, indent: str, language: Language) -> list[str]:
-    key, rest = path[0], path[1:]
-    if not rest:
-        return [
-            f"{indent}{key} = {value}" if language == "terraform" else f"{indent}{key}: {value}"
-        ]
-    opening = f"{indent}{key} {{" if language == "terraform" else f"{indent}{key}: {{"
-    return [opening, *_new_lines(rest, value, indent + "  ", language), f"{indent}}}"]
-
-
-def apply_fix(text: str, where: Where, fix: Fix) -> str:
-    """``text`` with ``fix`` applied to the block ``where`` names."""
-    lines = text.split("\n")
-    type_, name = where.block()
-    for path, value in fix.edits:
-        first, last = find_block(lines, where.language, type_, name)
-        lines = set_value(lines, first, last, path, value, where.language)
-    return "\n".join(lines)
-
-
-def _describe(fix: Fix, language: Language) -> str:
-    sep = " = " if language == "terraform" else ": "
-    text = "; ".join(f"set {'.'.join(path)}{sep}{value}" for path, value in fix.edits)
-    return f"{text} ({fix.note})" if fix.note else text
 
 
 def fix_modules(request: FixModulesRequest) -> GeneratedModules:
@@ -438,6 +120,8 @@ def fix_modules(request: FixModulesRequest) -> GeneratedModules:
             continue
         try:
             text = apply_fix(source.content, where, fix)
+            if where.language == "terraform":
+                text = format_hcl(text)
         except FixError as exc:
             unfixed.append(UnfixedIssue(issue=issue, reason=str(exc)))
             continue
@@ -448,7 +132,7 @@ def fix_modules(request: FixModulesRequest) -> GeneratedModules:
                 code=issue.code,
                 file=source.path,
                 resource=f"{type_}.{name}",
-                change=_describe(fix, where.language),
+                change=describe_fix(fix, where.language),
                 iteration=run,
             )
         )

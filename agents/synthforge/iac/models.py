@@ -66,7 +66,11 @@ class AppliedFix(BaseModel):
     file: str
     resource: str
     change: str = Field(description="What was changed, e.g. 'set min_tls_version = \"TLS1_2\"'")
-    iteration: int = Field(ge=1, description="Which fixer run made it (1 = the first)")
+    iteration: int = Field(
+        ge=0,
+        description="Which fixer run made it (1 = the first; 0 = module_development, "
+        "which makes the fixes it knows as it generates)",
+    )
 
 
 class UnfixedIssue(BaseModel):
@@ -104,6 +108,55 @@ class GeneratedModules(AgentResult):
     )
     fix_runs: int = Field(default=0, ge=0, description="How many times the fixer ran")
     fix_rounds: list[FixRound] = Field(default_factory=list, description="Each fixer run")
+    findings: list[Issue] = Field(
+        default_factory=list,
+        description="What the last validation still found in these files (check id, "
+        "file:line resource, why it is left); set by the feedback loop",
+    )
+
+    @property
+    def report_markdown(self) -> str:
+        """A markdown report: what was generated, what is left and why, what was skipped."""
+        return modules_report(self)
+
+
+def modules_report(modules: GeneratedModules) -> str:
+    """The markdown report of ``modules`` (see :attr:`GeneratedModules.report_markdown`)."""
+    from orchestration.runtime.monitoring import markdown_cell as _cell
+
+    where = f" in `{_cell(modules.output_dir)}`" if modules.output_dir else ""
+    lines = [
+        f"# Infrastructure as code: {_cell(modules.source) or 'architecture'}",
+        "",
+        f"- Files: {len(modules.files)} ({modules.iac}){where}",
+        f"- Modules: {len(modules.applied)}; resources without a module: {len(modules.skipped)}",
+        f"- Fixes applied: {sum(1 for f in modules.fixes if f.iteration == 0)} as generated, "
+        f"{sum(1 for f in modules.fixes if f.iteration > 0)} by the fixer "
+        f"in {modules.fix_runs} run(s)",
+        f"- Findings left: {len(modules.findings)}",
+        "",
+    ]
+    if modules.findings:
+        lines += [
+            "## Findings left",
+            "",
+            "| check | severity | file | resource | what | why it is left |",
+            "|---|---|---|---|---|---|",
+        ]
+        for issue in modules.findings:
+            head, _, resource = (issue.location or "").partition(" ")
+            file = head.rpartition(":")[0] or head
+            cells = (issue.code, issue.severity, file, resource, issue.message)
+            row = " | ".join(_cell(c) for c in cells)
+            lines.append(f"| {row} | {_cell(issue.reason or 'not known')} |")
+        lines.append("")
+    if modules.skipped:
+        lines += ["## Resources without a module", "", "| resource | type | why |", "|---|---|---|"]
+        for skip in modules.skipped:
+            skip_cells = (skip.resource_id, skip.resource_type, skip.reason)
+            lines.append("| " + " | ".join(_cell(c) for c in skip_cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 class CheckovSummary(BaseModel):

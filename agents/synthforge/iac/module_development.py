@@ -39,6 +39,7 @@ from pydantic_core import PydanticCustomError
 
 from agents.base import Agent, AgentSettings
 from agents.errors import InputError
+from agents.synthforge.iac.kinds import SPECS
 from agents.synthforge.iac.models import (
     AppliedSecurity,
     GeneratedFile,
@@ -52,6 +53,7 @@ from agents.synthforge.models import (
     Resource,
     ResourceSecurity,
     RoleAssignment,
+    VNet,
 )
 
 DEFAULT_LOCATION = "westeurope"
@@ -110,6 +112,14 @@ def load_kinds() -> dict[str, dict[str, Any]]:
     return kinds
 
 
+def _not_generated() -> dict[str, str]:
+    """ARM type → why no module is generated for it, from ``data/iac_kinds.json``."""
+    from agents.synthforge.analysis.network_flow import load_data
+
+    reasons: dict[str, str] = load_data("iac_kinds.json")["not_generated"]
+    return reasons
+
+
 def _kind_entry(resource_type: str) -> dict[str, Any] | None:
     lowered = resource_type.lower()
     for key, entry in load_kinds().items():
@@ -127,9 +137,11 @@ def slug(text: str, *, sep: str = "-") -> str:
 def default_name(prefix: str, label: str, rule: str, max_len: int, unique: str) -> str:
     """A name that follows Azure's rule for the kind, with a short stable suffix."""
     suffix = hashlib.sha256(unique.encode()).hexdigest()[:5]
-    if rule == "alnum":
+    if rule in ("alnum", "alpha"):
         body = re.sub(r"[^a-z0-9]", "", label.lower())
         return (prefix + body)[: max_len - len(suffix)] + suffix
+    if rule == "dns":  # a placeholder domain, to be replaced (the module's note says so)
+        return f"{slug(label)[:40].strip('-')}-{suffix}.example.com"
     body = slug(label)
     name = f"{prefix}-{body}" if body else prefix
     name = name[: max_len - len(suffix) - 1].strip("-")
@@ -180,7 +192,9 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
                 SkippedResource(
                     resource_id=resource.id,
                     resource_type=resource.resource_type,
-                    reason="no module template for this type; write it by hand",
+                    reason=_not_generated().get(
+                        resource.resource_type, "no module template for this type; write it by hand"
+                    ),
                 )
             )
             continue
@@ -233,13 +247,102 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
         i.private_endpoint or i.kind in _SUBNET_KINDS for i in plan.instances
     ):
         plan.network = _added(plan, "virtual_network", "network", used)
+    _address_spaces(plan, analysis.network.vnets if analysis.network is not None else [])
+    for inst in plan.instances:
+        unreachable = not inst.public_access and inst.private_endpoint is None
+        if inst.kind in _PUBLIC_ACCESS_KINDS and unreachable:
+            plan.warnings.append(
+                f"{inst.resource.name!r}: public network access is disabled and the "
+                "analysis gives it no private endpoint, so nothing can reach it; add a "
+                "private endpoint (or VNet integration) or enable public access"
+            )
+    for inst in list(plan.instances):
+        spec = SPECS.get(inst.kind)
+        if spec is not None and spec.parent_kind is not None:
+            inst.parent = _parent_of(plan, inst, spec.parent_kind, used)
     for sec in security.values():
         for ra in sec.role_assignments:
             _grant(plan, by_id, ra)
     return plan
 
 
-_SUBNET_KINDS = {"linux_virtual_machine", "kubernetes_cluster"}
+_SUBNET_KINDS = {"linux_virtual_machine", "kubernetes_cluster"} | {
+    spec.kind for spec in SPECS.values() if {"subnet", "vnet", "pe_subnet"} & set(spec.inputs)
+}
+
+
+def address_space_of(resource: Resource) -> str | None:
+    """The address space the analysis gives a virtual network, when it gives one."""
+    for name in ("address_space", "address_prefix", "cidr"):
+        value = getattr(resource, name, None)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if isinstance(value, str) and re.fullmatch(r"\d+\.\d+\.\d+\.\d+/\d+", value):
+            return value
+    return None
+
+
+def _address_spaces(plan: Plan, vnets: list[VNet]) -> None:
+    """Each virtual network its own address space: the analysis's, else 10.N.0.0/16.
+
+    The analysis's is the first CIDR named on the VNet boundary that holds the network's
+    icon (``network_flow``'s ``vnets``), or one on the resource itself. Without one,
+    networks of one diagram get 10.0.0.0/16, 10.1.0.0/16, … so that they can be peered;
+    the output's warnings say so.
+    """
+    networks = [i for i in plan.instances if i.kind == "virtual_network"]
+
+    def named_space(inst: Instance) -> str | None:
+        res = inst.resource
+        if inst.added:  # the network added for the diagram: its one named VNet, if any
+            named = [v for v in vnets if v.address_space]
+            return named[0].address_space[0] if len(named) == 1 else None
+        for vnet in vnets:
+            held = res.id in vnet.resources or vnet.id in res.containers or vnet.id == res.id
+            if vnet.address_space and (held or vnet.name == res.name):
+                return vnet.address_space[0]
+        return address_space_of(res)
+
+    def given_space(inst: Instance) -> str | None:
+        space = named_space(inst)
+        # the modules' subnets (/24 workload and endpoints, /26 and /27 edges) need a /16
+        return space if space and int(space.rsplit("/", 1)[1]) <= 16 else None
+
+    taken = {space for i in networks if (space := given_space(i))}
+    n = 0
+    for inst in networks:
+        given = given_space(inst)
+        if given:
+            inst.sku_default = given
+            continue
+        small = named_space(inst)
+        if small:
+            plan.warnings.append(
+                f"{inst.resource.name!r}: the diagram names {small}, smaller than the /16 "
+                "the modules lay their subnets out in; a default is used instead"
+            )
+        while f"10.{n}.0.0/16" in taken:
+            n += 1
+        inst.sku_default = f"10.{n}.0.0/16"
+        taken.add(inst.sku_default)
+        plan.warnings.append(
+            f"{inst.resource.name!r}: the analysis gives no address space; "
+            f"{inst.sku_default} is a default (variable {inst.symbol}_sku)"
+        )
+
+
+def _parent_of(plan: Plan, inst: Instance, kind: str, used: set[str]) -> Instance:
+    """The instance of ``kind`` that ``inst`` belongs to: the one enclosing it in the
+    diagram, else the first of the plan, else one added for it."""
+    candidates = [i for i in plan.instances if i.kind == kind]
+    for candidate in candidates:
+        if candidate.resource.id in inst.resource.containers:
+            return candidate
+    if candidates:
+        return candidates[0]
+    return _added(plan, kind, f"{inst.resource.name} {kind.replace('_', ' ')}", used)
+
+
 _ALWAYS_IDENTITY = {"web_app", "linux_virtual_machine", "kubernetes_cluster"}
 
 
@@ -341,7 +444,11 @@ _PUBLIC_ACCESS_KINDS = {
     "container_registry",
     "redis_cache",
 }
+_PUBLIC_ACCESS_KINDS |= {k for k, spec in SPECS.items() if "public" in spec.inputs}
 _DIAGNOSTIC_KINDS = _PUBLIC_ACCESS_KINDS | {"kubernetes_cluster", "virtual_network"}
+_DIAGNOSTIC_KINDS = (_DIAGNOSTIC_KINDS - set(SPECS)) | {
+    k for k, spec in SPECS.items() if "diagnostics" in spec.inputs
+}
 
 
 def render(plan: Plan, iac: str) -> list[GeneratedFile]:
@@ -349,10 +456,11 @@ def render(plan: Plan, iac: str) -> list[GeneratedFile]:
     files: list[GeneratedFile] = []
     if iac in ("terraform", "both"):
         from agents.synthforge.iac import terraform
+        from agents.synthforge.iac.hcl_format import format_hcl
 
         prefix = "terraform/" if iac == "both" else ""
         files += [
-            GeneratedFile(path=prefix + path, content=text, language="terraform")
+            GeneratedFile(path=prefix + path, content=format_hcl(text), language="terraform")
             for path, text in terraform.render(plan)
         ]
     if iac in ("bicep", "both"):
@@ -512,6 +620,9 @@ def generate(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Generate
     iac = typed.iac
     plan = build_plan(analysis, typed)
     files = render(plan, iac) if any(not i.added for i in plan.instances) else []
+    from agents.synthforge.iac.fixes import secure_defaults
+
+    files, defaults = secure_defaults(files)
     warnings = list(plan.warnings)
     for inst in plan.instances:
         if inst.function_app:
@@ -533,6 +644,7 @@ def generate(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Generate
         output_dir=output_dir or None,
         applied=applied_measures(plan),
         skipped=plan.skipped,
+        fixes=defaults,
         warnings=warnings,
         confidence=round(covered / total, 3) if total else 0.0,
     )

@@ -23,6 +23,7 @@ class Instance:
     private_endpoint: PrivateEndpoint | None = None
     diagnostics: bool = True
     added: bool = False  # not in the diagram; added for diagnostics or private endpoints
+    parent: Instance | None = None  # the instance it belongs to (a blob container's account)
 
     @property
     def function_app(self) -> bool:

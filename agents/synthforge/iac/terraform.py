@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from agents.synthforge.iac.kinds import SPECS, tf_default, tf_main
+
 if TYPE_CHECKING:
+    from agents.synthforge.iac.kinds import KindSpec
     from agents.synthforge.iac.plan import Instance, Plan
 
 AZURERM_VERSION = "~> 4.0"
@@ -59,6 +62,12 @@ _IDENTITY_OUTPUT = {
     # AcrPull and similar go to the kubelet identity that pulls images
     "kubernetes_cluster": "azurerm_kubernetes_cluster.this.kubelet_identity[0].object_id",
 }
+
+for _spec in SPECS.values():  # the kinds described as data
+    _KIND_INPUTS[_spec.kind] = _spec.inputs
+    MAIN_RESOURCE[_spec.kind] = (_spec.terraform, _spec.logs)
+    if _spec.identity:
+        _IDENTITY_OUTPUT[_spec.kind] = f"{_spec.terraform}.this.identity[0].principal_id"
 
 
 def q(value: str) -> str:
@@ -132,6 +141,19 @@ resource "azurerm_storage_account" "this" {
   default_to_oauth_authentication = true
   tags                            = var.tags
 }
+
+# Queue logging the azurerm 4.x way (the queue_properties block is deprecated)
+resource "azurerm_storage_account_queue_properties" "this" {
+  storage_account_id = azurerm_storage_account.this.id
+
+  logging {
+    delete                = true
+    read                  = true
+    write                 = true
+    version               = "1.0"
+    retention_policy_days = 10
+  }
+}
 """
     if kind == "key_vault":
         return """\
@@ -143,7 +165,7 @@ resource "azurerm_key_vault" "this" {
   resource_group_name           = var.resource_group_name
   tenant_id                     = data.azurerm_client_config.current.tenant_id
   sku_name                      = var.sku
-  enable_rbac_authorization     = true
+  rbac_authorization_enabled    = true
   purge_protection_enabled      = true
   soft_delete_retention_days    = 90
   public_network_access_enabled = var.public_network_access_enabled
@@ -159,7 +181,7 @@ resource "azurerm_cosmosdb_account" "this" {
   offer_type                    = var.sku
   kind                          = "GlobalDocumentDB"
   public_network_access_enabled = var.public_network_access_enabled
-  local_authentication_disabled = true
+  local_authentication_enabled  = false
   minimal_tls_version           = "Tls12"
   tags                          = var.tags
 
@@ -264,7 +286,7 @@ resource "azurerm_application_insights" "this" {
   resource_group_name           = var.resource_group_name
   application_type              = var.sku
   workspace_id                  = var.log_analytics_workspace_id
-  local_authentication_disabled = true
+  local_authentication_enabled  = false
   tags                          = var.tags
 }
 """
@@ -417,6 +439,8 @@ resource "azurerm_redis_cache" "this" {
   }
 }
 """
+    if kind in SPECS:
+        return tf_main(SPECS[kind])
     raise KeyError(kind)
 
 
@@ -453,7 +477,7 @@ resource "azurerm_monitor_diagnostic_setting" "this" {{
   target_resource_id         = {main}.this.id
   log_analytics_workspace_id = var.log_analytics_workspace_id
 {log}
-  metric {{
+  enabled_metric {{
     category = "AllMetrics"
   }}
 }}
@@ -469,14 +493,31 @@ def module_files(kind: str) -> list[tuple[str, str]]:
         main += "\n" + _private_endpoint(main_type)
     if "diagnostics" in inputs:
         main += "\n" + _diagnostics(main_type, logs)
+    spec = SPECS.get(kind)
     variables = [
         _var("name", "string", "Name of the resource"),
         _var("location", "string", "Azure region"),
         _var("resource_group_name", "string", "Resource group to deploy into"),
         _var("tags", "map(string)", "Tags for every resource", "{}"),
     ]
+    if spec is not None and "resource_group_name" not in spec.tf_common:
+        del variables[2]
     if "sku" in inputs:
-        variables.append(_var("sku", "string", _SKU_HELP.get(kind, "SKU")))
+        help_ = spec.sku_help if spec is not None else _SKU_HELP.get(kind, "SKU")
+        variables.append(_var("sku", "string", help_))
+    if "vnet" in inputs:
+        variables += [
+            _var("virtual_network_name", "string", "Virtual network of its subnet"),
+            _var("subnet_prefix", "string", "Address prefix of its subnet"),
+        ]
+    if "parent" in inputs:
+        variables += [
+            _var("parent_id", "string", "Id of the resource it belongs to"),
+            _var("parent_name", "string", "Name of the resource it belongs to"),
+        ]
+    for extra in spec.variables if spec is not None else ():
+        default = None if extra.default is None else tf_default(extra.default)
+        variables.append(_var(extra.name, extra.type, extra.description, default))
     if "public" in inputs:
         variables.append(
             _var(
@@ -496,7 +537,7 @@ def module_files(kind: str) -> list[tuple[str, str]]:
             _var("private_endpoint_group_id", "string", "Private link sub-resource", "null"),
             _var("private_dns_zone_id", "string", "Private DNS zone of the endpoint", "null"),
         ]
-    if "subnet" in inputs:
+    if "subnet" in inputs or "pe_subnet" in inputs:
         variables.append(_var("subnet_id", "string", "Subnet to place the resource in"))
     if kind == "mssql_database":
         variables += [
@@ -560,6 +601,7 @@ def _output(name: str, value: str, description: str) -> str:
 
 def _module_call(plan: Plan, inst: Instance) -> str:
     inputs = _KIND_INPUTS[inst.kind]
+    spec = SPECS.get(inst.kind)
     args: list[tuple[str, str]] = [
         ("source", q(f"./modules/{inst.kind}")),
         ("name", f"var.{inst.symbol}_name"),
@@ -567,6 +609,8 @@ def _module_call(plan: Plan, inst: Instance) -> str:
         ("resource_group_name", "azurerm_resource_group.this.name"),
         ("tags", "var.tags"),
     ]
+    if spec is not None and "resource_group_name" not in spec.tf_common:
+        del args[3]
     if "sku" in inputs:
         args.append(("sku", f"var.{inst.symbol}_sku"))
     if "public" in inputs:
@@ -589,6 +633,8 @@ def _module_call(plan: Plan, inst: Instance) -> str:
         args.append(("subnet_id", f"module.{plan.network.symbol}.workload_subnet_id"))
     if inst.kind == "linux_virtual_machine":
         args.append(("admin_ssh_public_key", "var.admin_ssh_public_key"))
+    if spec is not None:
+        args += _spec_args(plan, inst, spec)
     width = max(len(k) for k, _ in args)
     body = "\n".join(f"  {k.ljust(width)} = {v}" for k, v in args)
     comment = f"# {inst.resource.name} ({inst.resource.resource_type})"
@@ -597,6 +643,32 @@ def _module_call(plan: Plan, inst: Instance) -> str:
     if inst.public_reason:
         comment += f"\n# public network access enabled: {inst.public_reason}"
     return f'{comment}\nmodule "{inst.symbol}" {{\n{body}\n}}\n'
+
+
+def own_subnet_index(plan: Plan, inst: Instance) -> int:
+    """The number of ``inst``'s own subnet in the network (kinds with the ``vnet`` input)."""
+    same = [i for i in plan.instances if i.kind == inst.kind]
+    return SPECS[inst.kind].subnet_netnum + same.index(inst)
+
+
+def _spec_args(plan: Plan, inst: Instance, spec: KindSpec) -> list[tuple[str, str]]:
+    args: list[tuple[str, str]] = []
+    if "vnet" in spec.inputs and plan.network is not None:
+        net = plan.network.symbol
+        index = own_subnet_index(plan, inst)
+        args += [
+            ("virtual_network_name", f"module.{net}.name"),
+            ("subnet_prefix", f"cidrsubnet(var.{net}_sku, {spec.subnet_newbits}, {index})"),
+        ]
+    if "pe_subnet" in spec.inputs and plan.network is not None:
+        args.append(("subnet_id", f"module.{plan.network.symbol}.private_endpoint_subnet_id"))
+    if "parent" in spec.inputs and inst.parent is not None:
+        args += [
+            ("parent_id", f"module.{inst.parent.symbol}.id"),
+            ("parent_name", f"module.{inst.parent.symbol}.name"),
+        ]
+    args += [(v.name, f"var.{inst.symbol}_{v.name}") for v in spec.variables if v.default is None]
+    return args
 
 
 def _grants(plan: Plan) -> str:
@@ -679,6 +751,15 @@ def render(plan: Plan) -> list[tuple[str, str]]:
                     q(inst.sku_default),
                 )
             )
+        for extra in SPECS[inst.kind].variables if inst.kind in SPECS else ():
+            if extra.default is None:  # required: the user gives it
+                variables.append(
+                    _var(
+                        f"{inst.symbol}_{extra.name}",
+                        extra.type,
+                        f"{extra.description} ({inst.resource.name})",
+                    )
+                )
     main = [
         'resource "azurerm_resource_group" "this" {\n'
         "  name     = var.resource_group_name\n"

@@ -1,0 +1,879 @@
+"""Resource kinds described as data, and the two small emitters that render them.
+
+A :class:`KindSpec` says what one module deploys — the azurerm resource and the ARM
+type@apiVersion, the settings of each (a tree: attributes and nested blocks for HCL,
+properties for Bicep), the module's inputs, extra variables and helper resources — and
+:func:`hcl_resource` / :func:`bicep_resource` render it. Adding a kind is one entry in
+:data:`SPECS` (plus its ARM type in ``data/iac_kinds.json``); the hand-written kinds of
+:mod:`~agents.synthforge.iac.terraform` and :mod:`~agents.synthforge.iac.bicep` come first.
+
+Values are source text: ``"var.sku"`` or ``'"Standard"'`` in HCL, ``"sku"`` or
+``"'Standard'"`` in Bicep. In a tree a ``dict`` is a nested block (HCL) or object
+(Bicep), a ``list`` of dicts is repeated blocks (HCL) or an array (Bicep).
+
+Inputs (what the root module passes): ``sku``; ``public`` (public network access, from
+the flow analysis); ``diagnostics`` (a diagnostic setting to the workspace);
+``private_endpoint``; ``workspace`` (the workspace id without diagnostics); ``subnet``
+(the workload subnet of the network); ``vnet`` (the network's name and a prefix for a
+subnet of the module's own, e.g. ``GatewaySubnet``); ``parent`` (the instance of
+``parent_kind`` it belongs to, e.g. the storage account of a blob container).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+Tree = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Variable:
+    """An extra module variable: snake_case name (camelCase in Bicep), type, default.
+
+    A default of None makes it required: the root module declares it without a default
+    (``<instance>_<name>``) and passes it on, so nothing is made up for the user.
+    """
+
+    name: str
+    type: str  # string, number, bool
+    description: str
+    default: str | int | bool | None = None
+
+
+@dataclass(frozen=True)
+class Helper:
+    """A resource the module deploys besides the main one (a public IP, a subnet)."""
+
+    terraform: str
+    bicep_symbol: str
+    bicep: str
+    tf_body: Tree
+    bicep_body: Tree
+    located: bool = True  # takes location and tags
+    tf_common: tuple[str, ...] = ("location", "resource_group_name", "tags")
+    tf_name: str = "this"
+    bicep_parent: str | None = None  # Bicep symbol of an existing parent resource
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """One module kind, for both languages."""
+
+    kind: str
+    terraform: str
+    bicep: str  # Type@apiVersion
+    tf_body: Tree
+    bicep_body: Tree
+    inputs: tuple[str, ...] = ()
+    logs: bool = False  # diagnostic logs (allLogs) besides metrics
+    identity: bool = False  # a system-assigned identity, its principal id an output
+    located: bool = True  # has a location (Bicep)
+    #: The common azurerm arguments it takes, of location, resource_group_name and tags.
+    tf_common: tuple[str, ...] = ("location", "resource_group_name", "tags")
+    variables: tuple[Variable, ...] = ()
+    helpers: tuple[Helper, ...] = ()
+    parent_kind: str | None = None
+    subnet_newbits: int = 8  # size of the own subnet ("vnet"): /16 + newbits
+    subnet_netnum: int = 10  # its number inside the address space
+    bicep_scope: str | None = None  # 'subscription' for a resource group
+    bicep_existing: tuple[tuple[str, str, str], ...] = ()  # (symbol, type@ver, name expr)
+    sku_help: str = "SKU"
+    note: str = ""  # said in the module's comment and the output's warnings
+
+    @property
+    def arm_type(self) -> str:
+        return self.bicep.split("@", 1)[0]
+
+
+# --------------------------------------------------------------------------- emitters
+
+
+def hcl_body(tree: Tree, indent: str = "  ") -> list[str]:
+    """Lines of an HCL body: attributes first, then each block after a blank line."""
+    lines = [f"{indent}{k} = {v}" for k, v in tree.items() if isinstance(v, str)]
+    for key, value in tree.items():
+        blocks = [value] if isinstance(value, dict) else value if isinstance(value, list) else []
+        for block in blocks:
+            lines += ["", f"{indent}{key} {{", *hcl_body(block, indent + "  "), f"{indent}}}"]
+    if lines and lines[0] == "":
+        lines = lines[1:]
+    return lines
+
+
+def hcl_resource(type_: str, name: str, tree: Tree) -> str:
+    """``resource "type_" "name" { ... }`` (aligned by :func:`format_hcl` later)."""
+    return "\n".join([f'resource "{type_}" "{name}" {{', *hcl_body(tree), "}"]) + "\n"
+
+
+def bicep_value(value: Any, indent: str) -> str:
+    """A Bicep expression (str), object (dict) or array (list) at ``indent``."""
+    inner = indent + "  "
+    if isinstance(value, dict):
+        body = [f"{inner}{k}: {bicep_value(v, inner)}" for k, v in value.items()]
+        return "{\n" + "\n".join(body) + f"\n{indent}}}"
+    if isinstance(value, list):
+        body = [f"{inner}{bicep_value(v, inner)}" for v in value]
+        return "[\n" + "\n".join(body) + f"\n{indent}]"
+    return str(value)
+
+
+def bicep_resource(
+    symbol: str, type_at: str, tree: Tree, *, condition: str = "", parent: str | None = None
+) -> str:
+    """``resource symbol 'Type@version' = { ... }``."""
+    body: Tree = {"parent": parent, **tree} if parent else tree
+    head = f"resource {symbol} '{type_at}' = {condition + ' ' if condition else ''}"
+    return head + bicep_value(body, "") + "\n"
+
+
+def tf_common(spec: KindSpec | Helper, *, main: bool = True) -> Tree:
+    """name, location, resource group and tags of a resource, then its own settings."""
+    tree: Tree = {"name": "var.name" if main else spec.tf_body.get("name", '"default"')}
+    for arg in ("location", "resource_group_name"):
+        if arg in spec.tf_common:
+            tree[arg] = f"var.{arg}"
+    tree.update({k: v for k, v in spec.tf_body.items() if isinstance(v, str)})
+    if "tags" in spec.tf_common:
+        tree["tags"] = "var.tags"
+    if isinstance(spec, KindSpec) and spec.identity:
+        tree["identity"] = {"type": '"SystemAssigned"'}
+    tree.update({k: v for k, v in spec.tf_body.items() if not isinstance(v, str)})
+    return tree
+
+
+def bicep_common(spec: KindSpec | Helper, *, main: bool = True) -> Tree:
+    tree: Tree = {"name": "name" if main else spec.bicep_body.get("name", "'default'")}
+    if spec.located:
+        tree["location"] = "location"
+    if spec.located or "location" in spec.bicep_body:  # child resources take no tags
+        tree["tags"] = "tags"
+    if isinstance(spec, KindSpec) and spec.identity:
+        tree["identity"] = {"type": "'SystemAssigned'"}
+    tree.update(spec.bicep_body)
+    return tree
+
+
+def tf_main(spec: KindSpec) -> str:
+    """The module's resources in HCL: helpers, then the main resource ``this``."""
+    parts = [hcl_resource(h.terraform, h.tf_name, tf_common(h, main=False)) for h in spec.helpers]
+    parts.append(hcl_resource(spec.terraform, "this", tf_common(spec)))
+    return "\n".join(parts)
+
+
+def bicep_main(spec: KindSpec) -> str:
+    """The module's resources in Bicep: existing parents, helpers, the main ``main``."""
+    parts = [
+        f"resource {sym} '{type_at}' existing = {{\n  name: {name}\n}}\n"
+        for sym, type_at, name in spec.bicep_existing
+    ]
+    for h in spec.helpers:
+        tree = bicep_common(h, main=False)
+        parts.append(bicep_resource(h.bicep_symbol, h.bicep, tree, parent=h.bicep_parent))
+    parts.append(bicep_resource("main", spec.bicep, bicep_common(spec)))
+    return "\n".join(parts)
+
+
+def tf_default(value: str | int | bool) -> str:
+    return json.dumps(value)
+
+
+def bicep_default(value: str | int | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def bicep_type(type_: str) -> str:
+    return {"string": "string", "number": "int", "bool": "bool"}[type_]
+
+
+# --------------------------------------------------------------------------- the kinds
+
+_NET = "Microsoft.Network"
+_NET_V = "2025-09-01"
+_PIP = Helper(
+    terraform="azurerm_public_ip",
+    bicep_symbol="publicIp",
+    bicep=f"{_NET}/publicIPAddresses@{_NET_V}",
+    tf_body={
+        "name": '"pip-${var.name}"',
+        "allocation_method": '"Static"',
+        "sku": '"Standard"',
+        "zones": '["1", "2", "3"]',
+    },
+    bicep_body={
+        "name": "'pip-${name}'",
+        "sku": {"name": "'Standard'"},
+        "zones": ["'1'", "'2'", "'3'"],
+        "properties": {"publicIPAllocationMethod": "'Static'"},
+    },
+)
+
+
+def _own_subnet(name: str) -> Helper:
+    return Helper(
+        terraform="azurerm_subnet",
+        bicep_symbol="subnet",
+        bicep=f"{_NET}/virtualNetworks/subnets@{_NET_V}",
+        tf_body={
+            "name": f'"{name}"',
+            "virtual_network_name": "var.virtual_network_name",
+            "address_prefixes": "[var.subnet_prefix]",
+        },
+        bicep_body={"name": f"'{name}'", "properties": {"addressPrefix": "subnetPrefix"}},
+        located=False,
+        tf_common=("resource_group_name",),
+        tf_name="own",
+        bicep_parent="network",
+    )
+
+
+#: The IP configuration of a network edge (gateway, Bastion, firewall): its own subnet
+#: and a public IP.
+_EDGE_IP_TF: Tree = {
+    "name": '"default"',
+    "subnet_id": "azurerm_subnet.own.id",
+    "public_ip_address_id": "azurerm_public_ip.this.id",
+}
+_EDGE_IP_BICEP = [
+    {
+        "name": "'default'",
+        "properties": {"subnet": {"id": "subnet.id"}, "publicIPAddress": {"id": "publicIp.id"}},
+    }
+]
+_VNET_EXISTING = (("network", f"{_NET}/virtualNetworks@{_NET_V}", "virtualNetworkName"),)
+
+
+def _private_service(
+    kind: str,
+    terraform: str,
+    bicep: str,
+    *,
+    local_auth: str = "local_auth_enabled",
+    tf: Tree | None = None,
+    bicep_top: Tree | None = None,
+    bicep_props: Tree | None = None,
+    sku: bool = True,
+    variables: tuple[Variable, ...] = (),
+    tf_public: tuple[str, str] = (
+        "public_network_access_enabled",
+        "var.public_network_access_enabled",
+    ),
+) -> KindSpec:
+    """A PaaS service reached over a private endpoint: local (key) authentication off,
+    public network access as the flow analysis decides, diagnostics, a managed identity."""
+    return KindSpec(
+        kind=kind,
+        terraform=terraform,
+        bicep=bicep,
+        tf_body={**(tf or {}), local_auth: "false", tf_public[0]: tf_public[1]},
+        bicep_body={
+            **(bicep_top or {}),
+            "properties": {
+                "disableLocalAuth": "true",
+                "publicNetworkAccess": "publicNetworkAccess",
+                **(bicep_props or {}),
+            },
+        },
+        inputs=(("sku",) if sku else ()) + ("public", "diagnostics", "private_endpoint"),
+        logs=True,
+        identity=True,
+        variables=variables,
+    )
+
+
+def _storage_child(
+    kind: str,
+    terraform: str,
+    child: str,
+    *,
+    tf: Tree | None = None,
+    bicep_props: Tree | None = None,
+) -> KindSpec:
+    """A container, queue or table of a storage account (the plan's, or one added)."""
+    bicep_body: Tree = {"name": "'${parentName}/default/${name}'"}
+    if bicep_props:
+        bicep_body["properties"] = bicep_props
+    return KindSpec(
+        kind=kind,
+        terraform=terraform,
+        bicep=f"Microsoft.Storage/storageAccounts/{child}@2026-04-01",
+        tf_body={"storage_account_id": "var.parent_id", **(tf or {})},
+        bicep_body=bicep_body,
+        inputs=("parent",),
+        located=False,
+        parent_kind="storage_account",
+        tf_common=(),
+    )
+
+
+_SPECS: list[KindSpec] = [
+    KindSpec(
+        kind="resource_group",
+        terraform="azurerm_resource_group",
+        bicep="Microsoft.Resources/resourceGroups@2025-04-01",
+        tf_body={},
+        bicep_body={},
+        tf_common=("location", "tags"),
+        bicep_scope="subscription",
+        note="a resource group of its own; the modules deploy into the root resource group",
+    ),
+    KindSpec(
+        kind="network_security_group",
+        terraform="azurerm_network_security_group",
+        bicep=f"{_NET}/networkSecurityGroups@{_NET_V}",
+        tf_body={},
+        bicep_body={"properties": {"securityRules": "[]"}},
+        inputs=("diagnostics",),
+        logs=True,
+        note="no rules: add the flows' rules (deny by default)",
+    ),
+    KindSpec(
+        kind="route_table",
+        terraform="azurerm_route_table",
+        bicep=f"{_NET}/routeTables@{_NET_V}",
+        tf_body={"bgp_route_propagation_enabled": "false"},
+        bicep_body={"properties": {"disableBgpRoutePropagation": "true"}},
+        note="no routes: add the next hops the network needs",
+    ),
+    KindSpec(
+        kind="user_assigned_identity",
+        terraform="azurerm_user_assigned_identity",
+        bicep="Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30",
+        tf_body={},
+        bicep_body={},
+    ),
+    KindSpec(
+        kind="network_interface",
+        terraform="azurerm_network_interface",
+        bicep=f"{_NET}/networkInterfaces@{_NET_V}",
+        tf_body={
+            "ip_configuration": {
+                "name": '"internal"',
+                "subnet_id": "var.subnet_id",
+                "private_ip_address_allocation": '"Dynamic"',
+            }
+        },
+        bicep_body={
+            "properties": {
+                "ipConfigurations": [
+                    {
+                        "name": "'internal'",
+                        "properties": {
+                            "subnet": {"id": "subnetId"},
+                            "privateIPAllocationMethod": "'Dynamic'",
+                        },
+                    }
+                ]
+            }
+        },
+        inputs=("subnet",),
+    ),
+    KindSpec(
+        kind="managed_disk",
+        terraform="azurerm_managed_disk",
+        bicep="Microsoft.Compute/disks@2026-03-02",
+        tf_body={
+            "storage_account_type": "var.sku",
+            "create_option": '"Empty"',
+            "disk_size_gb": "var.disk_size_gb",
+            "public_network_access_enabled": "false",
+            "network_access_policy": '"DenyAll"',
+        },
+        bicep_body={
+            "sku": {"name": "sku"},
+            "properties": {
+                "creationData": {"createOption": "'Empty'"},
+                "diskSizeGB": "diskSizeGb",
+                "publicNetworkAccess": "'Disabled'",
+                "networkAccessPolicy": "'DenyAll'",
+                "encryption": {"type": "'EncryptionAtRestWithPlatformKey'"},
+            },
+        },
+        inputs=("sku",),
+        variables=(Variable("disk_size_gb", "number", "Disk size in GiB", 128),),
+        sku_help="Disk type (Premium_LRS, StandardSSD_ZRS, ...)",
+    ),
+    KindSpec(
+        kind="public_ip",
+        terraform="azurerm_public_ip",
+        bicep=f"{_NET}/publicIPAddresses@{_NET_V}",
+        tf_body={"allocation_method": '"Static"', "sku": '"Standard"', "zones": '["1", "2", "3"]'},
+        bicep_body={
+            "sku": {"name": "'Standard'"},
+            "zones": ["'1'", "'2'", "'3'"],
+            "properties": {"publicIPAllocationMethod": "'Static'"},
+        },
+        inputs=("diagnostics",),
+        logs=True,
+    ),
+    KindSpec(
+        kind="dns_zone",
+        terraform="azurerm_dns_zone",
+        bicep=f"{_NET}/dnsZones@2018-05-01",
+        tf_body={},
+        bicep_body={"location": "'global'"},
+        located=False,
+        variables=(),
+        note="the zone name is the domain: set its name variable to your domain",
+        tf_common=("resource_group_name", "tags"),
+    ),
+    KindSpec(
+        kind="load_balancer",
+        terraform="azurerm_lb",
+        bicep=f"{_NET}/loadBalancers@{_NET_V}",
+        tf_body={
+            "sku": '"Standard"',
+            "frontend_ip_configuration": {
+                "name": '"internal"',
+                "subnet_id": "var.subnet_id",
+                "private_ip_address_allocation": '"Dynamic"',
+            },
+        },
+        bicep_body={
+            "sku": {"name": "'Standard'"},
+            "properties": {
+                "frontendIPConfigurations": [
+                    {
+                        "name": "'internal'",
+                        "properties": {
+                            "subnet": {"id": "subnetId"},
+                            "privateIPAllocationMethod": "'Dynamic'",
+                        },
+                    }
+                ]
+            },
+        },
+        inputs=("subnet", "diagnostics"),
+        logs=True,
+        note="an internal load balancer; add its back-end pool, probes and rules",
+    ),
+    KindSpec(
+        kind="virtual_network_gateway",
+        terraform="azurerm_virtual_network_gateway",
+        bicep=f"{_NET}/virtualNetworkGateways@{_NET_V}",
+        tf_body={
+            "type": "var.gateway_type",
+            "vpn_type": '"RouteBased"',
+            "sku": "var.sku",
+            "active_active": "false",
+            "ip_configuration": _EDGE_IP_TF,
+        },
+        bicep_body={
+            "properties": {
+                "gatewayType": "gatewayType",
+                "vpnType": "'RouteBased'",
+                "sku": {"name": "sku", "tier": "sku"},
+                "activeActive": "false",
+                "ipConfigurations": _EDGE_IP_BICEP,
+            }
+        },
+        inputs=("sku", "vnet", "diagnostics"),
+        logs=True,
+        helpers=(_own_subnet("GatewaySubnet"), _PIP),
+        bicep_existing=_VNET_EXISTING,
+        variables=(Variable("gateway_type", "string", "Vpn or ExpressRoute", "Vpn"),),
+        subnet_newbits=11,
+        subnet_netnum=2040,
+        sku_help="Gateway SKU (VpnGw1AZ, ErGw1AZ, ...)",
+        note="in its own GatewaySubnet of the network; one VPN and one ExpressRoute "
+        "gateway at most per virtual network",
+    ),
+    KindSpec(
+        kind="local_network_gateway",
+        terraform="azurerm_local_network_gateway",
+        bicep=f"{_NET}/localNetworkGateways@{_NET_V}",
+        tf_body={
+            "gateway_address": "var.gateway_address",
+            "address_space": "var.address_space",
+        },
+        bicep_body={
+            "properties": {
+                "gatewayIpAddress": "gatewayAddress",
+                "localNetworkAddressSpace": {"addressPrefixes": "addressSpace"},
+            }
+        },
+        variables=(
+            Variable("gateway_address", "string", "Public IP address of the on-premises device"),
+        ),
+        note="the on-premises side: its public address and address space are yours to give",
+    ),
+    KindSpec(
+        kind="express_route_circuit",
+        terraform="azurerm_express_route_circuit",
+        bicep=f"{_NET}/expressRouteCircuits@{_NET_V}",
+        tf_body={
+            "service_provider_name": "var.service_provider_name",
+            "peering_location": "var.peering_location",
+            "bandwidth_in_mbps": "var.bandwidth_in_mbps",
+            "sku": {"tier": '"Standard"', "family": '"MeteredData"'},
+        },
+        bicep_body={
+            "sku": {
+                "name": "'Standard_MeteredData'",
+                "tier": "'Standard'",
+                "family": "'MeteredData'",
+            },
+            "properties": {
+                "serviceProviderProperties": {
+                    "serviceProviderName": "serviceProviderName",
+                    "peeringLocation": "peeringLocation",
+                    "bandwidthInMbps": "bandwidthInMbps",
+                }
+            },
+        },
+        inputs=("diagnostics",),
+        logs=True,
+        variables=(
+            Variable("service_provider_name", "string", "Connectivity provider"),
+            Variable("peering_location", "string", "Peering location of the provider"),
+            Variable("bandwidth_in_mbps", "number", "Circuit bandwidth in Mbps", 50),
+        ),
+        note="the provider and peering location are a contract: yours to give",
+    ),
+    KindSpec(
+        kind="bastion_host",
+        terraform="azurerm_bastion_host",
+        bicep=f"{_NET}/bastionHosts@{_NET_V}",
+        tf_body={
+            "sku": '"Standard"',
+            "ip_configuration": _EDGE_IP_TF,
+        },
+        bicep_body={
+            "sku": {"name": "'Standard'"},
+            "properties": {
+                "ipConfigurations": _EDGE_IP_BICEP,
+            },
+        },
+        inputs=("vnet", "diagnostics"),
+        logs=True,
+        helpers=(_own_subnet("AzureBastionSubnet"), _PIP),
+        bicep_existing=_VNET_EXISTING,
+        subnet_newbits=10,
+        subnet_netnum=1018,
+        note="in its own AzureBastionSubnet of the network",
+    ),
+    KindSpec(
+        kind="firewall",
+        terraform="azurerm_firewall",
+        bicep=f"{_NET}/azureFirewalls@{_NET_V}",
+        tf_body={
+            "sku_name": '"AZFW_VNet"',
+            "sku_tier": '"Standard"',
+            "threat_intel_mode": '"Deny"',
+            "zones": '["1", "2", "3"]',
+            "ip_configuration": _EDGE_IP_TF,
+        },
+        bicep_body={
+            "zones": ["'1'", "'2'", "'3'"],
+            "properties": {
+                "sku": {"name": "'AZFW_VNet'", "tier": "'Standard'"},
+                "threatIntelMode": "'Deny'",
+                "ipConfigurations": _EDGE_IP_BICEP,
+            },
+        },
+        inputs=("vnet", "diagnostics"),
+        logs=True,
+        helpers=(_own_subnet("AzureFirewallSubnet"), _PIP),
+        bicep_existing=_VNET_EXISTING,
+        subnet_newbits=10,
+        subnet_netnum=1016,
+        note="in its own AzureFirewallSubnet of the network; its rules belong in a "
+        "firewall policy (firewall_policy_id), and routes to it in the route tables",
+    ),
+    KindSpec(
+        kind="private_endpoint",
+        terraform="azurerm_private_endpoint",
+        bicep=f"{_NET}/privateEndpoints@{_NET_V}",
+        tf_body={
+            "subnet_id": "var.subnet_id",
+            "private_service_connection": {
+                "name": '"psc-${var.name}"',
+                "private_connection_resource_id": "var.target_resource_id",
+                "subresource_names": "[var.subresource_name]",
+                "is_manual_connection": "false",
+            },
+        },
+        bicep_body={
+            "properties": {
+                "subnet": {"id": "subnetId"},
+                "privateLinkServiceConnections": [
+                    {
+                        "name": "'psc-${name}'",
+                        "properties": {
+                            "privateLinkServiceId": "targetResourceId",
+                            "groupIds": ["subresourceName"],
+                        },
+                    }
+                ],
+            }
+        },
+        inputs=("pe_subnet",),
+        variables=(
+            Variable("target_resource_id", "string", "Id of the resource it connects to"),
+            Variable("subresource_name", "string", "Private link sub-resource (blob, vault, ...)"),
+        ),
+        note="a private endpoint the diagram draws on its own: which resource it connects "
+        "to is yours to give (the resources the security analysis gives a private endpoint "
+        "get theirs in their own module)",
+    ),
+    KindSpec(
+        kind="subnet",
+        terraform="azurerm_subnet",
+        bicep=f"{_NET}/virtualNetworks/subnets@{_NET_V}",
+        tf_body={
+            "virtual_network_name": "var.virtual_network_name",
+            "address_prefixes": "[var.subnet_prefix]",
+        },
+        bicep_body={"parent": "network", "properties": {"addressPrefix": "subnetPrefix"}},
+        inputs=("vnet",),
+        located=False,
+        bicep_existing=_VNET_EXISTING,
+        tf_common=("resource_group_name",),
+    ),
+    _storage_child(
+        "storage_container",
+        "azurerm_storage_container",
+        "blobServices/containers",
+        tf={"container_access_type": '"private"'},
+        bicep_props={"publicAccess": "'None'"},
+    ),
+    _storage_child("storage_queue", "azurerm_storage_queue", "queueServices/queues"),
+    _storage_child("storage_table", "azurerm_storage_table", "tableServices/tables"),
+    _private_service(
+        "eventhub_namespace",
+        "azurerm_eventhub_namespace",
+        "Microsoft.EventHub/namespaces@2026-01-01",
+        local_auth="local_authentication_enabled",
+        tf={"sku": "var.sku", "capacity": "1", "minimum_tls_version": '"1.2"'},
+        bicep_top={"sku": {"name": "sku", "tier": "sku", "capacity": "1"}},
+        bicep_props={"minimumTlsVersion": "'1.2'"},
+    ),
+    _private_service(
+        "servicebus_namespace",
+        "azurerm_servicebus_namespace",
+        "Microsoft.ServiceBus/namespaces@2026-01-01",
+        tf={
+            "sku": "var.sku",
+            "capacity": "1",
+            "premium_messaging_partitions": "1",
+            "minimum_tls_version": '"1.2"',
+        },
+        bicep_top={"sku": {"name": "sku", "tier": "sku", "capacity": "1"}},
+        bicep_props={"minimumTlsVersion": "'1.2'", "premiumMessagingPartitions": "1"},
+    ),
+    _private_service(
+        "eventgrid_topic",
+        "azurerm_eventgrid_topic",
+        "Microsoft.EventGrid/topics@2025-02-15",
+        bicep_props={"minimumTlsVersionAllowed": "'1.2'"},
+        sku=False,
+    ),
+    _private_service(
+        "cognitive_account",
+        "azurerm_cognitive_account",
+        "Microsoft.CognitiveServices/accounts@2026-07-01",
+        tf={"kind": "var.account_kind", "sku_name": "var.sku", "custom_subdomain_name": "var.name"},
+        bicep_top={"kind": "accountKind", "sku": {"name": "sku"}},
+        bicep_props={"customSubDomainName": "name"},
+        variables=(
+            Variable(
+                "account_kind",
+                "string",
+                "Kind (CognitiveServices, OpenAI, ...)",
+                "CognitiveServices",
+            ),
+        ),
+    ),
+    _private_service(
+        "search_service",
+        "azurerm_search_service",
+        "Microsoft.Search/searchServices@2025-05-01",
+        local_auth="local_authentication_enabled",
+        tf={"sku": "var.sku"},
+        bicep_top={"sku": {"name": "sku"}},
+    ),
+    _private_service(
+        "app_configuration",
+        "azurerm_app_configuration",
+        "Microsoft.AppConfiguration/configurationStores@2024-06-01",
+        tf={"sku": "var.sku", "purge_protection_enabled": "true"},
+        bicep_top={"sku": {"name": "sku"}},
+        bicep_props={"enablePurgeProtection": "true"},
+        tf_public=(
+            "public_network_access",
+            'var.public_network_access_enabled ? "Enabled" : "Disabled"',
+        ),
+    ),
+    KindSpec(
+        kind="api_management",
+        terraform="azurerm_api_management",
+        bicep="Microsoft.ApiManagement/service@2024-05-01",
+        tf_body={
+            "publisher_name": "var.publisher_name",
+            "publisher_email": "var.publisher_email",
+            "sku_name": "var.sku",
+            "min_api_version": '"2021-08-01"',
+        },
+        bicep_body={
+            "sku": {"name": "split(sku, '_')[0]", "capacity": "int(split(sku, '_')[1])"},
+            "properties": {
+                "publisherName": "publisherName",
+                "publisherEmail": "publisherEmail",
+                "apiVersionConstraint": {"minApiVersion": "'2021-08-01'"},
+            },
+        },
+        inputs=("sku", "diagnostics"),
+        logs=True,
+        identity=True,
+        variables=(
+            Variable("publisher_name", "string", "Organisation that publishes the APIs"),
+            Variable("publisher_email", "string", "Address for the API publisher's mail"),
+        ),
+        sku_help="SKU and capacity (Developer_1, Premium_1, ...)",
+    ),
+    KindSpec(
+        kind="container_app_environment",
+        terraform="azurerm_container_app_environment",
+        bicep="Microsoft.App/managedEnvironments@2026-01-01",
+        tf_body={"log_analytics_workspace_id": "var.log_analytics_workspace_id"},
+        bicep_body={
+            "properties": {
+                "appLogsConfiguration": {
+                    "destination": "'azure-monitor'",
+                }
+            }
+        },
+        inputs=("workspace", "diagnostics"),
+        logs=True,
+    ),
+    KindSpec(
+        kind="container_app",
+        terraform="azurerm_container_app",
+        bicep="Microsoft.App/containerApps@2026-01-01",
+        tf_body={
+            "container_app_environment_id": "var.parent_id",
+            "revision_mode": '"Single"',
+            "template": {
+                "container": {
+                    "name": '"app"',
+                    "image": "var.image",
+                    "cpu": "0.5",
+                    "memory": '"1Gi"',
+                }
+            },
+        },
+        bicep_body={
+            "properties": {
+                "environmentId": "parentId",
+                "template": {
+                    "containers": [
+                        {
+                            "name": "'app'",
+                            "image": "image",
+                            "resources": {"cpu": "json('0.5')", "memory": "'1Gi'"},
+                        }
+                    ]
+                },
+            }
+        },
+        inputs=("parent",),
+        identity=True,
+        parent_kind="container_app_environment",
+        variables=(Variable("image", "string", "Container image to run"),),
+        tf_common=("resource_group_name", "tags"),
+    ),
+    KindSpec(
+        kind="container_group",
+        terraform="azurerm_container_group",
+        bicep="Microsoft.ContainerInstance/containerGroups@2026-07-01",
+        tf_body={
+            "os_type": '"Linux"',
+            "ip_address_type": '"Private"',
+            "subnet_ids": "[var.subnet_id]",
+            "container": {
+                "name": '"app"',
+                "image": "var.image",
+                "cpu": "1",
+                "memory": "1.5",
+                "ports": {"port": "443", "protocol": '"TCP"'},
+            },
+        },
+        bicep_body={
+            "properties": {
+                "osType": "'Linux'",
+                "subnetIds": [{"id": "subnetId"}],
+                "ipAddress": {
+                    "type": "'Private'",
+                    "ports": [{"port": "443", "protocol": "'TCP'"}],
+                },
+                "containers": [
+                    {
+                        "name": "'app'",
+                        "properties": {
+                            "image": "image",
+                            "ports": [{"port": "443", "protocol": "'TCP'"}],
+                            "resources": {"requests": {"cpu": "1", "memoryInGB": "json('1.5')"}},
+                        },
+                    }
+                ],
+            }
+        },
+        inputs=("subnet",),
+        identity=True,
+        variables=(Variable("image", "string", "Container image to run"),),
+    ),
+    KindSpec(
+        kind="communication_service",
+        terraform="azurerm_communication_service",
+        bicep="Microsoft.Communication/communicationServices@2026-03-18",
+        tf_body={"data_location": "var.data_location"},
+        bicep_body={"location": "'global'", "properties": {"dataLocation": "dataLocation"}},
+        located=False,
+        variables=(Variable("data_location", "string", "Where the data is kept", "Europe"),),
+        tf_common=("resource_group_name", "tags"),
+    ),
+    KindSpec(
+        kind="frontdoor_profile",
+        terraform="azurerm_cdn_frontdoor_profile",
+        bicep="Microsoft.Cdn/profiles@2025-12-01",
+        tf_body={"sku_name": "var.sku"},
+        bicep_body={"location": "'global'", "sku": {"name": "sku"}},
+        located=False,
+        inputs=("sku", "diagnostics"),
+        logs=True,
+        note="add its endpoints, origins and a WAF policy",
+        tf_common=("resource_group_name", "tags"),
+    ),
+    KindSpec(
+        kind="mysql_flexible_server",
+        terraform="azurerm_mysql_flexible_server",
+        bicep="Microsoft.DBforMySQL/flexibleServers@2024-12-30",
+        tf_body={
+            "version": '"8.0.21"',
+            "sku_name": "var.sku",
+            "backup_retention_days": "7",
+            "geo_redundant_backup_enabled": "true",
+            "public_network_access": 'var.public_network_access_enabled ? "Enabled" : "Disabled"',
+        },
+        bicep_body={
+            "sku": {"name": "sku", "tier": "'GeneralPurpose'"},
+            "properties": {
+                "version": "'8.0.21'",
+                "backup": {"backupRetentionDays": "7", "geoRedundantBackup": "'Enabled'"},
+                "network": {"publicNetworkAccess": "publicNetworkAccess"},
+            },
+        },
+        inputs=("sku", "public", "diagnostics", "private_endpoint"),
+        logs=True,
+        note="no administrator password is generated: add a Microsoft Entra administrator "
+        "(azurerm_mysql_flexible_server_active_directory_administrator)",
+    ),
+]
+
+#: kind → spec, for every kind described as data.
+SPECS: dict[str, KindSpec] = {spec.kind: spec for spec in _SPECS}
