@@ -549,3 +549,36 @@ def test_otlp_without_the_otel_extra_is_one_line_naming_the_extra(tmp_path: Path
         "pip install 'forgeflow[otel]'",
     )
     assert not out.exists()
+
+
+async def test_a_tool_using_agent_with_tracing_on_is_one_chat_span_per_model_round(
+    spans: InMemorySpanExporter,
+) -> None:
+    """The assistant agent with one tool against the local OpenAI-compatible stand-in:
+    the tool loop's two model rounds are two chat spans under the agent run, with the
+    tools offered and asked for counted; the tool's arguments and answer are in none."""
+    from openai_stub import OpenAIStub, ToolCalls, client_for
+
+    from agents.models.assistant import AssistantAgent
+
+    icon = "img/lib/azure2/compute/Function_Apps.svg"
+    with OpenAIStub(key="sk-tools") as stub:
+        stub.push(ToolCalls.of(("icon_lookup", {"icon": icon})), {"answer": "done", "sources": []})
+        client = client_for(stub, "gpt-4o-mini")
+        try:
+            agent = AssistantAgent(
+                AgentConfig(name="assistant", tools=["icon_lookup"]), model_client=client
+            )
+            async with agent:
+                run = await execute(agent, {"task": "which type is it"}, RunContext())
+        finally:
+            await client.aclose()
+    assert run.ok, run.error
+    finished = spans.get_finished_spans()
+    chats = [s for s in finished if s.name == "chat gpt-4o-mini"]
+    assert len(chats) == 2
+    assert {parent_of(finished, s).name for s in chats} == {"invoke_agent assistant"}
+    assert [s.attributes["forgeflow.tool_calls_asked"] for s in chats] == [1, 0]
+    assert all(s.attributes["forgeflow.tools_offered"] >= 1 for s in chats)
+    text = _dump(finished)
+    assert icon not in text and "which type is it" not in text
