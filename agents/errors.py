@@ -68,3 +68,7 @@ class AuthError(ForgeflowError):
 
 class ConfigError(ForgeflowError):
     """A command's configuration (options, environment) is unusable."""
+
+
+class TracingConfigError(ForgeflowError):
+    """The OpenTelemetry settings in the environment (``OTEL_*``) cannot be used as they are."""

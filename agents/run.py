@@ -59,14 +59,20 @@ def run_one(
     ``settings`` become the agent's ``AgentConfig.settings`` (``--set KEY=VALUE``);
     ``model_client`` is the hosted model the agent may call (None: no model). The run
     closes the client when it ends.
+
+    With tracing on (``OTEL_TRACES_EXPORTER``), the agent's span continues the trace of
+    ``$TRACEPARENT``, else of the input artifact's ``traceparent``, so that jobs handing
+    artifacts on make one trace.
     """
     import asyncio
 
     from agents.base import AgentConfig
-    from orchestration.runtime.artifact import correlation_of, write_artifact
+    from orchestration import tracing
+    from orchestration.runtime.artifact import correlation_of, traceparent_of, write_artifact
     from orchestration.runtime.execution import RunContext, execute
     from orchestration.runtime.monitoring import RunMonitor
 
+    tracing.setup_from_env()  # a tracing setting that cannot work fails before any reading
     cls = _registry().get(agent_name)
     cls.check_settings(settings or {}, agent=agent_name)  # a typo fails before any reading
     data = cls.load_input(input_path)
@@ -80,6 +86,7 @@ def run_one(
         run_id=run_id or os.environ.get("FORGEFLOW_RUN_ID") or "",
         correlation_id=correlation_id or correlation_of(input_path) or "",
         monitor=monitor,
+        record_resources=True,
     )
     if not ctx.run_id:
         from orchestration.runtime.artifact import new_id
@@ -87,11 +94,16 @@ def run_one(
         ctx.run_id = new_id()
         ctx.correlation_id = ctx.correlation_id or ctx.run_id
 
+    parent = None
+    if tracing.enabled():
+        parent = tracing.parent_from_env() or traceparent_of(input_path)
+
     async def go() -> int:
         config = AgentConfig(name=agent_name, settings=settings or {})
         try:
-            async with cls(config, model_client=model_client) as agent:
-                result = await execute(agent, data, ctx)
+            with tracing.attach_parent(parent):
+                async with cls(config, model_client=model_client) as agent:
+                    result = await execute(agent, data, ctx)
         finally:
             close = getattr(model_client, "aclose", None)
             if close is not None:
@@ -105,7 +117,10 @@ def run_one(
             return 1
         return 0
 
-    return asyncio.run(go())
+    try:
+        return asyncio.run(go())
+    finally:
+        tracing.flush()
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

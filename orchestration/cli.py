@@ -204,6 +204,8 @@ def run(
     click.echo(f"artifacts: {report.out_dir}")
     click.echo(f"summary:   {report.summary}")
     click.echo(f"state:     {report.state}")
+    if report.trace_id:
+        click.echo(f"trace:     {report.trace_id}")
     if not report.ok:
         click.echo(f"error: stage {report.failed_stage!r} failed: {report.error}", err=True)
         sys.exit(1)

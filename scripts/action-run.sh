@@ -42,9 +42,10 @@ extra=${FORGEFLOW_INPUT_EXTRA_PACKAGES:-}
 extras=${FORGEFLOW_INPUT_EXTRAS:-}
 run_id=${FORGEFLOW_INPUT_RUN_ID:-}
 correlation_id=${FORGEFLOW_INPUT_CORRELATION_ID:-}
+traceparent=${FORGEFLOW_INPUT_TRACEPARENT:-}
 
-[[ -z $extras || $extras =~ ^(github|model|postgres|iac)(,(github|model|postgres|iac))*$ ]] ||
-  die "input extras: '${extras}' is not a comma-separated list of github, model, postgres, iac"
+[[ -z $extras || $extras =~ ^(github|model|postgres|iac|otel)(,(github|model|postgres|iac|otel))*$ ]] ||
+  die "input extras: '${extras}' is not a comma-separated list of github, model, postgres, iac, otel"
 [[ -n $src && -f $src/requirements.txt && -d $src/agents ]] ||
   die "the action's own checkout (github.action_path) was not found: '${src}'"
 [[ -z $agent || $agent =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$ ]] ||
@@ -53,6 +54,9 @@ id_re='^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$'
 [[ -z $run_id || $run_id =~ $id_re ]] || die "input run-id: '${run_id}' is not a valid id"
 [[ -z $correlation_id || $correlation_id =~ $id_re ]] ||
   die "input correlation-id: '${correlation_id}' is not a valid id"
+traceparent_re='^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'
+[[ -z $traceparent || $traceparent =~ $traceparent_re ]] ||
+  die "input traceparent: '${traceparent}' is not a W3C traceparent (00-TRACEID-SPANID-FLAGS)"
 
 # extra-packages: pip requirement specifiers only (name, extras, version constraints);
 # no options, URLs or paths, so an input cannot redirect pip.
@@ -87,6 +91,14 @@ if [[ -n $agent ]]; then
 fi
 
 # --- install -----------------------------------------------------------------------------
+
+# Tracing on (OTEL_TRACES_EXPORTER in the job's environment): the otel extra as well.
+tracing=""
+case ",${OTEL_TRACES_EXPORTER:-}," in
+  ,, | ,none,) ;;
+  *) tracing=otel ;;
+esac
+[[ -n $tracing && ,$extras, != *,otel,* ]] && extras=${extras:+$extras,}otel
 
 venv=${RUNNER_TEMP:-/tmp}/forgeflow-venv
 install=(bash "$src/scripts/install-forgeflow.sh")
@@ -131,6 +143,7 @@ FORGEFLOW_MODEL_BASE_URL=${FORGEFLOW_INPUT_MODEL_BASE_URL:-} \
 FORGEFLOW_MODEL=${FORGEFLOW_INPUT_MODEL:-} \
 FORGEFLOW_MODEL_API_VERSION=${FORGEFLOW_INPUT_MODEL_API_VERSION:-} \
 FORGEFLOW_MODEL_API_KEY=${FORGEFLOW_INPUT_MODEL_API_KEY:-} \
+TRACEPARENT=${traceparent:-${TRACEPARENT:-}} \
   "$python" -P -m agents.run "${args[@]}"
 code=$?
 set -e
@@ -145,13 +158,19 @@ case $code in
 esac
 
 path=$(cd "$(dirname -- "$out")" && pwd -P)/$(basename -- "$out")
-confidence=$("$python" -P -c '
+{
+  read -r confidence
+  read -r trace_out
+} < <("$python" -P -c '
 import json, sys
 doc = json.load(open(sys.argv[1], encoding="utf-8"))
-print((doc.get("data") or {}).get("confidence", ""))' "$path")
+print((doc.get("data") or {}).get("confidence", ""))
+print(doc.get("traceparent") or "")' "$path")
+[[ $trace_out =~ $traceparent_re ]] || trace_out=""
 output artifact-path "$path"
 output status "$status"
 output confidence "$confidence"
+output traceparent "$trace_out"
 summary "### Forgeflow \`$(cell "$agent")\`" "" \
   "| status | confidence | artifact |" "|---|---|---|" \
   "| ${status} | ${confidence:-–} | \`$(cell "$out")\` |" ""

@@ -6,7 +6,7 @@
 #   install-forgeflow.sh install SRC VENV EXTRAS [PACKAGE...]  install unless VENV is current
 #
 # SRC is Forgeflow's own copy; EXTRAS the optional groups a job uses, comma-separated
-# (github, model, postgres, iac; empty: the core only); PACKAGEs third-party agent packages
+# (github, model, postgres, iac, otel; empty: the core only); PACKAGEs third-party agent packages
 # (requirement specifiers, checked by the caller). With uv (the default) the environment
 # holds exactly the versions of SRC/scripts/locks/ (core.txt plus one file per extra, hashes
 # checked), so it can be cached (actions/cache) under a key of the Python version, the
@@ -30,8 +30,8 @@ installer=${FORGEFLOW_INSTALLER:-uv}
 
 locks=("$src/scripts/locks/core.txt")
 for extra in ${extras//,/ }; do
-  [[ $extra =~ ^(github|model|postgres|iac)$ ]] ||
-    die "input extras: '${extra}' is not one of github, model, postgres, iac"
+  [[ $extra =~ ^(github|model|postgres|iac|otel)$ ]] ||
+    die "input extras: '${extra}' is not one of github, model, postgres, iac, otel"
   locks+=("$src/scripts/locks/${extra}.txt")
 done
 for lock in "${locks[@]}"; do [[ -f $lock ]] || die "Forgeflow's lock file ${lock} is missing"; done

@@ -245,6 +245,8 @@ class ActHarness:
     api_url: str
     repository: str = "Codertocat/Hello-World"
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: Repository variables (the ``vars`` context), passed with ``--var``.
+    extra_vars: dict[str, str] = field(default_factory=dict)
     _next_run_id: int = 1000
 
     def __post_init__(self) -> None:
@@ -333,6 +335,8 @@ class ActHarness:
         }
         for key, value in env.items():
             cmd += ["--env", f"{key}={value}"]
+        for key, value in self.extra_vars.items():
+            cmd += ["--var", f"{key}={value}"]
         if job:
             cmd += ["-j", job]
         return cmd

@@ -7,8 +7,8 @@ from pathlib import Path
 from pydantic import Field
 
 from agents import AgentConfig
-from agents.base import AgentSettings
-from agents.builtin import EchoAgent, TextInput
+from agents.base import Agent, AgentSettings
+from agents.builtin import EchoAgent, TextInput, TextOutput
 from orchestration.runtime.artifact import ArtifactStatus, digest
 from orchestration.runtime.cache import MemoryCache
 from orchestration.runtime.execution import RunContext, execute
@@ -59,3 +59,52 @@ async def test_other_settings_are_other_work_for_resume_and_cache(tmp_path: Path
     assert not (await execute(retuned, data, ctx, stage="s")).resumed
     assert (await execute(retuned, data, ctx, stage="s")).resumed
     assert CountingEcho.calls == 3
+
+
+class _BusyAgent(Agent[TextInput, TextOutput]):
+    """Spends CPU time: a busy loop of about 30 ms."""
+
+    name = "busy"
+    input_model = TextInput
+    output_model = TextOutput
+
+    async def process(self, data: TextInput) -> TextOutput:
+        import time
+
+        end = time.process_time() + 0.03
+        while time.process_time() < end:
+            pass
+        return TextOutput(text=data.text)
+
+
+class _HungryAgent(Agent[TextInput, TextOutput]):
+    """Holds 160 MB of written memory for a moment."""
+
+    name = "hungry"
+    input_model = TextInput
+    output_model = TextOutput
+
+    async def process(self, data: TextInput) -> TextOutput:
+        block = b"x" * (160 * 1024 * 1024)
+        return TextOutput(text=data.text + str(len(block) // len(block)))
+
+
+async def test_each_agent_run_records_its_cpu_time_and_peak_memory() -> None:
+    from orchestration.runtime.monitoring import RunMonitor
+
+    monitor = RunMonitor()
+    ctx = RunContext(monitor=monitor, record_resources=True)
+    busy = await execute(_BusyAgent(), {"text": "a"}, ctx)
+    hungry = await execute(_HungryAgent(), {"text": "b"}, ctx)
+    assert busy.cpu_ms is not None and busy.cpu_ms >= 25
+    assert hungry.peak_rss_kb is not None and hungry.rss_growth_kb is not None
+    assert hungry.rss_growth_kb >= 100 * 1024  # the 160 MB raised the process's peak
+    assert hungry.peak_rss_kb >= hungry.rss_growth_kb
+    first, second = monitor.records
+    assert (first.cpu_ms, second.rss_growth_kb) == (busy.cpu_ms, hungry.rss_growth_kb)
+    md = monitor.summary_markdown()
+    row = next(line for line in md.splitlines() if line.startswith("| hungry "))
+    assert f"(+{hungry.rss_growth_kb / 1024:,.1f})" in row
+    # not asked for (a library run without tracing): nothing measured, nothing shown
+    plain = await execute(_BusyAgent(), {"text": "c"}, RunContext())
+    assert (plain.cpu_ms, plain.peak_rss_kb, plain.rss_growth_kb) == (None, None, None)

@@ -98,7 +98,10 @@ async def test_summary_table_lists_each_run_and_totals() -> None:
     md = monitor.summary_markdown(title="SynthForge")
 
     assert md.startswith("## SynthForge\n")
-    assert "| stage | agent | status | duration ms | cached/resumed | error |" in md
+    assert (
+        "| stage | agent | status | duration ms | cached/resumed | CPU ms | peak memory MB "
+        "| error |" in md
+    )
     rows = _table_rows(md)
     assert [row[:2] for row in rows] == [
         ["vision", "echo"],
@@ -108,7 +111,7 @@ async def test_summary_table_lists_each_run_and_totals() -> None:
     assert rows[0][2].endswith("succeeded") and rows[1][2].endswith("failed")
     assert rows[2][3] == "1,234.5"
     assert rows[2][4] == "cached" and rows[0][4] == ""
-    assert rows[1][5] == "RuntimeError: cannot handle x second line"
+    assert rows[1][-1] == "RuntimeError: cannot handle x second line"
     assert "**Total:** 3 runs (1 failed, 2 succeeded); 1 cached, 0 resumed;" in md
 
 
@@ -135,10 +138,10 @@ def test_table_cells_cannot_break_the_table() -> None:
     )
     md = monitor.summary_markdown(title="t | <b>")
     rows = _table_rows(md)
-    assert len(rows) == 1 and len(rows[0]) == 6
+    assert len(rows) == 1 and len(rows[0]) == 8  # the header's columns, no more
     assert rows[0][0] == r"a\|b"
     assert "<script>" not in md and "<b>" not in md
-    assert html.unescape(rows[0][5]).replace("\\|", "|") == (
+    assert html.unescape(rows[0][-1]).replace("\\|", "|") == (
         "bad | pipe new line <script>alert(1)</script>"
     )
 

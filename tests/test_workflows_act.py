@@ -139,6 +139,43 @@ def test_fan_out_isolates_a_failing_leg_and_combines_the_rest(harness: ActHarnes
     assert "::error title=fan-out leg always_fails failed::" in run.log
 
 
+def test_fan_out_with_its_combine_job_is_one_trace(harness: ActHarness) -> None:
+    """With tracing on, the plan's fan_out span is the parent of every matrix leg's agent
+    run (through the matrix) and of the combine job's merge (through the plan's output),
+    all received over OTLP/HTTP as one trace."""
+    pytest.importorskip("opentelemetry.sdk", reason="tracing needs forgeflow[otel]")
+    pytest.importorskip("opentelemetry.proto", reason="the receiver needs opentelemetry-proto")
+    from otlp_receiver import OtlpReceiver
+
+    repo = harness.new_repo("fan-out-traced")
+    with OtlpReceiver() as receiver:
+        harness.extra_vars.update(
+            {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint}
+        )
+        run = harness.run(
+            repo,
+            "workflow_dispatch",
+            "tests/act/workflows/fan-out.yml",
+            {"inputs": {"text": "traced legs", "agents": json.dumps(["echo", "uppercase"])}},
+        )
+        spans = list(receiver.spans)
+    assert_ok(run)
+    (plan,) = [s for s in spans if s.name == "fan_out"]
+    assert plan.parent_span_id == "" and plan.service == "forgeflow-fan-out"
+    assert plan.attributes["forgeflow.legs"] == 2
+    assert {s.trace_id for s in spans} == {plan.trace_id}
+    legs = sorted((s for s in spans if s.name.startswith("invoke_agent ")), key=lambda s: s.name)
+    assert [s.name for s in legs] == ["invoke_agent echo", "invoke_agent uppercase"]
+    assert {s.parent_span_id for s in legs} == {plan.span_id}
+    (merge,) = [s for s in spans if s.name == "combine_results"]
+    assert merge.parent_span_id == plan.span_id and merge.attributes["forgeflow.legs"] == 2
+    assert merge.start_ns >= max(s.end_ns for s in legs)
+    for leg in ("echo", "uppercase"):
+        artifact = run.artifact_json(f"legs-{leg}", f"{leg}.json")
+        span_id = next(s.span_id for s in legs if s.name == f"invoke_agent {leg}")
+        assert artifact["traceparent"].split("-")[1:3] == [plan.trace_id, span_id]
+
+
 # --------------------------------------------------------------------------- dispatch chain
 
 
@@ -151,11 +188,16 @@ def dispatches_in_log(record: Path) -> list[dict[str, Any]]:
     ]
 
 
-def test_repository_dispatch_chain_of_three_hops(
-    harness: ActHarness, tmp_path: Path, corpus_events: Path
-) -> None:
-    """Each recorded dispatch is fed back to act as the next event, until the chain ends.
+def drive_dispatch_chain(
+    harness: ActHarness,
+    tmp_path: Path,
+    corpus_events: Path,
+    env_extra: dict[str, str] | None = None,
+) -> tuple[list[ActRun], list[dict[str, Any]], dict[str, Any]]:
+    """Seed the echo -> uppercase -> word_count chain, then feed each recorded dispatch
+    back to act as the next event until the chain ends.
 
+    Returns the act runs, the dispatch requests the stand-in accepted, and the seed.
     The events are the real ``repository_dispatch`` payload from the corpus
     (``events/SOURCES.md``: octokit/webhooks ``repository_dispatch/payload.json``) with
     ``action`` and ``client_payload`` set from each dispatch, as GitHub would deliver them.
@@ -163,7 +205,8 @@ def test_repository_dispatch_chain_of_three_hops(
     template = load_event(corpus_events, "repository_dispatch.payload.json")
     first_input = tmp_path / "first.json"
     first_input.write_text(json.dumps({"input": {"text": "events all the way"}}))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "OTEL_"))}
+    env.update(env_extra or {})
     seed = json.loads(
         subprocess.run(
             [
@@ -201,20 +244,97 @@ def test_repository_dispatch_chain_of_three_hops(
         assert len(runs) < 5, "the chain did not end"
         body = sent[-1]["body"]
         event = dict(template, action=body["event_type"], client_payload=body["client_payload"])
+    return runs, dispatches_in_log(record), seed
+
+
+def test_repository_dispatch_chain_of_three_hops(
+    harness: ActHarness, tmp_path: Path, corpus_events: Path
+) -> None:
+    """Each recorded dispatch is fed back to act as the next event, until the chain ends."""
+    runs, dispatches, seed = drive_dispatch_chain(harness, tmp_path, corpus_events)
 
     assert len(runs) == 3
-    payloads = [d["body"]["client_payload"] for d in dispatches_in_log(record)]
-    assert [d["body"]["event_type"] for d in dispatches_in_log(record)] == [
+    assert "traceparent" not in seed["client_payload"]  # tracing is off: nothing added
+    payloads = [d["body"]["client_payload"] for d in dispatches]
+    assert [d["body"]["event_type"] for d in dispatches] == [
         "forgeflow-uppercase",
         "forgeflow-word-count",
     ]
     assert [p["hop"] for p in payloads] == [2, 3]
     assert [p["artifact_run_id"] for p in payloads] == [str(r.run_id) for r in runs[:2]]
     assert {p["correlation_id"] for p in payloads} == {"chain-42"}
+    assert all("traceparent" not in p for p in payloads)
     outputs = [r.artifact_json("forgeflow-chain-output", "output.json") for r in runs]
     assert [o["agent"] for o in outputs] == ["echo", "uppercase", "word_count"]
     assert {o["correlation_id"] for o in outputs} == {"chain-42"}
+    assert all("traceparent" not in o for o in outputs)
     assert (outputs[-1]["data"]["text"], outputs[-1]["data"]["words"]) == ("EVENTS ALL THE WAY", 4)
+
+
+def test_dispatch_chain_of_three_hops_is_one_trace(
+    harness: ActHarness, tmp_path: Path, corpus_events: Path
+) -> None:
+    """With tracing on, the seed, every hop's agent and every dispatch are spans of one
+    trace, sent to a real OTLP/HTTP receiver and decoded with opentelemetry-proto; each
+    hop's agent span descends from the previous hop's, through the dispatch between."""
+    pytest.importorskip("opentelemetry.sdk", reason="tracing needs forgeflow[otel]")
+    pytest.importorskip("opentelemetry.proto", reason="the receiver needs opentelemetry-proto")
+    from otlp_receiver import OtlpReceiver
+
+    with OtlpReceiver() as receiver:
+        otel = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint}
+        harness.extra_vars.update(otel)
+        runs, dispatches, seed = drive_dispatch_chain(
+            harness, tmp_path, corpus_events, {**otel, "OTEL_SERVICE_NAME": "forgeflow-seed"}
+        )
+        spans = list(receiver.spans)
+
+    assert len(runs) == 3
+    payloads = [seed["client_payload"], *(d["body"]["client_payload"] for d in dispatches)]
+    traceparents = [p["traceparent"] for p in payloads]
+    trace_id = traceparents[0].split("-")[1]
+    assert {tp.split("-")[1] for tp in traceparents} == {trace_id}
+    assert {s.trace_id for s in spans} == {trace_id}, sorted({s.name for s in spans})
+    by_id = {s.span_id: s for s in spans}
+
+    def ancestors(span_id: str) -> list[str]:
+        chain = []
+        while span_id in by_id:
+            chain.append(by_id[span_id].name)
+            span_id = by_id[span_id].parent_span_id
+        return chain
+
+    agents = [s for s in spans if s.name.startswith("invoke_agent ")]
+    assert sorted(s.name for s in agents) == [
+        "invoke_agent echo",
+        "invoke_agent uppercase",
+        "invoke_agent word_count",
+    ]
+    last = next(s for s in agents if s.name == "invoke_agent word_count")
+    # the hops in order, newest first: each hop's agent is the child of the dispatch
+    # that started its run, which is the child of the previous hop's agent
+    assert ancestors(last.span_id) == [
+        "invoke_agent word_count",
+        "dispatch forgeflow-word-count",
+        "invoke_agent uppercase",
+        "dispatch forgeflow-uppercase",
+        "invoke_agent echo",
+        "dispatch forgeflow-echo",
+    ]
+    root = by_id[traceparents[0].split("-")[2]]
+    assert root.parent_span_id == "" and root.service == "forgeflow-seed"
+    assert {s.service for s in agents} == {"forgeflow-chain"}
+    ordered = sorted(agents, key=lambda s: s.start_ns)
+    assert [s.name for s in ordered] == [
+        "invoke_agent echo",
+        "invoke_agent uppercase",
+        "invoke_agent word_count",
+    ]
+    assert [s.attributes["forgeflow.correlation_id"] for s in ordered] == ["chain-42"] * 3
+    assert [p["hop"] for p in payloads] == [1, 2, 3]
+    # each artifact records the span of the agent run that wrote it
+    outputs = [r.artifact_json("forgeflow-chain-output", "output.json") for r in runs]
+    assert [o["traceparent"].split("-")[2] for o in outputs] == [s.span_id for s in ordered]
 
 
 # --------------------------------------------------------------------------- pull requests

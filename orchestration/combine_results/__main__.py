@@ -31,11 +31,33 @@ from orchestration.patterns.fan_in import combine
 def main(
     directory: Path, output: Path, combiner: str | None, upstream: Path | None, run_id: str | None
 ) -> None:
-    """Merge the agent result artifacts found below DIRECTORY."""
+    """Merge the agent result artifacts found below DIRECTORY.
+
+    With tracing on, the merge is a span continuing $TRACEPARENT (a fan-out's trace).
+    """
+    from orchestration import tracing
+
     try:
-        ok, combined = combine(
-            directory, output, combiner=combiner, upstream=upstream, run_id=run_id
-        )
+        tracing.setup_from_env()
+        try:
+            with tracing.span(
+                "combine_results",
+                {"forgeflow.combiner": combiner},
+                parent=tracing.parent_from_env(),
+            ) as span:
+                ok, combined = combine(
+                    directory, output, combiner=combiner, upstream=upstream, run_id=run_id
+                )
+                span.set_attributes(
+                    {
+                        "forgeflow.legs": len(combined.results),
+                        "forgeflow.failed_legs": len(combined.failures),
+                    }
+                )
+                if not ok or combined.failures:
+                    span.fail("legs_failed" if combined.failures else "combiner_failed")
+        finally:
+            tracing.flush()
     except ForgeflowError as exc:
         click.echo(f"error: {exc.one_line()}", err=True)
         sys.exit(exc.exit_code)

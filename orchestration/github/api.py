@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from agents.errors import ForgeflowError
+from orchestration import tracing
 from orchestration.resilience.retry import (
     RetryableError,
     RetryPolicy,
@@ -144,12 +145,22 @@ class GitHubClient:
 
         ``what`` names the call in errors and logs ("PATCH pull request o/r#1").
         """
+        with tracing.span("github.api", {"forgeflow.github.call": what}, kind="client") as current:
+            return await self._call(what, fn, current)
+
+    async def _call(self, what: str, fn: Callable[[], T], current: tracing.Span) -> T:
         from github import GithubException
 
+        attempts = 0
+
         async def attempt() -> T:
+            nonlocal attempts
+            attempts += 1
+            current.set("forgeflow.github.attempts", attempts)
             try:
                 return await asyncio.to_thread(fn)
             except GithubException as exc:
+                current.set("http.response.status_code", exc.status)
                 retry, wait = retry_decision(exc.status, exc.headers, _describe(exc), self.clock())
                 if not retry:
                     raise

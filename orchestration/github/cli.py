@@ -279,9 +279,14 @@ def register(main: click.Group) -> None:
         max_hops: int,
         dry_run: bool,
     ) -> None:
-        """Send the next repository_dispatch event of a chain."""
+        """Send the next repository_dispatch event of a chain.
+
+        With tracing on, the dispatch is a span (continuing $TRACEPARENT) whose
+        traceparent travels in the payload to the next run.
+        """
         import asyncio
 
+        from orchestration import tracing
         from orchestration.github.dispatch import (
             build_client_payload,
             check_event_type,
@@ -290,21 +295,40 @@ def register(main: click.Group) -> None:
             send_dispatch,
         )
 
+        tracing.setup_from_env()
         check_event_type(event_type)
         extra = load_payload_file(payload_file) if payload_file is not None else None
         run_id = artifact_run_id or os.environ.get("GITHUB_RUN_ID") or None
-        payload = build_client_payload(
-            correlation_id,
-            hop if hop is not None else next_hop(_event()),
-            run_id,
-            extra,
-            max_hops=max_hops,
-        )
-        if dry_run:
-            click.echo(_dump({"event_type": event_type, "client_payload": payload}))
-            return
-        client, repo = _client()
-        asyncio.run(send_dispatch(client, repo, event_type, payload))
+        the_hop = hop if hop is not None else next_hop(_event())
+        try:
+            with tracing.span(
+                f"dispatch {event_type}",
+                {
+                    "messaging.system": "github.repository_dispatch",
+                    "messaging.operation.type": "send",
+                    "messaging.destination.name": event_type,
+                    "forgeflow.correlation_id": correlation_id,
+                    "forgeflow.hop": the_hop,
+                    "forgeflow.dry_run": dry_run,
+                },
+                kind="producer",
+                parent=tracing.parent_from_env(),
+            ) as span:
+                payload = build_client_payload(
+                    correlation_id,
+                    the_hop,
+                    run_id,
+                    extra,
+                    max_hops=max_hops,
+                    traceparent=span.traceparent,
+                )
+                if dry_run:
+                    click.echo(_dump({"event_type": event_type, "client_payload": payload}))
+                    return
+                client, repo = _client()
+                asyncio.run(send_dispatch(client, repo, event_type, payload))
+        finally:
+            tracing.flush()
         click.echo(
             f"dispatched {event_type} to {repo} "
             f"(correlation {payload['correlation_id']}, hop {payload['hop']})"
@@ -320,14 +344,22 @@ def register(main: click.Group) -> None:
     @click.option("--name", default="matrix", show_default=True, help="Step output name.")
     @user_errors
     def emit_matrix(agents_json: str | None, agents_file: Path | None, name: str) -> None:
-        """Write NAME=<matrix JSON> to $GITHUB_OUTPUT, one leg per known agent."""
+        """Write NAME=<matrix JSON> to $GITHUB_OUTPUT, one leg per known agent.
+
+        With tracing on, the fan-out is a span (continuing $TRACEPARENT); the matrix then
+        has a one-value ``traceparent`` dimension (every leg continues that trace), and
+        ``traceparent`` is also written as an output of its own for the combine job.
+        """
         from agents.registry import default_registry
+        from orchestration import tracing
         from orchestration.github.matrix import (
             build_matrix,
             matrix_json,
             parse_agents,
             read_agents_file,
         )
+
+        tracing.setup_from_env()
 
         if (agents_json is None) == (agents_file is None):
             raise InputError("give the agents with exactly one of --agents JSON or --agents-file")
@@ -337,4 +369,18 @@ def register(main: click.Group) -> None:
             else parse_agents(str(agents_json))
         )
         matrix = build_matrix(agents, default_registry().names())
-        set_output(name, matrix_json(matrix))
+        try:
+            with tracing.span(
+                "fan_out",
+                {"forgeflow.legs": len(matrix["agent"])},
+                kind="producer",
+                parent=tracing.parent_from_env(),
+            ) as span:
+                traceparent = span.traceparent
+                if traceparent is not None:
+                    matrix["traceparent"] = [traceparent]
+                set_output(name, matrix_json(matrix))
+                if traceparent is not None:
+                    set_output("traceparent", traceparent)
+        finally:
+            tracing.flush()

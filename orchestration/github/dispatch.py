@@ -8,9 +8,12 @@ Each run of a chain dispatches the next event with the same ``correlation_id``. 
   by mistake stops at ``max_hops``);
 - ``artifact_run_id`` — the id of the run that holds the previous step's artifact (the
   dispatching run), for ``actions/download-artifact`` with ``run-id``;
+- ``traceparent`` — only when tracing is on: the W3C traceparent of the dispatch's span,
+  so that the next run continues the same trace;
 
 plus the caller's own top-level keys. GitHub accepts at most 10 top-level keys and under
-64 KB; a payload beyond either is refused here with one line, never cut down.
+64 KB; a payload beyond either is refused here with one line, never cut down. The keys
+Forgeflow sets count: six are left for the caller's own with tracing on, seven without.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ if TYPE_CHECKING:
 MAX_PAYLOAD_KEYS = 10
 MAX_PAYLOAD_BYTES = 64 * 1024
 DEFAULT_MAX_HOPS = 50
-RESERVED_KEYS = ("correlation_id", "hop", "artifact_run_id")
+RESERVED_KEYS = ("correlation_id", "hop", "artifact_run_id", "traceparent")
 
 _EVENT_TYPE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}")
 _CORRELATION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
@@ -74,10 +77,12 @@ def build_client_payload(
     extra: Mapping[str, Any] | None = None,
     *,
     max_hops: int = DEFAULT_MAX_HOPS,
+    traceparent: str | None = None,
 ) -> dict[str, Any]:
     """The ``client_payload`` of the next event, checked against GitHub's limits.
 
-    ``extra`` adds top-level keys; it must not use the reserved ones. Raises
+    ``extra`` adds top-level keys; it must not use the reserved ones. ``traceparent``
+    (a valid W3C one; anything else is left out) continues the trace in the next run. Raises
     :class:`DispatchError` for more than 10 top-level keys, 64 KB or more, a hop past
     ``max_hops``, or a malformed id.
     """
@@ -95,6 +100,11 @@ def build_client_payload(
         if not _RUN_ID_RE.fullmatch(run_id):
             raise DispatchError(f"artifact run id {artifact_run_id!r} must be a run's number")
         payload["artifact_run_id"] = run_id
+    from orchestration.tracing import parse_traceparent
+
+    valid_traceparent = parse_traceparent(traceparent)
+    if valid_traceparent is not None:
+        payload["traceparent"] = valid_traceparent
     for key, value in (extra or {}).items():
         if not isinstance(key, str) or not key.strip():
             raise DispatchError(f"client_payload key {key!r} must be a non-empty string")

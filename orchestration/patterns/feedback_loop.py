@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from agents.base import Agent, AgentResult, coerce_model
 from agents.errors import ForgeflowError, PipelineError
+from orchestration import tracing
 from orchestration.patterns.sequential import AgentSession
 from orchestration.patterns.typecheck import fields_incompatibility, incompatibility
 from orchestration.runtime.execution import AgentRun, RunContext
@@ -205,6 +206,28 @@ class FeedbackLoop:
         ``error`` set.
         """
         ctx = ctx or RunContext()
+        with tracing.span(
+            f"loop {self.name}",
+            {
+                "forgeflow.loop": self.name,
+                "forgeflow.max_iterations": self.max_iterations,
+                "forgeflow.run_id": ctx.run_id,
+            },
+        ) as span:
+            result = await self._run(data, ctx)
+            span.set_attributes(
+                {
+                    "forgeflow.iterations": len(result.iterations),
+                    "forgeflow.valid": result.valid,
+                    "forgeflow.best_iteration": result.best_iteration,
+                    "forgeflow.remaining_issues": len(result.remaining_issues),
+                }
+            )
+            if result.error:
+                span.fail("agent_failed")
+        return result
+
+    async def _run(self, data: BaseModel | dict[str, Any], ctx: RunContext) -> LoopResult:
         result = LoopResult()
         attempts: list[tuple[int, AgentResult, ValidationReport]] = []
         async with AgentSession() as session:
@@ -215,39 +238,14 @@ class FeedbackLoop:
                 return result
             candidate: AgentResult = run.output
             for iteration in range(1, self.max_iterations + 1):
-                stage = f"{self.name}/validate#{iteration}"
-                run = await session.run(self.validator, candidate, ctx, stage=stage)
-                result.runs.append(run)
-                if not run.ok or not isinstance(run.output, ValidationReport):
-                    result.error = f"validator {self.validator.name!r} failed: {run.error}"
-                    break
-                report = run.output
-                self._record(result, iteration, report)
-                attempts.append((iteration, candidate, report))
-                if report.valid or self.fixer is None or iteration == self.max_iterations:
-                    break
-                fixable = [issue for issue in report.issues if issue.fixable]
-                if not fixable:
-                    break
-                request = {
-                    "candidate": candidate.model_dump(mode="json"),
-                    "issues": [issue.model_dump(mode="json") for issue in fixable],
-                }
-                stage = f"{self.name}/fix#{iteration}"
-                run = await session.run(self.fixer, request, ctx, stage=stage)
-                result.runs.append(run)
-                if not run.ok or run.output is None:
-                    result.error = f"fixer {self.fixer.name!r} failed: {run.error}"
-                    break
-                # a structurally compatible fixer output becomes the generator's type
-                try:
-                    candidate = coerce_model(
-                        self.generator.output_model,
-                        run.output,
-                        what=f"output of fixer {self.fixer.name!r}",
+                with tracing.span(
+                    f"loop_iteration {self.name}#{iteration}",
+                    {"forgeflow.loop": self.name, "forgeflow.iteration": iteration},
+                ) as iteration_span:
+                    candidate, stop = await self._iterate(
+                        session, ctx, result, attempts, candidate, iteration, iteration_span
                     )
-                except ForgeflowError as exc:
-                    result.error = exc.one_line()
+                if stop:
                     break
         if attempts:
             best_iteration, best, report = _best(attempts)
@@ -273,6 +271,64 @@ class FeedbackLoop:
         if validations >= self.max_iterations:
             return f"still found after {validations} validations (the loop's limit)"
         return "the fixer's change did not make it pass"
+
+    async def _iterate(
+        self,
+        session: AgentSession,
+        ctx: RunContext,
+        result: LoopResult,
+        attempts: list[tuple[int, AgentResult, ValidationReport]],
+        candidate: AgentResult,
+        iteration: int,
+        span: tracing.Span,
+    ) -> tuple[AgentResult, bool]:
+        """One validation, and the fix it calls for: the next candidate, and whether to stop."""
+        stage = f"{self.name}/validate#{iteration}"
+        run = await session.run(self.validator, candidate, ctx, stage=stage)
+        result.runs.append(run)
+        if not run.ok or not isinstance(run.output, ValidationReport):
+            result.error = f"validator {self.validator.name!r} failed: {run.error}"
+            span.fail("validator_failed")
+            return candidate, True
+        report = run.output
+        self._record(result, iteration, report)
+        attempts.append((iteration, candidate, report))
+        span.set_attributes(
+            {
+                "forgeflow.valid": report.valid,
+                "forgeflow.issues": len(report.issues),
+                "forgeflow.error_issues": report.error_count,
+            }
+        )
+        if report.valid or self.fixer is None or iteration == self.max_iterations:
+            return candidate, True
+        fixable = [issue for issue in report.issues if issue.fixable]
+        if not fixable:
+            return candidate, True
+        request = {
+            "candidate": candidate.model_dump(mode="json"),
+            "issues": [issue.model_dump(mode="json") for issue in fixable],
+        }
+        span.set("forgeflow.issues_sent_to_fixer", len(fixable))
+        stage = f"{self.name}/fix#{iteration}"
+        run = await session.run(self.fixer, request, ctx, stage=stage)
+        result.runs.append(run)
+        if not run.ok or run.output is None:
+            result.error = f"fixer {self.fixer.name!r} failed: {run.error}"
+            span.fail("fixer_failed")
+            return candidate, True
+        # a structurally compatible fixer output becomes the generator's type
+        try:
+            candidate = coerce_model(
+                self.generator.output_model,
+                run.output,
+                what=f"output of fixer {self.fixer.name!r}",
+            )
+        except ForgeflowError as exc:
+            result.error = exc.one_line()
+            span.fail(type(exc).__name__)
+            return candidate, True
+        return candidate, False
 
     @staticmethod
     def _record(result: LoopResult, iteration: int, report: ValidationReport) -> None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from agents.base import Agent, AgentResult
 from agents.errors import PipelineError
+from orchestration import tracing
 from orchestration.patterns.sequential import AgentSession
 from orchestration.patterns.typecheck import fields_incompatibility
 from orchestration.runtime.execution import AgentRun, RunContext
@@ -138,16 +139,28 @@ class ParallelOrchestrator:
             else nullcontext()
         )
 
-        async with AgentSession() as session:
+        with tracing.span(
+            f"parallel {group}",
+            {
+                "forgeflow.group": group,
+                "forgeflow.branches": len(self.branches),
+                "forgeflow.max_concurrency": self.max_concurrency,
+                "forgeflow.run_id": ctx.run_id,
+            },
+        ) as span:
+            async with AgentSession() as session:
 
-            async def branch(name: str, agent: Agent[Any, Any]) -> AgentRun:
-                async with gate:
-                    return await session.run(agent, data, ctx, stage=f"{group}/{name}")
+                async def branch(name: str, agent: Agent[Any, Any]) -> AgentRun:
+                    async with gate:
+                        return await session.run(agent, data, ctx, stage=f"{group}/{name}")
 
-            runs = await asyncio.gather(
-                *(branch(name, agent) for name, agent in self.branches.items())
-            )
-        return ParallelResult(runs=dict(zip(self.branches, runs, strict=True)))
+                # each branch is a task that starts in this span: its span is a child
+                runs = await asyncio.gather(
+                    *(branch(name, agent) for name, agent in self.branches.items())
+                )
+            result = ParallelResult(runs=dict(zip(self.branches, runs, strict=True)))
+            span.set("forgeflow.failed_branches", len(result.failed))
+        return result
 
     @staticmethod
     def check_combiner(

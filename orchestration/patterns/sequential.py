@@ -17,9 +17,16 @@ from pydantic import BaseModel
 
 from agents.base import Agent, AgentResult
 from agents.errors import PipelineError
+from orchestration import tracing
 from orchestration.patterns.typecheck import incompatibility
 from orchestration.runtime.artifact import ArtifactStatus, make_envelope, now
-from orchestration.runtime.execution import AgentRun, RunContext, describe_error, execute
+from orchestration.runtime.execution import (
+    AgentRun,
+    RunContext,
+    describe_error,
+    execute,
+    store_stage,
+)
 
 __all__ = ["AgentSession", "PipelineResult", "SequentialPipeline", "Stage", "recorded_run"]
 
@@ -86,7 +93,7 @@ def recorded_run(
     )
     run = AgentRun(agent=agent.name, stage=stage, envelope=env, error=error, exception=exception)
     if ctx.store is not None:
-        ctx.store.put_stage(ctx.run_id, stage, env)
+        store_stage(ctx, stage, env)
     if ctx.monitor is not None:
         ctx.monitor.record(run)
     return run
@@ -250,11 +257,39 @@ class SequentialPipeline:
         not run again. Agents are entered as async context managers for the run.
         """
         ctx = ctx or RunContext()
+        with tracing.span(
+            f"pipeline {self.name}",
+            {
+                "forgeflow.pipeline": self.name,
+                "forgeflow.run_id": ctx.run_id,
+                "forgeflow.correlation_id": ctx.correlation_id,
+            },
+        ) as span:
+            result = await self._run(data, ctx)
+            span.set_attributes(
+                {
+                    "forgeflow.status": "succeeded" if result.ok else "failed",
+                    "forgeflow.failed_stage": result.failed_stage,
+                }
+            )
+            if not result.ok:
+                span.fail("stage_failed")
+        return result
+
+    async def _run(self, data: BaseModel | dict[str, Any], ctx: RunContext) -> PipelineResult:
         result = PipelineResult()
         current: BaseModel | dict[str, Any] = data
+        traced = tracing.enabled()
         async with AgentSession() as session:
             for stage in self.stages:
-                run = await session.run(stage.agent, current, ctx, stage=stage.name)
+                if traced:
+                    with tracing.span(
+                        f"stage {stage.name}",
+                        {"forgeflow.stage": stage.name, "forgeflow.stage.kind": "agent"},
+                    ):
+                        run = await session.run(stage.agent, current, ctx, stage=stage.name)
+                else:
+                    run = await session.run(stage.agent, current, ctx, stage=stage.name)
                 result.runs.append(run)
                 if not run.ok or run.output is None:
                     result.failed_stage = stage.name

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agents.base import Agent, AgentConfig, AgentResult, ToolEntry, ToolPolicy, json_path
 from agents.errors import ForgeflowError, InputError, PipelineError, UnknownAgentError
 from agents.registry import AgentRegistry, default_registry
+from orchestration import tracing
 
 if TYPE_CHECKING:
     from orchestration.patterns.feedback_loop import Issue
@@ -465,86 +466,93 @@ async def _run_stages(
     failing_now: list[Issue] = []
     findings_stage: str | None = None
     for stage in planned:
-        spec = stage.spec
-        if isinstance(spec, AgentStageSpec):
-            cls = stage.agents[spec.agent]
-            merged = {**spec.settings, **settings.get(spec.agent, {})}
-            agent = cls(spec.config(merged))
-            run = await session.run(agent, current, ctx, stage=stage.name)
-            runs.append(run)
-            if not run.ok or run.output is None:
-                return PipelineRun(False, None, runs, stage.name, run.error)
-            current = run.output
-        elif isinstance(spec, ParallelStageSpec):
-            from orchestration.patterns.parallel import ParallelOrchestrator
+        with tracing.span(
+            f"stage {stage.name}",
+            {"forgeflow.stage": stage.name, "forgeflow.stage.kind": stage.kind},
+        ) as span:
+            spec = stage.spec
+            if isinstance(spec, AgentStageSpec):
+                cls = stage.agents[spec.agent]
+                merged = {**spec.settings, **settings.get(spec.agent, {})}
+                agent = cls(spec.config(merged))
+                run = await session.run(agent, current, ctx, stage=stage.name)
+                runs.append(run)
+                if not run.ok or run.output is None:
+                    span.fail("stage_failed")
+                    return PipelineRun(False, None, runs, stage.name, run.error)
+                current = run.output
+            elif isinstance(spec, ParallelStageSpec):
+                from orchestration.patterns.parallel import ParallelOrchestrator
 
-            group = spec.parallel
-            branch_agents = {
-                b: _make(
-                    stage.agents[b],
-                    b,
-                    group.settings.get(b, {}),
-                    settings.get(b, {}),
-                    group.agents.get(b),
+                group = spec.parallel
+                branch_agents = {
+                    b: _make(
+                        stage.agents[b],
+                        b,
+                        group.settings.get(b, {}),
+                        settings.get(b, {}),
+                        group.agents.get(b),
+                    )
+                    for b in group.branches
+                }
+                orchestrator = ParallelOrchestrator(
+                    branch_agents, max_concurrency=group.max_concurrency
                 )
-                for b in group.branches
-            }
-            orchestrator = ParallelOrchestrator(
-                branch_agents, max_concurrency=group.max_concurrency
-            )
-            result = await orchestrator.run(current, ctx, group=group.name)
-            runs.extend(result.runs.values())
-            combiner_cls = stage.agents[group.combiner]
-            combiner = _make(
-                combiner_cls,
-                group.combiner,
-                group.settings.get(group.combiner, {}),
-                settings.get(group.combiner, {}),
-                group.agents.get(group.combiner),
-            )
-            run = await session.run(
-                combiner,
-                result.combine_input(current),
-                ctx,
-                stage=f"{group.name}/{group.combiner}",
-            )
-            runs.append(run)
-            if not run.ok or run.output is None:
-                return PipelineRun(False, None, runs, run.stage, run.error)
-            current = run.output
-        else:
-            from orchestration.patterns.feedback_loop import FeedbackLoop
-
-            loop = spec.loop
-
-            def mk(
-                agent_name: str, loop: LoopSpec = loop, stage: PlannedStage = stage
-            ) -> Agent[Any, Any]:
-                return _make(
-                    stage.agents[agent_name],
-                    agent_name,
-                    loop.settings.get(agent_name, {}),
-                    settings.get(agent_name, {}),
-                    loop.agents.get(agent_name),
+                result = await orchestrator.run(current, ctx, group=group.name)
+                runs.extend(result.runs.values())
+                combiner_cls = stage.agents[group.combiner]
+                combiner = _make(
+                    combiner_cls,
+                    group.combiner,
+                    group.settings.get(group.combiner, {}),
+                    settings.get(group.combiner, {}),
+                    group.agents.get(group.combiner),
                 )
+                run = await session.run(
+                    combiner,
+                    result.combine_input(current),
+                    ctx,
+                    stage=f"{group.name}/{group.combiner}",
+                )
+                runs.append(run)
+                if not run.ok or run.output is None:
+                    span.fail("stage_failed")
+                    return PipelineRun(False, None, runs, run.stage, run.error)
+                current = run.output
+            else:
+                from orchestration.patterns.feedback_loop import FeedbackLoop
 
-            feedback = FeedbackLoop(
-                mk(loop.generator),
-                mk(loop.validator),
-                mk(loop.fixer) if loop.fixer else None,
-                max_iterations=loop.max_iterations,
-                name=loop.name,
-            )
-            loop_result = await feedback.run(current, ctx)
-            runs.extend(loop_result.runs)
-            if loop_result.output is None or loop_result.error:
-                error = loop_result.error or "the loop produced no output"
-                return PipelineRun(False, None, runs, stage.name, error)
-            current = loop_result.output
-            if not loop_result.valid:
-                findings += loop_result.remaining_issues
-                failing_now += failing(loop_result.remaining_issues, fail_on or loop.fail_on)
-                findings_stage = findings_stage or stage.name
+                loop = spec.loop
+
+                def mk(
+                    agent_name: str, loop: LoopSpec = loop, stage: PlannedStage = stage
+                ) -> Agent[Any, Any]:
+                    return _make(
+                        stage.agents[agent_name],
+                        agent_name,
+                        loop.settings.get(agent_name, {}),
+                        settings.get(agent_name, {}),
+                        loop.agents.get(agent_name),
+                    )
+
+                feedback = FeedbackLoop(
+                    mk(loop.generator),
+                    mk(loop.validator),
+                    mk(loop.fixer) if loop.fixer else None,
+                    max_iterations=loop.max_iterations,
+                    name=loop.name,
+                )
+                loop_result = await feedback.run(current, ctx)
+                runs.extend(loop_result.runs)
+                if loop_result.output is None or loop_result.error:
+                    error = loop_result.error or "the loop produced no output"
+                    span.fail("stage_failed")
+                    return PipelineRun(False, None, runs, stage.name, error)
+                current = loop_result.output
+                if not loop_result.valid:
+                    findings += loop_result.remaining_issues
+                    failing_now += failing(loop_result.remaining_issues, fail_on or loop.fail_on)
+                    findings_stage = findings_stage or stage.name
     assert isinstance(current, AgentResult)
     return PipelineRun(
         True,

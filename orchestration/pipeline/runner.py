@@ -50,6 +50,8 @@ class RunReport:
     findings: list[Issue] = field(default_factory=list)
     #: The findings that fail the run under ``fail_on`` (exit code 3 from the CLI).
     failing: list[Issue] = field(default_factory=list)
+    #: The trace of the run (None: tracing off).
+    trace_id: str | None = None
 
 
 def stage_file_name(stage: str) -> str:
@@ -100,6 +102,7 @@ def run_pipeline_file(
     written outside the store (no files in ``out_dir``, no job summary, no annotations):
     for doors that read the run back from the store.
     """
+    from orchestration import tracing
     from orchestration.pipeline.file import load_spec, plan_stages, run_planned
     from orchestration.runtime.artifact import new_id
     from orchestration.runtime.execution import RunContext
@@ -107,6 +110,7 @@ def run_pipeline_file(
     from orchestration.runtime.monitoring import RunMonitor
     from orchestration.state.open import open_store
 
+    tracing.setup_from_env()  # a tracing setting that cannot work fails before anything runs
     registry = registry or default_registry()
     spec = load_spec(pipeline)
     planned = plan_stages(spec, registry, source=str(pipeline), settings=settings)
@@ -126,7 +130,12 @@ def run_pipeline_file(
     monitor = monitor if monitor is not None else RunMonitor()
     with contextlib.nullcontext(store) if store is not None else open_store(state) as store:
         ctx = RunContext(
-            run_id=run_id, monitor=monitor, cache=cache, store=store, model_client=model_client
+            run_id=run_id,
+            monitor=monitor,
+            cache=cache,
+            store=store,
+            model_client=model_client,
+            record_resources=True,
         )
 
         async def go() -> Any:
@@ -137,7 +146,29 @@ def run_pipeline_file(
                 if close is not None:
                     await close()
 
-        result = asyncio.run(go())
+        with tracing.span(
+            f"pipeline {spec.name}",
+            {
+                "forgeflow.pipeline": spec.name,
+                "forgeflow.run_id": run_id,
+                "forgeflow.correlation_id": ctx.correlation_id,
+            },
+            parent=tracing.parent_from_env(),
+        ) as span:
+            result = asyncio.run(go())
+            span.set_attributes(
+                {
+                    "forgeflow.status": result.status if result.ok else "failed",
+                    "forgeflow.findings": len(result.findings),
+                    "forgeflow.stages": len(result.runs),
+                    "forgeflow.resumed": sum(1 for r in result.runs if r.resumed),
+                    "forgeflow.cached": sum(1 for r in result.runs if r.cached),
+                    "forgeflow.failed_stage": result.failed_stage,
+                }
+            )
+            if not result.ok:
+                span.fail("stage_failed")
+        trace_id = span.trace_id
         location = store.location
     for run in result.runs:
         exc = getattr(run, "exception", None)
@@ -177,7 +208,7 @@ def run_pipeline_file(
             files.append(("report.md", text))
             report = out_dir / "report.md"
         title = f"Forgeflow run `{run_id}` of pipeline `{spec.name}`"
-        markdown = neutralise(monitor.summary_markdown(title=title))
+        markdown = neutralise(monitor.summary_markdown(title=title, trace_id=trace_id))
         files.append(("summary.md", markdown))
         write_folder(out_dir, files)  # the whole folder or nothing
         from orchestration.runtime.job_summary import write_step_summary
@@ -200,6 +231,7 @@ def run_pipeline_file(
         status=result.status,
         findings=list(result.findings),
         failing=list(result.failing),
+        trace_id=trace_id,
     )
 
 

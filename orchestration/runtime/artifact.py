@@ -65,6 +65,13 @@ class Envelope(BaseModel):
     duration_ms: float = Field(ge=0)
     status: ArtifactStatus
     error: str | None = None
+    traceparent: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,  # artifacts without tracing stay as they were
+        pattern=r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+        description="W3C traceparent of the span of the agent run that wrote this artifact "
+        "(present when tracing was on): a later job continues the same trace from it",
+    )
     data: dict[str, Any] | None = None
 
     def typed(self, model: type[ModelT]) -> ModelT:
@@ -120,6 +127,7 @@ def make_envelope(
     status: ArtifactStatus,
     error: str | None = None,
     input_digest: str | None = None,
+    traceparent: str | None = None,
 ) -> Envelope:
     """The envelope of one run; ``input_digest`` saves re-hashing when already known.
 
@@ -138,6 +146,7 @@ def make_envelope(
         duration_ms=max(0.0, (finished_at - started_at).total_seconds() * 1000),
         status=status,
         error=error,
+        traceparent=traceparent,
         data=output.model_dump(mode="json") if output is not None else None,
         schema_version=ENVELOPE_VERSION,
     )
@@ -203,6 +212,17 @@ def read_artifact(path: Path, model: type[BaseModel] | None = None) -> Envelope:
         except SchemaViolation as exc:
             raise SchemaViolation(f"{path}: {exc}") from None
     return env
+
+
+def traceparent_of(path: Path) -> str | None:
+    """The valid ``traceparent`` an artifact file records, if it is one and has one."""
+    from orchestration.tracing import parse_traceparent
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return parse_traceparent(doc.get("traceparent")) if is_envelope(doc) else None
 
 
 def correlation_of(path: Path) -> str | None:

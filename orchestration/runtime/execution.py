@@ -6,8 +6,9 @@ cache behave the same everywhere.
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,13 @@ from agents.model_client import (
     collect_model_calls,
     collect_tool_calls,
 )
+from orchestration import tracing
 from orchestration.runtime.artifact import ArtifactStatus, Envelope, digest, make_envelope, new_id
+
+try:
+    import resource as _resource
+except ImportError:  # not on Windows: peak memory is then unknown
+    _resource = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from orchestration.runtime.cache import ResultCache
@@ -43,6 +50,9 @@ class RunContext:
     store: StateStore | None = None
     #: Given to every agent run that has no model client of its own (None: no model).
     model_client: ModelClient | None = None
+    #: Record each run's CPU time and peak memory (two ``getrusage`` calls a run; the
+    #: CLIs turn it on, and so does tracing, which puts them on the spans).
+    record_resources: bool = False
 
     def __post_init__(self) -> None:
         if not self.correlation_id:
@@ -80,15 +90,19 @@ class AgentRun:
         "_envelope",
         "agent",
         "cached",
+        "cpu_ms",
         "duration_ms",
         "error",
         "exception",
         "output",
+        "peak_rss_kb",
         "resumed",
+        "rss_growth_kb",
         "run_id",
         "stage",
         "status",
         "tool_calls",
+        "trace_id",
         "usage",
     )
 
@@ -109,6 +123,10 @@ class AgentRun:
         run_id: str = "",
         usage: list[ModelCall] | None = None,
         tool_calls: list[ToolCallRecord] | None = None,
+        cpu_ms: float | None = None,
+        peak_rss_kb: int | None = None,
+        rss_growth_kb: int | None = None,
+        trace_id: str | None = None,
     ) -> None:
         if envelope is None and (build is None or status is None):
             raise TypeError("AgentRun needs an envelope, or a builder with a status")
@@ -123,6 +141,14 @@ class AgentRun:
         self.usage: list[ModelCall] = list(usage or [])
         #: The tool calls the agent's model made during this run, each with its outcome.
         self.tool_calls: list[ToolCallRecord] = list(tool_calls or [])
+        #: CPU time of the process while the agent ran (None: it did not run here).
+        self.cpu_ms = cpu_ms
+        #: The process's peak resident memory when the run ended, and how much this run
+        #: raised it (None: unknown, or the agent did not run here).
+        self.peak_rss_kb = peak_rss_kb
+        self.rss_growth_kb = rss_growth_kb
+        #: The trace this run's span belongs to (None: tracing off).
+        self.trace_id = trace_id
         self._envelope = envelope
         self._build = build
         if envelope is not None:
@@ -160,14 +186,15 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-async def execute(
+def execute(
     agent: Agent[Any, Any],
     data: BaseModel | dict[str, Any],
     ctx: RunContext | None = None,
     *,
     stage: str | None = None,
-) -> AgentRun:
-    """Run ``agent`` on ``data``. Never raises for a failing agent: the error is returned.
+) -> Coroutine[Any, Any, AgentRun]:
+    """Run ``agent`` on ``data`` (``await execute(...)``). Never raises for a failing
+    agent: the error is returned.
 
     The input is validated against the agent's input model; an invalid input is a failed
     run like any other, so one bad branch cannot take a parallel group down.
@@ -176,13 +203,110 @@ async def execute(
     artifact for (run id, ``stage``) with the same input digest and agent version, that
     artifact is returned (``resumed=True``) and the agent is not run; otherwise the new
     artifact is stored.
+
+    With tracing on the run is an ``invoke_agent AGENT`` span. This is a plain function
+    returning the run's coroutine, so that with tracing off a run costs no extra
+    coroutine for it.
     """
     ctx = ctx or RunContext()
     stage = stage or agent.name
     if agent.model_client is None and ctx.model_client is not None:
         agent.model_client = ctx.model_client
+    if not tracing.enabled():
+        return _execute(agent, data, ctx, stage, tracing.INERT_SPAN)
+    return _traced_execute(agent, data, ctx, stage)
+
+
+async def _traced_execute(
+    agent: Agent[Any, Any], data: BaseModel | dict[str, Any], ctx: RunContext, stage: str
+) -> AgentRun:
+    with tracing.span(
+        f"invoke_agent {agent.name}",
+        {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.name": agent.name,
+            "forgeflow.agent": agent.name,
+            "forgeflow.agent_version": agent.version,
+            "forgeflow.stage": stage,
+            "forgeflow.run_id": ctx.run_id,
+            "forgeflow.correlation_id": ctx.correlation_id,
+        },
+    ) as span:
+        run = await _execute(agent, data, ctx, stage, span)
+        if span.recording:
+            _describe_run(span, run)
+        return run
+
+
+def _describe_run(span: tracing.Span, run: AgentRun) -> None:
+    """The run's outcome as attributes of its span (never its error text or data)."""
+    span.set_attributes(
+        {
+            "forgeflow.status": str(run.status),
+            "forgeflow.cached": run.cached,
+            "forgeflow.resumed": run.resumed,
+            "forgeflow.duration_ms": round(run.duration_ms, 3),
+            "forgeflow.cpu_ms": None if run.cpu_ms is None else round(run.cpu_ms, 3),
+            "forgeflow.peak_rss_kb": run.peak_rss_kb,
+            "forgeflow.rss_growth_kb": run.rss_growth_kb,
+        }
+    )
+    if run.resumed:  # the stored artifact's digest (a new run sets its own in _execute)
+        span.set("forgeflow.input_digest", run.envelope.input_digest)
+    if run.usage:
+        costs = [c.usage.cost_usd for c in run.usage]
+        span.set_attributes(
+            {
+                "forgeflow.model_calls": len(run.usage),
+                "gen_ai.usage.input_tokens": sum(c.usage.input_tokens for c in run.usage),
+                "gen_ai.usage.output_tokens": sum(c.usage.output_tokens for c in run.usage),
+                "forgeflow.cost_usd": None
+                if any(c is None for c in costs)
+                else sum(c for c in costs if c is not None),
+            }
+        )
+    if not run.ok:
+        exc = run.exception
+        span.fail(type(exc).__name__ if exc is not None else str(run.status))
+
+
+def resource_usage() -> tuple[float, int] | None:
+    """The process's CPU time so far (user + system, ms) and its peak resident set size
+    (KiB), from one ``getrusage`` call; None where the platform has no ``resource``."""
+    if _resource is None:
+        return None
+    usage = _resource.getrusage(_resource.RUSAGE_SELF)
+    peak = int(usage.ru_maxrss)
+    peak = peak // 1024 if sys.platform == "darwin" else peak  # macOS counts bytes
+    return (usage.ru_utime + usage.ru_stime) * 1000, peak
+
+
+def store_stage(ctx: RunContext, stage: str, envelope: Envelope) -> None:
+    """``ctx.store.put_stage`` as a span of its own (a state-store write)."""
+    assert ctx.store is not None
+    with tracing.span(
+        "state put_stage",
+        {
+            "forgeflow.run_id": ctx.run_id,
+            "forgeflow.stage": stage,
+            "forgeflow.state.store": type(ctx.store).__name__,
+        },
+        kind="client",
+    ):
+        ctx.store.put_stage(ctx.run_id, stage, envelope)
+
+
+async def _execute(
+    agent: Agent[Any, Any],
+    data: BaseModel | dict[str, Any],
+    ctx: RunContext,
+    stage: str,
+    span: tracing.Span,
+) -> AgentRun:
     started_wall = time.time()
     t0 = time.perf_counter()
+    recording = span.recording
+    before = resource_usage() if ctx.record_resources or recording else None
     output: AgentResult | None = None
     error: str | None = None
     cached = False
@@ -213,15 +337,21 @@ async def execute(
             if hit is not None:
                 output, cached = hit, True
         if output is None:
-            if agent.model_client is None:  # no model, no calls to count
+            client = agent.model_client
+            if client is None:  # no model, no calls to count
                 output = await agent.run(typed)
             else:
+                if recording:
+                    from orchestration.tracing.genai import traced_model_client
+
+                    agent.model_client = traced_model_client(client)
                 token = _CURRENT.set(CurrentRun(ctx, stage))
                 try:
                     with collect_model_calls() as model_calls, collect_tool_calls() as tool_calls:
                         output = await agent.run(typed)
                 finally:
                     _CURRENT.reset(token)
+                    agent.model_client = client
             if ctx.cache is not None and key is not None:
                 ctx.cache.put(key, output)
     except Exception as exc:  # an agent's failure is data, not a crash
@@ -229,8 +359,14 @@ async def execute(
         caught = exc
         output = None
     elapsed = time.perf_counter() - t0
+    after = resource_usage() if before is not None else None
     status = ArtifactStatus.SUCCEEDED if error is None else ArtifactStatus.FAILED
     run_id, correlation_id = ctx.run_id, ctx.correlation_id
+    traceparent = span.traceparent if recording else None
+    if recording:  # the digest only (the envelope stays unbuilt until it is needed)
+        if input_digest is None and isinstance(input_value, BaseModel):
+            input_digest = _input_digest(agent, input_value)
+        span.set("forgeflow.input_digest", input_digest)
 
     def build() -> Envelope:
         started = datetime.fromtimestamp(started_wall, UTC)
@@ -250,6 +386,7 @@ async def execute(
             status=status,
             error=error,
             input_digest=digest_now,
+            traceparent=traceparent,
         )
         env.duration_ms = elapsed * 1000
         return env
@@ -268,8 +405,14 @@ async def execute(
         usage=model_calls,
         tool_calls=tool_calls,
     )
+    if before is not None and after is not None:
+        run.cpu_ms = max(0.0, after[0] - before[0])
+        run.peak_rss_kb = after[1]
+        run.rss_growth_kb = max(0, after[1] - before[1])
+    if traceparent:
+        run.trace_id = tracing.trace_id_of(traceparent)
     if ctx.store is not None:
-        ctx.store.put_stage(ctx.run_id, stage, run.envelope)
+        store_stage(ctx, stage, run.envelope)
     if ctx.monitor is not None:
         ctx.monitor.record(run)
     return run

@@ -56,6 +56,15 @@ class RunRecord:
     model_calls: list[ModelCall] = field(default_factory=list)
     #: The tool calls of this run: tool, arguments digest, duration and outcome.
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    #: CPU time of the process while the agent ran, in ms (None: it did not run here,
+    #: e.g. resumed). Concurrent branches share one process: each counts the others too.
+    cpu_ms: float | None = None
+    #: The process's peak resident memory when the run ended (its high-water mark), and
+    #: how much this run raised it, in KiB (None: unknown, or it did not run here).
+    peak_rss_kb: int | None = None
+    rss_growth_kb: int | None = None
+    #: The trace of the run's span (None: tracing off).
+    trace_id: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -132,6 +141,20 @@ def _tool_text(rec: RunRecord) -> str:
     return f"{text} ({bad} not ok)" if bad else text
 
 
+def _cpu_text(rec: RunRecord) -> str:
+    return "" if rec.cpu_ms is None else _ms(rec.cpu_ms)
+
+
+def _memory_text(rec: RunRecord) -> str:
+    """``84.2`` (the process's peak), ``84.2 (+3.1)`` when this run raised it."""
+    if rec.peak_rss_kb is None:
+        return ""
+    text = f"{rec.peak_rss_kb / 1024:,.1f}"
+    if rec.rss_growth_kb:
+        text += f" (+{rec.rss_growth_kb / 1024:,.1f})"
+    return text
+
+
 def _usage_text(rec: RunRecord) -> str:
     """One phrase for a log line: calls, tokens and estimated cost."""
     calls = len(rec.model_calls)
@@ -174,6 +197,14 @@ class RunMonitor:
             model_calls=list(getattr(run, "usage", None) or []),
             tool_calls=list(getattr(run, "tool_calls", None) or []),
         )
+        if run.cpu_ms is not None:  # measured (RunContext.record_resources, or tracing)
+            rec.cpu_ms, rec.peak_rss_kb, rec.rss_growth_kb = (
+                run.cpu_ms,
+                run.peak_rss_kb,
+                run.rss_growth_kb,
+            )
+        if run.trace_id is not None:
+            rec.trace_id = run.trace_id
         self.records.append(rec)
         self._log(rec)
         return rec
@@ -198,7 +229,11 @@ class RunMonitor:
             "cached": rec.cached,
             "resumed": rec.resumed,
             "error": rec.error,
+            "cpu_ms": None if rec.cpu_ms is None else round(rec.cpu_ms, 3),
+            "peak_rss_kb": rec.peak_rss_kb,
         }
+        if rec.trace_id:
+            extra["trace_id"] = rec.trace_id
         if rec.model_calls:
             extra.update(
                 model_calls=len(rec.model_calls),
@@ -220,11 +255,13 @@ class RunMonitor:
 
     # -- markdown job summary -------------------------------------------------------------
 
-    def summary_markdown(self, title: str = "Forgeflow run") -> str:
+    def summary_markdown(self, title: str = "Forgeflow run", *, trace_id: str | None = None) -> str:
         """A markdown job summary: a table of the runs, totals, and a mermaid graph.
 
         ``title`` is markdown (code spans welcome), kept to one line with raw HTML escaped;
         stage names, agent names and errors are escaped so they cannot break the table.
+        ``trace_id`` (default: the trace of the first traced record) adds a line naming the
+        run's trace, a link when ``FORGEFLOW_TRACE_URL`` is set.
         """
         lines = [f"## {markdown_heading(title)}", ""]
         if not self.records:
@@ -234,8 +271,9 @@ class RunMonitor:
         model_head = " model tokens in/out | est. cost |" if used_models else ""
         model_rule = "---:|---:|" if used_models else ""
         lines += [
-            f"| stage | agent | status | duration ms | cached/resumed |{model_head} error |",
-            f"|---|---|---|---:|---|{model_rule}---|",
+            "| stage | agent | status | duration ms | cached/resumed | CPU ms | peak memory MB "
+            f"|{model_head} error |",
+            f"|---|---|---|---:|---|---:|---:|{model_rule}---|",
         ]
         for rec in self.records:
             icon = _STATUS_ICONS.get(rec.status, "")
@@ -248,7 +286,8 @@ class RunMonitor:
                 model_cells = f" {tokens} | {markdown_cell(cost)} |"
             lines.append(
                 f"| {markdown_cell(rec.stage)} | {markdown_cell(rec.agent)} | {status} "
-                f"| {_ms(rec.duration_ms)} | {reuse} |{model_cells} "
+                f"| {_ms(rec.duration_ms)} | {reuse} | {_cpu_text(rec)} | {_memory_text(rec)} "
+                f"|{model_cells} "
                 f"{markdown_cell(rec.error or '')} |"
             )
         lines += ["", self._totals_line()]
@@ -258,6 +297,12 @@ class RunMonitor:
             lines += ["", *self._tool_lines()]
         if self.findings:
             lines += ["", *self._findings_table()]
+        trace_id = trace_id or next((r.trace_id for r in self.records if r.trace_id), None)
+        from orchestration.tracing import trace_markdown
+
+        trace_line = trace_markdown(trace_id)
+        if trace_line:
+            lines += ["", trace_line]
         lines += ["", "```mermaid", self.mermaid(), "```", ""]
         return "\n".join(lines)
 

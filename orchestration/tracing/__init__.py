@@ -1,0 +1,55 @@
+"""OpenTelemetry tracing: spans, and the W3C traceparent across processes and jobs (see api.py)."""
+
+from agents.errors import TracingConfigError
+from orchestration.tracing._traceparent import (
+    TRACEPARENT,
+    TRACEPARENT_ENV,
+    extract,
+    parse_traceparent,
+    trace_id_of,
+)
+from orchestration.tracing.api import (
+    INERT_SPAN,
+    TRACE_URL_ENV,
+    Span,
+    attach_parent,
+    check_trace_url,
+    configure,
+    current_trace_id,
+    current_traceparent,
+    enabled,
+    flush,
+    inject,
+    parent_from_env,
+    reset,
+    setup_from_env,
+    shutdown,
+    span,
+    trace_markdown,
+)
+
+__all__ = [
+    "INERT_SPAN",
+    "TRACEPARENT",
+    "TRACEPARENT_ENV",
+    "TRACE_URL_ENV",
+    "Span",
+    "TracingConfigError",
+    "attach_parent",
+    "check_trace_url",
+    "configure",
+    "current_trace_id",
+    "current_traceparent",
+    "enabled",
+    "extract",
+    "flush",
+    "inject",
+    "parent_from_env",
+    "parse_traceparent",
+    "reset",
+    "setup_from_env",
+    "shutdown",
+    "span",
+    "trace_id_of",
+    "trace_markdown",
+]
