@@ -1,1 +1,1 @@
-"""GitHub: the REST client, PR-body state, sticky comment, dispatch, matrices, job summary, CLI."""
+"""GitHub: the REST client, PR-body state, the sticky comment, dispatch, matrices, their CLI."""
