@@ -40,7 +40,7 @@ from typing import Any
 
 from agents.errors import ForgeflowError, InputError
 from agents.synthforge.models import ArchitectureAnalysis, ClassifiedArchitecture
-from agents.synthforge.review.commands import HELP, CommandError, parse_comment
+from agents.synthforge.review.commands import HELP, CommandError, has_command, parse_comment
 from agents.synthforge.review.state import (
     STATE_KEY,
     DiagramReview,
@@ -343,10 +343,11 @@ def rerun(
 
 
 def _md(text: object) -> str:
+    """Inert inline text; mentions and issue links are made inert for the whole comment
+    where every comment is posted (``reply``, ``upsert_sticky_comment``)."""
     from agents.synthforge.analysis.report import md
 
-    # a login or label never pings anyone: "@" is followed by a zero-width joiner
-    return md(text).replace("@", "@\u2060")
+    return md(text)
 
 
 def review_table(review: DiagramReview, classified: ClassifiedArchitecture) -> str:
@@ -477,9 +478,7 @@ async def handle_comment(
     roles = {event.login: role}
     for comment in await new_comments(client, event.repo, event.number, state.last_comment_id):
         login = comment.user.login
-        if comment.id != event.comment_id and not (
-            parse_comment(comment.body)[0] or parse_comment(comment.body)[1]
-        ):
+        if comment.id != event.comment_id and not has_command(comment.body):
             continue
         if login not in roles:
             roles[login] = await role_of(client, event.repo, login)
