@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 import hashlib
 import json
 import zlib
@@ -591,22 +590,10 @@ async def handle_comment(
 
 
 def _known_type(resource_type: str) -> bool:
-    """Whether the icon map, the price table or the IaC kinds name ``resource_type``."""
-    return resource_type in _known_types()
+    """Whether the icon map knows ``resource_type`` (the interactive stage's own test)."""
+    from agents.synthforge.analysis.icon_map import load_icon_map
 
-
-@functools.cache
-def _known_types() -> frozenset[str]:
-    from importlib import resources
-
-    data = resources.files("agents.synthforge").joinpath("data")
-    icons = json.loads(data.joinpath("icon_map.json").read_text(encoding="utf-8"))
-    prices = json.loads(data.joinpath("prices.json").read_text(encoding="utf-8"))
-    kinds = json.loads(data.joinpath("iac_kinds.json").read_text(encoding="utf-8"))
-    found = {e.get("resource_type") for e in icons.get("resources", {}).values()}
-    found |= {str(k).split("|")[0] for k in prices.get("types", {})}
-    found |= set(kinds.get("kinds", {}))
-    return frozenset(t for t in found if isinstance(t, str))
+    return load_icon_map().knows_type(resource_type)
 
 
 def write_json(path: Path, value: Any) -> None:
