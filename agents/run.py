@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from agents.errors import ForgeflowError
+from agents.models.cli_options import model_options
 from orchestration.runtime.cli_support import parse_settings
 
 if TYPE_CHECKING:
@@ -142,23 +143,7 @@ def run_one(
     help="An agent setting (repeatable), e.g. --set yes=true; --settings AGENT lists an "
     "agent's settings and their types.",
 )
-@click.option(
-    "--model-base-url",
-    metavar="URL",
-    help="OpenAI-compatible endpoint (default: $FORGEFLOW_MODEL_BASE_URL; none: no model).",
-)
-@click.option(
-    "--model-api-version",
-    metavar="VERSION",
-    help="Azure OpenAI API version (default: $FORGEFLOW_MODEL_API_VERSION).",
-)
-@click.option(
-    "--model",
-    "model_name",
-    metavar="NAME",
-    help="Model, or Azure deployment (default: $FORGEFLOW_MODEL). The key comes from "
-    "$FORGEFLOW_MODEL_API_KEY only.",
-)
+@model_options
 @click.option("--list", "list_agents", is_flag=True, help="List agents and their types.")
 @click.option("--schema", "schema_of", metavar="AGENT", help="Print AGENT's output schema.")
 @click.option(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, cast
 import click
 
 from agents.errors import ForgeflowError
+from agents.models.cli_options import model_options
 from orchestration.runtime.cli_support import user_errors
 
 if TYPE_CHECKING:
@@ -120,24 +121,7 @@ def schemas(check: bool, out: Path | None) -> None:
     metavar="AGENT.KEY=VALUE",
     help="Agent setting, e.g. --set interactive.yes=true (repeatable).",
 )
-@click.option(
-    "--model-base-url",
-    metavar="URL",
-    help="OpenAI-compatible endpoint for model-backed agents "
-    "(default: $FORGEFLOW_MODEL_BASE_URL; none: no model, no network).",
-)
-@click.option(
-    "--model-api-version",
-    metavar="VERSION",
-    help="Azure OpenAI API version (default: $FORGEFLOW_MODEL_API_VERSION).",
-)
-@click.option(
-    "--model",
-    "model_name",
-    metavar="NAME",
-    help="Model, or Azure deployment (default: $FORGEFLOW_MODEL). The key comes from "
-    "$FORGEFLOW_MODEL_API_KEY only.",
-)
+@model_options
 @click.option(
     "--fail-on",
     type=click.Choice(["none", "high", "any"]),
