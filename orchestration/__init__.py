@@ -5,8 +5,7 @@ Names are imported on first use so that ``import orchestration`` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from agents.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     # artifacts
@@ -99,10 +98,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'orchestration' has no attribute {name!r}")
-    if module == f"{__name__}.{name}":  # a sub-package exported as itself
-        return importlib.import_module(module)
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__, globals())
