@@ -106,3 +106,49 @@ def test_a_cli_run_has_stages_but_no_record(tmp_path: Path) -> None:
     )
     status = run_status("cli", state=state)
     assert status.status == "unknown" and status.record is None and len(status.stages) == 7
+
+
+def test_a_run_the_server_hands_to_workers_is_seen_by_status(tmp_path: Path) -> None:
+    """One store, one run from every door: `orchestration status` (and the MCP tool, which
+    calls the same function) reads the record the HTTP server's workers keep."""
+    from click.testing import CliRunner
+
+    from orchestration.cli import main
+    from orchestration.pipeline import queued_runs
+    from orchestration.pipeline.executor import execute_run
+
+    state = f"sqlite:///{tmp_path / 'server.db'}"
+    with open_store(state) as store:
+        queued_runs.start_run(
+            store,
+            pipeline_yaml=PIPELINE.read_text(encoding="utf-8"),
+            input_name=DIAGRAM.name,
+            input_bytes=DIAGRAM.read_bytes(),
+            run_id="srv1",
+        )
+    status = run_status("srv1", state=state)
+    assert status.status == "queued" and status.record is None and status.stages == []
+    assert status.queued is not None and status.queued.input_name == "webapp.drawio"
+
+    with open_store(state) as store:
+        execute_run(store, "srv1", tmp_path / "work")
+    status = run_status("srv1", state=state)
+    assert status.status == "waiting_for_review"  # no decisions given: it stops at the review
+    assert status.queued is not None and status.queued.review is not None
+    assert status.stages and all(s.status == "succeeded" for s in status.stages)
+
+    result = CliRunner().invoke(main, ["status", "srv1", "--state", state])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["status"] == "waiting_for_review" and shown["queued"]["id"] == "srv1"
+
+
+def test_a_damaged_server_record_is_a_one_line_error(tmp_path: Path) -> None:
+    from agents.errors import StateStoreError
+    from orchestration.pipeline.queued_runs import RUN_KEY
+
+    state = str(tmp_path / "state")
+    with open_store(state) as store:
+        store.put_value(RUN_KEY + "bad", {"id": "bad", "status": "nonsense"})
+    with pytest.raises(StateStoreError, match="record of run 'bad' is damaged"):
+        run_status("bad", state=state)

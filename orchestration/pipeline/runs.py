@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.errors import ForgeflowError, InputError, StateStoreError
+from orchestration.pipeline.queued_runs import RUN_KEY
+from orchestration.pipeline.queued_runs import RunRecord as QueuedRunRecord
 
 if TYPE_CHECKING:
     from agents.model_client import ModelClient
@@ -80,14 +82,23 @@ class StageStatus(BaseModel):
 
 
 class RunStatus(BaseModel):
-    """Where a run stands: its record (when a door started it) and its stored stages."""
+    """Where a run stands: its record (when a door started it) and its stored stages.
+
+    A run the HTTP server handed to its workers keeps a record of its own (queued,
+    running, waiting for a review, finished; its events): it is ``queued``, and the status
+    is that record's.
+    """
 
     run_id: str
-    status: RunState | Literal["unknown"] = Field(
-        description="running, succeeded or failed; unknown for a run with stages but no "
-        "record (started by `python -m orchestration run`)"
+    status: RunState | Literal["queued", "waiting_for_review", "unknown"] = Field(
+        description="running, succeeded, findings or failed; queued or waiting_for_review "
+        "for a run workers execute (the HTTP server's); unknown for a run with stages but "
+        "no record (started by `python -m orchestration run`)"
     )
     record: RunRecord | None = None
+    queued: QueuedRunRecord | None = Field(
+        default=None, description="The record of a run workers execute (the HTTP server's)"
+    )
     stages: list[StageStatus] = Field(default_factory=list)
 
 
@@ -101,6 +112,19 @@ def read_record(store: StateStore, run_id: str) -> RunRecord | None:
     except ValidationError:
         raise StateStoreError(
             f"{store.location}: run record of {run_id!r} is damaged; start the run again"
+        ) from None
+
+
+def _read_queued(store: StateStore, run_id: str) -> QueuedRunRecord | None:
+    """The record the HTTP server keeps of ``run_id`` in ``store``, or None."""
+    raw = store.get_value(RUN_KEY + run_id)
+    if raw is None:
+        return None
+    try:
+        return QueuedRunRecord.model_validate(raw)
+    except ValidationError:
+        raise StateStoreError(
+            f"{store.location}: the record of run {run_id!r} is damaged"
         ) from None
 
 
@@ -278,13 +302,20 @@ def run_status(run_id: str, *, state: str | None = None) -> RunStatus:
     check_run_id(run_id)
     with open_store(state) as store:
         record = read_record(store, run_id)
+        queued = _read_queued(store, run_id)
         stages = store.list_stages(run_id)
-    if record is None and not stages:
+    if record is None and queued is None and not stages:
         raise InputError(f"run {run_id!r}: no such run in the state store")
+    status: Any = "unknown"
+    if record is not None:
+        status = record.status
+    elif queued is not None:
+        status = str(queued.status)
     return RunStatus(
         run_id=run_id,
-        status=record.status if record is not None else "unknown",
+        status=status,
         record=record,
+        queued=queued,
         stages=[
             StageStatus(
                 stage=name,
