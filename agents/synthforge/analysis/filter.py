@@ -14,7 +14,8 @@ its container (:mod:`~agents.synthforge.analysis.typing_evidence`), and records 
 decided (``evidence``) and how sure it is (``confidence``). An unlabelled resource is
 named after its caption, else after the lane it alone sits in, else after its type.
 
-Duplicates are merged (:func:`merge_duplicates`): one resource, several ``drawings``.
+Duplicates are merged (:func:`merge_duplicates`): one resource, several ``drawings``;
+so are badges on a machine (:func:`merge_badges`: a Windows or SQL logo drawn on a VM).
 
 Containers and connections are carried through unchanged; each resource lists the ids of
 the containers around it, outermost first.
@@ -30,7 +31,12 @@ from agents.base import Agent
 from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
 from agents.synthforge.analysis.icon_map import IconMap, load_icon_map, provider_of_type
 from agents.synthforge.analysis.services import load_services
-from agents.synthforge.analysis.typing_evidence import Captions, decide
+from agents.synthforge.analysis.typing_evidence import (
+    Captions,
+    Neighbours,
+    decide,
+    dominant_cloud,
+)
 from agents.synthforge.models import (
     ClassifiedArchitecture,
     Container,
@@ -104,14 +110,25 @@ def classify(detection: DetectionResult, icon_map: IconMap | None = None) -> Cla
 
     services = load_services()
     captions = Captions(detection.texts)
+    neighbours = Neighbours(detection.icons, icon_map)
+    cloud = dominant_cloud(detection.icons, icon_map)
     alone_in = _lone_icons(detection)
     for icon in detection.icons:
         label = icon.label or captions.caption(icon)
         chain = container_chain(icon.parent, containers)
-        typed = decide(icon, label, chain, containers, icon_map, services)
+        typed = decide(
+            icon,
+            label,
+            chain,
+            containers,
+            icon_map,
+            services,
+            cloud=cloud,
+            neighbours=neighbours,
+        )
         if typed is not None and typed.resource_type is not None:
             rtype, kind = typed.resource_type, typed.kind
-            mapped = icon_map.lookup(icon.icon_key)
+            mapped = icon_map.lookup_in(icon.icon_key, cloud)
             why = None
             if mapped is not None and rtype == mapped.resource_type:
                 rtype, kind, why = icon_map.refine(mapped, label)
@@ -155,11 +172,16 @@ def classify(detection: DetectionResult, icon_map: IconMap | None = None) -> Cla
 
     icons_by_id = {i.id: i for i in detection.icons}
     resources, merged = merge_duplicates(resources, icons_by_id)
+    resources, non_arch, badges = merge_badges(
+        resources, non_arch, icons_by_id, services.host_types
+    )
+    merged += badges
     warnings = list(detection.warnings)
     if merged:
         warnings.append(
             f"{merged} drawing(s) of resources already drawn were merged into them "
-            "(same type overlapping, or same label and type on another page); see drawings"
+            "(same type overlapping, same label and type on another page, or a badge on a "
+            "machine); see drawings"
         )
     if unclear:
         listed = ", ".join(f"{u.icon_id} ({u.icon_key})" for u in unclear)
@@ -252,6 +274,68 @@ def merge_duplicates(
         for gx, gy in cells:
             grid.setdefault((icon.page, r.resource_type, gx, gy), []).append(r)
     return kept, merged
+
+
+#: A badge's box is at most this share of its machine's.
+_BADGE_AREA = 0.5
+
+
+def merge_badges(
+    resources: list[Resource],
+    non_arch: list[NonArchitectural],
+    icons: dict[str, Icon],
+    host_types: dict[str, frozenset[str]],
+) -> tuple[list[Resource], list[NonArchitectural], int]:
+    """Badges on machines: a smaller icon drawn over a machine's icon (``host_types`` in
+    ``data/services.json``: a VM) that is a non-architectural logo (an OS, a product) or
+    a type the machine runs as software (a SQL or web logo) says what runs on that
+    machine, so it becomes one of the machine's ``drawings`` instead of an item of its
+    own. A NIC, disk or private endpoint drawn over a VM stays a resource. Returns the
+    resources and non-architectural items kept and how many badges were merged. Machines
+    are found through a grid index, so the cost is linear.
+    """
+    grid: dict[tuple[str, int, int], list[Resource]] = {}
+    for r in resources:
+        icon = icons.get(r.icon_id or "")
+        if icon is not None and r.resource_type in host_types:
+            for gx, gy in _grid_cells(icon):
+                grid.setdefault((icon.page, gx, gy), []).append(r)
+    if not grid:
+        return resources, non_arch, 0
+    merged = 0
+
+    def host_of(icon_id: str | None, badge_type: str | None) -> Resource | None:
+        icon = icons.get(icon_id or "")
+        if icon is None:
+            return None
+        area = icon.bbox.width * icon.bbox.height
+        for gx, gy in _grid_cells(icon):
+            for host in grid.get((icon.page, gx, gy), []):
+                box = icons[host.icon_id or ""]
+                if host.icon_id == icon.id or not _overlap(box, icon):
+                    continue
+                runs = badge_type is None or badge_type in host_types[host.resource_type]
+                if runs and area <= _BADGE_AREA * box.bbox.width * box.bbox.height:
+                    return host
+        return None
+
+    kept: list[Resource] = []
+    for r in resources:
+        host = None if r.resource_type in host_types else host_of(r.icon_id, r.resource_type)
+        if host is None:
+            kept.append(r)
+            continue
+        host.drawings.extend([r.icon_id or r.id, *r.drawings])
+        merged += 1
+    kept_na: list[NonArchitectural] = []
+    for n in non_arch:
+        host = host_of(n.icon_id, None)
+        if host is None:
+            kept_na.append(n)
+            continue
+        host.drawings.append(n.icon_id)
+        merged += 1
+    return kept, kept_na, merged
 
 
 def _lone_icons(detection: DetectionResult) -> dict[str, str]:
