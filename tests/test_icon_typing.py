@@ -16,7 +16,7 @@ from synthforge_fixtures import reviewed
 from test_vision import AZ, mxfile, vertex, write
 
 from agents.synthforge.analysis.cost_estimation import estimate
-from agents.synthforge.analysis.filter import classify
+from agents.synthforge.analysis.filter import classify, names_one_resource
 from agents.synthforge.analysis.icon_map import load_icon_map
 from agents.synthforge.analysis.services import load_services
 from agents.synthforge.analysis.vision import detect_file
@@ -264,3 +264,27 @@ def test_a_gateway_stencil_is_the_vnet_gateway_unless_on_premises(tmp_path: Path
     arch = _classify(tmp_path, cells)
     assert _typed(arch) == {"gw": ("Microsoft.Network/virtualNetworkGateways", "icon")}
     assert [n.icon_id for n in arch.non_architectural] == ["device"]
+
+
+def test_a_resource_name_repeated_in_a_detail_view_is_one_resource(tmp_path: Path) -> None:
+    """The same named Event Hub inside its resource group and again in a detail view below
+    is one resource; the same named function in two region boxes is two; a label that only
+    names the kind of resource ("user-assigned identity") names no one resource."""
+    hub = AZ.format("iot/Event_Hubs.svg")
+    func = MSCAE.format("Functions.svg")
+    cells = (
+        vertex("rg", BOX, 0, 0, 400, 200, value="Resource Group sandbox")
+        + vertex("eh", hub, 50, 50, 67, 60, value="Event Hub eh-orders-prod", parent="rg")
+        + vertex("eh2", hub, 50, 600, 67, 60, value="Event Hub eh-orders-prod")
+        + vertex("weu", BOX, 600, 0, 200, 200, value="West Europe")
+        + vertex("neu", BOX, 600, 300, 200, 200, value="North Europe")
+        + vertex("f1", func, 50, 50, 50, 46, value="forwarding-function", parent="weu")
+        + vertex("f2", func, 50, 50, 50, 46, value="forwarding-function", parent="neu")
+    )
+    arch = _classify(tmp_path, cells)
+    eh = next(r for r in arch.resources if r.id == "eh")
+    assert eh.drawings == ["eh2"]
+    assert sorted(r.id for r in arch.resources) == ["eh", "f1", "f2"]
+    assert names_one_resource("save-hashflags queue")
+    assert not names_one_resource("user-assigned identity")
+    assert not names_one_resource("Monitoring Event Hub")

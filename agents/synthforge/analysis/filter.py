@@ -14,7 +14,9 @@ its container (:mod:`~agents.synthforge.analysis.typing_evidence`), and records 
 decided (``evidence``) and how sure it is (``confidence``). An unlabelled resource is
 named after its caption, else after the lane it alone sits in, else after its type.
 
-Duplicates are merged (:func:`merge_duplicates`): one resource, several ``drawings``;
+Duplicates are merged (:func:`merge_duplicates`: same type overlapping, same label and
+type on another page, or a label naming one resource repeated in a detail view): one
+resource, several ``drawings``;
 so are badges on a machine (:func:`merge_badges`: a Windows or SQL logo drawn on a VM).
 
 Containers and connections are carried through unchanged; each resource lists the ids of
@@ -30,7 +32,7 @@ from typing import ClassVar, cast
 from agents.base import Agent
 from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
 from agents.synthforge.analysis.icon_map import IconMap, load_icon_map, provider_of_type
-from agents.synthforge.analysis.services import load_services
+from agents.synthforge.analysis.services import label_words, load_services
 from agents.synthforge.analysis.typing_evidence import (
     Captions,
     Neighbours,
@@ -113,8 +115,10 @@ def classify(detection: DetectionResult, icon_map: IconMap | None = None) -> Cla
     neighbours = Neighbours(detection.icons, icon_map)
     cloud = dominant_cloud(detection.icons, icon_map)
     alone_in = _lone_icons(detection)
+    labels: dict[str, str] = {}
     for icon in detection.icons:
         label = icon.label or captions.caption(icon)
+        labels[icon.id] = label
         chain = container_chain(icon.parent, containers)
         typed = decide(
             icon,
@@ -171,7 +175,7 @@ def classify(detection: DetectionResult, icon_map: IconMap | None = None) -> Cla
         )
 
     icons_by_id = {i.id: i for i in detection.icons}
-    resources, merged = merge_duplicates(resources, icons_by_id)
+    resources, merged = merge_duplicates(resources, icons_by_id, labels)
     resources, non_arch, badges = merge_badges(
         resources, non_arch, icons_by_id, services.host_types
     )
@@ -229,17 +233,37 @@ def _label_key(label: str) -> str:
     return " ".join(label.lower().split())
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z0-9]+(?:[-_.][A-Za-z0-9{}]+)+")
+
+
+def names_one_resource(label: str) -> bool:
+    """Whether ``label`` carries a resource's own name: an identifier such as
+    ``eh-orders-prod`` or ``save-hashflags`` (words joined by ``-``, ``_`` or ``.``) that
+    is not part of a service name ("user-assigned identity" is a kind of resource)."""
+    services = load_services()
+    named = {w for m in services.from_label(label) for w in m.phrase.lower().split()}
+    for token in _IDENTIFIER.findall(label):
+        words = {w for w in label_words(token) if not w.isdigit()}
+        if words and not words <= named:
+            return True
+    return False
+
+
 def merge_duplicates(
-    resources: list[Resource], icons: dict[str, Icon]
+    resources: list[Resource], icons: dict[str, Icon], labels: dict[str, str] | None = None
 ) -> tuple[list[Resource], int]:
     """One resource per thing drawn: a second drawing of the same type that overlaps the
-    first on its page, or that has the same label and type on another page, becomes one
-    of the first's ``drawings`` instead of a resource of its own. Returns the resources
-    kept and how many drawings were merged.
+    first on its page, that has the same label and type on another page, or the same
+    label naming one resource (:func:`names_one_resource`) and type on the same page and
+    not in another box (a detail view), becomes one of the first's ``drawings`` instead
+    of a resource of its own. Returns the resources kept and how many drawings were merged.
 
-    Same-page copies are merged only when they overlap: two icons with the same label
-    side by side (one per region, say) are separate resources.
+    ``labels`` are the labels typing used (an icon's own, else its caption); by default
+    the icons' own. Same-page copies with a plain label are merged only when they
+    overlap: two icons labelled "Monitoring Event Hub" side by side (one per region, say)
+    are separate resources; so are two "forwarding-function" icons in two boxes.
     """
+    labels = labels if labels is not None else {i: icon.label for i, icon in icons.items()}
     first_by_label: dict[tuple[str, str], Resource] = {}
     grid: dict[tuple[str, str, int, int], list[Resource]] = {}
     kept: list[Resource] = []
@@ -250,10 +274,10 @@ def merge_duplicates(
             kept.append(r)
             continue
         target: Resource | None = None
-        label = _label_key(icon.label)
+        label = _label_key(labels.get(icon.id, ""))
         if label:
             first = first_by_label.get((r.resource_type, label))
-            if first is not None and icons[first.icon_id or ""].page != icon.page:
+            if first is not None and _same_by_label(first, r, icons, label):
                 target = first
         cells = list(_grid_cells(icon))
         if target is None:
@@ -274,6 +298,18 @@ def merge_duplicates(
         for gx, gy in cells:
             grid.setdefault((icon.page, r.resource_type, gx, gy), []).append(r)
     return kept, merged
+
+
+def _same_by_label(first: Resource, r: Resource, icons: dict[str, Icon], label: str) -> bool:
+    """Whether ``r``, of ``first``'s type and label, is another drawing of it: on another
+    page, or on the same page when the label names one resource and the two are not in
+    two different boxes."""
+    if icons[first.icon_id or ""].page != icons[r.icon_id or ""].page:
+        return True
+    a = first.containers[-1] if first.containers else None
+    b = r.containers[-1] if r.containers else None
+    apart = a is not None and b is not None and a != b
+    return not apart and names_one_resource(label)
 
 
 #: A badge's box is at most this share of its machine's.
