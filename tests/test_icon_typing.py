@@ -288,3 +288,37 @@ def test_a_resource_name_repeated_in_a_detail_view_is_one_resource(tmp_path: Pat
     assert names_one_resource("save-hashflags queue")
     assert not names_one_resource("user-assigned identity")
     assert not names_one_resource("Monitoring Event Hub")
+
+
+def test_a_legend_row_and_a_backdrop_are_not_resources(tmp_path: Path) -> None:
+    """Icons joined by '+' texts in a row ("VHD + VM Feature") are a legend; an icon drawn
+    behind other icons, enclosing them, is a backdrop; the icons in front stay resources."""
+    text = "text;html=1;"
+    cells = (
+        vertex("vhd", SHAPE.format("mxgraph.azure.vhd"), 0, 0, 40, 50, value="VHD")
+        + vertex("plus", text, 40, 8, 40, 35, value="+")
+        + vertex("feat", SHAPE.format("mxgraph.azure.virtual_machine_feature"), 80, 2, 50, 45)
+        + vertex("bg", SHAPE.format("mxgraph.azure.cloud_service"), 300, 0, 600, 400)
+        + vertex("web", SHAPE.format("mxgraph.azure.azure_website"), 400, 100, 50, 50)
+        + vertex("db", SHAPE.format("mxgraph.azure.sql_database"), 600, 100, 38, 50)
+    )
+    arch = _classify(tmp_path, cells)
+    reasons = {n.icon_id: n.reason for n in arch.non_architectural}
+    assert set(reasons) == {"vhd", "feat", "bg"}
+    assert "legend row" in reasons["vhd"] and "backdrop" in reasons["bg"]
+    assert sorted(r.id for r in arch.resources) == ["db", "web"]
+
+
+def test_a_label_naming_the_callers_sets_the_icon_aside(tmp_path: Path) -> None:
+    cells = vertex(
+        "clients",
+        AZ.format("app_services/API_Management_Services.svg"),
+        0,
+        0,
+        65,
+        60,
+        value="Client Applications",
+    ) + vertex("apim", AZ.format("app_services/API_Management_Services.svg"), 300, 0, 65, 60)
+    arch = _classify(tmp_path, cells)
+    assert [n.icon_id for n in arch.non_architectural] == ["clients"]
+    assert _typed(arch) == {"apim": ("Microsoft.ApiManagement/service", "icon")}

@@ -129,6 +129,7 @@ def classify(detection: DetectionResult, icon_map: IconMap | None = None) -> Cla
             services,
             cloud=cloud,
             neighbours=neighbours,
+            captions=captions,
         )
         if typed is not None and typed.resource_type is not None:
             rtype, kind = typed.resource_type, typed.kind

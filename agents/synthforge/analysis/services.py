@@ -9,6 +9,8 @@ Data shipped in the package (``agents/synthforge/data/services.json``), loaded o
   covers ``App_Services``, ``AppServices`` and ``app service``;
 * ``non_architectural`` — glyphs that are not resources (portal UI, billing, developer
   tools, directory features, retired services, machines outside Azure), by reason;
+* ``non_architectural_labels`` — whole labels that say an icon is no resource
+  ("Client Applications" on an API Management icon: the callers);
 * ``labels`` — the full names and common abbreviations (AKS, WAF, APIM…) a label may
   carry, so the label can pick or correct a type (:meth:`ServiceCatalogue.from_label`).
 
@@ -111,6 +113,11 @@ class ServiceCatalogue:
         self.on_premises_counterparts: frozenset[str] = frozenset(
             doc.get("on_premises_counterparts", [])
         )
+        self._label_reasons: dict[str, str] = {
+            " ".join(label_words(phrase)): reason
+            for reason, phrases in doc.get("non_architectural_labels", {}).items()
+            for phrase in phrases
+        }
         #: Machine type -> the types a badge drawn on the machine stands for as software
         #: running on it (a SQL logo on a VM): such a badge is a drawing of the machine.
         self.host_types: dict[str, frozenset[str]] = {
@@ -134,6 +141,11 @@ class ServiceCatalogue:
     def icon_type(self, icon_key: str) -> ServiceType | None:
         """The type an icon file or shape name stands for, by its service words."""
         return self._icon.get(service_words(icon_key))
+
+    def label_reason(self, label: str) -> str | None:
+        """Why an icon with this whole label stands for no resource ("Client
+        Applications": the callers), if the catalogue says so."""
+        return self._label_reasons.get(" ".join(label_words(label)))
 
     def icon_reason(self, icon_key: str) -> str | None:
         """Why an icon name is not a resource, if the catalogue says so."""

@@ -6,7 +6,9 @@ resource group) stands for its Azure twin (``twins`` in ``data/icon_map.json``).
 in order:
 
 1. **the label says it is no resource** — a scheduler labelled as a timer is the timer
-   trigger of what it triggers (``label_set_aside`` in the icon map): non-architectural;
+   trigger of what it triggers (``label_set_aside`` in the icon map), any icon labelled
+   "Client Applications" is the callers (``non_architectural_labels`` in the service
+   catalogue): non-architectural;
 2. **container** — an icon inside a box labelled on-premises (not "on-premises (Azure)"),
    or labelled on-premises itself, stands for something outside Azure, whatever its
    library: non-architectural (Azure resources that stand for the on-premises side, a
@@ -26,6 +28,10 @@ in order:
    confidence. Only services of
    the icon's provider count ("Secret Manager" names AWS Secrets Manager on an AWS icon);
 6. **the icon alone** — evidence ``icon``.
+
+Before all that, an icon drawn behind other icons (enclosing two or more, each a quarter
+its size or less) is a backdrop, and an icon with a ``+``/``=``/``&`` text beside it is a
+term of a legend row ("Computer + VHD"): both non-architectural.
 
 Last, the type may change with where the icon is drawn (``context_refinements``): a VNet
 icon inside a subnet box is that subnet; a VM beside a Kubernetes logo is a cluster node.
@@ -59,6 +65,10 @@ _ENDPOINT = re.compile(r"\b(person|people|users?|devices?)\b", re.I)
 _ROLE = re.compile(r"\b(roles?|rbac|role assignments?|permissions?|access)\b", re.I)
 ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
 _CELL = 200.0
+_OPERATORS = frozenset({"+", "=", "&"})
+#: An icon drawn behind at least this many icons, each at most a quarter its size, is a
+#: backdrop.
+_BACKDROP_OF = 2
 #: Share of the provider-typed icons one cloud must have for the diagram to be of it.
 _MOSTLY = 0.75
 
@@ -110,6 +120,23 @@ class Captions:
                         best = (gap, t.text)
         return best[1] if best else ""
 
+    def operator_beside(self, icon: Icon) -> str | None:
+        """The operator (``+``, ``=``, ``&``) of a text level with ``icon`` and at most
+        20 px from its side, if any: the icon is a term of a legend row "A + B = C"."""
+        b = icon.bbox
+        gx, gy = int(b.x // _CELL), int(b.y // _CELL)
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for t in self._grid.get((icon.page, gx + dx, gy + dy), []):
+                    tb = t.bbox
+                    if t.text.strip() not in _OPERATORS:
+                        continue
+                    level = min(b.y + b.height, tb.y + tb.height) - max(b.y, tb.y)
+                    gap = max(tb.x - (b.x + b.width), b.x - (tb.x + tb.width))
+                    if level > 0 and 0 <= gap <= 20.0:
+                        return t.text.strip()
+        return None
+
 
 class Neighbours:
     """The icons that can change a neighbour's type (those a ``beside`` context rule
@@ -118,11 +145,14 @@ class Neighbours:
     def __init__(self, icons: list[Icon], icon_map: IconMap) -> None:
         patterns = [r.beside for r in icon_map.context_refinements if r.beside is not None]
         self._grid: dict[tuple[str, int, int], list[tuple[str, Icon]]] = {}
+        corners: dict[tuple[str, int, int], list[Icon]] = {}
         for i in icons:
+            corner = (i.page, int(i.bbox.x // _CELL), int(i.bbox.y // _CELL))
+            corners.setdefault(corner, []).append(i)
             norm = normalize_key(i.icon_key)
             if any(p.search(norm) for p in patterns):
-                key = (i.page, int(i.bbox.x // _CELL), int(i.bbox.y // _CELL))
-                self._grid.setdefault(key, []).append((norm, i))
+                self._grid.setdefault(corner, []).append((norm, i))
+        self.backdrops = frozenset(i.id for i in icons if _encloses(i, corners) >= _BACKDROP_OF)
 
     def beside(self, icon: Icon, pattern: re.Pattern[str]) -> str | None:
         """The key of an icon matching ``pattern`` level with ``icon`` and at most half an
@@ -141,6 +171,32 @@ class Neighbours:
                     if level > 0 and gap <= reach:
                         return norm
         return None
+
+
+def _encloses(icon: Icon, corners: dict[tuple[str, int, int], list[Icon]]) -> int:
+    """How many icons a quarter of ``icon``'s size or less lie wholly inside its box
+    (icons found by the grid cell of their corner; a huge icon looks at 16 x 16 cells)."""
+    b = icon.bbox
+    area = b.width * b.height
+    x0, y0 = int(b.x // _CELL), int(b.y // _CELL)
+    x1 = min(int((b.x + b.width) // _CELL), x0 + 15)
+    y1 = min(int((b.y + b.height) // _CELL), y0 + 15)
+    count = 0
+    for gx in range(x0, x1 + 1):
+        for gy in range(y0, y1 + 1):
+            for other in corners.get((icon.page, gx, gy), []):
+                ob = other.bbox
+                inside = (
+                    ob.x >= b.x
+                    and ob.y >= b.y
+                    and ob.x + ob.width <= b.x + b.width
+                    and ob.y + ob.height <= b.y + b.height
+                )
+                if other.id != icon.id and inside and 4 * ob.width * ob.height <= area:
+                    count += 1
+                    if count >= _BACKDROP_OF:
+                        return count
+    return count
 
 
 def dominant_cloud(icons: list[Icon], icon_map: IconMap) -> str | None:
@@ -177,12 +233,32 @@ def decide(
     *,
     cloud: str | None = None,
     neighbours: Neighbours | None = None,
+    captions: Captions | None = None,
 ) -> Typed | None:
     """The typing decision for ``icon`` (``None``: nothing decides; ask the reviewer).
 
     ``cloud`` is the diagram's (:func:`dominant_cloud`); ``neighbours`` finds the icons
-    beside this one for the ``beside`` context rules.
+    beside this one for the ``beside`` context rules, and knows the backdrops (icons
+    drawn behind others); ``captions`` finds the operators of a legend row beside it.
     """
+    if neighbours is not None and icon.id in neighbours.backdrops:
+        return Typed(
+            None,
+            None,
+            "icon",
+            0.8,
+            "drawn behind other icons",
+            reason="a backdrop drawn behind other icons, not a resource",
+        )
+    if captions is not None and (op := captions.operator_beside(icon)) is not None:
+        return Typed(
+            None,
+            None,
+            "icon",
+            0.8,
+            f"beside a {op!r} text",
+            reason=f"a term of a legend row (icons joined by {op!r}), not a drawn resource",
+        )
     scene = _Scene(containers, icon_map, services, cloud)
     typed = _decide(icon, label, chain, scene)
     if typed is None or typed.resource_type is None:
@@ -211,6 +287,8 @@ def _decide(icon: Icon, label: str, chain: list[str], scene: _Scene) -> Typed | 
     glyph = None if mapped is not None else icon_map.non_architectural(icon.icon_key)
     if (why_not := icon_map.set_aside_by_label(icon.icon_key, label)) is not None:
         return Typed(None, None, "both", 0.85, f"icon map; labelled {label!r}", reason=why_not)
+    if (why_not := services.label_reason(label)) is not None:
+        return Typed(None, None, "label", 0.75, f"labelled {label!r}", reason=why_not)
     outside = on_premises(chain, containers)
     if outside is not None and (mapped is not None or glyph is None):
         return Typed(
