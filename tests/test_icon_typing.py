@@ -248,8 +248,11 @@ def test_azure_images_from_icons_diagrams_net_are_typed(tmp_path: Path) -> None:
 
 
 def test_a_gateway_stencil_is_the_vnet_gateway_unless_on_premises(tmp_path: Path) -> None:
+    """The mscae enterprise gateway and web-server stencils drawn on the Azure side are the
+    VNet's gateway and a VM; inside an on-premises box they are the customer's."""
     cells = (
         vertex("gw", SHAPE.format("mxgraph.mscae.enterprise.gateway"), 0, 0, 50, 50)
+        + vertex("web", SHAPE.format("mxgraph.mscae.enterprise.web"), 0, 100, 50, 50)
         + vertex("onprem", BOX, 300, 0, 200, 200, value="On-premises network")
         + vertex(
             "device",
@@ -262,7 +265,10 @@ def test_a_gateway_stencil_is_the_vnet_gateway_unless_on_premises(tmp_path: Path
         )
     )
     arch = _classify(tmp_path, cells)
-    assert _typed(arch) == {"gw": ("Microsoft.Network/virtualNetworkGateways", "icon")}
+    assert _typed(arch) == {
+        "gw": ("Microsoft.Network/virtualNetworkGateways", "icon"),
+        "web": ("Microsoft.Compute/virtualMachines", "icon"),
+    }
     assert [n.icon_id for n in arch.non_architectural] == ["device"]
 
 
