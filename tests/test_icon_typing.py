@@ -328,3 +328,30 @@ def test_a_label_naming_the_callers_sets_the_icon_aside(tmp_path: Path) -> None:
     arch = _classify(tmp_path, cells)
     assert [n.icon_id for n in arch.non_architectural] == ["clients"]
     assert _typed(arch) == {"apim": ("Microsoft.ApiManagement/service", "icon")}
+
+
+def test_an_icon_badging_a_box_takes_its_label_and_merges_across_pages(
+    tmp_path: Path,
+) -> None:
+    """A small VNet icon at the corner of a labelled VNet box is that VNet: named after the
+    box, and one resource with its copy on the next page; of two boxes near one icon, the
+    one whose corner it sits on is the one it badges."""
+    vnet_icon = AZ.format("networking/Virtual_Networks.svg")
+    rg_icon = AZ.format("general/Resource_Groups.svg")
+
+    def page(p: str) -> str:
+        return (
+            vertex(f"{p}box", BOX, 200, 40, 300, 200, value="hub-vnet 10.0.0.0/24")
+            + vertex(f"{p}v", vnet_icon, 480, 25, 20, 12)
+            + vertex(f"{p}rg1", BOX, 700, 100, 220, 110, value="rg-tenant-1")
+            + vertex(f"{p}rg2", BOX, 954, 198, 220, 110, value="rg-tenant-2")
+            + vertex(f"{p}r1", rg_icon, 677, 77, 46, 44)
+            + vertex(f"{p}r2", rg_icon, 931, 175, 46, 44)
+        )
+
+    pages = [(p, page(p)) for p in ("a", "b")]
+    arch = classify(detect_file(write(tmp_path, mxfile(*pages))))
+    by_id = {r.id: r for r in arch.resources}
+    assert by_id["av"].name == "hub-vnet 10.0.0.0/24" and by_id["av"].drawings == ["bv"]
+    assert (by_id["ar1"].name, by_id["ar2"].name) == ("rg-tenant-1", "rg-tenant-2")
+    assert sorted(by_id) == ["ar1", "ar2", "av"]

@@ -14,6 +14,9 @@ its container (:mod:`~agents.synthforge.analysis.typing_evidence`), and records 
 decided (``evidence``) and how sure it is (``confidence``). An unlabelled resource is
 named after its caption, else after the lane it alone sits in, else after its type.
 
+An unlabelled icon badging a box of its kind (a VNet icon at a corner of a VNet box) takes
+the box's label (:func:`badge_labels`), for its name and for merging.
+
 Duplicates are merged (:func:`merge_duplicates`: same type overlapping, same label and
 type on another page, or a label naming one resource repeated in a detail view): one
 resource, several ``drawings``;
@@ -115,9 +118,10 @@ def classify(detection: DetectionResult, icon_map: IconMap | None = None) -> Cla
     neighbours = Neighbours(detection.icons, icon_map)
     cloud = dominant_cloud(detection.icons, icon_map)
     alone_in = _lone_icons(detection)
+    badged = badge_labels(detection, icon_map, services.badge_kinds)
     labels: dict[str, str] = {}
     for icon in detection.icons:
-        label = icon.label or captions.caption(icon)
+        label = icon.label or captions.caption(icon) or badged.get(icon.id, "")
         labels[icon.id] = label
         chain = container_chain(icon.parent, containers)
         typed = decide(
@@ -311,6 +315,64 @@ def _same_by_label(first: Resource, r: Resource, icons: dict[str, Icon], label: 
     b = r.containers[-1] if r.containers else None
     apart = a is not None and b is not None and a != b
     return not apart and names_one_resource(label)
+
+
+#: How close to a box's corner an icon must be drawn to badge the box.
+_CORNER = 40.0
+
+
+def badge_labels(
+    detection: DetectionResult, icon_map: IconMap, kinds: dict[str, str]
+) -> dict[str, str]:
+    """Icon id -> the label of the box it badges: an unlabelled icon whose type draws a
+    kind of box (``badge_kinds``: a VNet icon, a VNet box) set at a corner of a labelled
+    box of that kind, on it or just outside it. Boxes are found by the grid cells of their
+    corners, so the cost is linear.
+    """
+    corners: dict[tuple[str, int, int], list[Container]] = {}
+    for c in detection.containers:
+        if not c.label or c.kind not in kinds.values():
+            continue
+        b = c.bbox
+        for x, y in {(b.x, b.y), (b.x + b.width, b.y), (b.x, b.y + b.height)} | {
+            (b.x + b.width, b.y + b.height)
+        }:
+            corners.setdefault((c.page, int(x // _GRID), int(y // _GRID)), []).append(c)
+    out: dict[str, str] = {}
+    for icon in detection.icons:
+        mapped = None if icon.label else icon_map.lookup(icon.icon_key)
+        kind = kinds.get(mapped.resource_type) if mapped is not None else None
+        if kind is None:
+            continue
+        box = _badged_box(icon, kind, corners)
+        if box is not None:
+            out[icon.id] = box.label
+    return out
+
+
+def _badged_box(
+    icon: Icon, kind: str, corners: dict[tuple[str, int, int], list[Container]]
+) -> Container | None:
+    """The box of ``kind`` with a corner nearest ``icon`` (and at most :data:`_CORNER`
+    from its box); of two as near, the smaller."""
+    b = icon.bbox
+    best: tuple[float, float, Container] | None = None
+    gx, gy = int((b.x + b.width / 2) // _GRID), int((b.y + b.height / 2) // _GRID)
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            for c in corners.get((icon.page, gx + dx, gy + dy), []):
+                if c.kind != kind:
+                    continue
+                cb = c.bbox
+                gap = min(
+                    max(b.x - x, x - b.x - b.width, 0.0) + max(b.y - y, y - b.y - b.height, 0.0)
+                    for x in (cb.x, cb.x + cb.width)
+                    for y in (cb.y, cb.y + cb.height)
+                )
+                rank = (gap, cb.width * cb.height, c)
+                if gap <= _CORNER and (best is None or rank[:2] < best[:2]):
+                    best = rank
+    return best[2] if best is not None else None
 
 
 #: A badge's box is at most this share of its machine's.

@@ -118,6 +118,8 @@ class ServiceCatalogue:
             for reason, phrases in doc.get("non_architectural_labels", {}).items()
             for phrase in phrases
         }
+        #: Type -> the kind of box its icon badges (a VNet icon, a VNet box).
+        self.badge_kinds: dict[str, str] = dict(doc.get("badge_kinds", {}))
         #: Machine type -> the types a badge drawn on the machine stands for as software
         #: running on it (a SQL logo on a VM): such a badge is a drawing of the machine.
         self.host_types: dict[str, frozenset[str]] = {
