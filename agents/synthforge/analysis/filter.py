@@ -12,10 +12,11 @@ Every icon of a :class:`DetectionResult` ends in exactly one of three lists:
 Each typing decision weighs the icon, its label (or its caption, the text under it) and
 its container (:mod:`~agents.synthforge.analysis.typing_evidence`), and records which
 decided (``evidence``) and how sure it is (``confidence``). An unlabelled resource is
-named after its caption, else after the lane it alone sits in, else after its type.
+named after its caption, else after the box it badges, else after the lane it alone sits
+in, else after its type.
 
 An unlabelled icon badging a box of its kind (a VNet icon at a corner of a VNet box) takes
-the box's label (:func:`badge_labels`), for its name and for merging.
+the box's label (:func:`badge_labels`), for typing, its name and merging.
 
 Duplicates are merged (:func:`merge_duplicates`: same type overlapping, same label and
 type on another page, or a label naming one resource repeated in a detail view): one
