@@ -1,12 +1,18 @@
 """The icon map: draw.io icon keys to ARM (Azure) and CloudFormation (AWS) resource types.
 
 The mapping is data shipped in the package (``agents/synthforge/data/icon_map.json``); this
-module loads it once and answers three questions about an icon key:
+module loads it once and answers these questions about an icon key:
 
 * :meth:`IconMap.lookup` — the resource type (and ``kind``) it stands for, if known;
 * :meth:`IconMap.non_architectural` — why it is not part of the architecture (a person, a
   device, the internet, a file glyph...), if that is what it is;
-* :meth:`IconMap.candidates` — the closest known types, for a key it does not know.
+* :meth:`IconMap.candidates` — the closest known types, for a key it does not know;
+* :meth:`IconMap.lookup_in` — the type in a diagram of one cloud: another cloud's stencil
+  (or a stencil of a library without types, such as IBM Cloud) stands for its twin there
+  (``twins``);
+* :meth:`IconMap.set_aside_by_label` — an icon its label says is no resource (a scheduler
+  labelled as a timer); :attr:`IconMap.context_refinements` — types that change with
+  where the icon is drawn (a VNet icon in a subnet box).
 
 Keys are matched without regard to case. An ``azure2`` or ``mscae`` image also matches by
 its file name alone, because draw.io files the same icon under several category folders.

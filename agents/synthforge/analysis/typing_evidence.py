@@ -24,9 +24,9 @@ in order:
    icon's own label is about a service it names in full, in two words or more ("Lease
    Container" on a PostgreSQL icon, but not "Cosmos DB secrets" on a Key Vault: the
    label's last word must be the name's; a caption may be a container's title, so it
-   does not count here); otherwise the icon stays and the disagreement is recorded with a lower
-   confidence. Only services of
-   the icon's provider count ("Secret Manager" names AWS Secrets Manager on an AWS icon);
+   does not count here); otherwise the icon stays and the disagreement is recorded with
+   a lower confidence. Only services of the icon's provider count ("Secret Manager" names
+   AWS Secrets Manager on an AWS icon);
 6. **the icon alone** — evidence ``icon``.
 
 Before all that, an icon drawn behind other icons (enclosing two or more, each a quarter
