@@ -10,9 +10,10 @@ in order:
    "Client Applications" is the callers (``non_architectural_labels`` in the service
    catalogue): non-architectural;
 2. **container** — an icon inside a box labelled on-premises (not "on-premises (Azure)"),
-   or labelled on-premises itself, stands for something outside Azure, whatever its
-   library: non-architectural (Azure resources that stand for the on-premises side, a
-   local network gateway say, are kept: ``on_premises_counterparts``);
+   or labelled on-premises itself (its own label: a caption may be a box's title), stands
+   for something outside Azure, whatever its library: non-architectural (Azure resources
+   that stand for the on-premises side, a local network gateway say, are kept:
+   ``on_premises_counterparts``);
 3. **RBAC markers** — a person or user icon whose label speaks of roles, RBAC or access
    is a role assignment, not a person;
 4. **icon and label agree** — evidence ``both``, high confidence;
@@ -301,8 +302,8 @@ def _decide(icon: Icon, label: str, chain: list[str], scene: _Scene) -> Typed | 
         )
     if (
         mapped is not None
-        and _ON_PREM.search(label)
-        and not _AZURE.search(label)
+        and _ON_PREM.search(icon.label)
+        and not _AZURE.search(icon.label)
         and mapped.resource_type not in services.on_premises_counterparts
     ):
         return Typed(
