@@ -88,6 +88,15 @@ EXPECTED: dict[str, tuple[int, int, int, int, dict[str, tuple[int, int]]]] = {
 }
 
 
+#: Icons detected beyond SOURCES.md's count, whose script counts only the libraries it
+#: lists: draw.io's Azure images served from icons.diagrams.net/assets/azure/ and IBM Cloud
+#: stencils (``mxgraph.ibm_cloud.*``), which the answer keys list as icons too.
+MORE_LIBRARIES = {
+    "KallumBascombe__cloudhelp-azure-platform__diagrams_architecture.drawio": 1,
+    "bcgov__Mines-Data-Platform__infra.drawio": 6,
+}
+
+
 @pytest.mark.corpus
 @pytest.mark.parametrize(
     ("name", "expected"),
@@ -102,6 +111,7 @@ def test_corpus_diagram_counts_match_sources(
     ``../shared/corpus/diagrams/SOURCES.md``: icons are vertices styled from a cloud icon
     library (aws4 groups excluded), icon-to-icon edges join icons at both ends."""
     pages, icons, edges, icon_to_icon, per_page = expected
+    icons += MORE_LIBRARIES.get(name, 0)
     result = detect_file(corpus_diagrams / name)
     assert len(result.pages) == pages
     assert len(result.icons) == icons

@@ -1,12 +1,18 @@
 """The icon map: draw.io icon keys to ARM (Azure) and CloudFormation (AWS) resource types.
 
 The mapping is data shipped in the package (``agents/synthforge/data/icon_map.json``); this
-module loads it once and answers three questions about an icon key:
+module loads it once and answers these questions about an icon key:
 
 * :meth:`IconMap.lookup` — the resource type (and ``kind``) it stands for, if known;
 * :meth:`IconMap.non_architectural` — why it is not part of the architecture (a person, a
   device, the internet, a file glyph...), if that is what it is;
-* :meth:`IconMap.candidates` — the closest known types, for a key it does not know.
+* :meth:`IconMap.candidates` — the closest known types, for a key it does not know;
+* :meth:`IconMap.lookup_in` — the type in a diagram of one cloud: another cloud's stencil
+  (or a stencil of a library without types, such as IBM Cloud) stands for its twin there
+  (``twins``);
+* :meth:`IconMap.set_aside_by_label` — an icon its label says is no resource (a scheduler
+  labelled as a timer); :attr:`IconMap.context_refinements` — types that change with
+  where the icon is drawn (a VNet icon in a subnet box).
 
 Keys are matched without regard to case. An ``azure2`` or ``mscae`` image also matches by
 its file name alone, because draw.io files the same icon under several category folders.
@@ -43,6 +49,18 @@ class IconType:
     category: str
     source: str
     kind: str | None = None
+
+
+@dataclass(frozen=True)
+class ContextRefinement:
+    """A type that changes with where its icon is drawn: inside a container of a kind,
+    or beside an icon whose key matches a pattern."""
+
+    resource_type: str
+    inside: str | None
+    beside: re.Pattern[str] | None
+    new_type: str
+    why: str
 
 
 @dataclass(frozen=True)
@@ -92,7 +110,13 @@ def _image_name(key: str) -> str | None:
     return None
 
 
-_AZURE_LIBRARIES = ("img/lib/azure2/", "img/lib/mscae/", "mxgraph.azure.", "mxgraph.mscae.")
+_AZURE_LIBRARIES = (
+    "img/lib/azure2/",
+    "img/lib/mscae/",
+    "mxgraph.azure.",
+    "mxgraph.mscae.",
+    "https://icons.diagrams.net/assets/azure/",
+)
 
 
 def is_azure_library(norm_key: str) -> bool:
@@ -171,6 +195,28 @@ class IconMap:
         self._category_of_type: dict[str, str] = {}
         for item in self._types.values():
             self._category_of_type.setdefault(item.resource_type, item.category)
+        self._twins: dict[str, dict[str, str]] = {}
+        self._twin_icons: dict[str, dict[str, str]] = {}
+        for twin in doc.get("twins", []):
+            clouds = {c: twin[c] for c in ("azure", "aws") if twin.get(c)}
+            for rtype in clouds.values():
+                self._twins.setdefault(rtype, clouds)
+            for key in twin.get("icons", []):
+                self._twin_icons.setdefault(normalize_key(key), clouds)
+        self.context_refinements = [
+            ContextRefinement(
+                resource_type=r["resource_type"],
+                inside=r.get("inside"),
+                beside=re.compile(r["beside"]) if r.get("beside") else None,
+                new_type=r["set"],
+                why=r["why"],
+            )
+            for r in doc.get("context_refinements", [])
+        ]
+        self._label_set_aside = [
+            (re.compile(r["icon"]), re.compile(r["label"], re.IGNORECASE), r["reason"])
+            for r in doc.get("label_set_aside", [])
+        ]
 
     def __len__(self) -> int:
         return len(self._types)
@@ -205,6 +251,45 @@ class IconMap:
                     kind=named.kind,
                 )
         return found
+
+    def lookup_in(self, icon_key: str, cloud: str | None) -> IconType | None:
+        """The type ``icon_key`` stands for in a diagram whose icons are mostly of ``cloud``.
+
+        Another cloud's stencil (an AWS disk in an Azure diagram) and a stencil of a library
+        with no types of its own (an IBM resource group) stand for their twin in ``cloud``
+        (``twins`` in the data file), when it has one; otherwise this is :meth:`lookup`.
+        """
+        found = self.lookup(icon_key)
+        if cloud not in ("azure", "aws"):
+            return found
+        if found is not None:
+            provider = provider_of_type(found.resource_type)
+            twin = self._twins.get(found.resource_type, {}).get(cloud)
+            if provider in (cloud, "unknown") or twin is None:
+                return found
+            why = f"{found.source}; a {provider} stencil in a mostly {cloud} diagram"
+        else:
+            twin = self._twin_icons.get(normalize_key(icon_key), {}).get(cloud)
+            if twin is None:
+                return None
+            why = f"stencil {icon_of(icon_key)!r} of a library without types, in a {cloud} diagram"
+        return IconType(
+            key=icon_key,
+            resource_type=twin,
+            category=self.category_of(twin),
+            source=f"{why}: its {cloud} twin {twin} (icon map twins)",
+        )
+
+    def set_aside_by_label(self, icon_key: str, label: str) -> str | None:
+        """Why an icon whose label says what it is (a scheduler labelled as a timer) is not a
+        resource, if a ``label_set_aside`` rule says so."""
+        if not label:
+            return None
+        norm = normalize_key(icon_key)
+        for icon, words, reason in self._label_set_aside:
+            if icon.search(norm) and words.search(label):
+                return reason
+        return None
 
     def is_exact(self, icon_key: str) -> bool:
         """Whether ``icon_key`` is in the map itself (not resolved by its service words)."""

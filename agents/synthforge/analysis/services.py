@@ -9,6 +9,8 @@ Data shipped in the package (``agents/synthforge/data/services.json``), loaded o
   covers ``App_Services``, ``AppServices`` and ``app service``;
 * ``non_architectural`` — glyphs that are not resources (portal UI, billing, developer
   tools, directory features, retired services, machines outside Azure), by reason;
+* ``non_architectural_labels`` — whole labels that say an icon is no resource
+  ("Client Applications" on an API Management icon: the callers);
 * ``labels`` — the full names and common abbreviations (AKS, WAF, APIM…) a label may
   carry, so the label can pick or correct a type (:meth:`ServiceCatalogue.from_label`).
 
@@ -106,6 +108,23 @@ class ServiceCatalogue:
         #: Types whose icons people reuse for other services: a label naming another
         #: service overrides them.
         self.generic_types: frozenset[str] = frozenset(doc.get("generic_types", []))
+        #: Azure resources that stand for (or link to) the on-premises side: a label
+        #: saying on-premises does not set them aside.
+        self.on_premises_counterparts: frozenset[str] = frozenset(
+            doc.get("on_premises_counterparts", [])
+        )
+        self._label_reasons: dict[str, str] = {
+            " ".join(label_words(phrase)): reason
+            for reason, phrases in doc.get("non_architectural_labels", {}).items()
+            for phrase in phrases
+        }
+        #: Type -> the kind of box its icon badges (a VNet icon, a VNet box).
+        self.badge_kinds: dict[str, str] = dict(doc.get("badge_kinds", {}))
+        #: Machine type -> the types a badge drawn on the machine stands for as software
+        #: running on it (a SQL logo on a VM): such a badge is a drawing of the machine.
+        self.host_types: dict[str, frozenset[str]] = {
+            host: frozenset(badges) for host, badges in doc.get("host_types", {}).items()
+        }
         self._phrases: dict[tuple[str, ...], LabelMatch] = {}
         self._abbrev: dict[str, LabelMatch] = {}
         for entry in doc.get("labels", []):
@@ -125,15 +144,22 @@ class ServiceCatalogue:
         """The type an icon file or shape name stands for, by its service words."""
         return self._icon.get(service_words(icon_key))
 
+    def label_reason(self, label: str) -> str | None:
+        """Why an icon with this whole label stands for no resource ("Client
+        Applications": the callers), if the catalogue says so."""
+        return self._label_reasons.get(" ".join(label_words(label)))
+
     def icon_reason(self, icon_key: str) -> str | None:
         """Why an icon name is not a resource, if the catalogue says so."""
         return self._reasons.get(service_words(icon_key))
 
-    def from_label(self, label: str) -> list[LabelMatch]:
+    def from_label(self, label: str, provider: str | None = None) -> list[LabelMatch]:
         """Services ``label`` names, longest phrase first, each phrase at most once.
 
         Full names match as whole-word phrases (``"Azure Kubernetes Service"``),
         abbreviations as whole words (``"AKS"``); ``"AKS cluster"`` is one match.
+        With ``provider`` (``azure`` or ``aws``), only that provider's services are named:
+        "Secret Manager" names AWS Secrets Manager on an AWS icon and nothing on an Azure one.
         """
         words = label_words(label)
         found: list[LabelMatch] = []
@@ -143,10 +169,13 @@ class ServiceCatalogue:
             width = 0
             for n in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
                 hit = self._phrases.get(tuple(words[i : i + n]))
+                if hit is not None and not _of(hit, provider):
+                    hit = None
                 if hit is not None:
                     width = n
                     break
-            if hit is None and (abbr := self._abbrev.get(words[i])) is not None:
+            abbr = self._abbrev.get(words[i]) if hit is None else None
+            if abbr is not None and _of(abbr, provider):
                 hit, width = abbr, 1
             if hit is not None:
                 if all(h.resource_type != hit.resource_type for h in found):
@@ -156,6 +185,13 @@ class ServiceCatalogue:
                 i += 1
         found.sort(key=lambda m: -len(m.phrase.split()))
         return found
+
+
+def _of(hit: LabelMatch, provider: str | None) -> bool:
+    """Whether ``hit`` is a service of ``provider`` (any provider when it is not given)."""
+    if provider not in ("azure", "aws"):
+        return True
+    return hit.resource_type.startswith("AWS::") == (provider == "aws")
 
 
 @cache

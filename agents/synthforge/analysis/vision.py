@@ -80,6 +80,7 @@ Direction = Literal["forward", "backward", "both", "none"]
 IMAGE_LIBRARIES: dict[str, Provider] = {
     "img/lib/azure2/": "azure",
     "img/lib/mscae/": "azure",
+    "https://icons.diagrams.net/assets/azure/": "azure",
 }
 
 #: Shape-name prefixes of icon libraries, and their provider. ``mxgraph.aws3`` also
@@ -92,6 +93,7 @@ SHAPE_LIBRARIES: dict[str, Provider] = {
     "mxgraph.kubernetes.": "kubernetes",
     "mxgraph.office.": "office",
     "mxgraph.gcp2.": "gcp",
+    "mxgraph.ibm_cloud.": "generic",
 }
 
 _AWS4_GROUPS = ("mxgraph.aws4.group", "mxgraph.aws4.groupCenter")
