@@ -325,3 +325,44 @@ def test_an_arrow_into_an_aws_subnet_places_the_resource(tmp_path: Path) -> None
     assert kinds["place"] == ("rds", "sn", "placement")
     assert kinds["route"] == ("sn", "igw", "connectivity")
     assert [(f.source, f.target) for f in result.flows] == [("ec2", "rds")]
+
+
+def test_arrows_to_plain_shapes_and_outside_parties_become_flows(tmp_path: Path) -> None:
+    """An arrow to an external service icon (SharePoint) is a flow to the internet; one to
+    a plain shape (an embedded image, a rectangle, another library's stencil) is a flow
+    to that shape, private when the shape
+    sits in the same VNet; a shape labelled as a user is the internet; an arrow to a box
+    with nothing typed inside is a flow to the box; a legend or a note is no end."""
+    png = "image;html=1;image=data:image/png,iVBORw0KGgo=;"
+    cells = (
+        vertex("vnet", "rounded=0;html=1;", 0, 0, 400, 300, value="Hub VNet")
+        + vertex("nva", png, 20, 40, 50, 50, value="appliance")
+        + vertex("vm", AZ.format("compute/Virtual_Machine.svg"), 200, 40, 60, 60, value="vm")
+        + vertex("fn", AZ.format("compute/Function_Apps.svg"), 600, 40, 60, 60, value="fn")
+        + vertex("sp", "shape=mxgraph.mscae.other.sharepoint;html=1;", 800, 40, 50, 50)
+        + vertex("x", "shape=mxgraph.weblogos.twitter;html=1;", 800, 120, 50, 50, value="X")
+        + vertex("who", "shape=actor;html=1;", 800, 200, 40, 60, value="User")
+        + vertex("wf", "rounded=1;html=1;", 600, 400, 200, 100, value="Find Workflow")
+        + vertex("step", "rounded=0;html=1;", 620, 420, 40, 20)
+        + vertex("tbl", AZ.format("databases/Azure_Cosmos_DB.svg"), 900, 400, 60, 60)
+        + vertex("leg", "rounded=0;html=1;", 600, 600, 80, 40, value="Legend")
+        + edge("to-nva", "vm", "nva")
+        + edge("to-sp", "fn", "sp")
+        + edge("to-x", "fn", "x")
+        + edge("from-user", "who", "fn")
+        + edge("wf-db", "wf", "tbl")
+        + edge("to-leg", "fn", "leg")
+    )
+    result = analyse(_arch(tmp_path, ("P", cells)))
+    flows = {(f.source, f.target): f.private for f in result.flows}
+    assert flows == {
+        ("vm", "nva"): True,
+        ("fn", "internet"): False,
+        ("fn", "x"): False,
+        ("internet", "fn"): False,
+        ("wf", "tbl"): False,
+    }
+    reasons = {(f.source, f.target): f.reason for f in result.flows}
+    assert "'appliance'" in reasons[("vm", "nva")] and "not a cloud icon" in reasons[("vm", "nva")]
+    assert "holds no resource" in reasons[("wf", "tbl")]
+    assert not [r for r in result.relationships if r.connection == "to-leg"]

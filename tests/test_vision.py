@@ -350,7 +350,8 @@ def test_edge_ends_resolve_to_icons_through_groups_and_labels(tmp_path: Path) ->
     """An edge attached to an icon group resolves to the icon in it; one attached to a text
     inside an icon resolves to that icon; one attached to a container resolves to the
     container (an arrow to a resource-group box is about the group); one attached to a
-    plain shape that holds nothing resolves to none."""
+    plain shape that holds nothing resolves to that shape, listed with its label (the
+    network analysis sets a note aside; see test_network_flow)."""
     cells = (
         vertex("grp", "group;", 0, 0, 100, 100)
         + vertex("icon", AZ.format("storage/Storage_Accounts.svg"), 10, 10, 60, 50, parent="grp")
@@ -371,8 +372,9 @@ def test_edge_ends_resolve_to_icons_through_groups_and_labels(tmp_path: Path) ->
         "to-group": ("kv", "icon"),
         "from-badge": ("kv", "icon"),
         "to-container": ("kv", "rg"),
-        "to-note": ("kv", None),
+        "to-note": ("kv", "note"),
     }
+    assert [(s.id, s.label) for s in result.shapes] == [("note", "a note")]
     assert {c.id: c.kind for c in result.containers} == {"rg": "resource_group"}
     assert next(i for i in result.icons if i.id == "vm").parent == "rg"
     assert [t.text for t in result.texts] == ["Storage", "1"]
@@ -518,3 +520,43 @@ def test_cli_writes_a_valid_artifact_for_the_example(tmp_path: Path) -> None:
     assert env.agent == "vision"
     assert len(data.icons) == len(detect_file(EXAMPLE).icons)
     assert json.loads(out.read_text())["status"] == "succeeded"
+
+
+def test_plain_shapes_are_ends_only_on_a_page_that_draws_an_architecture(
+    tmp_path: Path,
+) -> None:
+    """An arrow to a rectangle, an embedded image or another library's stencil ends on that
+    shape, with the container it sits in; texts and flowchart symbols are no ends, and a
+    page of plain shapes only (a flowchart) has no shape ends at all."""
+    png = "image;html=1;image=data:image/png,iVBORw0KGgo=;"
+    arch = (
+        vertex("vnet", "rounded=0;html=1;", 0, 0, 400, 300, value="Hub VNet")
+        + vertex("nva", png, 20, 40, 50, 50)
+        + vertex("vm", AZ.format("compute/Virtual_Machine.svg"), 200, 40, 60, 60)
+        + vertex("api", "rounded=1;html=1;", 600, 40, 120, 60, value="Partner API")
+        + vertex("cap", "text;html=1;", 600, 200, 80, 20, value="a caption")
+        + vertex("step", "shape=mxgraph.flowchart.process;html=1;", 600, 300, 80, 40)
+        + edge("a", "vm", "nva")
+        + edge("b", "vm", "api")
+        + edge("c", "vm", "cap")
+        + edge("d", "vm", "step")
+    )
+    flowchart = (
+        vertex("s1", "rounded=1;html=1;", 0, 0, 100, 60, value="Start")
+        + vertex("s2", "rounded=1;html=1;", 200, 0, 100, 60, value="Deploy")
+        + edge("next", "s1", "s2")
+    )
+    result = detect_file(write(tmp_path, mxfile(("A", arch), ("F", flowchart))))
+    ends = {c.id: (c.source, c.target) for c in result.connections}
+    assert ends == {
+        "a": ("vm", "nva"),
+        "b": ("vm", "api"),
+        "c": ("vm", None),
+        "d": ("vm", None),
+        "next": (None, None),
+    }
+    assert {(s.id, s.label, s.parent) for s in result.shapes} == {
+        ("nva", "", "vnet"),
+        ("api", "Partner API", None),
+    }
+    assert any("attached to plain shapes" in w for w in result.warnings)

@@ -42,9 +42,13 @@ Free texts
     Text-only vertices (``text`` style, or no fill, no stroke and no shape) with a label, not
     edge labels.
 Connections
-    Every edge. Each end resolves to an icon or a container: the cell itself if it is an
-    icon or a container; the single icon inside an icon group; else the nearest icon among
-    its ancestors; else ``None``.
+    Every edge. Each end resolves to an icon, a container or a shape: the cell itself if it
+    is an icon or a container; the single icon inside an icon group; else the nearest icon
+    among its ancestors; else the cell itself if it is a plain shape (a rectangle, an
+    embedded image, another library's stencil: a vertex that is no text, no edge label
+    and no ``mxgraph.flowchart`` symbol) on a page that draws an architecture (it has
+    icons or boundary boxes; a flowchart of plain shapes does not), listed in ``shapes``
+    with its label and container; else ``None`` (unattached, or attached to a text).
     The label joins the edge's own value and its edge-label children. Direction follows
     ``startArrow``/``endArrow`` (draw.io's default is an end arrow only).
 """
@@ -72,6 +76,7 @@ from agents.synthforge.models import (
     Icon,
     Page,
     Provider,
+    Shape,
 )
 
 Direction = Literal["forward", "backward", "both", "none"]
@@ -217,6 +222,7 @@ def _bbox(cell: Cell) -> BBox:
 
 Rect = tuple[float, float, float, float]  # x1, y1, x2, y2 on the page
 
+_FLOWCHART = "mxgraph.flowchart."  # process steps, not parts of an architecture
 _ON_PREMISES = re.compile(r"\bon[\s-]?prem(ise|ises)?\b", re.IGNORECASE)
 _SLACK = 1.0  # draw.io snaps to a grid; a box touching its container's edge is inside
 _GRID = 250.0  # the containment index's cell size
@@ -290,6 +296,7 @@ class _PageScan:
         self.containers: dict[str, Container] = {}
         self._find_containers()
         self.icons: dict[str, Icon] = {}
+        self.shapes: dict[str, Shape] = {}  # filled by connections()
         for cell_id, found in self.matches.items():
             if cell_id in self.containers:
                 continue
@@ -304,6 +311,9 @@ class _PageScan:
                 confidence=1.0,
             )
         self._nest()
+        #: Whether the page draws an architecture: a cloud icon or a boundary box (a VNet,
+        #: a subnet…) on it. Plain shapes are parts only there (not in a flowchart).
+        self.drawing = bool(self.icons) or any(c.kind != "group" for c in self.containers.values())
 
     # -- structure
 
@@ -491,10 +501,27 @@ class _PageScan:
         for ancestor in self._ancestors(cell):
             if ancestor.id in self.icons:
                 return ancestor.id
+        if self.drawing and self.is_shape(cell):
+            return cell.id
         return None
 
+    def is_shape(self, cell: Cell) -> bool:
+        """A plain shape an arrow may end on: a vertex that is neither an icon, a container,
+        a text, an edge label nor a flowchart symbol (a rectangle, an embedded image,
+        another library's stencil). On a page that draws an architecture it stands for a
+        part the diagram does not draw with a cloud icon."""
+        return (
+            cell.vertex
+            and cell.id not in self.icons
+            and cell.id not in self.containers
+            and not self._on_edge(cell)
+            and not is_text(cell)
+            and not cell.props.get("shape", "").startswith(_FLOWCHART)
+        )
+
     def connections(self) -> list[Connection]:
-        """Every edge of the page, its ends resolved to icons."""
+        """Every edge of the page, its ends resolved to icons, containers or shapes; the
+        shapes ends resolved to are collected in :attr:`shapes`."""
         out = []
         for cell in self.page.cells:
             if not cell.edge:
@@ -502,12 +529,22 @@ class _PageScan:
             labels = [cell.label] + [
                 child.label for child in self.children.get(cell.id, []) if child.vertex
             ]
+            source, target = self.resolve(cell.source), self.resolve(cell.target)
+            for end in (source, target):
+                if end is not None and end not in self.shapes and self.is_shape(self.cells[end]):
+                    shape = self.cells[end]
+                    self.shapes[end] = Shape(
+                        id=end,
+                        page=self.page.id,
+                        label=shape.label,
+                        parent=self._smallest_holder(shape, larger_only=False),
+                    )
             out.append(
                 Connection(
                     id=cell.id,
                     page=self.page.id,
-                    source=self.resolve(cell.source),
-                    target=self.resolve(cell.target),
+                    source=source,
+                    target=target,
                     label="; ".join(t for t in labels if t),
                     direction=edge_direction(cell),
                 )
@@ -539,6 +576,7 @@ def detect(pages: list[DiagramPage], source: str) -> DetectionResult:
         result.containers.extend(scan.containers.values())
         result.texts.extend(scan.texts())
         result.connections.extend(scan.connections())
+        result.shapes.extend(scan.shapes.values())
         skipped |= scan.skipped_stencils
     if not result.icons:
         result.warnings.append(
@@ -546,7 +584,12 @@ def detect(pages: list[DiagramPage], source: str) -> DetectionResult:
             "aws4, aws3, kubernetes, office, gcp2) found; shapes drawn as plain boxes are "
             "not recognised"
         )
-    loose = [c for c in result.connections if c.source is None or c.target is None]
+    shapes = {s.id for s in result.shapes}
+    loose = [
+        c
+        for c in result.connections
+        if c.source is None or c.target is None or {c.source, c.target} & shapes
+    ]
     if loose:
         result.warnings.append(
             f"{len(loose)} of {len(result.connections)} edges do not join two icons or "
