@@ -36,6 +36,8 @@ from agents.base import Agent
 from agents.synthforge.analysis.addresses import cidrs_in, overlaps
 from agents.synthforge.analysis.arrows import EXTERNAL, load_arrow_typer
 from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
+from agents.synthforge.analysis.services import load_services
+from agents.synthforge.analysis.vision import label_kind
 from agents.synthforge.models import (
     Connection,
     Container,
@@ -262,8 +264,8 @@ def is_internet_icon(icon_key: str, label: str) -> bool:
 
 
 def is_decoration(icon_key: str, label: str, reason: str) -> bool:
-    """True for a legend, logo or note: nothing an arrow can send traffic to."""
-    words = set(load_data("protocols.json")["decoration_keywords"])
+    """True for a legend, logo, note or a timer glyph: nothing traffic reaches."""
+    words = set(load_data("protocols.json")["not_a_party_keywords"])
     return bool((tokens(icon_key) | tokens(label) | tokens(reason)) & words)
 
 
@@ -461,7 +463,18 @@ def _resolve_end(endpoint: str | None, topology: Topology, known: _Known) -> _En
     if is_internet_icon("", shape.label):
         return _End(INTERNET, EXTERNAL, [INTERNET])
     note = f"drawn to the shape {shape.label!r}" if shape.label else "drawn to an unlabelled shape"
-    return _End(shape.id, EXTERNAL, [], note + ", not a cloud icon", [shape.id])
+    return _End(shape.id, shape_type(shape.label), [], note + ", not a cloud icon", [shape.id])
+
+
+def shape_type(label: str) -> str:
+    """What a plain shape's label says it stands for, for typing the arrow: the service it
+    names ("Standard Load Balancer" → loadBalancers), else the boundary ("VNET01" → a
+    virtual network), else :data:`EXTERNAL`. The shape stays a part, not a resource."""
+    named = load_services().from_label(label)
+    if named:
+        return named[0].resource_type
+    kind = label_kind(label)
+    return CONTAINER_TYPES.get(kind, EXTERNAL) if kind else EXTERNAL
 
 
 def _relationship_ends(end: _End, topology: Topology) -> list[str]:

@@ -246,6 +246,19 @@ def _area(rect: Rect) -> float:
     return (rect[2] - rect[0]) * (rect[3] - rect[1])
 
 
+def _overlap(a: Rect, b: Rect) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _squares(rect: Rect, limit: int | None = None) -> list[tuple[int, int]]:
+    """The grid squares ``rect`` covers (none past ``limit``: a huge box badges nothing)."""
+    gx0, gy0 = int(rect[0] // _GRID), int(rect[1] // _GRID)
+    gx1, gy1 = int(rect[2] // _GRID), int(rect[3] // _GRID)
+    if limit is not None and (gx1 - gx0 + 1) * (gy1 - gy0 + 1) > limit:
+        return []
+    return [(gx, gy) for gx in range(gx0, gx1 + 1) for gy in range(gy0, gy1 + 1)]
+
+
 class _CornerIndex:
     """Cells by the grid square their top-left corner falls in: the cells a box may hold
     are found in the squares the box covers, not by scanning the page."""
@@ -502,8 +515,30 @@ class _PageScan:
             if ancestor.id in self.icons:
                 return ancestor.id
         if self.drawing and self.is_shape(cell):
-            return cell.id
+            return self._badge(cell) or cell.id
         return None
+
+    def _badge(self, shape: Cell) -> str | None:
+        """The one boundary icon (a VNet, subnet, resource group… icon) that badges a plain
+        shape: smaller than the shape and overlapping its box, as a VNet icon on the corner
+        of a box labelled with the network's name. ``None`` when there is not exactly one
+        (an icon beside a resource drawn as an image is no badge of it)."""
+        if not hasattr(self, "_icon_grid"):
+            self._icon_grid: dict[tuple[int, int], list[str]] = {}
+            for icon_id, icon in self.icons.items():
+                if icon_key_kind(icon.icon_key) is None:
+                    continue
+                for square in _squares(self.rects[icon_id]):
+                    self._icon_grid.setdefault(square, []).append(icon_id)
+        outer = self.rects[shape.id]
+        area = _area(outer)
+        found: set[str] = set()
+        for square in _squares(outer, limit=_GRID_MAX_CELLS):
+            for icon_id in self._icon_grid.get(square, []):
+                inner = self.rects[icon_id]
+                if _area(inner) < area and _overlap(outer, inner):
+                    found.add(icon_id)
+        return found.pop() if len(found) == 1 else None
 
     def is_shape(self, cell: Cell) -> bool:
         """A plain shape an arrow may end on: a vertex that is neither an icon, a container,
