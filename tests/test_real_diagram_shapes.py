@@ -366,3 +366,62 @@ def test_arrows_to_plain_shapes_and_outside_parties_become_flows(tmp_path: Path)
     assert "'appliance'" in reasons[("vm", "nva")] and "not a cloud icon" in reasons[("vm", "nva")]
     assert "holds no resource" in reasons[("wf", "tbl")]
     assert not [r for r in result.relationships if r.connection == "to-leg"]
+
+
+def test_a_box_badged_by_a_boundary_icon_stands_for_it(tmp_path: Path) -> None:
+    """A box with a subnet icon just above its corner is that subnet: an NSG's arrow to
+    the box is the NSG's association with the subnet, not with the VMs inside; a
+    rectangle named after a VNet with a VNet icon on its corner is that VNet."""
+    subnet_icon = "shape=mxgraph.azure.virtual_network;html=1;"
+    cells = (
+        vertex("sn-icon", subnet_icon, 0, 0, 50, 28, value="VMs Subnet")
+        + vertex("box", "rounded=0;html=1;", 0, 38, 220, 250)
+        + vertex("vm1", AZ.format("compute/Virtual_Machine.svg"), 20, 150, 60, 60, value="vm1")
+        + vertex("vm2", AZ.format("compute/Virtual_Machine.svg"), 120, 150, 60, 60, value="vm2")
+        + vertex("nsg", AZ.format("networking/Network_Security_Groups.svg"), 400, 100, 50, 50)
+        + vertex("rect", "rounded=1;html=1;", 615, 410, 190, 50, value="[Virtual Network] v1")
+        + vertex("vnet", AZ.format("networking/Virtual_Networks.svg"), 600, 400, 34, 20)
+        + vertex("gw", AZ.format("networking/Virtual_Network_Gateways.svg"), 900, 400, 50, 50)
+        + edge("nsg-box", "nsg", "box")
+        + edge("gw-rect", "gw", "rect", value="peering")
+    )
+    arch = _arch(tmp_path, ("P", cells))
+    assert {s.id: s.badge for s in arch.shapes} == {"rect": "vnet"}
+    assert {c.id: c.badge for c in arch.containers} == {"box": "sn-icon"}
+    rels = {r.connection: (r.source, r.target) for r in analyse(arch).relationships}
+    assert rels == {"nsg-box": ("nsg", "sn-icon"), "gw-rect": ("gw", "vnet")}
+
+
+def test_a_shape_label_types_the_arrow_and_an_aws_service_group_stands_for_itself(
+    tmp_path: Path,
+) -> None:
+    """A rectangle labelled 'Network Security Group' makes its arrow to a subnet an
+    association (the shape stays a part); an arrow into an Auto Scaling group box places
+    the group, and one into a Step Functions workflow box reaches the workflow, not each
+    step inside."""
+    group = "points=[];shape=mxgraph.aws4.group;grIcon=mxgraph.aws4.{};html=1;"
+    res = "shape=mxgraph.aws4.resourceIcon;resIcon=mxgraph.aws4.{};html=1;"
+    azure = (
+        vertex("vnet", "rounded=0;html=1;", 0, 0, 400, 300, value="VNet")
+        + vertex("sn", "rounded=0;html=1;", 20, 40, 200, 200, value="app subnet")
+        + vertex("vm", AZ.format("compute/Virtual_Machine.svg"), 40, 80, 60, 60)
+        + vertex("nsg", "rounded=1;html=1;", 500, 40, 160, 60, value="Network Security Group")
+        + edge("nsg-sn", "nsg", "sn")
+    )
+    aws = (
+        vertex("vpc", group.format("group_vpc"), 0, 0, 900, 600, value="vpc")
+        + vertex("sn1", group.format("group_security_group"), 20, 40, 300, 300, value="subnet")
+        + vertex("asg", group.format("group_auto_scaling_group"), 40, 80, 200, 200)
+        + vertex("ec2", res.format("ec2"), 60, 120, 60, 60, value="web")
+        + vertex("wf", group.format("group_aws_step_functions_workflow"), 400, 40, 400, 300)
+        + vertex("l1", res.format("lambda"), 420, 80, 60, 60, value="step one")
+        + vertex("l2", res.format("lambda"), 600, 80, 60, 60, value="step two")
+        + vertex("start", res.format("lambda"), 400, 450, 60, 60, value="starter")
+        + edge("asg-sn", "asg", "sn1")
+        + edge("start-wf", "start", "wf")
+    )
+    result = analyse(_arch(tmp_path, ("Azure", azure), ("AWS", aws)))
+    kinds = {r.connection: (r.source, r.target, r.kind) for r in result.relationships}
+    assert kinds["nsg-sn"] == ("nsg", "sn", "association")
+    assert kinds["asg-sn"] == ("asg", "sn1", "placement")
+    assert [(f.source, f.target) for f in result.flows] == [("start", "wf")]

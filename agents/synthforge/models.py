@@ -84,6 +84,10 @@ class Container(BaseModel):
     bbox: BBox
     parent: str | None = None
     icon_key: str | None = None
+    badge: str | None = Field(
+        default=None,
+        description="Id of the boundary icon on the box's top edge; the box stands for it",
+    )
 
 
 class Shape(BaseModel):
@@ -95,6 +99,10 @@ class Shape(BaseModel):
     page: str = Field(description="Page id")
     label: str = Field(default="", description="Label with HTML stripped")
     parent: str | None = Field(default=None, description="Id of the containing container")
+    badge: str | None = Field(
+        default=None,
+        description="Id of the boundary icon on the shape's top edge; the shape stands for it",
+    )
 
 
 class Connection(BaseModel):

@@ -37,7 +37,7 @@ from agents.synthforge.analysis.addresses import cidrs_in, overlaps
 from agents.synthforge.analysis.arrows import EXTERNAL, load_arrow_typer
 from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
 from agents.synthforge.analysis.services import load_services
-from agents.synthforge.analysis.vision import label_kind
+from agents.synthforge.analysis.vision import AWS4_SERVICE_GROUPS, label_kind
 from agents.synthforge.models import (
     Connection,
     Container,
@@ -447,17 +447,20 @@ def _resolve_end(endpoint: str | None, topology: Topology, known: _Known) -> _En
         inside = topology.members(container.id)
         members = [r.id for r in inside if zone_of(r) != "network"]
         aws = (container.icon_key or "").startswith("mxgraph.aws4.")
-        # a lane or section box with nothing typed inside stands for a part of its own
-        empty = container.kind == "group" and not inside
+        # a lane or section box with nothing typed inside stands for a part of its own,
+        # and so does an AWS group that draws a service (an Auto Scaling group)
+        empty = container.kind == "group" and (not inside or is_service_box(container))
         return _End(
             container.id,
             (AWS_CONTAINER_TYPES if aws else CONTAINER_TYPES).get(container.kind),
             members,
             f"drawn to {container.kind} {container.label!r}"
-            + (", which holds no resource" if empty else ""),
+            + (", which holds no resource" if not inside else ""),
             [container.id] if empty else None,
         )
     shape = topology.shapes.get(endpoint)
+    if shape is not None and shape.badge in known.icon_to_resource:
+        return _resolve_end(shape.badge, topology, known)
     if shape is None or is_decoration("", shape.label, ""):
         return None
     if is_internet_icon("", shape.label):
@@ -477,12 +480,23 @@ def shape_type(label: str) -> str:
     return CONTAINER_TYPES.get(kind, EXTERNAL) if kind else EXTERNAL
 
 
-def _relationship_ends(end: _End, topology: Topology) -> list[str]:
-    """The ids a relationship names for an end: a lane or section box stands for what it
-    holds; a VNet, subnet, resource group or subscription box for itself."""
+def is_service_box(container: Container) -> bool:
+    """True for an AWS group box that draws a service (its ``grIcon`` is an Auto Scaling
+    group, a Step Functions workflow…): arrows to it are about that service."""
+    icon = (container.icon_key or "").rsplit(".", 1)[-1]
+    return icon in AWS4_SERVICE_GROUPS
+
+
+def _relationship_ends(end: _End, topology: Topology, known: _Known) -> list[str]:
+    """The ids a relationship names for an end: a box badged by a boundary icon stands for
+    that icon's resource (a box with a subnet icon on its corner is the subnet); a lane or
+    section box for what it holds; a VNet, subnet, resource group or subscription box
+    for itself."""
     container = topology.containers.get(end.ref)
+    if container is not None and container.badge in known.icon_to_resource:
+        return [known.icon_to_resource[container.badge]]
     if container is not None and container.kind == "group" and end.members:
-        return end.members
+        return [end.ref] if is_service_box(container) else end.members
     return [end.ref]
 
 
@@ -525,8 +539,8 @@ def _drafts(
             tgt_type = tgt_type if tgt_type in placement else None
         arrow = typer.classify(conn.label, src_type, tgt_type)
         first, second = (tgt, src) if conn.direction == "backward" else (src, tgt)
-        for a in _relationship_ends(first, topology):
-            for b in _relationship_ends(second, topology):
+        for a in _relationship_ends(first, topology, known):
+            for b in _relationship_ends(second, topology, known):
                 if a == b:
                     continue
                 relationships.append(

@@ -48,7 +48,10 @@ Connections
     embedded image, another library's stencil: a vertex that is no text, no edge label
     and no ``mxgraph.flowchart`` symbol) on a page that draws an architecture (it has
     icons or boundary boxes; a flowchart of plain shapes does not), listed in ``shapes``
-    with its label and container; else ``None`` (unattached, or attached to a text).
+    with its label, container and badge; else ``None`` (unattached, or attached to a
+    text). A box (a plain shape or a group container) with exactly one boundary icon on
+    its top edge (a VNet or subnet icon on its corner) is *badged* by it: it stands for
+    that icon's resource.
     The label joins the edge's own value and its edge-label children. Direction follows
     ``startArrow``/``endArrow`` (draw.io's default is an end arrow only).
 """
@@ -116,6 +119,19 @@ AWS4_GROUP_KINDS: dict[str, ContainerKind] = {
     "group_aws_cloud": "group",
     "group_aws_cloud_alt": "group",
 }
+
+#: aws4 group icons (``grIcon``) that draw a service rather than a boundary: the box
+#: stands for that service (an Auto Scaling group, a Step Functions workflow), its
+#: contents for what the service runs.
+AWS4_SERVICE_GROUPS: frozenset[str] = frozenset(
+    {
+        "group_auto_scaling_group",
+        "group_aws_step_functions_workflow",
+        "group_elastic_beanstalk",
+        "group_spot_fleet",
+        "group_ec2_instance_contents",
+    }
+)
 
 #: Icon-key fragments (file or shape names, lower case) that name a boundary.
 BOUNDARY_ICON_KEYS: tuple[tuple[str, ContainerKind], ...] = (
@@ -222,6 +238,7 @@ def _bbox(cell: Cell) -> BBox:
 
 Rect = tuple[float, float, float, float]  # x1, y1, x2, y2 on the page
 
+_BADGE_GAP = 20.0  # how far above a box's top edge its badge icon may sit
 _FLOWCHART = "mxgraph.flowchart."  # process steps, not parts of an architecture
 _ON_PREMISES = re.compile(r"\bon[\s-]?prem(ise|ises)?\b", re.IGNORECASE)
 _SLACK = 1.0  # draw.io snaps to a grid; a box touching its container's edge is inside
@@ -327,6 +344,9 @@ class _PageScan:
         #: Whether the page draws an architecture: a cloud icon or a boundary box (a VNet,
         #: a subnet…) on it. Plain shapes are parts only there (not in a flowchart).
         self.drawing = bool(self.icons) or any(c.kind != "group" for c in self.containers.values())
+        for container in self.containers.values():
+            if container.kind == "group":
+                container.badge = self._badge(self.cells[container.id])
 
     # -- structure
 
@@ -515,14 +535,15 @@ class _PageScan:
             if ancestor.id in self.icons:
                 return ancestor.id
         if self.drawing and self.is_shape(cell):
-            return self._badge(cell) or cell.id
+            return cell.id
         return None
 
-    def _badge(self, shape: Cell) -> str | None:
-        """The one boundary icon (a VNet, subnet, resource group… icon) that badges a plain
-        shape: smaller than the shape and overlapping its box, as a VNet icon on the corner
-        of a box labelled with the network's name. ``None`` when there is not exactly one
-        (an icon beside a resource drawn as an image is no badge of it)."""
+    def _badge(self, box: Cell) -> str | None:
+        """The one boundary icon (a VNet, subnet, resource group… icon) that badges a box:
+        smaller than the box, on its top edge (overlapping the edge, inside its top band or
+        just above it), as a VNet icon on the corner of a box standing for the network.
+        ``None`` when there is not exactly one (an icon beside a resource drawn as an image
+        is no badge of it; a box holding several subnet icons is no subnet)."""
         if not hasattr(self, "_icon_grid"):
             self._icon_grid: dict[tuple[int, int], list[str]] = {}
             for icon_id, icon in self.icons.items():
@@ -530,13 +551,16 @@ class _PageScan:
                     continue
                 for square in _squares(self.rects[icon_id]):
                     self._icon_grid.setdefault(square, []).append(icon_id)
-        outer = self.rects[shape.id]
-        area = _area(outer)
+        if not self._icon_grid:
+            return None
+        x0, y0, x1, y1 = self.rects[box.id]
+        band = (x0, y0 - _BADGE_GAP, x1, min(y1, y0 + max(_BADGE_GAP, (y1 - y0) * 0.25)))
+        area = _area(self.rects[box.id])
         found: set[str] = set()
-        for square in _squares(outer, limit=_GRID_MAX_CELLS):
+        for square in _squares(band, limit=_GRID_MAX_CELLS):
             for icon_id in self._icon_grid.get(square, []):
                 inner = self.rects[icon_id]
-                if _area(inner) < area and _overlap(outer, inner):
+                if icon_id != box.id and _area(inner) < area and _overlap(band, inner):
                     found.add(icon_id)
         return found.pop() if len(found) == 1 else None
 
@@ -573,6 +597,7 @@ class _PageScan:
                         page=self.page.id,
                         label=shape.label,
                         parent=self._smallest_holder(shape, larger_only=False),
+                        badge=self._badge(shape),
                     )
             out.append(
                 Connection(
