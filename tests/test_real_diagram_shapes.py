@@ -425,3 +425,29 @@ def test_a_shape_label_types_the_arrow_and_an_aws_service_group_stands_for_itsel
     assert kinds["nsg-sn"] == ("nsg", "sn", "association")
     assert kinds["asg-sn"] == ("asg", "sn1", "placement")
     assert [(f.source, f.target) for f in result.flows] == [("start", "wf")]
+
+
+def test_a_badged_box_types_arrows_by_its_badge_and_passes_traffic_inside(
+    tmp_path: Path,
+) -> None:
+    """A VPN gateway's arrow to a box badged by a VNet icon joins the gateway to that VNet
+    (connectivity, typed by the badge); traffic to the box reaches the VM inside, and to a
+    badged box that holds only a gateway, that gateway."""
+    vnet_icon = AZ.format("networking/Virtual_Networks.svg")
+    cells = (
+        vertex("v-icon", vnet_icon, 0, 0, 40, 24)
+        + vertex("box", "rounded=0;html=1;", 0, 30, 300, 200)
+        + vertex("vm", AZ.format("compute/Virtual_Machine.svg"), 100, 120, 60, 60, value="vm")
+        + vertex("v2-icon", vnet_icon, 600, 0, 40, 24)
+        + vertex("box2", "rounded=0;html=1;", 600, 30, 300, 200)
+        + vertex("gw", AZ.format("networking/Virtual_Network_Gateways.svg"), 700, 120, 50, 50)
+        + vertex("vpn", AZ.format("networking/Virtual_Network_Gateways.svg"), 400, 400, 50, 50)
+        + vertex("fw", AZ.format("networking/Firewalls.svg"), 400, 600, 50, 50)
+        + edge("vpn-box", "vpn", "box")
+        + edge("fw-box", "fw", "box")
+        + edge("fw-box2", "fw", "box2")
+    )
+    result = analyse(_arch(tmp_path, ("P", cells)))
+    kinds = {r.connection: (r.source, r.target, r.kind) for r in result.relationships}
+    assert kinds["vpn-box"] == ("vpn", "v-icon", "connectivity")
+    assert {(f.source, f.target) for f in result.flows} == {("fw", "vm"), ("fw", "gw")}

@@ -443,6 +443,17 @@ def _resolve_end(endpoint: str | None, topology: Topology, known: _Known) -> _En
         flow_ids = [] if endpoint in known.decorations else [INTERNET]
         return _End(endpoint, EXTERNAL, [], "drawn to a party outside the architecture", flow_ids)
     container = topology.containers.get(endpoint)
+    if container is not None and container.badge in known.icon_to_resource:
+        badge = topology.resources[known.icon_to_resource[container.badge]]
+        inside = topology.members(container.id)
+        # traffic to the box reaches its workloads, else (a box of gateways) what it holds
+        members = [r.id for r in inside if zone_of(r) != "network"] or [r.id for r in inside]
+        return _End(
+            container.id,
+            badge.resource_type,
+            members or [badge.id],
+            f"drawn to the box {badge.name!r} (badged by its icon)",
+        )
     if container is not None:
         inside = topology.members(container.id)
         members = [r.id for r in inside if zone_of(r) != "network"]
