@@ -17,9 +17,14 @@ Every arrow is typed first (:mod:`~agents.synthforge.analysis.arrows`): only arr
 are network traffic become flows; the others (RBAC assignments, DNS registrations,
 telemetry, deployments, replication, peering, structural attachments…) are listed as
 ``relationships`` with the reason. An arrow may end on a resource, on a container (a
-VNet, subnet, group or swimlane box) or, for relationships that are not traffic, on a
-non-architectural icon (a timer, a script). Virtual networks drawn as icons count as
-virtual networks, like VNet boxes.
+VNet, subnet, group or swimlane box; a box badged by a VNet or subnet icon stands for
+that resource), on a plain shape (a rectangle, an embedded image: a part the diagram
+does not draw with a cloud icon, whose label names what it stands for) or on a
+non-architectural icon. Traffic to an external party (a SaaS icon, a device) is a flow
+to or from the internet; to a plain shape, or to a box that holds nothing typed or draws
+an AWS service (an Auto Scaling group, a Step Functions workflow), a flow to that part
+itself; a legend, a note or a timer glyph is no end of a flow. Virtual networks drawn as
+icons count as virtual networks, like VNet boxes.
 """
 
 from __future__ import annotations
