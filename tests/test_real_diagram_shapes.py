@@ -451,3 +451,27 @@ def test_a_badged_box_types_arrows_by_its_badge_and_passes_traffic_inside(
     kinds = {r.connection: (r.source, r.target, r.kind) for r in result.relationships}
     assert kinds["vpn-box"] == ("vpn", "v-icon", "connectivity")
     assert {(f.source, f.target) for f in result.flows} == {("fw", "vm"), ("fw", "gw")}
+
+
+def test_a_box_with_a_vnet_icon_in_its_corner_is_that_vnet(tmp_path: Path) -> None:
+    """Unlabelled dashed boxes with a VNet icon in their bottom-right corner are the hub and
+    the spoke: an appliance drawn as an embedded image in the hub reaches a VM in the
+    peered spoke privately; each box is listed as a virtual network, with its badge."""
+    png = "image;html=1;image=data:image/png,iVBORw0KGgo=;"
+    vnet_icon = "shape=mxgraph.azure.virtual_network;html=1;"
+    cells = (
+        vertex("hub", "rounded=0;dashed=1;html=1;", 0, 0, 300, 300)
+        + vertex("hub-icon", vnet_icon, 248, 266, 50, 28, value="hub")
+        + vertex("nva", png, 40, 40, 40, 40, value="appliance")
+        + vertex("spoke", "rounded=0;dashed=1;html=1;", 400, 0, 300, 300)
+        + vertex("spoke-icon", vnet_icon, 648, 266, 50, 28, value="spoke")
+        + vertex("vm", AZ.format("compute/Virtual_Machine.svg"), 450, 40, 60, 60, value="vm")
+        + edge("peer", "hub-icon", "spoke-icon", value="peering")
+        + edge("nva-vm", "nva", "vm")
+    )
+    arch = _arch(tmp_path, ("P", cells))
+    boxes = {c.id: (c.kind, c.badge) for c in arch.containers}
+    assert boxes == {"hub": ("vnet", "hub-icon"), "spoke": ("vnet", "spoke-icon")}
+    result = analyse(arch).result()
+    assert {(f.source, f.target): f.private for f in result.flows} == {("nva", "vm"): True}
+    assert {v.id for v in result.vnets} >= {"hub", "spoke"}

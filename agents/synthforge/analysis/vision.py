@@ -49,9 +49,9 @@ Connections
     and no ``mxgraph.flowchart`` symbol) on a page that draws an architecture (it has
     icons or boundary boxes; a flowchart of plain shapes does not), listed in ``shapes``
     with its label, container and badge; else ``None`` (unattached, or attached to a
-    text). A box (a plain shape or a group container) with exactly one boundary icon on
-    its top edge (a VNet or subnet icon on its corner) is *badged* by it: it stands for
-    that icon's resource.
+    text). A box (a plain shape or a group container) with exactly one VNet, subnet,
+    resource-group or subscription icon on its top edge or at one of its corners is
+    *badged* by it: it stands for that icon's resource.
     The label joins the edge's own value and its edge-label children. Direction follows
     ``startArrow``/``endArrow`` (draw.io's default is an end arrow only).
 """
@@ -238,7 +238,13 @@ def _bbox(cell: Cell) -> BBox:
 
 Rect = tuple[float, float, float, float]  # x1, y1, x2, y2 on the page
 
-_BADGE_GAP = 20.0  # how far above a box's top edge its badge icon may sit
+_BADGE_GAP = 20.0  # how far from a box's edges its badge icon may sit
+_BADGE_MAX = 200.0  # a larger icon is no badge
+#: Boundaries a badge names (an NSG icon in a subnet box's corner is the subnet's NSG,
+#: not the box).
+_BADGE_KINDS: frozenset[ContainerKind | None] = frozenset(
+    {"vnet", "subnet", "resource_group", "subscription"}
+)
 _FLOWCHART = "mxgraph.flowchart."  # process steps, not parts of an architecture
 _ON_PREMISES = re.compile(r"\bon[\s-]?prem(ise|ises)?\b", re.IGNORECASE)
 _SLACK = 1.0  # draw.io snaps to a grid; a box touching its container's edge is inside
@@ -265,6 +271,21 @@ def _area(rect: Rect) -> float:
 
 def _overlap(a: Rect, b: Rect) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _at_corner(box: Rect, icon: Rect) -> bool:
+    """Whether ``icon`` sits at a corner of ``box``: near one vertical and one horizontal
+    edge of it (either side, within :data:`_BADGE_GAP`) and touching the box (so grown)."""
+
+    def near(a0: float, a1: float, b0: float, b1: float) -> bool:
+        return min(abs(a0 - b0), abs(a1 - b1), abs(a1 - b0), abs(a0 - b1)) <= _BADGE_GAP
+
+    grown = (box[0] - _BADGE_GAP, box[1] - _BADGE_GAP, box[2] + _BADGE_GAP, box[3] + _BADGE_GAP)
+    return (
+        _overlap(grown, icon)
+        and near(icon[0], icon[2], box[0], box[2])
+        and near(icon[1], icon[3], box[1], box[3])
+    )
 
 
 def _squares(rect: Rect, limit: int | None = None) -> list[tuple[int, int]]:
@@ -345,7 +366,7 @@ class _PageScan:
         #: a subnet…) on it. Plain shapes are parts only there (not in a flowchart).
         self.drawing = bool(self.icons) or any(c.kind != "group" for c in self.containers.values())
         for container in self.containers.values():
-            if container.kind == "group":
+            if container.kind == "group" and container.badge is None:
                 container.badge = self._badge(self.cells[container.id])
 
     # -- structure
@@ -392,6 +413,7 @@ class _PageScan:
             kind: ContainerKind | None = None
             label = cell.label
             key: str | None = None
+            badge: str | None = None
             if found is not None:
                 boundary = icon_key_kind(found.icon_key)
                 used_as_container = bool(self._vertex_children(cell)) or (
@@ -409,6 +431,9 @@ class _PageScan:
                 if not label:
                     label = self._inner_title(cell, text_index)
                 kind = label_kind(label) if label else None
+                badge = self._badge(cell) if kind is None else None
+                if badge is not None:  # a box with a VNet icon in its corner is the VNet
+                    kind = icon_key_kind(self.matches[badge].icon_key)
                 lane = cell.id in ends or bool(label and _ON_PREMISES.search(label))
                 if kind is None and lane and not self._icon_group(cell):
                     kind = "group"
@@ -423,6 +448,7 @@ class _PageScan:
                 label=label,
                 bbox=_bbox(cell),
                 icon_key=key,
+                badge=badge,
             )
 
     def _icons_in(self, cell: Cell) -> int:
@@ -540,28 +566,43 @@ class _PageScan:
 
     def _badge(self, box: Cell) -> str | None:
         """The one boundary icon (a VNet, subnet, resource group… icon) that badges a box:
-        smaller than the box, on its top edge (overlapping the edge, inside its top band or
-        just above it), as a VNet icon on the corner of a box standing for the network.
-        ``None`` when there is not exactly one (an icon beside a resource drawn as an image
-        is no badge of it; a box holding several subnet icons is no subnet)."""
-        if not hasattr(self, "_icon_grid"):
-            self._icon_grid: dict[tuple[int, int], list[str]] = {}
-            for icon_id, icon in self.icons.items():
-                if icon_key_kind(icon.icon_key) is None:
+        smaller than the box, on its top edge (across it, in its top band or just above
+        it) or at one of its corners (inside, across or just outside, within
+        :data:`_BADGE_GAP` of both edges), as a VNet icon in the corner of a box standing
+        for the network. ``None`` when there is not exactly one (an icon
+        beside a resource drawn as an image is no badge of it; a box with subnet icons in
+        several corners is no subnet)."""
+        if not hasattr(self, "_badge_grid"):
+            self._badge_grid: dict[tuple[int, int], list[str]] = {}
+            self._badge_reach = _BADGE_GAP
+            for icon_id, match in self.matches.items():
+                cell = self.cells[icon_id]
+                if icon_key_kind(match.icon_key) not in _BADGE_KINDS or self._vertex_children(cell):
                     continue
-                for square in _squares(self.rects[icon_id]):
-                    self._icon_grid.setdefault(square, []).append(icon_id)
-        if not self._icon_grid:
+                rect = self.rects[icon_id]
+                size = min(_BADGE_MAX, max(rect[2] - rect[0], rect[3] - rect[1]))
+                self._badge_reach = max(self._badge_reach, _BADGE_GAP + size)
+                for square in _squares(rect):
+                    self._badge_grid.setdefault(square, []).append(icon_id)
+        if not self._badge_grid:
             return None
-        x0, y0, x1, y1 = self.rects[box.id]
+        outer = self.rects[box.id]
+        x0, y0, x1, y1 = outer
+        reach, area = self._badge_reach, _area(outer)
         band = (x0, y0 - _BADGE_GAP, x1, min(y1, y0 + max(_BADGE_GAP, (y1 - y0) * 0.25)))
-        area = _area(self.rects[box.id])
         found: set[str] = set()
-        for square in _squares(band, limit=_GRID_MAX_CELLS):
-            for icon_id in self._icon_grid.get(square, []):
+        for square in _squares(band, limit=_GRID_MAX_CELLS):  # the top band
+            for icon_id in self._badge_grid.get(square, []):
                 inner = self.rects[icon_id]
                 if icon_id != box.id and _area(inner) < area and _overlap(band, inner):
                     found.add(icon_id)
+        for cx, cy in ((x0, y0), (x1, y0), (x0, y1), (x1, y1)):  # the corners
+            near = (cx - reach, cy - reach, cx + reach, cy + reach)
+            for square in _squares(near):
+                for icon_id in self._badge_grid.get(square, []):
+                    inner = self.rects[icon_id]
+                    if icon_id != box.id and _area(inner) < area and _at_corner(outer, inner):
+                        found.add(icon_id)
         return found.pop() if len(found) == 1 else None
 
     def is_shape(self, cell: Cell) -> bool:
