@@ -353,7 +353,8 @@ def test_arrows_to_plain_shapes_and_outside_parties_become_flows(tmp_path: Path)
         + edge("wf-db", "wf", "tbl")
         + edge("to-leg", "fn", "leg")
     )
-    result = analyse(_arch(tmp_path, ("P", cells)))
+    arch = _arch(tmp_path, ("P", cells))
+    result = analyse(arch)
     flows = {(f.source, f.target): f.private for f in result.flows}
     assert flows == {
         ("vm", "nva"): True,
@@ -366,6 +367,8 @@ def test_arrows_to_plain_shapes_and_outside_parties_become_flows(tmp_path: Path)
     assert "'appliance'" in reasons[("vm", "nva")] and "not a cloud icon" in reasons[("vm", "nva")]
     assert "holds no resource" in reasons[("wf", "tbl")]
     assert not [r for r in result.relationships if r.connection == "to-leg"]
+    report = combine(CombineInput(upstream=arch, network_flow=result.result())).report_markdown
+    assert "| appliance |" in report  # the shape is named by its label
 
 
 def test_a_box_badged_by_a_boundary_icon_stands_for_it(tmp_path: Path) -> None:
