@@ -560,3 +560,66 @@ def test_plain_shapes_are_ends_only_on_a_page_that_draws_an_architecture(
         ("api", "Partner API", None),
     }
     assert any("attached to plain shapes" in w for w in result.warnings)
+
+
+def test_arrows_through_waypoints_and_onto_other_arrows_lead_where_those_lead(
+    tmp_path: Path,
+) -> None:
+    """An arrow drawn in two segments through a waypoint (draw.io's waypoint shape or a
+    small unlabelled dot) joins the icons at its far ends; an arrow drawn onto another
+    arrow, or onto that arrow's label, leads to that arrow's target (its source when it is
+    drawn backward); a junction of three segments and a cycle of arrows resolve to none."""
+    cells = (
+        vertex("app", AZ.format("app_services/App_Services.svg"), 0, 0, 60, 60)
+        + vertex("db", AZ.format("databases/SQL_Database.svg"), 400, 0, 60, 60)
+        + vertex("kv", AZ.format("security/Key_Vaults.svg"), 400, 200, 60, 60)
+        + vertex("fn", AZ.format("compute/Function_Apps.svg"), 0, 200, 60, 60)
+        + vertex("wp", "shape=waypoint;html=1;", 200, 20, 6, 6)
+        + edge("seg1", "app", "wp")
+        + edge("seg2", "wp", "db")
+        + vertex("dot", "ellipse;html=1;", 200, 220, 8, 8)
+        + edge("seg3", "fn", "dot")
+        + edge("seg4", "dot", "kv")
+        + edge("main", "app", "kv", value="reads secrets")
+        + vertex("lbl", "edgeLabel;html=1;", 0, 0, 40, 20, value="x", parent="main")
+        + edge("onto-line", "fn", "main")
+        + edge("onto-label", "db", "lbl")
+        + edge("back", "db", "fn", style="html=1;endArrow=none;startArrow=classic;")
+        + edge("onto-back", "kv", "back")
+        + vertex("j", "shape=waypoint;html=1;", 200, 400, 6, 6)
+        + edge("j1", "app", "j")
+        + edge("j2", "j", "db")
+        + edge("j3", "j", "kv")
+        + edge("loop-a", "fn", "loop-b")
+        + edge("loop-b", "db", "loop-a")
+    )
+    result = detect_file(write(tmp_path, mxfile(("P", cells))))
+    ends = {c.id: (c.source, c.target) for c in result.connections}
+    assert ends["seg1"] == ends["seg2"] == ("app", "db")
+    assert ends["seg3"] == ends["seg4"] == ("fn", "kv")
+    assert ends["onto-line"] == ("fn", "kv")
+    assert ends["onto-label"] == ("db", "kv")
+    assert ends["onto-back"] == ("kv", "db")
+    assert ends["j1"] == ("app", None) and ends["j2"] == (None, "db")
+    assert ends["loop-a"] == ("fn", None) and ends["loop-b"] == ("db", None)
+    assert not result.shapes
+
+
+def test_a_long_chain_of_segments_resolves_without_recursion(tmp_path: Path) -> None:
+    """Thousands of segments through waypoints, and thousands of arrows each drawn onto
+    the next, resolve to the icons at the chain's ends (no recursion limit, each step
+    followed once)."""
+    n = 3000
+    cells = [
+        vertex("a", AZ.format("compute/Virtual_Machine.svg"), 0, 0, 60, 60),
+        vertex("b", AZ.format("compute/Virtual_Machine.svg"), 0, 200, 60, 60),
+    ]
+    prev = "a"
+    for i in range(n):
+        cells.append(vertex(f"w{i}", "shape=waypoint;", 10 * i, 100, 6, 6))
+        cells.append(edge(f"s{i}", prev, f"w{i}"))
+        prev = f"w{i}"
+    cells.append(edge("last", prev, "b"))
+    cells += [edge(f"o{i}", "a", f"o{i + 1}" if i + 1 < n else "last") for i in range(n)]
+    result = detect_file(write(tmp_path, mxfile(("P", "".join(cells)))))
+    assert {(c.source, c.target) for c in result.connections} == {("a", "b")}

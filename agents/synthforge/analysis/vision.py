@@ -49,7 +49,11 @@ Connections
     and no ``mxgraph.flowchart`` symbol) on a page that draws an architecture (it has
     icons or boundary boxes; a flowchart of plain shapes does not), listed in ``shapes``
     with its label, container and badge; else ``None`` (unattached, or attached to a
-    text). A box (a plain shape or a group container) with exactly one VNet, subnet,
+    text). An end attached to another edge (or its label) leads where that edge leads
+    (its target; its source when it is drawn backward); an end at a waypoint (draw.io's
+    ``waypoint`` shape, or an unlabelled dot of at most 10×10 that two segments of one
+    arrow meet at) leads where the other segment leads; each step is followed once.
+    A box (a plain shape or a group container) with exactly one VNet, subnet,
     resource-group or subscription icon on its top edge or at one of its corners is
     *badged* by it: it stands for that icon's resource.
     The label joins the edge's own value and its edge-label children. Direction follows
@@ -238,6 +242,7 @@ def _bbox(cell: Cell) -> BBox:
 
 Rect = tuple[float, float, float, float]  # x1, y1, x2, y2 on the page
 
+_DOT = 10.0  # an unlabelled vertex this small that arrows meet at is a bend point
 _BADGE_GAP = 20.0  # how far from a box's edges its badge icon may sit
 _BADGE_MAX = 200.0  # a larger icon is no badge
 #: Boundaries a badge names (an NSG icon in a subnet box's corner is the subnet's NSG,
@@ -332,6 +337,12 @@ class _PageScan:
             if cell.parent:
                 self.children.setdefault(cell.parent, []).append(cell)
         self.edges = {c.id for c in page.cells if c.edge}
+        self._followed: dict[tuple[str, str | None], str | None] = {}  # see resolve()
+        self._edges_at: dict[str, list[Cell]] = {}  # the edges attached to each cell
+        for c in page.cells:
+            if c.edge:
+                for end in {c.source, c.target} - {None}:
+                    self._edges_at.setdefault(end or "", []).append(c)
         self.rects = {c.id: _rect(c) for c in page.cells}
         self.matches: dict[str, IconMatch] = {}
         self.skipped_stencils: set[str] = set()
@@ -546,11 +557,45 @@ class _PageScan:
                 out.append(text)
         return out
 
-    def resolve(self, cell_id: str | None) -> str | None:
-        """The icon an edge end stands for, after containment (see the module rules)."""
+    def resolve(self, cell_id: str | None, via: str | None = None) -> str | None:
+        """The icon, container or shape the end of edge ``via`` attached to ``cell_id``
+        stands for, after containment (see the module rules)."""
         cell = self.cells.get(cell_id or "")
-        if cell is None:
-            return None
+        walked: list[tuple[str, str | None]] = []  # each step is resolved once, then shared
+        on_walk: set[tuple[str, str | None]] = set()
+        found: str | None = None
+        while cell is not None and (cell.edge or self._on_edge(cell) or self._is_waypoint(cell)):
+            step = (cell.id, via)
+            if step in self._followed:
+                found, cell = self._followed[step], None
+                break
+            if step in on_walk:
+                cell = None  # arrows drawn onto each other in a cycle
+                break
+            walked.append(step)
+            on_walk.add(step)
+            if self._is_waypoint(cell):
+                # an arrow drawn in segments through a waypoint ends where the next does
+                others = [e for e in self._edges_at.get(cell.id, []) if e.id != via]
+                if len(others) != 1:
+                    cell = None
+                    break
+                line = others[0]
+                end = line.target if line.source == cell.id else line.source
+            else:
+                # an arrow drawn to another arrow (or its label) joins its line: it leads
+                # where that arrow leads
+                line = cell if cell.edge else self.cells[cell.parent or ""]
+                end = line.source if edge_direction(line) == "backward" else line.target
+            via, cell = line.id, self.cells.get(end or "")
+        if cell is not None:
+            found = self._resolve_cell(cell)
+        for step in walked:
+            self._followed[step] = found
+        return found
+
+    def _resolve_cell(self, cell: Cell) -> str | None:
+        """What a cell that is no edge, edge label or waypoint stands for as an edge end."""
         if cell.id in self.icons or cell.id in self.containers:
             return cell.id
         if cell.id not in self.containers:
@@ -605,6 +650,15 @@ class _PageScan:
                         found.add(icon_id)
         return found.pop() if len(found) == 1 else None
 
+    def _is_waypoint(self, cell: Cell) -> bool:
+        """A bend point two arrow segments meet at: draw.io's ``waypoint`` shape, or an
+        unlabelled dot (at most :data:`_DOT` wide and high) that only arrows touch."""
+        if not cell.vertex or cell.id in self.icons or cell.id in self.containers:
+            return False
+        if cell.props.get("shape") == "waypoint" or "waypoint" in cell.names:
+            return True
+        return cell.width <= _DOT and cell.height <= _DOT and not cell.label and not is_text(cell)
+
     def is_shape(self, cell: Cell) -> bool:
         """A plain shape an arrow may end on: a vertex that is neither an icon, a container,
         a text, an edge label nor a flowchart symbol (a rectangle, an embedded image,
@@ -629,7 +683,8 @@ class _PageScan:
             labels = [cell.label] + [
                 child.label for child in self.children.get(cell.id, []) if child.vertex
             ]
-            source, target = self.resolve(cell.source), self.resolve(cell.target)
+            source = self.resolve(cell.source, cell.id)
+            target = self.resolve(cell.target, cell.id)
             for end in (source, target):
                 if end is not None and end not in self.shapes and self.is_shape(self.cells[end]):
                     shape = self.cells[end]
