@@ -623,3 +623,24 @@ def test_a_long_chain_of_segments_resolves_without_recursion(tmp_path: Path) -> 
     cells += [edge(f"o{i}", "a", f"o{i + 1}" if i + 1 < n else "last") for i in range(n)]
     result = detect_file(write(tmp_path, mxfile(("P", "".join(cells)))))
     assert {(c.source, c.target) for c in result.connections} == {("a", "b")}
+
+
+def test_an_arrow_to_an_icons_caption_ends_on_the_icon(tmp_path: Path) -> None:
+    """A caption text just under an icon, or level with it on its right, stands for the
+    icon; a free text away from any icon, or between two, stands for nothing."""
+    cells = (
+        vertex("app", AZ.format("app_services/App_Services.svg"), 0, 0, 60, 60)
+        + vertex("under", "text;html=1;", -10, 65, 80, 20, value="orders-api")
+        + vertex("db", AZ.format("databases/SQL_Database.svg"), 300, 0, 60, 60)
+        + vertex("right", "text;html=1;", 365, 20, 80, 20, value="orders-db")
+        + vertex("kv", AZ.format("security/Key_Vaults.svg"), 0, 300, 60, 60)
+        + vertex("far", "text;html=1;", 600, 600, 80, 20, value="a note")
+        + vertex("k2", AZ.format("security/Key_Vaults.svg"), 0, 400, 60, 60)
+        + vertex("between", "text;html=1;", 0, 365, 60, 20, value="vaults")
+        + edge("a", "under", "right")
+        + edge("b", "kv", "far")
+        + edge("c", "app", "between")
+    )
+    result = detect_file(write(tmp_path, mxfile(("P", cells))))
+    ends = {c.id: (c.source, c.target) for c in result.connections}
+    assert ends == {"a": ("app", "db"), "b": ("kv", None), "c": ("app", None)}

@@ -48,11 +48,13 @@ Connections
     embedded image, another library's stencil: a vertex that is no text, no edge label
     and no ``mxgraph.flowchart`` symbol) on a page that draws an architecture (it has
     icons or boundary boxes; a flowchart of plain shapes does not), listed in ``shapes``
-    with its label, container and badge; else ``None`` (unattached, or attached to a
-    text). An end attached to another edge (or its label) leads where that edge leads
-    (its target; its source when it is drawn backward); an end at a waypoint (draw.io's
-    ``waypoint`` shape, or an unlabelled dot of at most 10×10 that two segments of one
-    arrow meet at) leads where the other segment leads; each step is followed once.
+    with its label, container and badge; else, for a text, the one icon it captions (just
+    under or over it, or level with it on its right, within 20 px); else ``None``
+    (unattached, or attached to a free text). An end attached to another edge (or its
+    label) leads where that edge leads (its target; its source when it is drawn
+    backward); an end at a waypoint (draw.io's ``waypoint`` shape, or an unlabelled dot
+    of at most 10×10 that two segments of one arrow meet at) leads where the other
+    segment leads; each step is followed once.
     A box (a plain shape or a group container) with exactly one VNet, subnet,
     resource-group or subscription icon on its top edge or at one of its corners is
     *badged* by it: it stands for that icon's resource.
@@ -243,6 +245,7 @@ def _bbox(cell: Cell) -> BBox:
 Rect = tuple[float, float, float, float]  # x1, y1, x2, y2 on the page
 
 _DOT = 10.0  # an unlabelled vertex this small that arrows meet at is a bend point
+_CAPTION_GAP = 20.0  # how far from its icon a caption text may sit
 _BADGE_GAP = 20.0  # how far from a box's edges its badge icon may sit
 _BADGE_MAX = 200.0  # a larger icon is no badge
 #: Boundaries a badge names (an NSG icon in a subnet box's corner is the subnet's NSG,
@@ -607,7 +610,32 @@ class _PageScan:
                 return ancestor.id
         if self.drawing and self.is_shape(cell):
             return cell.id
+        if is_text(cell) and cell.vertex:
+            return self._captioned(cell)
         return None
+
+    def _captioned(self, text: Cell) -> str | None:
+        """The one icon a free text is the caption of: just under or over it (overlapping
+        it across, within :data:`_CAPTION_GAP`) or level with it just to its right."""
+        if not hasattr(self, "_icon_squares"):
+            self._icon_squares: dict[tuple[int, int], list[str]] = {}
+            for icon_id in self.icons:
+                for square in _squares(self.rects[icon_id], limit=_GRID_MAX_CELLS):
+                    self._icon_squares.setdefault(square, []).append(icon_id)
+        t = self.rects[text.id]
+        near = (t[0] - _CAPTION_GAP, t[1] - _CAPTION_GAP, t[2] + _CAPTION_GAP, t[3] + _CAPTION_GAP)
+        found: set[str] = set()
+        for square in _squares(near, limit=_GRID_MAX_CELLS):
+            for icon_id in self._icon_squares.get(square, []):
+                b = self.rects[icon_id]
+                across = min(b[2], t[2]) - max(b[0], t[0]) > 0
+                level = min(b[3], t[3]) - max(b[1], t[1]) > 0
+                gap_y = max(t[1] - b[3], b[1] - t[3])
+                if (across and gap_y <= _CAPTION_GAP) or (
+                    level and 0 <= t[0] - b[2] <= _CAPTION_GAP
+                ):
+                    found.add(icon_id)
+        return found.pop() if len(found) == 1 else None
 
     def _badge(self, box: Cell) -> str | None:
         """The one boundary icon (a VNet, subnet, resource group… icon) that badges a box:
