@@ -478,3 +478,19 @@ def test_a_box_with_a_vnet_icon_in_its_corner_is_that_vnet(tmp_path: Path) -> No
     result = analyse(arch).result()
     assert {(f.source, f.target): f.private for f in result.flows} == {("nva", "vm"): True}
     assert {v.id for v in result.vnets} >= {"hub", "spoke"}
+
+
+def test_a_box_of_outside_parties_is_outside_the_architecture(tmp_path: Path) -> None:
+    """A box holding only non-architectural icons (on-premises users) is a part outside
+    the architecture: a VPN gateway's link to it is connectivity, as to an on-premises
+    device, not traffic."""
+    cells = (
+        vertex("onprem", "rounded=0;html=1;", 0, 0, 120, 120)
+        + vertex("people", AZ.format("identity/Users.svg"), 30, 30, 50, 50, value="Users")
+        + vertex("vpn", AZ.format("networking/Virtual_Network_Gateways.svg"), 300, 30, 50, 50)
+        + edge("link", "vpn", "onprem")
+    )
+    result = analyse(_arch(tmp_path, ("P", cells)))
+    [rel] = [r for r in result.relationships if r.connection == "link"]
+    assert (rel.source, rel.target, rel.kind) == ("vpn", "onprem", "connectivity")
+    assert not result.flows

@@ -466,9 +466,10 @@ def _resolve_end(endpoint: str | None, topology: Topology, known: _Known) -> _En
         # a lane or section box with nothing typed inside stands for a part of its own,
         # and so does an AWS group that draws a service (an Auto Scaling group)
         empty = container.kind == "group" and (not inside or is_service_box(container))
+        rtype = (AWS_CONTAINER_TYPES if aws else CONTAINER_TYPES).get(container.kind)
         return _End(
             container.id,
-            (AWS_CONTAINER_TYPES if aws else CONTAINER_TYPES).get(container.kind),
+            EXTERNAL if container.kind == "group" and not inside else rtype,
             members,
             f"drawn to {container.kind} {container.label!r}"
             + (", which holds no resource" if not inside else ""),
