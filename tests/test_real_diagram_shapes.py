@@ -325,3 +325,172 @@ def test_an_arrow_into_an_aws_subnet_places_the_resource(tmp_path: Path) -> None
     assert kinds["place"] == ("rds", "sn", "placement")
     assert kinds["route"] == ("sn", "igw", "connectivity")
     assert [(f.source, f.target) for f in result.flows] == [("ec2", "rds")]
+
+
+def test_arrows_to_plain_shapes_and_outside_parties_become_flows(tmp_path: Path) -> None:
+    """An arrow to an external service icon (SharePoint) is a flow to the internet; one to
+    a plain shape (an embedded image, a rectangle, another library's stencil) is a flow
+    to that shape, private when the shape
+    sits in the same VNet; a shape labelled as a user is the internet; an arrow to a box
+    with nothing typed inside is a flow to the box; a legend or a note is no end."""
+    png = "image;html=1;image=data:image/png,iVBORw0KGgo=;"
+    cells = (
+        vertex("vnet", "rounded=0;html=1;", 0, 0, 400, 300, value="Hub VNet")
+        + vertex("nva", png, 20, 40, 50, 50, value="appliance")
+        + vertex("vm", AZ.format("compute/Virtual_Machine.svg"), 200, 40, 60, 60, value="vm")
+        + vertex("fn", AZ.format("compute/Function_Apps.svg"), 600, 40, 60, 60, value="fn")
+        + vertex("sp", "shape=mxgraph.mscae.other.sharepoint;html=1;", 800, 40, 50, 50)
+        + vertex("x", "shape=mxgraph.weblogos.twitter;html=1;", 800, 120, 50, 50, value="X")
+        + vertex("who", "shape=actor;html=1;", 800, 200, 40, 60, value="User")
+        + vertex("wf", "rounded=1;html=1;", 600, 400, 200, 100, value="Find Workflow")
+        + vertex("step", "rounded=0;html=1;", 620, 420, 40, 20)
+        + vertex("tbl", AZ.format("databases/Azure_Cosmos_DB.svg"), 900, 400, 60, 60)
+        + vertex("leg", "rounded=0;html=1;", 600, 600, 80, 40, value="Legend")
+        + edge("to-nva", "vm", "nva")
+        + edge("to-sp", "fn", "sp")
+        + edge("to-x", "fn", "x")
+        + edge("from-user", "who", "fn")
+        + edge("wf-db", "wf", "tbl")
+        + edge("to-leg", "fn", "leg")
+    )
+    arch = _arch(tmp_path, ("P", cells))
+    result = analyse(arch)
+    flows = {(f.source, f.target): f.private for f in result.flows}
+    assert flows == {
+        ("vm", "nva"): True,
+        ("fn", "internet"): False,
+        ("fn", "x"): False,
+        ("internet", "fn"): False,
+        ("wf", "tbl"): False,
+    }
+    reasons = {(f.source, f.target): f.reason for f in result.flows}
+    assert "'appliance'" in reasons[("vm", "nva")] and "not a cloud icon" in reasons[("vm", "nva")]
+    assert "holds no resource" in reasons[("wf", "tbl")]
+    assert not [r for r in result.relationships if r.connection == "to-leg"]
+    report = combine(CombineInput(upstream=arch, network_flow=result.result())).report_markdown
+    assert "| appliance |" in report  # the shape is named by its label
+
+
+def test_a_box_badged_by_a_boundary_icon_stands_for_it(tmp_path: Path) -> None:
+    """A box with a subnet icon just above its corner is that subnet: an NSG's arrow to
+    the box is the NSG's association with the subnet, not with the VMs inside; a
+    rectangle named after a VNet with a VNet icon on its corner is that VNet."""
+    subnet_icon = "shape=mxgraph.azure.virtual_network;html=1;"
+    cells = (
+        vertex("sn-icon", subnet_icon, 0, 0, 50, 28, value="VMs Subnet")
+        + vertex("box", "rounded=0;html=1;", 0, 38, 220, 250)
+        + vertex("vm1", AZ.format("compute/Virtual_Machine.svg"), 20, 150, 60, 60, value="vm1")
+        + vertex("vm2", AZ.format("compute/Virtual_Machine.svg"), 120, 150, 60, 60, value="vm2")
+        + vertex("nsg", AZ.format("networking/Network_Security_Groups.svg"), 400, 100, 50, 50)
+        + vertex("rect", "rounded=1;html=1;", 615, 410, 190, 50, value="[Virtual Network] v1")
+        + vertex("vnet", AZ.format("networking/Virtual_Networks.svg"), 600, 400, 34, 20)
+        + vertex("gw", AZ.format("networking/Virtual_Network_Gateways.svg"), 900, 400, 50, 50)
+        + edge("nsg-box", "nsg", "box")
+        + edge("gw-rect", "gw", "rect", value="peering")
+    )
+    arch = _arch(tmp_path, ("P", cells))
+    assert {s.id: s.badge for s in arch.shapes} == {"rect": "vnet"}
+    assert {c.id: c.badge for c in arch.containers} == {"box": "sn-icon"}
+    rels = {r.connection: (r.source, r.target) for r in analyse(arch).relationships}
+    assert rels == {"nsg-box": ("nsg", "sn-icon"), "gw-rect": ("gw", "vnet")}
+
+
+def test_a_shape_label_types_the_arrow_and_an_aws_service_group_stands_for_itself(
+    tmp_path: Path,
+) -> None:
+    """A rectangle labelled 'Network Security Group' makes its arrow to a subnet an
+    association (the shape stays a part); an arrow into an Auto Scaling group box places
+    the group, and one into a Step Functions workflow box reaches the workflow, not each
+    step inside."""
+    group = "points=[];shape=mxgraph.aws4.group;grIcon=mxgraph.aws4.{};html=1;"
+    res = "shape=mxgraph.aws4.resourceIcon;resIcon=mxgraph.aws4.{};html=1;"
+    azure = (
+        vertex("vnet", "rounded=0;html=1;", 0, 0, 400, 300, value="VNet")
+        + vertex("sn", "rounded=0;html=1;", 20, 40, 200, 200, value="app subnet")
+        + vertex("vm", AZ.format("compute/Virtual_Machine.svg"), 40, 80, 60, 60)
+        + vertex("nsg", "rounded=1;html=1;", 500, 40, 160, 60, value="Network Security Group")
+        + edge("nsg-sn", "nsg", "sn")
+    )
+    aws = (
+        vertex("vpc", group.format("group_vpc"), 0, 0, 900, 600, value="vpc")
+        + vertex("sn1", group.format("group_security_group"), 20, 40, 300, 300, value="subnet")
+        + vertex("asg", group.format("group_auto_scaling_group"), 40, 80, 200, 200)
+        + vertex("ec2", res.format("ec2"), 60, 120, 60, 60, value="web")
+        + vertex("wf", group.format("group_aws_step_functions_workflow"), 400, 40, 400, 300)
+        + vertex("l1", res.format("lambda"), 420, 80, 60, 60, value="step one")
+        + vertex("l2", res.format("lambda"), 600, 80, 60, 60, value="step two")
+        + vertex("start", res.format("lambda"), 400, 450, 60, 60, value="starter")
+        + edge("asg-sn", "asg", "sn1")
+        + edge("start-wf", "start", "wf")
+    )
+    result = analyse(_arch(tmp_path, ("Azure", azure), ("AWS", aws)))
+    kinds = {r.connection: (r.source, r.target, r.kind) for r in result.relationships}
+    assert kinds["nsg-sn"] == ("nsg", "sn", "association")
+    assert kinds["asg-sn"] == ("asg", "sn1", "placement")
+    assert [(f.source, f.target) for f in result.flows] == [("start", "wf")]
+
+
+def test_a_badged_box_types_arrows_by_its_badge_and_passes_traffic_inside(
+    tmp_path: Path,
+) -> None:
+    """A VPN gateway's arrow to a box badged by a VNet icon joins the gateway to that VNet
+    (connectivity, typed by the badge); traffic to the box reaches the VM inside, and to a
+    badged box that holds only a gateway, that gateway."""
+    vnet_icon = AZ.format("networking/Virtual_Networks.svg")
+    cells = (
+        vertex("v-icon", vnet_icon, 0, 0, 40, 24)
+        + vertex("box", "rounded=0;html=1;", 0, 30, 300, 200)
+        + vertex("vm", AZ.format("compute/Virtual_Machine.svg"), 100, 120, 60, 60, value="vm")
+        + vertex("v2-icon", vnet_icon, 600, 0, 40, 24)
+        + vertex("box2", "rounded=0;html=1;", 600, 30, 300, 200)
+        + vertex("gw", AZ.format("networking/Virtual_Network_Gateways.svg"), 700, 120, 50, 50)
+        + vertex("vpn", AZ.format("networking/Virtual_Network_Gateways.svg"), 400, 400, 50, 50)
+        + vertex("fw", AZ.format("networking/Firewalls.svg"), 400, 600, 50, 50)
+        + edge("vpn-box", "vpn", "box")
+        + edge("fw-box", "fw", "box")
+        + edge("fw-box2", "fw", "box2")
+    )
+    result = analyse(_arch(tmp_path, ("P", cells)))
+    kinds = {r.connection: (r.source, r.target, r.kind) for r in result.relationships}
+    assert kinds["vpn-box"] == ("vpn", "v-icon", "connectivity")
+    assert {(f.source, f.target) for f in result.flows} == {("fw", "vm"), ("fw", "gw")}
+
+
+def test_a_box_with_a_vnet_icon_in_its_corner_is_that_vnet(tmp_path: Path) -> None:
+    """Unlabelled dashed boxes with a VNet icon in their bottom-right corner are the hub and
+    the spoke: an appliance drawn as an embedded image in the hub reaches a VM in the
+    peered spoke privately; each box is listed as a virtual network, with its badge."""
+    png = "image;html=1;image=data:image/png,iVBORw0KGgo=;"
+    vnet_icon = "shape=mxgraph.azure.virtual_network;html=1;"
+    cells = (
+        vertex("hub", "rounded=0;dashed=1;html=1;", 0, 0, 300, 300)
+        + vertex("hub-icon", vnet_icon, 248, 266, 50, 28, value="hub")
+        + vertex("nva", png, 40, 40, 40, 40, value="appliance")
+        + vertex("spoke", "rounded=0;dashed=1;html=1;", 400, 0, 300, 300)
+        + vertex("spoke-icon", vnet_icon, 648, 266, 50, 28, value="spoke")
+        + vertex("vm", AZ.format("compute/Virtual_Machine.svg"), 450, 40, 60, 60, value="vm")
+        + edge("peer", "hub-icon", "spoke-icon", value="peering")
+        + edge("nva-vm", "nva", "vm")
+    )
+    arch = _arch(tmp_path, ("P", cells))
+    boxes = {c.id: (c.kind, c.badge) for c in arch.containers}
+    assert boxes == {"hub": ("vnet", "hub-icon"), "spoke": ("vnet", "spoke-icon")}
+    result = analyse(arch).result()
+    assert {(f.source, f.target): f.private for f in result.flows} == {("nva", "vm"): True}
+    assert {v.id for v in result.vnets} >= {"hub", "spoke"}
+
+
+def test_a_box_of_outside_parties_is_outside_the_architecture(tmp_path: Path) -> None:
+    """A box holding only non-architectural icons (on-premises users) is a part outside
+    the architecture: a VPN gateway's link to it is connectivity, as to an on-premises
+    device, not traffic."""
+    cells = (
+        vertex("onprem", "rounded=0;html=1;", 0, 0, 120, 120)
+        + vertex("people", AZ.format("identity/Users.svg"), 30, 30, 50, 50, value="Users")
+        + vertex("vpn", AZ.format("networking/Virtual_Network_Gateways.svg"), 300, 30, 50, 50)
+        + edge("link", "vpn", "onprem")
+    )
+    result = analyse(_arch(tmp_path, ("P", cells)))
+    [rel] = [r for r in result.relationships if r.connection == "link"]
+    assert (rel.source, rel.target, rel.kind) == ("vpn", "onprem", "connectivity")
+    assert not result.flows

@@ -360,7 +360,8 @@ def test_edge_ends_resolve_to_icons_through_groups_and_labels(tmp_path: Path) ->
     """An edge attached to an icon group resolves to the icon in it; one attached to a text
     inside an icon resolves to that icon; one attached to a container resolves to the
     container (an arrow to a resource-group box is about the group); one attached to a
-    plain shape that holds nothing resolves to none."""
+    plain shape that holds nothing resolves to that shape, listed with its label (the
+    network analysis sets a note aside; see test_network_flow)."""
     cells = (
         vertex("grp", "group;", 0, 0, 100, 100)
         + vertex("icon", AZ.format("storage/Storage_Accounts.svg"), 10, 10, 60, 50, parent="grp")
@@ -381,8 +382,9 @@ def test_edge_ends_resolve_to_icons_through_groups_and_labels(tmp_path: Path) ->
         "to-group": ("kv", "icon"),
         "from-badge": ("kv", "icon"),
         "to-container": ("kv", "rg"),
-        "to-note": ("kv", None),
+        "to-note": ("kv", "note"),
     }
+    assert [(s.id, s.label) for s in result.shapes] == [("note", "a note")]
     assert {c.id: c.kind for c in result.containers} == {"rg": "resource_group"}
     assert next(i for i in result.icons if i.id == "vm").parent == "rg"
     assert [t.text for t in result.texts] == ["Storage", "1"]
@@ -528,3 +530,127 @@ def test_cli_writes_a_valid_artifact_for_the_example(tmp_path: Path) -> None:
     assert env.agent == "vision"
     assert len(data.icons) == len(detect_file(EXAMPLE).icons)
     assert json.loads(out.read_text())["status"] == "succeeded"
+
+
+def test_plain_shapes_are_ends_only_on_a_page_that_draws_an_architecture(
+    tmp_path: Path,
+) -> None:
+    """An arrow to a rectangle, an embedded image or another library's stencil ends on that
+    shape, with the container it sits in; texts and flowchart symbols are no ends, and a
+    page of plain shapes only (a flowchart) has no shape ends at all."""
+    png = "image;html=1;image=data:image/png,iVBORw0KGgo=;"
+    arch = (
+        vertex("vnet", "rounded=0;html=1;", 0, 0, 400, 300, value="Hub VNet")
+        + vertex("nva", png, 20, 40, 50, 50)
+        + vertex("vm", AZ.format("compute/Virtual_Machine.svg"), 200, 40, 60, 60)
+        + vertex("api", "rounded=1;html=1;", 600, 40, 120, 60, value="Partner API")
+        + vertex("cap", "text;html=1;", 600, 200, 80, 20, value="a caption")
+        + vertex("step", "shape=mxgraph.flowchart.process;html=1;", 600, 300, 80, 40)
+        + edge("a", "vm", "nva")
+        + edge("b", "vm", "api")
+        + edge("c", "vm", "cap")
+        + edge("d", "vm", "step")
+    )
+    flowchart = (
+        vertex("s1", "rounded=1;html=1;", 0, 0, 100, 60, value="Start")
+        + vertex("s2", "rounded=1;html=1;", 200, 0, 100, 60, value="Deploy")
+        + edge("next", "s1", "s2")
+    )
+    result = detect_file(write(tmp_path, mxfile(("A", arch), ("F", flowchart))))
+    ends = {c.id: (c.source, c.target) for c in result.connections}
+    assert ends == {
+        "a": ("vm", "nva"),
+        "b": ("vm", "api"),
+        "c": ("vm", None),
+        "d": ("vm", None),
+        "next": (None, None),
+    }
+    assert {(s.id, s.label, s.parent) for s in result.shapes} == {
+        ("nva", "", "vnet"),
+        ("api", "Partner API", None),
+    }
+    assert any("attached to plain shapes" in w for w in result.warnings)
+
+
+def test_arrows_through_waypoints_and_onto_other_arrows_lead_where_those_lead(
+    tmp_path: Path,
+) -> None:
+    """An arrow drawn in two segments through a waypoint (draw.io's waypoint shape or a
+    small unlabelled dot) joins the icons at its far ends; an arrow drawn onto another
+    arrow, or onto that arrow's label, leads to that arrow's target (its source when it is
+    drawn backward); a junction of three segments and a cycle of arrows resolve to none."""
+    cells = (
+        vertex("app", AZ.format("app_services/App_Services.svg"), 0, 0, 60, 60)
+        + vertex("db", AZ.format("databases/SQL_Database.svg"), 400, 0, 60, 60)
+        + vertex("kv", AZ.format("security/Key_Vaults.svg"), 400, 200, 60, 60)
+        + vertex("fn", AZ.format("compute/Function_Apps.svg"), 0, 200, 60, 60)
+        + vertex("wp", "shape=waypoint;html=1;", 200, 20, 6, 6)
+        + edge("seg1", "app", "wp")
+        + edge("seg2", "wp", "db")
+        + vertex("dot", "ellipse;html=1;", 200, 220, 8, 8)
+        + edge("seg3", "fn", "dot")
+        + edge("seg4", "dot", "kv")
+        + edge("main", "app", "kv", value="reads secrets")
+        + vertex("lbl", "edgeLabel;html=1;", 0, 0, 40, 20, value="x", parent="main")
+        + edge("onto-line", "fn", "main")
+        + edge("onto-label", "db", "lbl")
+        + edge("back", "db", "fn", style="html=1;endArrow=none;startArrow=classic;")
+        + edge("onto-back", "kv", "back")
+        + vertex("j", "shape=waypoint;html=1;", 200, 400, 6, 6)
+        + edge("j1", "app", "j")
+        + edge("j2", "j", "db")
+        + edge("j3", "j", "kv")
+        + edge("loop-a", "fn", "loop-b")
+        + edge("loop-b", "db", "loop-a")
+    )
+    result = detect_file(write(tmp_path, mxfile(("P", cells))))
+    ends = {c.id: (c.source, c.target) for c in result.connections}
+    assert ends["seg1"] == ends["seg2"] == ("app", "db")
+    assert ends["seg3"] == ends["seg4"] == ("fn", "kv")
+    assert ends["onto-line"] == ("fn", "kv")
+    assert ends["onto-label"] == ("db", "kv")
+    assert ends["onto-back"] == ("kv", "db")
+    assert ends["j1"] == ("app", None) and ends["j2"] == (None, "db")
+    assert ends["loop-a"] == ("fn", None) and ends["loop-b"] == ("db", None)
+    assert not result.shapes
+
+
+def test_a_long_chain_of_segments_resolves_without_recursion(tmp_path: Path) -> None:
+    """Thousands of segments through waypoints, and thousands of arrows each drawn onto
+    the next, resolve to the icons at the chain's ends (no recursion limit, each step
+    followed once)."""
+    n = 3000
+    cells = [
+        vertex("a", AZ.format("compute/Virtual_Machine.svg"), 0, 0, 60, 60),
+        vertex("b", AZ.format("compute/Virtual_Machine.svg"), 0, 200, 60, 60),
+    ]
+    prev = "a"
+    for i in range(n):
+        cells.append(vertex(f"w{i}", "shape=waypoint;", 10 * i, 100, 6, 6))
+        cells.append(edge(f"s{i}", prev, f"w{i}"))
+        prev = f"w{i}"
+    cells.append(edge("last", prev, "b"))
+    cells += [edge(f"o{i}", "a", f"o{i + 1}" if i + 1 < n else "last") for i in range(n)]
+    result = detect_file(write(tmp_path, mxfile(("P", "".join(cells)))))
+    assert {(c.source, c.target) for c in result.connections} == {("a", "b")}
+
+
+def test_an_arrow_to_an_icons_caption_ends_on_the_icon(tmp_path: Path) -> None:
+    """A caption text just under an icon, or level with it on its right, stands for the
+    icon; a free text away from any icon, or between two, stands for nothing."""
+    cells = (
+        vertex("app", AZ.format("app_services/App_Services.svg"), 0, 0, 60, 60)
+        + vertex("under", "text;html=1;", -10, 65, 80, 20, value="orders-api")
+        + vertex("db", AZ.format("databases/SQL_Database.svg"), 300, 0, 60, 60)
+        + vertex("right", "text;html=1;", 365, 20, 80, 20, value="orders-db")
+        + vertex("kv", AZ.format("security/Key_Vaults.svg"), 0, 300, 60, 60)
+        + vertex("far", "text;html=1;", 600, 600, 80, 20, value="a note")
+        + vertex("k2", AZ.format("security/Key_Vaults.svg"), 0, 400, 60, 60)
+        + vertex("between", "text;html=1;", 0, 365, 60, 20, value="vaults")
+        + edge("a", "under", "right")
+        + edge("b", "kv", "far")
+        + edge("c", "app", "between")
+    )
+    result = detect_file(write(tmp_path, mxfile(("P", cells))))
+    ends = {c.id: (c.source, c.target) for c in result.connections}
+    assert ends == {"a": ("app", "db"), "b": ("kv", None), "c": ("app", None)}

@@ -84,13 +84,36 @@ class Container(BaseModel):
     bbox: BBox
     parent: str | None = None
     icon_key: str | None = None
+    badge: str | None = Field(
+        default=None,
+        description="Id of the boundary icon on the box's top edge; the box stands for it",
+    )
+
+
+class Shape(BaseModel):
+    """A plain shape an arrow ends on: neither a cloud icon nor a container (a rectangle,
+    an embedded image, another library's stencil). It stands for a part the diagram does
+    not draw with a cloud icon, named by its label."""
+
+    id: str = Field(description="Cell id, unique within the diagram")
+    page: str = Field(description="Page id")
+    label: str = Field(default="", description="Label with HTML stripped")
+    parent: str | None = Field(default=None, description="Id of the containing container")
+    badge: str | None = Field(
+        default=None,
+        description="Id of the boundary icon on the shape's top edge; the shape stands for it",
+    )
 
 
 class Connection(BaseModel):
     id: str
     page: str
-    source: str | None = Field(description="Icon or container id at the start, after containment")
-    target: str | None = Field(description="Icon or container id at the end, after containment")
+    source: str | None = Field(
+        description="Icon, container or shape id at the start, after containment"
+    )
+    target: str | None = Field(
+        description="Icon, container or shape id at the end, after containment"
+    )
     label: str = ""
     direction: Literal["forward", "backward", "both", "none"] = "forward"
 
@@ -104,6 +127,9 @@ class DetectionResult(AgentResult):
     texts: list[FreeText] = Field(default_factory=list)
     containers: list[Container] = Field(default_factory=list)
     connections: list[Connection] = Field(default_factory=list)
+    shapes: list[Shape] = Field(
+        default_factory=list, description="Plain shapes that connections end on"
+    )
 
 
 # --------------------------------------------------------------------------- filter
@@ -156,6 +182,9 @@ class ClassifiedArchitecture(AgentResult):
     needs_clarification: list[Unclassified] = Field(default_factory=list)
     containers: list[Container] = Field(default_factory=list)
     connections: list[Connection] = Field(default_factory=list)
+    shapes: list[Shape] = Field(
+        default_factory=list, description="Plain shapes that connections end on"
+    )
 
 
 # --------------------------------------------------------------------------- interactive

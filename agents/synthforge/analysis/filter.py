@@ -205,6 +205,7 @@ def classify(detection: DetectionResult, icon_map: IconMap | None = None) -> Cla
         needs_clarification=unclear,
         containers=list(detection.containers),
         connections=list(detection.connections),
+        shapes=list(detection.shapes),
         confidence=round(confidence, 4),
         errors=list(detection.errors),
         warnings=warnings,

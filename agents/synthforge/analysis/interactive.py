@@ -335,6 +335,7 @@ def apply_decisions(
         needs_clarification=remaining,
         containers=list(classified.containers),
         connections=list(classified.connections),
+        shapes=list(classified.shapes),
         confidence=1.0 if not remaining else classified.confidence,
         errors=list(classified.errors),
         warnings=warnings,

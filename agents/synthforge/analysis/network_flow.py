@@ -17,9 +17,14 @@ Every arrow is typed first (:mod:`~agents.synthforge.analysis.arrows`): only arr
 are network traffic become flows; the others (RBAC assignments, DNS registrations,
 telemetry, deployments, replication, peering, structural attachments…) are listed as
 ``relationships`` with the reason. An arrow may end on a resource, on a container (a
-VNet, subnet, group or swimlane box) or, for relationships that are not traffic, on a
-non-architectural icon (a timer, a script). Virtual networks drawn as icons count as
-virtual networks, like VNet boxes.
+VNet, subnet, group or swimlane box; a box badged by a VNet or subnet icon stands for
+that resource), on a plain shape (a rectangle, an embedded image: a part the diagram
+does not draw with a cloud icon, whose label names what it stands for) or on a
+non-architectural icon. Traffic to an external party (a SaaS icon, a device) is a flow
+to or from the internet; to a plain shape, or to a box that holds nothing typed or draws
+an AWS service (an Auto Scaling group, a Step Functions workflow), a flow to that part
+itself; a legend, a note or a timer glyph is no end of a flow. Virtual networks drawn as
+icons count as virtual networks, like VNet boxes.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from agents.base import Agent
 from agents.synthforge.analysis.addresses import cidrs_in, overlaps
 from agents.synthforge.analysis.arrows import EXTERNAL, load_arrow_typer
 from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
+from agents.synthforge.analysis.services import load_services
+from agents.synthforge.analysis.vision import AWS4_SERVICE_GROUPS, label_kind
 from agents.synthforge.models import (
     Connection,
     Container,
@@ -136,6 +143,7 @@ class Topology:
     def __post_init__(self) -> None:
         self.containers = {c.id: c for c in self.arch.containers}
         self.resources = {r.id: r for r in self.arch.resources}
+        self.shapes = {s.id: s for s in self.arch.shapes}
         self._members: dict[str, list[Resource]] = {}
         for r in self.arch.resources:
             for container in self.enclosing(r):
@@ -209,6 +217,21 @@ class Topology:
             return IMPLICIT_NETWORK
         return None
 
+    def network_of(self, part: str) -> str | None:
+        """The network a flow end is on: a resource's; for a plain shape or an empty box,
+        the VNet (else the subnet) it is drawn in."""
+        resource = self.resources.get(part)
+        if resource is not None:
+            return self.vnet(resource)
+        shape = self.shapes.get(part)
+        holder = shape.parent if shape is not None else part
+        chain = self.ancestors(holder) if holder else []
+        for kind in ("vnet", "subnet"):
+            for container in chain:
+                if container.kind == kind:
+                    return container.id
+        return None
+
     def members(self, container_id: str) -> list[Resource]:
         """Resources drawn inside the container (at any depth)."""
         return self._members.get(container_id, [])
@@ -245,6 +268,12 @@ def is_internet_icon(icon_key: str, label: str) -> bool:
     return bool((tokens(icon_key) | tokens(label)) & words)
 
 
+def is_decoration(icon_key: str, label: str, reason: str) -> bool:
+    """True for a legend, logo, note or a timer glyph: nothing traffic reaches."""
+    words = set(load_data("protocols.json")["not_a_party_keywords"])
+    return bool((tokens(icon_key) | tokens(label) | tokens(reason)) & words)
+
+
 def zone_of(resource: Resource) -> str:
     """The security zone of ``resource``: by type first, then by category."""
     zones = load_data("protocols.json")["zones"]
@@ -275,6 +304,24 @@ def protocol_for(target: Resource | None, label: str) -> tuple[str, int | None, 
         port = int(port_match.group(1))
         reason = f"{reason}; port {port} taken from the connection label"
     return spec["protocol"], port, reason
+
+
+def protocol_for_part(label: str) -> tuple[str, int | None, str]:
+    """Protocol, port and reason for a flow into a part that is not a typed resource
+    (a plain shape, an empty box): only the connection label can name them."""
+    data = load_data("protocols.json")
+    words = tokens(label)
+    for key, spec in data["label_protocols"].items():
+        if key in words:
+            port_match = _PORT.search(label)
+            port = int(port_match.group(1)) if port_match else spec["port"]
+            return spec["protocol"], port, f"the connection label {label.strip()!r} names it"
+    fallback = data["_meta"]["fallback"]
+    return (
+        fallback["protocol"],
+        fallback["port"],
+        f"the target is not a typed resource: {fallback['reason']}",
+    )
 
 
 @dataclass
@@ -331,50 +378,142 @@ class NetworkAnalysis:
 
 @dataclass
 class _End:
-    """One end of an arrow: what it is, its type for typing, and the resources it covers."""
+    """One end of an arrow: what it is, its type for typing, the resources it covers and
+    the ids a network flow joins there.
+
+    ``flow_ids`` differ from ``members`` for ends that are not resources but that traffic
+    still reaches: a party outside the architecture (an external service, a device) is
+    the internet; a plain shape, or a box with nothing typed inside, is itself."""
 
     ref: str
     rtype: str | None
     members: list[str]
     note: str = ""
+    flow_ids: list[str] | None = None
+
+    def flow_members(self) -> list[str]:
+        """The ids a network flow joins at this end."""
+        return self.members if self.flow_ids is None else self.flow_ids
 
 
-def _resolve_end(
-    endpoint: str | None,
-    topology: Topology,
-    icon_to_resource: dict[str, str],
-    internet: set[str],
-    outside: set[str],
-) -> _End | None:
-    """The end ``endpoint`` stands for, or None when it is unattached or unknown."""
-    if endpoint is None:
+@dataclass
+class _Known:
+    """What the ids arrows end on stand for: resources, people and parties outside the
+    architecture, and icons left untyped or removed by the reviewer (which end nothing)."""
+
+    icon_to_resource: dict[str, str]
+    internet: set[str]
+    outside: set[str]
+    decorations: set[str]
+    untyped: set[str]
+
+
+def _known_ends(arch: ReviewedArchitecture) -> _Known:
+    icon_to_resource: dict[str, str] = {}
+    for r in arch.resources:
+        icon_to_resource[r.id] = r.id
+        if r.icon_id:
+            icon_to_resource.setdefault(r.icon_id, r.id)
+        for drawing in r.drawings:
+            icon_to_resource.setdefault(drawing, r.id)
+    internet = {n.icon_id for n in arch.non_architectural if is_internet_icon(n.icon_key, n.label)}
+    outside = {n.icon_id for n in arch.non_architectural} - internet
+    decorations = {
+        n.icon_id for n in arch.non_architectural if is_decoration(n.icon_key, n.label, n.reason)
+    }
+    untyped = {u.icon_id for u in arch.needs_clarification}
+    untyped |= {
+        d.resource_id
+        for d in arch.review.decisions
+        if d.action == "remove" and d.resource_id not in icon_to_resource
+    }
+    return _Known(icon_to_resource, internet, outside, decorations, untyped)
+
+
+def _resolve_end(endpoint: str | None, topology: Topology, known: _Known) -> _End | None:
+    """The end ``endpoint`` stands for, or None when it is unattached, an icon that is not
+    a resource (left untyped, removed) or a decoration (a legend, a note).
+
+    A plain shape (a rectangle, an embedded image, another library's stencil) stands for
+    a part the diagram does not draw with a cloud icon, named by its cell id; a shape
+    labelled as a user, a client or the internet is the internet."""
+    if endpoint is None or endpoint in known.untyped:
         return None
-    if endpoint in icon_to_resource:
-        rid = icon_to_resource[endpoint]
+    if endpoint in known.icon_to_resource:
+        rid = known.icon_to_resource[endpoint]
         return _End(rid, topology.resources[rid].resource_type, [rid])
-    if endpoint in internet:
+    if endpoint in known.internet:
         return _End(INTERNET, EXTERNAL, [INTERNET])
-    if endpoint in outside:
-        return _End(endpoint, EXTERNAL, [])
+    if endpoint in known.outside:
+        flow_ids = [] if endpoint in known.decorations else [INTERNET]
+        return _End(endpoint, EXTERNAL, [], "drawn to a party outside the architecture", flow_ids)
     container = topology.containers.get(endpoint)
-    if container is not None:
-        members = [r.id for r in topology.members(container.id) if zone_of(r) != "network"]
-        aws = (container.icon_key or "").startswith("mxgraph.aws4.")
+    if container is not None and container.badge in known.icon_to_resource:
+        badge = topology.resources[known.icon_to_resource[container.badge]]
+        inside = topology.members(container.id)
+        # traffic to the box reaches its workloads, else (a box of gateways) what it holds
+        members = [r.id for r in inside if zone_of(r) != "network"] or [r.id for r in inside]
         return _End(
             container.id,
-            (AWS_CONTAINER_TYPES if aws else CONTAINER_TYPES).get(container.kind),
-            members,
-            f"drawn to {container.kind} {container.label!r}",
+            badge.resource_type,
+            members or [badge.id],
+            f"drawn to the box {badge.name!r} (badged by its icon)",
         )
-    return None
+    if container is not None:
+        inside = topology.members(container.id)
+        members = [r.id for r in inside if zone_of(r) != "network"]
+        aws = (container.icon_key or "").startswith("mxgraph.aws4.")
+        # a lane or section box with nothing typed inside stands for a part of its own,
+        # and so does an AWS group that draws a service (an Auto Scaling group)
+        empty = container.kind == "group" and (not inside or is_service_box(container))
+        rtype = (AWS_CONTAINER_TYPES if aws else CONTAINER_TYPES).get(container.kind)
+        return _End(
+            container.id,
+            EXTERNAL if container.kind == "group" and not inside else rtype,
+            members,
+            f"drawn to {container.kind} {container.label!r}"
+            + (", which holds no resource" if not inside else ""),
+            [container.id] if empty else None,
+        )
+    shape = topology.shapes.get(endpoint)
+    if shape is not None and shape.badge in known.icon_to_resource:
+        return _resolve_end(shape.badge, topology, known)
+    if shape is None or is_decoration("", shape.label, ""):
+        return None
+    if is_internet_icon("", shape.label):
+        return _End(INTERNET, EXTERNAL, [INTERNET])
+    note = f"drawn to the shape {shape.label!r}" if shape.label else "drawn to an unlabelled shape"
+    return _End(shape.id, shape_type(shape.label), [], note + ", not a cloud icon", [shape.id])
 
 
-def _relationship_ends(end: _End, topology: Topology) -> list[str]:
-    """The ids a relationship names for an end: a lane or section box stands for what it
-    holds; a VNet, subnet, resource group or subscription box for itself."""
+def shape_type(label: str) -> str:
+    """What a plain shape's label says it stands for, for typing the arrow: the service it
+    names ("Standard Load Balancer" → loadBalancers), else the boundary ("VNET01" → a
+    virtual network), else :data:`EXTERNAL`. The shape stays a part, not a resource."""
+    named = load_services().from_label(label)
+    if named:
+        return named[0].resource_type
+    kind = label_kind(label)
+    return CONTAINER_TYPES.get(kind, EXTERNAL) if kind else EXTERNAL
+
+
+def is_service_box(container: Container) -> bool:
+    """True for an AWS group box that draws a service (its ``grIcon`` is an Auto Scaling
+    group, a Step Functions workflow…): arrows to it are about that service."""
+    icon = (container.icon_key or "").rsplit(".", 1)[-1]
+    return icon in AWS4_SERVICE_GROUPS
+
+
+def _relationship_ends(end: _End, topology: Topology, known: _Known) -> list[str]:
+    """The ids a relationship names for an end: a box badged by a boundary icon stands for
+    that icon's resource (a box with a subnet icon on its corner is the subnet); a lane or
+    section box for what it holds; a VNet, subnet, resource group or subscription box
+    for itself."""
     container = topology.containers.get(end.ref)
+    if container is not None and container.badge in known.icon_to_resource:
+        return [known.icon_to_resource[container.badge]]
     if container is not None and container.kind == "group" and end.members:
-        return end.members
+        return [end.ref] if is_service_box(container) else end.members
     return [end.ref]
 
 
@@ -399,21 +538,13 @@ def _drafts(
     warnings: list[str],
     relationships: list[Relationship],
 ) -> list[_Draft]:
-    icon_to_resource: dict[str, str] = {}
-    for r in arch.resources:
-        icon_to_resource[r.id] = r.id
-        if r.icon_id:
-            icon_to_resource.setdefault(r.icon_id, r.id)
-        for drawing in r.drawings:
-            icon_to_resource.setdefault(drawing, r.id)
-    internet = {n.icon_id for n in arch.non_architectural if is_internet_icon(n.icon_key, n.label)}
-    outside = {n.icon_id for n in arch.non_architectural} - internet
+    known = _known_ends(arch)
     typer = load_arrow_typer()
     drafts: list[_Draft] = []
     dropped: list[str] = []
     for conn in arch.connections:
-        src = _resolve_end(conn.source, topology, icon_to_resource, internet, outside)
-        tgt = _resolve_end(conn.target, topology, icon_to_resource, internet, outside)
+        src = _resolve_end(conn.source, topology, known)
+        tgt = _resolve_end(conn.target, topology, known)
         if src is None or tgt is None or src.ref == tgt.ref:
             dropped.append(conn.id)
             continue
@@ -425,8 +556,8 @@ def _drafts(
             tgt_type = tgt_type if tgt_type in placement else None
         arrow = typer.classify(conn.label, src_type, tgt_type)
         first, second = (tgt, src) if conn.direction == "backward" else (src, tgt)
-        for a in _relationship_ends(first, topology):
-            for b in _relationship_ends(second, topology):
+        for a in _relationship_ends(first, topology, known):
+            for b in _relationship_ends(second, topology, known):
                 if a == b:
                     continue
                 relationships.append(
@@ -446,11 +577,12 @@ def _drafts(
                 topology.join(net_a, net_b)
         if arrow.kind != "network":
             continue
-        if not src.members or not tgt.members:
+        sources, targets = src.flow_members(), tgt.flow_members()
+        if not sources or not targets:
             dropped.append(conn.id)
             continue
         note = "; ".join(filter(None, [src.note, tgt.note]))
-        drafts.extend(_expand(conn, src.members, tgt.members, note))
+        drafts.extend(_expand(conn, sources, targets, note))
     if dropped:
         warnings.append(
             f"{len(dropped)} connection(s) dropped because an end is unattached or not a resource: "
@@ -540,7 +672,10 @@ def analyse(arch: ReviewedArchitecture) -> NetworkAnalysis:
     unknown = 0
     for d in unique.values():
         initiator, acceptor = _initiator(d, topology)
-        protocol, port, reason = protocol_for(topology.resources.get(acceptor), d.label)
+        if acceptor in topology.resources or acceptor == INTERNET:
+            protocol, port, reason = protocol_for(topology.resources.get(acceptor), d.label)
+        else:
+            protocol, port, reason = protocol_for_part(d.label)
         if protocol == "unknown":
             unknown += 1
         if initiator != d.source:
@@ -613,8 +748,8 @@ def _is_private(
 ) -> bool:
     if INTERNET in (initiator, acceptor):
         return False
-    init_net = topology.network_group(topology.vnet(topology.resources[initiator]))
-    acc_net = topology.network_group(topology.vnet(topology.resources[acceptor]))
+    init_net = topology.network_group(topology.network_of(initiator))
+    acc_net = topology.network_group(topology.network_of(acceptor))
     return init_net is not None and (init_net == acc_net or acceptor in private_endpoints)
 
 

@@ -71,12 +71,13 @@ def _money(value: float) -> str:
 class _Names:
     def __init__(self, arch: ReviewedArchitecture) -> None:
         self.by_id = {r.id: r for r in arch.resources}
+        self.shapes = {s.id: s.label for s in arch.shapes if s.label}
 
     def __call__(self, resource_id: str) -> str:
         if resource_id == INTERNET:
             return "Internet"
         r = self.by_id.get(resource_id)
-        return r.name if r is not None else resource_id
+        return r.name if r is not None else self.shapes.get(resource_id, resource_id)
 
 
 def _short_type(resource_type: str) -> str:

@@ -42,9 +42,22 @@ Free texts
     Text-only vertices (``text`` style, or no fill, no stroke and no shape) with a label, not
     edge labels.
 Connections
-    Every edge. Each end resolves to an icon or a container: the cell itself if it is an
-    icon or a container; the single icon inside an icon group; else the nearest icon among
-    its ancestors; else ``None``.
+    Every edge. Each end resolves to an icon, a container or a shape: the cell itself if it
+    is an icon or a container; the single icon inside an icon group; else the nearest icon
+    among its ancestors; else the cell itself if it is a plain shape (a rectangle, an
+    embedded image, another library's stencil: a vertex that is no text, no edge label
+    and no ``mxgraph.flowchart`` symbol) on a page that draws an architecture (it has
+    icons or boundary boxes; a flowchart of plain shapes does not), listed in ``shapes``
+    with its label, container and badge; else, for a text, the one icon it captions (just
+    under or over it, or level with it on its right, within 20 px); else ``None``
+    (unattached, or attached to a free text). An end attached to another edge (or its
+    label) leads where that edge leads (its target; its source when it is drawn
+    backward); an end at a waypoint (draw.io's ``waypoint`` shape, or an unlabelled dot
+    of at most 10×10 that two segments of one arrow meet at) leads where the other
+    segment leads; each step is followed once.
+    A box (a plain shape or a group container) with exactly one VNet, subnet,
+    resource-group or subscription icon on its top edge or at one of its corners is
+    *badged* by it: it stands for that icon's resource.
     The label joins the edge's own value and its edge-label children. Direction follows
     ``startArrow``/``endArrow`` (draw.io's default is an end arrow only).
 """
@@ -72,6 +85,7 @@ from agents.synthforge.models import (
     Icon,
     Page,
     Provider,
+    Shape,
 )
 
 Direction = Literal["forward", "backward", "both", "none"]
@@ -113,6 +127,19 @@ AWS4_GROUP_KINDS: dict[str, ContainerKind] = {
     "group_aws_cloud": "group",
     "group_aws_cloud_alt": "group",
 }
+
+#: aws4 group icons (``grIcon``) that draw a service rather than a boundary: the box
+#: stands for that service (an Auto Scaling group, a Step Functions workflow), its
+#: contents for what the service runs.
+AWS4_SERVICE_GROUPS: frozenset[str] = frozenset(
+    {
+        "group_auto_scaling_group",
+        "group_aws_step_functions_workflow",
+        "group_elastic_beanstalk",
+        "group_spot_fleet",
+        "group_ec2_instance_contents",
+    }
+)
 
 #: Icon-key fragments (file or shape names, lower case) that name a boundary.
 BOUNDARY_ICON_KEYS: tuple[tuple[str, ContainerKind], ...] = (
@@ -219,6 +246,16 @@ def _bbox(cell: Cell) -> BBox:
 
 Rect = tuple[float, float, float, float]  # x1, y1, x2, y2 on the page
 
+_DOT = 10.0  # an unlabelled vertex this small that arrows meet at is a bend point
+_CAPTION_GAP = 20.0  # how far from its icon a caption text may sit
+_BADGE_GAP = 20.0  # how far from a box's edges its badge icon may sit
+_BADGE_MAX = 200.0  # a larger icon is no badge
+#: Boundaries a badge names (an NSG icon in a subnet box's corner is the subnet's NSG,
+#: not the box).
+_BADGE_KINDS: frozenset[ContainerKind | None] = frozenset(
+    {"vnet", "subnet", "resource_group", "subscription"}
+)
+_FLOWCHART = "mxgraph.flowchart."  # process steps, not parts of an architecture
 _ON_PREMISES = re.compile(r"\bon[\s-]?prem(ise|ises)?\b", re.IGNORECASE)
 _SLACK = 1.0  # draw.io snaps to a grid; a box touching its container's edge is inside
 _GRID = 250.0  # the containment index's cell size
@@ -240,6 +277,34 @@ def _holds(outer: Rect, inner: Rect) -> bool:
 
 def _area(rect: Rect) -> float:
     return (rect[2] - rect[0]) * (rect[3] - rect[1])
+
+
+def _overlap(a: Rect, b: Rect) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _at_corner(box: Rect, icon: Rect) -> bool:
+    """Whether ``icon`` sits at a corner of ``box``: near one vertical and one horizontal
+    edge of it (either side, within :data:`_BADGE_GAP`) and touching the box (so grown)."""
+
+    def near(a0: float, a1: float, b0: float, b1: float) -> bool:
+        return min(abs(a0 - b0), abs(a1 - b1), abs(a1 - b0), abs(a0 - b1)) <= _BADGE_GAP
+
+    grown = (box[0] - _BADGE_GAP, box[1] - _BADGE_GAP, box[2] + _BADGE_GAP, box[3] + _BADGE_GAP)
+    return (
+        _overlap(grown, icon)
+        and near(icon[0], icon[2], box[0], box[2])
+        and near(icon[1], icon[3], box[1], box[3])
+    )
+
+
+def _squares(rect: Rect, limit: int | None = None) -> list[tuple[int, int]]:
+    """The grid squares ``rect`` covers (none past ``limit``: a huge box badges nothing)."""
+    gx0, gy0 = int(rect[0] // _GRID), int(rect[1] // _GRID)
+    gx1, gy1 = int(rect[2] // _GRID), int(rect[3] // _GRID)
+    if limit is not None and (gx1 - gx0 + 1) * (gy1 - gy0 + 1) > limit:
+        return []
+    return [(gx, gy) for gx in range(gx0, gx1 + 1) for gy in range(gy0, gy1 + 1)]
 
 
 class _CornerIndex:
@@ -277,6 +342,12 @@ class _PageScan:
             if cell.parent:
                 self.children.setdefault(cell.parent, []).append(cell)
         self.edges = {c.id for c in page.cells if c.edge}
+        self._followed: dict[tuple[str, str | None], str | None] = {}  # see resolve()
+        self._edges_at: dict[str, list[Cell]] = {}  # the edges attached to each cell
+        for c in page.cells:
+            if c.edge:
+                for end in {c.source, c.target} - {None}:
+                    self._edges_at.setdefault(end or "", []).append(c)
         self.rects = {c.id: _rect(c) for c in page.cells}
         self.matches: dict[str, IconMatch] = {}
         self.skipped_stencils: set[str] = set()
@@ -292,6 +363,7 @@ class _PageScan:
         self.containers: dict[str, Container] = {}
         self._find_containers()
         self.icons: dict[str, Icon] = {}
+        self.shapes: dict[str, Shape] = {}  # filled by connections()
         for cell_id, found in self.matches.items():
             if cell_id in self.containers:
                 continue
@@ -306,6 +378,12 @@ class _PageScan:
                 confidence=1.0,
             )
         self._nest()
+        #: Whether the page draws an architecture: a cloud icon or a boundary box (a VNet,
+        #: a subnet…) on it. Plain shapes are parts only there (not in a flowchart).
+        self.drawing = bool(self.icons) or any(c.kind != "group" for c in self.containers.values())
+        for container in self.containers.values():
+            if container.kind == "group" and container.badge is None:
+                container.badge = self._badge(self.cells[container.id])
 
     # -- structure
 
@@ -351,6 +429,7 @@ class _PageScan:
             kind: ContainerKind | None = None
             label = cell.label
             key: str | None = None
+            badge: str | None = None
             if found is not None:
                 boundary = icon_key_kind(found.icon_key)
                 used_as_container = bool(self._vertex_children(cell)) or (
@@ -368,6 +447,9 @@ class _PageScan:
                 if not label:
                     label = self._inner_title(cell, text_index)
                 kind = label_kind(label) if label else None
+                badge = self._badge(cell) if kind is None else None
+                if badge is not None:  # a box with a VNet icon in its corner is the VNet
+                    kind = icon_key_kind(self.matches[badge].icon_key)
                 lane = cell.id in ends or bool(label and _ON_PREMISES.search(label))
                 if kind is None and lane and not self._icon_group(cell):
                     kind = "group"
@@ -382,6 +464,7 @@ class _PageScan:
                 label=label,
                 bbox=_bbox(cell),
                 icon_key=key,
+                badge=badge,
             )
 
     def _icons_in(self, cell: Cell) -> int:
@@ -479,11 +562,45 @@ class _PageScan:
                 out.append(text)
         return out
 
-    def resolve(self, cell_id: str | None) -> str | None:
-        """The icon an edge end stands for, after containment (see the module rules)."""
+    def resolve(self, cell_id: str | None, via: str | None = None) -> str | None:
+        """The icon, container or shape the end of edge ``via`` attached to ``cell_id``
+        stands for, after containment (see the module rules)."""
         cell = self.cells.get(cell_id or "")
-        if cell is None:
-            return None
+        walked: list[tuple[str, str | None]] = []  # each step is resolved once, then shared
+        on_walk: set[tuple[str, str | None]] = set()
+        found: str | None = None
+        while cell is not None and (cell.edge or self._on_edge(cell) or self._is_waypoint(cell)):
+            step = (cell.id, via)
+            if step in self._followed:
+                found, cell = self._followed[step], None
+                break
+            if step in on_walk:
+                cell = None  # arrows drawn onto each other in a cycle
+                break
+            walked.append(step)
+            on_walk.add(step)
+            if self._is_waypoint(cell):
+                # an arrow drawn in segments through a waypoint ends where the next does
+                others = [e for e in self._edges_at.get(cell.id, []) if e.id != via]
+                if len(others) != 1:
+                    cell = None
+                    break
+                line = others[0]
+                end = line.target if line.source == cell.id else line.source
+            else:
+                # an arrow drawn to another arrow (or its label) joins its line: it leads
+                # where that arrow leads
+                line = cell if cell.edge else self.cells[cell.parent or ""]
+                end = line.source if edge_direction(line) == "backward" else line.target
+            via, cell = line.id, self.cells.get(end or "")
+        if cell is not None:
+            found = self._resolve_cell(cell)
+        for step in walked:
+            self._followed[step] = found
+        return found
+
+    def _resolve_cell(self, cell: Cell) -> str | None:
+        """What a cell that is no edge, edge label or waypoint stands for as an edge end."""
         if cell.id in self.icons or cell.id in self.containers:
             return cell.id
         if cell.id not in self.containers:
@@ -493,10 +610,102 @@ class _PageScan:
         for ancestor in self._ancestors(cell):
             if ancestor.id in self.icons:
                 return ancestor.id
+        if self.drawing and self.is_shape(cell):
+            return cell.id
+        if is_text(cell) and cell.vertex:
+            return self._captioned(cell)
         return None
 
+    def _captioned(self, text: Cell) -> str | None:
+        """The one icon a free text is the caption of: just under or over it (overlapping
+        it across, within :data:`_CAPTION_GAP`) or level with it just to its right."""
+        if not hasattr(self, "_icon_squares"):
+            self._icon_squares: dict[tuple[int, int], list[str]] = {}
+            for icon_id in self.icons:
+                for square in _squares(self.rects[icon_id], limit=_GRID_MAX_CELLS):
+                    self._icon_squares.setdefault(square, []).append(icon_id)
+        t = self.rects[text.id]
+        near = (t[0] - _CAPTION_GAP, t[1] - _CAPTION_GAP, t[2] + _CAPTION_GAP, t[3] + _CAPTION_GAP)
+        found: set[str] = set()
+        for square in _squares(near, limit=_GRID_MAX_CELLS):
+            for icon_id in self._icon_squares.get(square, []):
+                b = self.rects[icon_id]
+                across = min(b[2], t[2]) - max(b[0], t[0]) > 0
+                level = min(b[3], t[3]) - max(b[1], t[1]) > 0
+                gap_y = max(t[1] - b[3], b[1] - t[3])
+                if (across and gap_y <= _CAPTION_GAP) or (
+                    level and 0 <= t[0] - b[2] <= _CAPTION_GAP
+                ):
+                    found.add(icon_id)
+        return found.pop() if len(found) == 1 else None
+
+    def _badge(self, box: Cell) -> str | None:
+        """The one boundary icon (a VNet, subnet, resource group… icon) that badges a box:
+        smaller than the box, on its top edge (across it, in its top band or just above
+        it) or at one of its corners (inside, across or just outside, within
+        :data:`_BADGE_GAP` of both edges), as a VNet icon in the corner of a box standing
+        for the network. ``None`` when there is not exactly one (an icon
+        beside a resource drawn as an image is no badge of it; a box with subnet icons in
+        several corners is no subnet)."""
+        if not hasattr(self, "_badge_grid"):
+            self._badge_grid: dict[tuple[int, int], list[str]] = {}
+            self._badge_reach = _BADGE_GAP
+            for icon_id, match in self.matches.items():
+                cell = self.cells[icon_id]
+                if icon_key_kind(match.icon_key) not in _BADGE_KINDS or self._vertex_children(cell):
+                    continue
+                rect = self.rects[icon_id]
+                size = min(_BADGE_MAX, max(rect[2] - rect[0], rect[3] - rect[1]))
+                self._badge_reach = max(self._badge_reach, _BADGE_GAP + size)
+                for square in _squares(rect):
+                    self._badge_grid.setdefault(square, []).append(icon_id)
+        if not self._badge_grid:
+            return None
+        outer = self.rects[box.id]
+        x0, y0, x1, y1 = outer
+        reach, area = self._badge_reach, _area(outer)
+        band = (x0, y0 - _BADGE_GAP, x1, min(y1, y0 + max(_BADGE_GAP, (y1 - y0) * 0.25)))
+        found: set[str] = set()
+        for square in _squares(band, limit=_GRID_MAX_CELLS):  # the top band
+            for icon_id in self._badge_grid.get(square, []):
+                inner = self.rects[icon_id]
+                if icon_id != box.id and _area(inner) < area and _overlap(band, inner):
+                    found.add(icon_id)
+        for cx, cy in ((x0, y0), (x1, y0), (x0, y1), (x1, y1)):  # the corners
+            near = (cx - reach, cy - reach, cx + reach, cy + reach)
+            for square in _squares(near):
+                for icon_id in self._badge_grid.get(square, []):
+                    inner = self.rects[icon_id]
+                    if icon_id != box.id and _area(inner) < area and _at_corner(outer, inner):
+                        found.add(icon_id)
+        return found.pop() if len(found) == 1 else None
+
+    def _is_waypoint(self, cell: Cell) -> bool:
+        """A bend point two arrow segments meet at: draw.io's ``waypoint`` shape, or an
+        unlabelled dot (at most :data:`_DOT` wide and high) that only arrows touch."""
+        if not cell.vertex or cell.id in self.icons or cell.id in self.containers:
+            return False
+        if cell.props.get("shape") == "waypoint" or "waypoint" in cell.names:
+            return True
+        return cell.width <= _DOT and cell.height <= _DOT and not cell.label and not is_text(cell)
+
+    def is_shape(self, cell: Cell) -> bool:
+        """A plain shape an arrow may end on: a vertex that is neither an icon, a container,
+        a text, an edge label nor a flowchart symbol (a rectangle, an embedded image,
+        another library's stencil). On a page that draws an architecture it stands for a
+        part the diagram does not draw with a cloud icon."""
+        return (
+            cell.vertex
+            and cell.id not in self.icons
+            and cell.id not in self.containers
+            and not self._on_edge(cell)
+            and not is_text(cell)
+            and not cell.props.get("shape", "").startswith(_FLOWCHART)
+        )
+
     def connections(self) -> list[Connection]:
-        """Every edge of the page, its ends resolved to icons."""
+        """Every edge of the page, its ends resolved to icons, containers or shapes; the
+        shapes ends resolved to are collected in :attr:`shapes`."""
         out = []
         for cell in self.page.cells:
             if not cell.edge:
@@ -504,12 +713,24 @@ class _PageScan:
             labels = [cell.label] + [
                 child.label for child in self.children.get(cell.id, []) if child.vertex
             ]
+            source = self.resolve(cell.source, cell.id)
+            target = self.resolve(cell.target, cell.id)
+            for end in (source, target):
+                if end is not None and end not in self.shapes and self.is_shape(self.cells[end]):
+                    shape = self.cells[end]
+                    self.shapes[end] = Shape(
+                        id=end,
+                        page=self.page.id,
+                        label=shape.label,
+                        parent=self._smallest_holder(shape, larger_only=False),
+                        badge=self._badge(shape),
+                    )
             out.append(
                 Connection(
                     id=cell.id,
                     page=self.page.id,
-                    source=self.resolve(cell.source),
-                    target=self.resolve(cell.target),
+                    source=source,
+                    target=target,
                     label="; ".join(t for t in labels if t),
                     direction=edge_direction(cell),
                 )
@@ -541,6 +762,7 @@ def detect(pages: list[DiagramPage], source: str) -> DetectionResult:
         result.containers.extend(scan.containers.values())
         result.texts.extend(scan.texts())
         result.connections.extend(scan.connections())
+        result.shapes.extend(scan.shapes.values())
         skipped |= scan.skipped_stencils
     if not result.icons:
         result.warnings.append(
@@ -548,7 +770,12 @@ def detect(pages: list[DiagramPage], source: str) -> DetectionResult:
             "aws4, aws3, kubernetes, office, gcp2) found; shapes drawn as plain boxes are "
             "not recognised"
         )
-    loose = [c for c in result.connections if c.source is None or c.target is None]
+    shapes = {s.id for s in result.shapes}
+    loose = [
+        c
+        for c in result.connections
+        if c.source is None or c.target is None or {c.source, c.target} & shapes
+    ]
     if loose:
         result.warnings.append(
             f"{len(loose)} of {len(result.connections)} edges do not join two icons or "
