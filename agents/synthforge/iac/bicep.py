@@ -146,6 +146,10 @@ resource main 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
     publicNetworkAccess: publicNetworkAccess
+    networkAcls: {
+      defaultAction: networkDefaultAction
+      bypass: 'AzureServices'
+    }
   }
 }
 """
@@ -589,6 +593,12 @@ def module_file(kind: str) -> str:
             "@description('Prefix of the private endpoint subnet')\n"
             "param privateEndpointSubnetPrefix string = '10.0.2.0/24'",
         ]
+    if kind == "key_vault":
+        params.append(
+            "@description('Firewall default action: Allow only where a flow from the internet "
+            "reaches the vault')\n@allowed([\n  'Allow'\n  'Deny'\n])\n"
+            "param networkDefaultAction string = 'Deny'"
+        )
     if kind == "log_analytics_workspace":
         params.append("@description('Log retention in days')\nparam retentionInDays int = 90")
     text = "\n\n".join(params) + "\n\n" + _bodies(kind)
@@ -693,6 +703,8 @@ def _module(plan: Plan, inst: Instance) -> str:
         params.append(("subnetId", f"{camel(plan.network.symbol)}.outputs.workloadSubnetId"))
     if inst.kind == "mssql_database":
         params.append(("entraAdminObjectId", "sqlEntraAdminObjectId"))
+    if inst.kind == "key_vault" and inst.public_access:
+        params.append(("networkDefaultAction", s("Allow")))
     if inst.kind == "linux_virtual_machine":
         params.append(("adminSshPublicKey", "adminSshPublicKey"))
     if inst.kind == "virtual_network":  # subnets of the default address space

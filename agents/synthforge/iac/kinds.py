@@ -16,7 +16,10 @@ the flow analysis); ``diagnostics`` (a diagnostic setting to the workspace);
 ``private_endpoint``; ``workspace`` (the workspace id without diagnostics); ``subnet``
 (the workload subnet of the network); ``vnet`` (the network's name and a prefix for a
 subnet of the module's own, e.g. ``GatewaySubnet``); ``parent`` (the instance of
-``parent_kind`` it belongs to, e.g. the storage account of a blob container).
+``parent_kind`` it belongs to, e.g. the storage account of a blob container); ``cmk``
+(Terraform: encryption with a customer-managed key, the root module's
+``customer_managed_key_id`` and ``customer_managed_key_vault_id``, read by a user-assigned
+identity the module creates and grants use of that key).
 """
 
 from __future__ import annotations
@@ -137,7 +140,12 @@ def tf_common(spec: KindSpec | Helper, *, main: bool = True) -> Tree:
     tree.update({k: v for k, v in spec.tf_body.items() if isinstance(v, str)})
     if "tags" in spec.tf_common:
         tree["tags"] = "var.tags"
-    if isinstance(spec, KindSpec) and spec.identity:
+    if isinstance(spec, KindSpec) and spec.identity and "cmk" in spec.inputs:
+        tree["identity"] = {  # the user-assigned one reads the customer-managed key
+            "type": '"SystemAssigned, UserAssigned"',
+            "identity_ids": "[azurerm_user_assigned_identity.cmk.id]",
+        }
+    elif isinstance(spec, KindSpec) and spec.identity:
         tree["identity"] = {"type": '"SystemAssigned"'}
     tree.update({k: v for k, v in spec.tf_body.items() if not isinstance(v, str)})
     return tree
@@ -258,6 +266,7 @@ def _private_service(
     bicep_top: Tree | None = None,
     bicep_props: Tree | None = None,
     sku: bool = True,
+    cmk: bool = False,
     variables: tuple[Variable, ...] = (),
     tf_public: tuple[str, str] = (
         "public_network_access_enabled",
@@ -265,7 +274,8 @@ def _private_service(
     ),
 ) -> KindSpec:
     """A PaaS service reached over a private endpoint: local (key) authentication off,
-    public network access as the flow analysis decides, diagnostics, a managed identity."""
+    public network access as the flow analysis decides, diagnostics, a managed identity
+    (and, with ``cmk``, the Terraform module's customer-managed key inputs)."""
     return KindSpec(
         kind=kind,
         terraform=terraform,
@@ -279,7 +289,9 @@ def _private_service(
                 **(bicep_props or {}),
             },
         },
-        inputs=(("sku",) if sku else ()) + ("public", "diagnostics", "private_endpoint"),
+        inputs=(("sku",) if sku else ())
+        + ("public", "diagnostics", "private_endpoint")
+        + (("cmk",) if cmk else ()),
         logs=True,
         identity=True,
         variables=variables,
@@ -381,6 +393,7 @@ _SPECS: list[KindSpec] = [
             "storage_account_type": "var.sku",
             "create_option": '"Empty"',
             "disk_size_gb": "var.disk_size_gb",
+            "disk_encryption_set_id": "azurerm_disk_encryption_set.this.id",
             "public_network_access_enabled": "false",
             "network_access_policy": '"DenyAll"',
         },
@@ -394,7 +407,7 @@ _SPECS: list[KindSpec] = [
                 "encryption": {"type": "'EncryptionAtRestWithPlatformKey'"},
             },
         },
-        inputs=("sku",),
+        inputs=("sku", "cmk"),
         variables=(Variable("disk_size_gb", "number", "Disk size in GiB", 128),),
         sku_help="Disk type (Premium_LRS, StandardSSD_ZRS, ...)",
     ),
@@ -564,7 +577,7 @@ _SPECS: list[KindSpec] = [
         tf_body={
             "sku_name": '"AZFW_VNet"',
             "sku_tier": '"Standard"',
-            "threat_intel_mode": '"Deny"',
+            "firewall_policy_id": "azurerm_firewall_policy.this.id",
             "zones": '["1", "2", "3"]',
             "ip_configuration": _EDGE_IP_TF,
         },
@@ -572,18 +585,36 @@ _SPECS: list[KindSpec] = [
             "zones": ["'1'", "'2'", "'3'"],
             "properties": {
                 "sku": {"name": "'AZFW_VNet'", "tier": "'Standard'"},
-                "threatIntelMode": "'Deny'",
+                "firewallPolicy": {"id": "policy.id"},
                 "ipConfigurations": _EDGE_IP_BICEP,
             },
         },
         inputs=("vnet", "diagnostics"),
         logs=True,
-        helpers=(_own_subnet("AzureFirewallSubnet"), _PIP),
+        helpers=(
+            _own_subnet("AzureFirewallSubnet"),
+            _PIP,
+            Helper(  # threat intelligence in deny mode; its rule collections are yours
+                terraform="azurerm_firewall_policy",
+                bicep_symbol="policy",
+                bicep=f"{_NET}/firewallPolicies@{_NET_V}",
+                tf_body={
+                    "name": '"afwp-${var.name}"',
+                    "sku": '"Standard"',
+                    "threat_intelligence_mode": '"Deny"',
+                },
+                bicep_body={
+                    "name": "'afwp-${name}'",
+                    "properties": {"sku": {"tier": "'Standard'"}, "threatIntelMode": "'Deny'"},
+                },
+            ),
+        ),
         bicep_existing=_VNET_EXISTING,
         subnet_newbits=10,
         subnet_netnum=1016,
-        note="in its own AzureFirewallSubnet of the network; its rules belong in a "
-        "firewall policy (firewall_policy_id), and routes to it in the route tables",
+        note="in its own AzureFirewallSubnet of the network, with a firewall policy (threat "
+        "intelligence: deny) whose rule collections are yours to add, and routes to it in "
+        "the route tables",
     ),
     KindSpec(
         kind="private_endpoint",
@@ -662,9 +693,16 @@ _SPECS: list[KindSpec] = [
             "capacity": "1",
             "premium_messaging_partitions": "1",
             "minimum_tls_version": '"1.2"',
+            "depends_on": "[azurerm_role_assignment.cmk]",
+            "customer_managed_key": {
+                "key_vault_key_id": "var.customer_managed_key_id",
+                "identity_id": "azurerm_user_assigned_identity.cmk.id",
+                "infrastructure_encryption_enabled": "true",
+            },
         },
         bicep_top={"sku": {"name": "sku", "tier": "sku", "capacity": "1"}},
         bicep_props={"minimumTlsVersion": "'1.2'", "premiumMessagingPartitions": "1"},
+        cmk=True,
     ),
     _private_service(
         "eventgrid_topic",
@@ -694,16 +732,35 @@ _SPECS: list[KindSpec] = [
         "azurerm_search_service",
         "Microsoft.Search/searchServices@2025-05-01",
         local_auth="local_authentication_enabled",
-        tf={"sku": "var.sku"},
+        tf={"sku": "var.sku", "replica_count": "var.replica_count"},
         bicep_top={"sku": {"name": "sku"}},
+        bicep_props={"replicaCount": "replicaCount"},
+        variables=(
+            Variable(
+                "replica_count",
+                "number",
+                "Replicas (each one billed as a search unit): 3 for the SLA on index updates "
+                "and queries, 2 for queries only, 1 for none",
+                3,
+            ),
+        ),
     ),
     _private_service(
         "app_configuration",
         "azurerm_app_configuration",
         "Microsoft.AppConfiguration/configurationStores@2024-06-01",
-        tf={"sku": "var.sku", "purge_protection_enabled": "true"},
+        tf={
+            "sku": "var.sku",
+            "purge_protection_enabled": "true",
+            "depends_on": "[azurerm_role_assignment.cmk]",
+            "encryption": {
+                "key_vault_key_identifier": "var.customer_managed_key_id",
+                "identity_client_id": "azurerm_user_assigned_identity.cmk.client_id",
+            },
+        },
         bicep_top={"sku": {"name": "sku"}},
         bicep_props={"enablePurgeProtection": "true"},
+        cmk=True,
         tf_public=(
             "public_network_access",
             'var.public_network_access_enabled ? "Enabled" : "Disabled"',
