@@ -262,6 +262,10 @@ NOT_FIXED: dict[str, str] = {
         "checkov reads properties.dataencryption, a key no valid Bicep file has (the "
         "property is dataEncryption, and a customer-managed key for it is not generated)"
     ),
+    "CKV_AZURE_220": (
+        "intrusion detection (IDPS) is a feature of a Premium firewall policy; the firewall "
+        "and its policy are Standard, a cost to decide"
+    ),
     "CKV2_AZURE_31": (
         "an AzureBastionSubnet takes only an NSG with the rules Azure Bastion requires; "
         "other subnets drawn on their own need the flows' rules designed for them"

@@ -47,7 +47,11 @@ class Variable:
 
 @dataclass(frozen=True)
 class Helper:
-    """A resource the module deploys besides the main one (a public IP, a subnet)."""
+    """A resource the module deploys besides the main one (a public IP, a subnet).
+
+    An empty ``bicep`` type: Terraform only (what Bicep says as a property of the main
+    resource, such as a subnet's network security group).
+    """
 
     terraform: str
     bicep_symbol: str
@@ -58,6 +62,7 @@ class Helper:
     tf_common: tuple[str, ...] = ("location", "resource_group_name", "tags")
     tf_name: str = "this"
     bicep_parent: str | None = None  # Bicep symbol of an existing parent resource
+    named: bool = True  # takes a name (an association does not)
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,8 @@ def bicep_resource(
 def tf_common(spec: KindSpec | Helper, *, main: bool = True) -> Tree:
     """name, location, resource group and tags of a resource, then its own settings."""
     tree: Tree = {"name": "var.name" if main else spec.tf_body.get("name", '"default"')}
+    if isinstance(spec, Helper) and not spec.named:
+        del tree["name"]
     for arg in ("location", "resource_group_name"):
         if arg in spec.tf_common:
             tree[arg] = f"var.{arg}"
@@ -176,7 +183,7 @@ def bicep_main(spec: KindSpec) -> str:
         f"resource {sym} '{type_at}' existing = {{\n  name: {name}\n}}\n"
         for sym, type_at, name in spec.bicep_existing
     ]
-    for h in spec.helpers:
+    for h in (h for h in spec.helpers if h.bicep):
         tree = bicep_common(h, main=False)
         parts.append(bicep_resource(h.bicep_symbol, h.bicep, tree, parent=h.bicep_parent))
     parts.append(bicep_resource("main", spec.bicep, bicep_common(spec)))
@@ -577,6 +584,7 @@ _SPECS: list[KindSpec] = [
         tf_body={
             "sku_name": '"AZFW_VNet"',
             "sku_tier": '"Standard"',
+            "threat_intel_mode": '"Deny"',
             "firewall_policy_id": "azurerm_firewall_policy.this.id",
             "zones": '["1", "2", "3"]',
             "ip_configuration": _EDGE_IP_TF,
@@ -585,6 +593,7 @@ _SPECS: list[KindSpec] = [
             "zones": ["'1'", "'2'", "'3'"],
             "properties": {
                 "sku": {"name": "'AZFW_VNet'", "tier": "'Standard'"},
+                "threatIntelMode": "'Deny'",
                 "firewallPolicy": {"id": "policy.id"},
                 "ipConfigurations": _EDGE_IP_BICEP,
             },
@@ -660,11 +669,41 @@ _SPECS: list[KindSpec] = [
             "virtual_network_name": "var.virtual_network_name",
             "address_prefixes": "[var.subnet_prefix]",
         },
-        bicep_body={"parent": "network", "properties": {"addressPrefix": "subnetPrefix"}},
+        bicep_body={
+            "parent": "network",
+            "properties": {
+                "addressPrefix": "subnetPrefix",
+                "networkSecurityGroup": {"id": "nsg.id"},
+            },
+        },
         inputs=("vnet",),
         located=False,
         bicep_existing=_VNET_EXISTING,
         tf_common=("resource_group_name",),
+        helpers=(
+            Helper(  # Azure's default rules only: add the flows' rules
+                terraform="azurerm_network_security_group",
+                bicep_symbol="nsg",
+                bicep=f"{_NET}/networkSecurityGroups@{_NET_V}",
+                tf_body={"name": '"nsg-${var.name}"'},
+                bicep_body={"name": "'nsg-${name}'", "properties": {"securityRules": "[]"}},
+            ),
+            Helper(
+                terraform="azurerm_subnet_network_security_group_association",
+                bicep_symbol="",
+                bicep="",
+                tf_body={
+                    "subnet_id": "azurerm_subnet.this.id",
+                    "network_security_group_id": "azurerm_network_security_group.this.id",
+                },
+                bicep_body={},
+                located=False,
+                tf_common=(),
+                named=False,
+            ),
+        ),
+        note="with a network security group of its own, Azure's default rules only: add "
+        "the flows' rules (deny by default)",
     ),
     _storage_child(
         "storage_container",
