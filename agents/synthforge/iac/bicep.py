@@ -237,6 +237,9 @@ resource database 'Microsoft.Sql/servers/databases@2021-11-01' = {
   sku: {
     name: sku
   }
+  properties: {
+    zoneRedundant: zoneRedundant
+  }
 }
 """
     if kind == "container_registry":
@@ -580,6 +583,9 @@ def module_file(kind: str) -> str:
             "param entraAdminLogin string = 'sql-admins'",
             "@description('Object id of the Microsoft Entra admin group')\n"
             "param entraAdminObjectId string",
+            "@description('Zone-redundant database: needs a General Purpose, Business "
+            "Critical, Hyperscale or Premium SKU (not the Basic and Standard DTU tiers)')\n"
+            "param zoneRedundant bool = false",
         ]
     if kind == "linux_virtual_machine":
         params += [

@@ -126,11 +126,6 @@ FIXES: dict[tuple[Language, str], Fix] = {
     ("terraform", "CKV_AZURE_224"): Fix(
         ("azurerm_mssql_database",), ((("ledger_enabled",), "true"),)
     ),
-    ("terraform", "CKV_AZURE_229"): Fix(
-        ("azurerm_mssql_database",),
-        ((("zone_redundant",), "true"),),
-        "needs a Premium or Business Critical SKU",
-    ),
     ("terraform", "CKV_AZURE_136"): Fix(
         ("azurerm_postgresql_flexible_server",), ((("geo_redundant_backup_enabled",), "true"),)
     ),
@@ -261,6 +256,11 @@ NOT_FIXED: dict[str, str] = {
     "CKV_AZURE_96": (
         "checkov reads properties.dataencryption, a key no valid Bicep file has (the "
         "property is dataEncryption, and a customer-managed key for it is not generated)"
+    ),
+    "CKV_AZURE_229": (
+        "zone redundancy (the module input zone_redundant, zoneRedundant in Bicep) needs a "
+        "General Purpose, Business Critical, Hyperscale or Premium SKU; the default S0 "
+        "(Standard, DTU) has none, so choosing both is a cost decision"
     ),
     "CKV_AZURE_220": (
         "intrusion detection (IDPS) is a feature of a Premium firewall policy; the firewall "

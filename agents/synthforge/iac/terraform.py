@@ -267,10 +267,11 @@ resource "azurerm_mssql_server" "this" {
 }
 
 resource "azurerm_mssql_database" "this" {
-  name      = "sqldb-${var.name}"
-  server_id = azurerm_mssql_server.this.id
-  sku_name  = var.sku
-  tags      = var.tags
+  name           = "sqldb-${var.name}"
+  server_id      = azurerm_mssql_server.this.id
+  sku_name       = var.sku
+  zone_redundant = var.zone_redundant
+  tags           = var.tags
 }
 
 # Auditing to the Log Analytics workspace: the server's audit events go through a
@@ -663,6 +664,7 @@ def module_files(kind: str) -> list[tuple[str, str]]:
                 "Object id of the Entra admin (default: the deploying principal)",
                 "null",
             ),
+            _var("zone_redundant", "bool", _SQL_ZONES, "false"),
             _var(
                 "alert_email_addresses",
                 "list(string)",
@@ -699,6 +701,11 @@ def module_files(kind: str) -> list[tuple[str, str]]:
         ("outputs.tf", "\n\n".join(outputs) + "\n"),
     ]
 
+
+_SQL_ZONES = (
+    "Zone-redundant database: needs a General Purpose, Business Critical, Hyperscale or "
+    "Premium SKU (not the Basic and Standard DTU tiers)"
+)
 
 _SKU_HELP = {
     "storage_account": "Replication type (LRS, ZRS, GRS, GZRS, ...)",
