@@ -2,8 +2,8 @@
 
 A small architecture in the shape of the corpus cases (a storage account, Cosmos DB, a
 SQL database, AI Search, two Key Vaults — one reached from the internet, one only
-privately —, a Service Bus namespace, a managed disk, an Azure Firewall and a subnet
-drawn on its own in a VNet):
+privately —, a Service Bus namespace, a managed disk, an Azure Firewall, Azure Bastion
+and a subnet drawn on its own in a VNet):
 the settings checkov asks for are in the generated code, the values only a person can
 give are required inputs of the root module passed through to the modules, and the
 companion resources (a user-assigned identity for the customer-managed key, the SQL
@@ -52,6 +52,7 @@ def make_analysis() -> ArchitectureAnalysis:
         _res("fw", "Microsoft.Network/azureFirewalls", "Edge Firewall"),
         _res("vnet", "Microsoft.Network/virtualNetworks", "Claims VNet"),
         _res("snet", "Microsoft.Network/virtualNetworks/subnets", "Batch Subnet"),
+        _res("bastion", "Microsoft.Network/bastionHosts", "Admin Bastion"),
     ]
     arch = ReviewedArchitecture(
         source="claims__platform__architecture.drawio",
@@ -208,6 +209,28 @@ def test_a_subnet_drawn_on_its_own_gets_a_network_security_group(files: dict[str
     bicep = files["bicep/modules/subnet.bicep"]
     assert "resource nsg 'Microsoft.Network/networkSecurityGroups@" in bicep
     assert "networkSecurityGroup: {\n      id: nsg.id" in bicep
+
+
+def test_bastion_subnet_has_the_nsg_rules_azure_bastion_requires(files: dict[str, str]) -> None:
+    tf = files["terraform/modules/bastion_host/main.tf"]
+    nsg = tf[tf.index('resource "azurerm_network_security_group" "this"') :]
+    rules = re.findall(r'name += "(Allow\w+)"', nsg)
+    assert set(rules) >= {
+        "AllowHttpsInbound",
+        "AllowGatewayManagerInbound",
+        "AllowAzureLoadBalancerInbound",
+        "AllowBastionHostCommunication",
+        "AllowSshRdpOutbound",
+        "AllowAzureCloudOutbound",
+        "AllowBastionCommunication",
+        "AllowHttpOutbound",
+    }
+    link = _block(tf, 'resource "azurerm_subnet_network_security_group_association" "this"')
+    assert re.search(r"subnet_id += azurerm_subnet.own.id", link)
+    bicep = files["bicep/modules/bastion_host.bicep"]
+    subnet = _block(bicep, "resource subnet 'Microsoft.Network/virtualNetworks/subnets@")
+    assert "networkSecurityGroup: {\n      id: nsg.id" in subnet
+    assert "'AllowGatewayManagerInbound'" in bicep
 
 
 #: The checks these settings meet, by framework (checkov's check_type).

@@ -267,8 +267,8 @@ NOT_FIXED: dict[str, str] = {
         "and its policy are Standard, a cost to decide"
     ),
     "CKV2_AZURE_31": (
-        "an AzureBastionSubnet takes only an NSG with the rules Azure Bastion requires; "
-        "other subnets drawn on their own need the flows' rules designed for them"
+        "the subnets the modules create get a network security group (Azure Bastion's with "
+        "the rules it requires); a gateway's subnet takes none"
     ),
     "CKV_AZURE_228": "zone redundancy of an Event Hubs namespace depends on the region and SKU",
     "CKV_AZURE_247": "data loss prevention of an OpenAI account needs its allowed FQDNs listed",

@@ -229,7 +229,101 @@ _PIP = Helper(
 )
 
 
-def _own_subnet(name: str) -> Helper:
+#: The rules Azure Bastion requires of a network security group on its subnet (Microsoft
+#: Learn, "Working with NSG access and Azure Bastion"): (name, priority, direction,
+#: protocol, source, destination, destination ports).
+_BASTION_RULES = (
+    ("AllowHttpsInbound", 120, "Inbound", "Tcp", "Internet", "*", ("443",)),
+    ("AllowGatewayManagerInbound", 130, "Inbound", "Tcp", "GatewayManager", "*", ("443",)),
+    ("AllowAzureLoadBalancerInbound", 140, "Inbound", "Tcp", "AzureLoadBalancer", "*", ("443",)),
+    (
+        "AllowBastionHostCommunication",
+        150,
+        "Inbound",
+        "*",
+        "VirtualNetwork",
+        "VirtualNetwork",
+        ("8080", "5701"),
+    ),
+    ("AllowSshRdpOutbound", 100, "Outbound", "*", "*", "VirtualNetwork", ("22", "3389")),
+    ("AllowAzureCloudOutbound", 110, "Outbound", "Tcp", "*", "AzureCloud", ("443",)),
+    (
+        "AllowBastionCommunication",
+        120,
+        "Outbound",
+        "*",
+        "VirtualNetwork",
+        "VirtualNetwork",
+        ("8080", "5701"),
+    ),
+    ("AllowHttpOutbound", 130, "Outbound", "*", "*", "Internet", ("80",)),
+)
+
+
+def _nsg(rules: tuple[tuple[str, int, str, str, str, str, tuple[str, ...]], ...]) -> Helper:
+    """A network security group with ``rules`` (every one an Allow)."""
+    tf_rules, bicep_rules = [], []
+    for name, priority, direction, protocol, source, target, ports in rules:
+        tf_rules.append(
+            {
+                "name": f'"{name}"',
+                "priority": str(priority),
+                "direction": f'"{direction}"',
+                "access": '"Allow"',
+                "protocol": f'"{protocol}"',
+                "source_port_range": '"*"',
+                "destination_port_ranges": "[" + ", ".join(f'"{p}"' for p in ports) + "]",
+                "source_address_prefix": f'"{source}"',
+                "destination_address_prefix": f'"{target}"',
+            }
+        )
+        bicep_rules.append(
+            {
+                "name": f"'{name}'",
+                "properties": {
+                    "priority": str(priority),
+                    "direction": f"'{direction}'",
+                    "access": "'Allow'",
+                    "protocol": f"'{protocol}'",
+                    "sourcePortRange": "'*'",
+                    "destinationPortRanges": [f"'{p}'" for p in ports],
+                    "sourceAddressPrefix": f"'{source}'",
+                    "destinationAddressPrefix": f"'{target}'",
+                },
+            }
+        )
+    return Helper(
+        terraform="azurerm_network_security_group",
+        bicep_symbol="nsg",
+        bicep=f"{_NET}/networkSecurityGroups@{_NET_V}",
+        tf_body={"name": '"nsg-${var.name}"', "security_rule": tf_rules},
+        bicep_body={"name": "'nsg-${name}'", "properties": {"securityRules": bicep_rules or "[]"}},
+    )
+
+
+def _nsg_link(subnet: str) -> Helper:
+    """The association of the module's NSG with its subnet ``azurerm_subnet.<subnet>``
+    (Terraform; in Bicep the subnet names its NSG)."""
+    return Helper(
+        terraform="azurerm_subnet_network_security_group_association",
+        bicep_symbol="",
+        bicep="",
+        tf_body={
+            "subnet_id": f"azurerm_subnet.{subnet}.id",
+            "network_security_group_id": "azurerm_network_security_group.this.id",
+        },
+        bicep_body={},
+        located=False,
+        tf_common=(),
+        named=False,
+    )
+
+
+def _own_subnet(name: str, *, nsg: bool = False) -> Helper:
+    """The module's own subnet ``name`` of the network (with the module's NSG: ``nsg``)."""
+    props: Tree = {"addressPrefix": "subnetPrefix"}
+    if nsg:
+        props["networkSecurityGroup"] = {"id": "nsg.id"}
     return Helper(
         terraform="azurerm_subnet",
         bicep_symbol="subnet",
@@ -239,7 +333,7 @@ def _own_subnet(name: str) -> Helper:
             "virtual_network_name": "var.virtual_network_name",
             "address_prefixes": "[var.subnet_prefix]",
         },
-        bicep_body={"name": f"'{name}'", "properties": {"addressPrefix": "subnetPrefix"}},
+        bicep_body={"name": f"'{name}'", "properties": props},
         located=False,
         tf_common=("resource_group_name",),
         tf_name="own",
@@ -571,11 +665,17 @@ _SPECS: list[KindSpec] = [
         },
         inputs=("vnet", "diagnostics"),
         logs=True,
-        helpers=(_own_subnet("AzureBastionSubnet"), _PIP),
+        helpers=(
+            _nsg(_BASTION_RULES),
+            _own_subnet("AzureBastionSubnet", nsg=True),
+            _nsg_link("own"),
+            _PIP,
+        ),
         bicep_existing=_VNET_EXISTING,
         subnet_newbits=10,
         subnet_netnum=1018,
-        note="in its own AzureBastionSubnet of the network",
+        note="in its own AzureBastionSubnet of the network, with the NSG rules Azure "
+        "Bastion requires",
     ),
     KindSpec(
         kind="firewall",
@@ -680,28 +780,7 @@ _SPECS: list[KindSpec] = [
         located=False,
         bicep_existing=_VNET_EXISTING,
         tf_common=("resource_group_name",),
-        helpers=(
-            Helper(  # Azure's default rules only: add the flows' rules
-                terraform="azurerm_network_security_group",
-                bicep_symbol="nsg",
-                bicep=f"{_NET}/networkSecurityGroups@{_NET_V}",
-                tf_body={"name": '"nsg-${var.name}"'},
-                bicep_body={"name": "'nsg-${name}'", "properties": {"securityRules": "[]"}},
-            ),
-            Helper(
-                terraform="azurerm_subnet_network_security_group_association",
-                bicep_symbol="",
-                bicep="",
-                tf_body={
-                    "subnet_id": "azurerm_subnet.this.id",
-                    "network_security_group_id": "azurerm_network_security_group.this.id",
-                },
-                bicep_body={},
-                located=False,
-                tf_common=(),
-                named=False,
-            ),
-        ),
+        helpers=(_nsg(()), _nsg_link("this")),  # Azure's default rules: add the flows'
         note="with a network security group of its own, Azure's default rules only: add "
         "the flows' rules (deny by default)",
     ),
