@@ -4,7 +4,8 @@ A small architecture in the shape of the corpus cases (a storage account, Cosmos
 SQL database, AI Search, two Key Vaults — one reached from the internet, one only
 privately —, a Service Bus namespace, a managed disk, an Azure Firewall, Azure Bastion
 and a subnet drawn on its own in a VNet):
-the settings checkov asks for are in the generated code, the values only a person can
+the settings checkov asks for are in the generated code (Terraform and Bicep alike, but
+for the SQL auditing Bicep does not have yet), the values only a person can
 give are required inputs of the root module passed through to the modules, and the
 companion resources (a user-assigned identity for the customer-managed key, the SQL
 auditing and alert policies, a firewall policy, a subnet's network security group) are
@@ -135,6 +136,44 @@ def test_customer_managed_keys_are_inputs_read_by_an_identity_of_the_module(
     assert '"EncryptionAtRestWithCustomerKey"' in disk
 
 
+def test_bicep_modules_take_the_same_key_and_grant_its_use_in_the_vaults_group(
+    files: dict[str, str],
+) -> None:
+    main = files["bicep/main.bicep"]
+    for name in ("customerManagedKeyId", "customerManagedKeyVaultId"):
+        assert re.search(rf"param {name} string\n", main)  # required: no default
+    access = files["bicep/modules/key_access.bicep"]
+    assert "resource key 'Microsoft.KeyVault/vaults/keys@" in access
+    assert "scope: key" in access and "e147488a-f6f5-4113-8e2d-b22465e65bf6" in access
+    for kind in ("storage_account", "cosmosdb_account", "servicebus_namespace", "managed_disk"):
+        module = files[f"bicep/modules/{kind}.bicep"]
+        assert "resource cmkIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@" in module
+        assert "module keyAccess 'key_access.bicep'" in module
+        assert "scope: resourceGroup(split(customerManagedKeyVaultId, '/')[2]" in module
+        assert "'${cmkIdentity.id}': {}" in module
+        for call in re.findall(rf"module \w+ 'modules/{kind}.bicep' = \{{.*?\n\}}\n", main, re.S):
+            assert "customerManagedKeyId: customerManagedKeyId" in call
+    storage = files["bicep/modules/storage_account.bicep"]
+    assert "keySource: 'Microsoft.Keyvault'" in storage
+    assert "keyVaultKeyUri: customerManagedKeyId" in files["bicep/modules/cosmosdb_account.bicep"]
+    bus = files["bicep/modules/servicebus_namespace.bicep"]
+    assert "requireInfrastructureEncryption: true" in bus
+    disk = files["bicep/modules/managed_disk.bicep"]
+    assert "resource encryptionSet 'Microsoft.Compute/diskEncryptionSets@" in disk
+    assert "diskEncryptionSetId: encryptionSet.id" in disk
+
+
+def test_sql_zone_redundancy_is_an_input_off_for_the_default_sku(files: dict[str, str]) -> None:
+    block = _block(
+        files["terraform/modules/mssql_database/variables.tf"], 'variable "zone_redundant"'
+    )
+    assert "default     = false" in block and "General Purpose" in block
+    assert re.search(
+        r"zone_redundant += var.zone_redundant", files["terraform/modules/mssql_database/main.tf"]
+    )
+    assert "param zoneRedundant bool = false" in files["bicep/modules/mssql_database.bicep"]
+
+
 def test_sql_servers_audit_to_the_workspace_and_alert_the_given_recipients(
     files: dict[str, str],
 ) -> None:
@@ -252,7 +291,7 @@ MET = {
         "CKV_AZURE_216",
         "CKV2_AZURE_31",
     },
-    "bicep": {"CKV_AZURE_109", "CKV_AZURE_208", "CKV_AZURE_209", "CKV_AZURE_216"},
+    "bicep": {"CKV_AZURE_109", "CKV_AZURE_208", "CKV_AZURE_209", "CKV_AZURE_216", "CKV_AZURE_93"},
 }
 
 

@@ -175,10 +175,9 @@ _STORAGE_INSIGHTS = (
 )
 
 _CMK_BICEP = (
-    "the Terraform module encrypts with the customer-managed key (inputs "
-    "customer_managed_key_id and customer_managed_key_vault_id); the Bicep module does not "
-    "yet: granting its identity use of a key in another resource group needs a deployment "
-    "at that scope"
+    "customer-managed keys: the modules of storage accounts, Cosmos DB, Service Bus, App "
+    "Configuration and managed disks take the root inputs customer_managed_key_id and "
+    "customer_managed_key_vault_id; this resource's module does not yet"
 )
 _SQL_BICEP = (
     "the Terraform module sets auditing to the workspace (90 days) and threat detection "

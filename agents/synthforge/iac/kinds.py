@@ -17,9 +17,9 @@ the flow analysis); ``diagnostics`` (a diagnostic setting to the workspace);
 (the workload subnet of the network); ``vnet`` (the network's name and a prefix for a
 subnet of the module's own, e.g. ``GatewaySubnet``); ``parent`` (the instance of
 ``parent_kind`` it belongs to, e.g. the storage account of a blob container); ``cmk``
-(Terraform: encryption with a customer-managed key, the root module's
-``customer_managed_key_id`` and ``customer_managed_key_vault_id``, read by a user-assigned
-identity the module creates and grants use of that key).
+(encryption with a customer-managed key, the root module's ``customer_managed_key_id``
+and ``customer_managed_key_vault_id``, read by a user-assigned identity the module
+creates and grants use of that key).
 """
 
 from __future__ import annotations
@@ -164,8 +164,15 @@ def bicep_common(spec: KindSpec | Helper, *, main: bool = True) -> Tree:
         tree["location"] = "location"
     if spec.located or "location" in spec.bicep_body:  # child resources take no tags
         tree["tags"] = "tags"
-    if isinstance(spec, KindSpec) and spec.identity:
+    if isinstance(spec, KindSpec) and spec.identity and "cmk" in spec.inputs:
+        tree["identity"] = {
+            "type": "'SystemAssigned, UserAssigned'",
+            "userAssignedIdentities": {"'${cmkIdentity.id}'": "{}"},
+        }
+    elif isinstance(spec, KindSpec) and spec.identity:
         tree["identity"] = {"type": "'SystemAssigned'"}
+    if isinstance(spec, KindSpec) and "cmk" in spec.inputs:
+        tree["dependsOn"] = ["keyAccess"]  # use of the key granted first
     tree.update(spec.bicep_body)
     return tree
 
@@ -376,7 +383,7 @@ def _private_service(
 ) -> KindSpec:
     """A PaaS service reached over a private endpoint: local (key) authentication off,
     public network access as the flow analysis decides, diagnostics, a managed identity
-    (and, with ``cmk``, the Terraform module's customer-managed key inputs)."""
+    (and, with ``cmk``, encryption with the customer-managed key)."""
     return KindSpec(
         kind=kind,
         terraform=terraform,
@@ -505,7 +512,10 @@ _SPECS: list[KindSpec] = [
                 "diskSizeGB": "diskSizeGb",
                 "publicNetworkAccess": "'Disabled'",
                 "networkAccessPolicy": "'DenyAll'",
-                "encryption": {"type": "'EncryptionAtRestWithPlatformKey'"},
+                "encryption": {
+                    "type": "'EncryptionAtRestWithCustomerKey'",
+                    "diskEncryptionSetId": "encryptionSet.id",
+                },
             },
         },
         inputs=("sku", "cmk"),
@@ -819,7 +829,21 @@ _SPECS: list[KindSpec] = [
             },
         },
         bicep_top={"sku": {"name": "sku", "tier": "sku", "capacity": "1"}},
-        bicep_props={"minimumTlsVersion": "'1.2'", "premiumMessagingPartitions": "1"},
+        bicep_props={
+            "minimumTlsVersion": "'1.2'",
+            "premiumMessagingPartitions": "1",
+            "encryption": {
+                "keySource": "'Microsoft.KeyVault'",
+                "requireInfrastructureEncryption": "true",
+                "keyVaultProperties": [
+                    {
+                        "keyName": "split(customerManagedKeyId, '/')[4]",
+                        "keyVaultUri": "'https://${split(customerManagedKeyId, '/')[2]}/'",
+                        "identity": {"userAssignedIdentity": "cmkIdentity.id"},
+                    }
+                ],
+            },
+        },
         cmk=True,
     ),
     _private_service(
@@ -877,7 +901,15 @@ _SPECS: list[KindSpec] = [
             },
         },
         bicep_top={"sku": {"name": "sku"}},
-        bicep_props={"enablePurgeProtection": "true"},
+        bicep_props={
+            "enablePurgeProtection": "true",
+            "encryption": {
+                "keyVaultProperties": {
+                    "keyIdentifier": "customerManagedKeyId",
+                    "identityClientId": "cmkIdentity.properties.clientId",
+                }
+            },
+        },
         cmk=True,
         tf_public=(
             "public_network_access",
