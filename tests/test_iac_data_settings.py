@@ -54,6 +54,7 @@ def make_analysis() -> ArchitectureAnalysis:
         _res("vnet", "Microsoft.Network/virtualNetworks", "Claims VNet"),
         _res("snet", "Microsoft.Network/virtualNetworks/subnets", "Batch Subnet"),
         _res("bastion", "Microsoft.Network/bastionHosts", "Admin Bastion"),
+        _res("ai", "Microsoft.CognitiveServices/accounts", "Claim Classifier"),
     ]
     arch = ReviewedArchitecture(
         source="claims__platform__architecture.drawio",
@@ -87,6 +88,10 @@ def make_analysis() -> ArchitectureAnalysis:
     )
 
 
+#: The kinds that encrypt with the customer-managed key themselves (a disk through its set).
+_CMK_KINDS = ("storage_account", "cosmosdb_account", "servicebus_namespace", "cognitive_account")
+
+
 @pytest.fixture(scope="module")
 def files() -> dict[str, str]:
     out = generate(make_analysis(), {"iac": "both"})
@@ -112,7 +117,7 @@ def test_customer_managed_keys_are_inputs_read_by_an_identity_of_the_module(
     for name in ("customer_managed_key_id", "customer_managed_key_vault_id"):
         assert "Key Vault" in _required(root_vars, name)
     main = files["terraform/main.tf"]
-    for kind in ("storage_account", "cosmosdb_account", "servicebus_namespace", "managed_disk"):
+    for kind in (*_CMK_KINDS, "managed_disk"):
         module = files[f"terraform/modules/{kind}/main.tf"]
         # the identity that reads the key, allowed to use that key only
         assert 'resource "azurerm_user_assigned_identity" "cmk"' in module
@@ -131,6 +136,8 @@ def test_customer_managed_keys_are_inputs_read_by_an_identity_of_the_module(
     assert "UserAssignedIdentity=${azurerm_user_assigned_identity.cmk.id}" in cosmos
     bus = _block(files["terraform/modules/servicebus_namespace/main.tf"], "customer_managed_key {")
     assert re.search(r"infrastructure_encryption_enabled += true", bus)
+    ai = _block(files["terraform/modules/cognitive_account/main.tf"], "customer_managed_key {")
+    assert "azurerm_user_assigned_identity.cmk.client_id" in ai
     disk = files["terraform/modules/managed_disk/main.tf"]
     assert re.search(r"disk_encryption_set_id += azurerm_disk_encryption_set.this.id", disk)
     assert '"EncryptionAtRestWithCustomerKey"' in disk
@@ -145,7 +152,7 @@ def test_bicep_modules_take_the_same_key_and_grant_its_use_in_the_vaults_group(
     access = files["bicep/modules/key_access.bicep"]
     assert "resource key 'Microsoft.KeyVault/vaults/keys@" in access
     assert "scope: key" in access and "e147488a-f6f5-4113-8e2d-b22465e65bf6" in access
-    for kind in ("storage_account", "cosmosdb_account", "servicebus_namespace", "managed_disk"):
+    for kind in (*_CMK_KINDS, "managed_disk"):
         module = files[f"bicep/modules/{kind}.bicep"]
         assert "resource cmkIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@" in module
         assert "module keyAccess 'key_access.bicep'" in module

@@ -176,8 +176,9 @@ _STORAGE_INSIGHTS = (
 
 _CMK_BICEP = (
     "customer-managed keys: the modules of storage accounts, Cosmos DB, Service Bus, App "
-    "Configuration and managed disks take the root inputs customer_managed_key_id and "
-    "customer_managed_key_vault_id; this resource's module does not yet"
+    "Configuration, Cognitive Services and managed disks take the root inputs "
+    "customer_managed_key_id and customer_managed_key_vault_id; this resource's module "
+    "does not yet"
 )
 _SQL_BICEP = (
     "the Terraform module sets auditing to the workspace (90 days) and threat detection "
@@ -240,9 +241,10 @@ NOT_FIXED: dict[str, str] = {
     "CKV_AZURE_201": _CMK_BICEP,
     "CKV_AZURE_93": _CMK_BICEP,
     "CKV2_AZURE_22": (
-        "checkov asks for an azurerm_cognitive_account_customer_managed_key linked to an "
-        "azurerm_key_vault_key of the same configuration: a key created by the module "
-        "needs data-plane access to the vault at plan time"
+        "the account encrypts with the customer-managed key of the root input "
+        "customer_managed_key_id (its customer_managed_key block); checkov asks for an "
+        "azurerm_cognitive_account_customer_managed_key linked to an azurerm_key_vault_key "
+        "of the same configuration, and the key is an input, not created here"
     ),
     "CKV_AZURE_208": "the replicas are the module input replica_count (3 by default); "
     "fewer was chosen there",

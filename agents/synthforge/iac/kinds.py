@@ -857,9 +857,29 @@ _SPECS: list[KindSpec] = [
         "cognitive_account",
         "azurerm_cognitive_account",
         "Microsoft.CognitiveServices/accounts@2026-07-01",
-        tf={"kind": "var.account_kind", "sku_name": "var.sku", "custom_subdomain_name": "var.name"},
+        tf={
+            "kind": "var.account_kind",
+            "sku_name": "var.sku",
+            "custom_subdomain_name": "var.name",
+            "depends_on": "[azurerm_role_assignment.cmk]",
+            "customer_managed_key": {
+                "key_vault_key_id": "var.customer_managed_key_id",
+                "identity_client_id": "azurerm_user_assigned_identity.cmk.client_id",
+            },
+        },
         bicep_top={"kind": "accountKind", "sku": {"name": "sku"}},
-        bicep_props={"customSubDomainName": "name"},
+        bicep_props={
+            "customSubDomainName": "name",
+            "encryption": {
+                "keySource": "'Microsoft.KeyVault'",
+                "keyVaultProperties": {
+                    "keyName": "split(customerManagedKeyId, '/')[4]",
+                    "keyVaultUri": "'https://${split(customerManagedKeyId, '/')[2]}/'",
+                    "identityClientId": "cmkIdentity.properties.clientId",
+                },
+            },
+        },
+        cmk=True,
         variables=(
             Variable(
                 "account_kind",
