@@ -197,7 +197,10 @@ NOT_FIXED: dict[str, str] = {
     "CKV_AZURE_99": PUBLIC_REASON,
     "CKV_AZURE_115": "a private API server needs a way in (jump host, VPN); decide per cluster",
     "CKV_AZURE_6": "authorized IP ranges are the operators' addresses; decide per cluster",
-    "CKV_AZURE_117": "a disk encryption set needs a customer-managed key",
+    "CKV_AZURE_117": (
+        "the Kubernetes module does not yet take the customer-managed key "
+        "(customer_managed_key_id) for a disk encryption set: node disks use platform keys"
+    ),
     "CKV_AZURE_100": _CMK_BICEP,
     "CKV_AZURE_164": "signed images (content trust) need a signing process",
     "CKV_AZURE_165": "geo-replication needs a second region chosen",
