@@ -574,7 +574,7 @@ _CMK_PARAMS = [
     "@description('Versionless id of the Key Vault key that encrypts the data at rest "
     "(customer-managed key), https://<vault>.vault.azure.net/keys/<name>')\n"
     "param customerManagedKeyId string",
-    "@description('Resource id of the Key Vault holding that key')\n"
+    "@description('Resource id of the Key Vault holding that key (purge protection on)')\n"
     "param customerManagedKeyVaultId string",
 ]
 _VAULT_ID = "split(customerManagedKeyVaultId, '/')"

@@ -573,8 +573,9 @@ CMK_VARIABLES = (
     (
         "customer_managed_key_vault_id",
         "string",
-        "Resource id of the Key Vault holding that key: each module's identity is granted "
-        "Key Vault Crypto Service Encryption User on the key there",
+        "Resource id of the Key Vault holding that key (purge protection on, as Azure "
+        "requires for customer-managed keys): each module's identity is granted Key Vault "
+        "Crypto Service Encryption User on the key there",
     ),
 )
 
