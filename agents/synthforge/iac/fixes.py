@@ -259,16 +259,8 @@ NOT_FIXED: dict[str, str] = {
     ),
     "CKV_AZURE_96": (
         "checkov reads properties.dataencryption, a key no valid Bicep file has (the "
-        "property is dataEncryption, and a customer-managed key for it is not generated)"
-    ),
-    "CKV_AZURE_229": (
-        "zone redundancy (the module input zone_redundant, zoneRedundant in Bicep) needs a "
-        "General Purpose, Business Critical, Hyperscale or Premium SKU; the default S0 "
-        "(Standard, DTU) has none, so choosing both is a cost decision"
-    ),
-    "CKV_AZURE_220": (
-        "intrusion detection (IDPS) is a feature of a Premium firewall policy; the firewall "
-        "and its policy are Standard, a cost to decide"
+        "property is dataEncryption); a customer-managed key for it is not generated: with "
+        "geo-redundant backup it needs a second key in the paired region"
     ),
     "CKV2_AZURE_31": (
         "the subnets the modules create get a network security group (Azure Bastion's with "
