@@ -46,6 +46,8 @@ _DIAG_KINDS = _PE_KINDS | {"virtual_network", "kubernetes_cluster"}
 _WORKSPACE_KINDS = _DIAG_KINDS | {"application_insights"}
 _SUBNET_KINDS = {"linux_virtual_machine", "kubernetes_cluster"}
 _NO_SKU: set[str] = set()
+#: Kinds encrypted with the customer-managed key (the Terraform modules' ``cmk`` input).
+_CMK_KINDS = {"storage_account", "cosmosdb_account"}
 _IDENTITY_OUTPUT = {
     "web_app": "main.identity.principalId",
     "linux_virtual_machine": "main.identity.principalId",
@@ -64,6 +66,8 @@ for _spec in SPECS.values():  # the kinds described as data
         _SUBNET_KINDS.add(_spec.kind)
     if "sku" not in _spec.inputs:
         _NO_SKU.add(_spec.kind)
+    if "cmk" in _spec.inputs:
+        _CMK_KINDS.add(_spec.kind)
     if _spec.identity:
         _IDENTITY_OUTPUT[_spec.kind] = "main.identity.principalId"
 
@@ -126,7 +130,36 @@ resource main 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     allowBlobPublicAccess: false
     allowSharedKeyAccess: false
     defaultToOAuthAuthentication: true
+    encryption: {
+      keySource: 'Microsoft.Keyvault'
+      identity: {
+        userAssignedIdentity: cmkIdentity.id
+      }
+      keyvaultproperties: {
+        keyname: split(customerManagedKeyId, '/')[4]
+        keyvaulturi: 'https://${split(customerManagedKeyId, '/')[2]}/'
+      }
+      services: {
+        blob: {
+          enabled: true
+          keyType: 'Account'
+        }
+        file: {
+          enabled: true
+          keyType: 'Account'
+        }
+      }
+    }
   }
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${cmkIdentity.id}': {}
+    }
+  }
+  dependsOn: [
+    keyAccess
+  ]
 }
 """
     if kind == "key_vault":
@@ -146,6 +179,10 @@ resource main 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
     publicNetworkAccess: publicNetworkAccess
+    networkAcls: {
+      defaultAction: networkDefaultAction
+      bypass: 'AzureServices'
+    }
   }
 }
 """
@@ -161,6 +198,8 @@ resource main 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
     publicNetworkAccess: publicNetworkAccess
     disableLocalAuth: true
     minimalTlsVersion: 'Tls12'
+    keyVaultKeyUri: customerManagedKeyId
+    defaultIdentity: 'UserAssignedIdentity=${cmkIdentity.id}'
     consistencyPolicy: {
       defaultConsistencyLevel: 'Session'
     }
@@ -171,6 +210,15 @@ resource main 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
       }
     ]
   }
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${cmkIdentity.id}': {}
+    }
+  }
+  dependsOn: [
+    keyAccess
+  ]
 }
 """
     if kind == "postgresql_flexible_server":
@@ -232,6 +280,9 @@ resource database 'Microsoft.Sql/servers/databases@2021-11-01' = {
   tags: tags
   sku: {
     name: sku
+  }
+  properties: {
+    zoneRedundant: zoneRedundant
   }
 }
 """
@@ -519,6 +570,96 @@ _PRIVATE_ENDPOINT = (
 )
 
 
+_CMK_PARAMS = [
+    "@description('Versionless id of the Key Vault key that encrypts the data at rest "
+    "(customer-managed key), https://<vault>.vault.azure.net/keys/<name>')\n"
+    "param customerManagedKeyId string",
+    "@description('Resource id of the Key Vault holding that key (purge protection on)')\n"
+    "param customerManagedKeyVaultId string",
+]
+_VAULT_ID = "split(customerManagedKeyVaultId, '/')"
+#: The identity that reads the customer-managed key, granted use of that key only (in
+#: the key vault's resource group, by ``key_access.bicep``).
+_CMK = f"""\
+resource cmkIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {{
+  name: 'id-cmk-${{name}}'
+  location: location
+  tags: tags
+}}
+
+module keyAccess 'key_access.bicep' = {{
+  name: 'key-access-${{name}}'
+  scope: resourceGroup({_VAULT_ID}[2], {_VAULT_ID}[4])
+  params: {{
+    vaultName: last({_VAULT_ID})
+    keyName: split(customerManagedKeyId, '/')[4]
+    principalId: cmkIdentity.properties.principalId
+  }}
+}}
+"""
+#: Resources that hold the customer-managed key for a kind's main resource.
+_CMK_USER = {
+    "managed_disk": """\
+resource encryptionSet 'Microsoft.Compute/diskEncryptionSets@2026-03-02' = {
+  name: 'des-${name}'
+  location: location
+  tags: tags
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${cmkIdentity.id}': {}
+    }
+  }
+  properties: {
+    encryptionType: 'EncryptionAtRestWithCustomerKey'
+    rotationToLatestKeyVersionEnabled: true
+    activeKey: {
+      keyUrl: customerManagedKeyId
+    }
+  }
+  dependsOn: [
+    keyAccess
+  ]
+}
+
+""",
+}
+_CRYPTO_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"  # Key Vault Crypto Service Encryption User
+#: ``modules/key_access.bicep``: use of one key granted to one principal.
+KEY_ACCESS = f"""\
+@description('Key Vault holding the key')
+param vaultName string
+
+@description('Name of the key')
+param keyName string
+
+@description('Principal granted use of the key')
+param principalId string
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {{
+  name: vaultName
+}}
+
+resource key 'Microsoft.KeyVault/vaults/keys@2026-02-01' existing = {{
+  parent: vault
+  name: keyName
+}}
+
+// Key Vault Crypto Service Encryption User
+var roleId = '{_CRYPTO_USER}'
+
+resource grant 'Microsoft.Authorization/roleAssignments@2022-04-01' = {{
+  name: guid(key.id, principalId, roleId)
+  scope: key
+  properties: {{
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }}
+}}
+"""
+
+
 def _diagnostics(logs: bool) -> str:
     log = (
         "    logs: [\n      {\n        categoryGroup: 'allLogs'\n        enabled: true\n"
@@ -576,6 +717,9 @@ def module_file(kind: str) -> str:
             "param entraAdminLogin string = 'sql-admins'",
             "@description('Object id of the Microsoft Entra admin group')\n"
             "param entraAdminObjectId string",
+            "@description('Zone-redundant database: needs a General Purpose, Business "
+            "Critical, Hyperscale or Premium SKU (not the Basic and Standard DTU tiers)')\n"
+            "param zoneRedundant bool = false",
         ]
     if kind == "linux_virtual_machine":
         params += [
@@ -589,9 +733,20 @@ def module_file(kind: str) -> str:
             "@description('Prefix of the private endpoint subnet')\n"
             "param privateEndpointSubnetPrefix string = '10.0.2.0/24'",
         ]
+    if kind == "key_vault":
+        params.append(
+            "@description('Firewall default action: Allow only where a flow from the internet "
+            "reaches the vault')\n@allowed([\n  'Allow'\n  'Deny'\n])\n"
+            "param networkDefaultAction string = 'Deny'"
+        )
     if kind == "log_analytics_workspace":
         params.append("@description('Log retention in days')\nparam retentionInDays int = 90")
-    text = "\n\n".join(params) + "\n\n" + _bodies(kind)
+    if kind in _CMK_KINDS:
+        params += _CMK_PARAMS
+    text = "\n\n".join(params) + "\n\n"
+    if kind in _CMK_KINDS:
+        text += _CMK + "\n" + _CMK_USER.get(kind, "")
+    text += _bodies(kind)
     if spec is not None and spec.bicep_scope:
         text = f"targetScope = '{spec.bicep_scope}'\n\n" + text
     _, logs = MAIN_RESOURCE[kind]
@@ -693,6 +848,10 @@ def _module(plan: Plan, inst: Instance) -> str:
         params.append(("subnetId", f"{camel(plan.network.symbol)}.outputs.workloadSubnetId"))
     if inst.kind == "mssql_database":
         params.append(("entraAdminObjectId", "sqlEntraAdminObjectId"))
+    if inst.kind in _CMK_KINDS:
+        params += [(p, p) for p in ("customerManagedKeyId", "customerManagedKeyVaultId")]
+    if inst.kind == "key_vault" and inst.public_access:
+        params.append(("networkDefaultAction", s("Allow")))
     if inst.kind == "linux_virtual_machine":
         params.append(("adminSshPublicKey", "adminSshPublicKey"))
     if inst.kind == "virtual_network":  # subnets of the default address space
@@ -810,6 +969,8 @@ def render(plan: Plan) -> list[tuple[str, str]]:
         params.append(
             "@description('SSH public key for the VMs admin user')\nparam adminSshPublicKey string"
         )
+    if any(i.kind in _CMK_KINDS for i in plan.instances):
+        params += _CMK_PARAMS
     if any(i.kind == "mssql_database" for i in plan.instances):
         params.append(
             "@description('Object id of the Microsoft Entra group that administers SQL')\n"
@@ -859,4 +1020,6 @@ def render(plan: Plan) -> list[tuple[str, str]]:
     files = [("main.bicep", "\n".join(parts))]
     for kind in sorted({i.kind for i in plan.instances}):
         files.append((f"modules/{kind}.bicep", module_file(kind)))
+    if any(i.kind in _CMK_KINDS for i in plan.instances):
+        files.append(("modules/key_access.bicep", KEY_ACCESS))
     return files

@@ -16,7 +16,10 @@ the flow analysis); ``diagnostics`` (a diagnostic setting to the workspace);
 ``private_endpoint``; ``workspace`` (the workspace id without diagnostics); ``subnet``
 (the workload subnet of the network); ``vnet`` (the network's name and a prefix for a
 subnet of the module's own, e.g. ``GatewaySubnet``); ``parent`` (the instance of
-``parent_kind`` it belongs to, e.g. the storage account of a blob container).
+``parent_kind`` it belongs to, e.g. the storage account of a blob container); ``cmk``
+(encryption with a customer-managed key, the root module's ``customer_managed_key_id``
+and ``customer_managed_key_vault_id``, read by a user-assigned identity the module
+creates and grants use of that key).
 """
 
 from __future__ import annotations
@@ -44,7 +47,11 @@ class Variable:
 
 @dataclass(frozen=True)
 class Helper:
-    """A resource the module deploys besides the main one (a public IP, a subnet)."""
+    """A resource the module deploys besides the main one (a public IP, a subnet).
+
+    An empty ``bicep`` type: Terraform only (what Bicep says as a property of the main
+    resource, such as a subnet's network security group).
+    """
 
     terraform: str
     bicep_symbol: str
@@ -55,6 +62,7 @@ class Helper:
     tf_common: tuple[str, ...] = ("location", "resource_group_name", "tags")
     tf_name: str = "this"
     bicep_parent: str | None = None  # Bicep symbol of an existing parent resource
+    named: bool = True  # takes a name (an association does not)
 
 
 @dataclass(frozen=True)
@@ -131,13 +139,20 @@ def bicep_resource(
 def tf_common(spec: KindSpec | Helper, *, main: bool = True) -> Tree:
     """name, location, resource group and tags of a resource, then its own settings."""
     tree: Tree = {"name": "var.name" if main else spec.tf_body.get("name", '"default"')}
+    if isinstance(spec, Helper) and not spec.named:
+        del tree["name"]
     for arg in ("location", "resource_group_name"):
         if arg in spec.tf_common:
             tree[arg] = f"var.{arg}"
     tree.update({k: v for k, v in spec.tf_body.items() if isinstance(v, str)})
     if "tags" in spec.tf_common:
         tree["tags"] = "var.tags"
-    if isinstance(spec, KindSpec) and spec.identity:
+    if isinstance(spec, KindSpec) and spec.identity and "cmk" in spec.inputs:
+        tree["identity"] = {  # the user-assigned one reads the customer-managed key
+            "type": '"SystemAssigned, UserAssigned"',
+            "identity_ids": "[azurerm_user_assigned_identity.cmk.id]",
+        }
+    elif isinstance(spec, KindSpec) and spec.identity:
         tree["identity"] = {"type": '"SystemAssigned"'}
     tree.update({k: v for k, v in spec.tf_body.items() if not isinstance(v, str)})
     return tree
@@ -149,8 +164,15 @@ def bicep_common(spec: KindSpec | Helper, *, main: bool = True) -> Tree:
         tree["location"] = "location"
     if spec.located or "location" in spec.bicep_body:  # child resources take no tags
         tree["tags"] = "tags"
-    if isinstance(spec, KindSpec) and spec.identity:
+    if isinstance(spec, KindSpec) and spec.identity and "cmk" in spec.inputs:
+        tree["identity"] = {
+            "type": "'SystemAssigned, UserAssigned'",
+            "userAssignedIdentities": {"'${cmkIdentity.id}'": "{}"},
+        }
+    elif isinstance(spec, KindSpec) and spec.identity:
         tree["identity"] = {"type": "'SystemAssigned'"}
+    if isinstance(spec, KindSpec) and "cmk" in spec.inputs:
+        tree["dependsOn"] = ["keyAccess"]  # use of the key granted first
     tree.update(spec.bicep_body)
     return tree
 
@@ -168,7 +190,7 @@ def bicep_main(spec: KindSpec) -> str:
         f"resource {sym} '{type_at}' existing = {{\n  name: {name}\n}}\n"
         for sym, type_at, name in spec.bicep_existing
     ]
-    for h in spec.helpers:
+    for h in (h for h in spec.helpers if h.bicep):
         tree = bicep_common(h, main=False)
         parts.append(bicep_resource(h.bicep_symbol, h.bicep, tree, parent=h.bicep_parent))
     parts.append(bicep_resource("main", spec.bicep, bicep_common(spec)))
@@ -214,7 +236,101 @@ _PIP = Helper(
 )
 
 
-def _own_subnet(name: str) -> Helper:
+#: The rules Azure Bastion requires of a network security group on its subnet (Microsoft
+#: Learn, "Working with NSG access and Azure Bastion"): (name, priority, direction,
+#: protocol, source, destination, destination ports).
+_BASTION_RULES = (
+    ("AllowHttpsInbound", 120, "Inbound", "Tcp", "Internet", "*", ("443",)),
+    ("AllowGatewayManagerInbound", 130, "Inbound", "Tcp", "GatewayManager", "*", ("443",)),
+    ("AllowAzureLoadBalancerInbound", 140, "Inbound", "Tcp", "AzureLoadBalancer", "*", ("443",)),
+    (
+        "AllowBastionHostCommunication",
+        150,
+        "Inbound",
+        "*",
+        "VirtualNetwork",
+        "VirtualNetwork",
+        ("8080", "5701"),
+    ),
+    ("AllowSshRdpOutbound", 100, "Outbound", "*", "*", "VirtualNetwork", ("22", "3389")),
+    ("AllowAzureCloudOutbound", 110, "Outbound", "Tcp", "*", "AzureCloud", ("443",)),
+    (
+        "AllowBastionCommunication",
+        120,
+        "Outbound",
+        "*",
+        "VirtualNetwork",
+        "VirtualNetwork",
+        ("8080", "5701"),
+    ),
+    ("AllowHttpOutbound", 130, "Outbound", "*", "*", "Internet", ("80",)),
+)
+
+
+def _nsg(rules: tuple[tuple[str, int, str, str, str, str, tuple[str, ...]], ...]) -> Helper:
+    """A network security group with ``rules`` (every one an Allow)."""
+    tf_rules, bicep_rules = [], []
+    for name, priority, direction, protocol, source, target, ports in rules:
+        tf_rules.append(
+            {
+                "name": f'"{name}"',
+                "priority": str(priority),
+                "direction": f'"{direction}"',
+                "access": '"Allow"',
+                "protocol": f'"{protocol}"',
+                "source_port_range": '"*"',
+                "destination_port_ranges": "[" + ", ".join(f'"{p}"' for p in ports) + "]",
+                "source_address_prefix": f'"{source}"',
+                "destination_address_prefix": f'"{target}"',
+            }
+        )
+        bicep_rules.append(
+            {
+                "name": f"'{name}'",
+                "properties": {
+                    "priority": str(priority),
+                    "direction": f"'{direction}'",
+                    "access": "'Allow'",
+                    "protocol": f"'{protocol}'",
+                    "sourcePortRange": "'*'",
+                    "destinationPortRanges": [f"'{p}'" for p in ports],
+                    "sourceAddressPrefix": f"'{source}'",
+                    "destinationAddressPrefix": f"'{target}'",
+                },
+            }
+        )
+    return Helper(
+        terraform="azurerm_network_security_group",
+        bicep_symbol="nsg",
+        bicep=f"{_NET}/networkSecurityGroups@{_NET_V}",
+        tf_body={"name": '"nsg-${var.name}"', "security_rule": tf_rules},
+        bicep_body={"name": "'nsg-${name}'", "properties": {"securityRules": bicep_rules or "[]"}},
+    )
+
+
+def _nsg_link(subnet: str) -> Helper:
+    """The association of the module's NSG with its subnet ``azurerm_subnet.<subnet>``
+    (Terraform; in Bicep the subnet names its NSG)."""
+    return Helper(
+        terraform="azurerm_subnet_network_security_group_association",
+        bicep_symbol="",
+        bicep="",
+        tf_body={
+            "subnet_id": f"azurerm_subnet.{subnet}.id",
+            "network_security_group_id": "azurerm_network_security_group.this.id",
+        },
+        bicep_body={},
+        located=False,
+        tf_common=(),
+        named=False,
+    )
+
+
+def _own_subnet(name: str, *, nsg: bool = False) -> Helper:
+    """The module's own subnet ``name`` of the network (with the module's NSG: ``nsg``)."""
+    props: Tree = {"addressPrefix": "subnetPrefix"}
+    if nsg:
+        props["networkSecurityGroup"] = {"id": "nsg.id"}
     return Helper(
         terraform="azurerm_subnet",
         bicep_symbol="subnet",
@@ -224,7 +340,7 @@ def _own_subnet(name: str) -> Helper:
             "virtual_network_name": "var.virtual_network_name",
             "address_prefixes": "[var.subnet_prefix]",
         },
-        bicep_body={"name": f"'{name}'", "properties": {"addressPrefix": "subnetPrefix"}},
+        bicep_body={"name": f"'{name}'", "properties": props},
         located=False,
         tf_common=("resource_group_name",),
         tf_name="own",
@@ -258,6 +374,7 @@ def _private_service(
     bicep_top: Tree | None = None,
     bicep_props: Tree | None = None,
     sku: bool = True,
+    cmk: bool = False,
     variables: tuple[Variable, ...] = (),
     tf_public: tuple[str, str] = (
         "public_network_access_enabled",
@@ -265,7 +382,8 @@ def _private_service(
     ),
 ) -> KindSpec:
     """A PaaS service reached over a private endpoint: local (key) authentication off,
-    public network access as the flow analysis decides, diagnostics, a managed identity."""
+    public network access as the flow analysis decides, diagnostics, a managed identity
+    (and, with ``cmk``, encryption with the customer-managed key)."""
     return KindSpec(
         kind=kind,
         terraform=terraform,
@@ -279,7 +397,9 @@ def _private_service(
                 **(bicep_props or {}),
             },
         },
-        inputs=(("sku",) if sku else ()) + ("public", "diagnostics", "private_endpoint"),
+        inputs=(("sku",) if sku else ())
+        + ("public", "diagnostics", "private_endpoint")
+        + (("cmk",) if cmk else ()),
         logs=True,
         identity=True,
         variables=variables,
@@ -381,6 +501,7 @@ _SPECS: list[KindSpec] = [
             "storage_account_type": "var.sku",
             "create_option": '"Empty"',
             "disk_size_gb": "var.disk_size_gb",
+            "disk_encryption_set_id": "azurerm_disk_encryption_set.this.id",
             "public_network_access_enabled": "false",
             "network_access_policy": '"DenyAll"',
         },
@@ -391,10 +512,13 @@ _SPECS: list[KindSpec] = [
                 "diskSizeGB": "diskSizeGb",
                 "publicNetworkAccess": "'Disabled'",
                 "networkAccessPolicy": "'DenyAll'",
-                "encryption": {"type": "'EncryptionAtRestWithPlatformKey'"},
+                "encryption": {
+                    "type": "'EncryptionAtRestWithCustomerKey'",
+                    "diskEncryptionSetId": "encryptionSet.id",
+                },
             },
         },
-        inputs=("sku",),
+        inputs=("sku", "cmk"),
         variables=(Variable("disk_size_gb", "number", "Disk size in GiB", 128),),
         sku_help="Disk type (Premium_LRS, StandardSSD_ZRS, ...)",
     ),
@@ -551,11 +675,17 @@ _SPECS: list[KindSpec] = [
         },
         inputs=("vnet", "diagnostics"),
         logs=True,
-        helpers=(_own_subnet("AzureBastionSubnet"), _PIP),
+        helpers=(
+            _nsg(_BASTION_RULES),
+            _own_subnet("AzureBastionSubnet", nsg=True),
+            _nsg_link("own"),
+            _PIP,
+        ),
         bicep_existing=_VNET_EXISTING,
         subnet_newbits=10,
         subnet_netnum=1018,
-        note="in its own AzureBastionSubnet of the network",
+        note="in its own AzureBastionSubnet of the network, with the NSG rules Azure "
+        "Bastion requires",
     ),
     KindSpec(
         kind="firewall",
@@ -565,6 +695,7 @@ _SPECS: list[KindSpec] = [
             "sku_name": '"AZFW_VNet"',
             "sku_tier": '"Standard"',
             "threat_intel_mode": '"Deny"',
+            "firewall_policy_id": "azurerm_firewall_policy.this.id",
             "zones": '["1", "2", "3"]',
             "ip_configuration": _EDGE_IP_TF,
         },
@@ -573,17 +704,36 @@ _SPECS: list[KindSpec] = [
             "properties": {
                 "sku": {"name": "'AZFW_VNet'", "tier": "'Standard'"},
                 "threatIntelMode": "'Deny'",
+                "firewallPolicy": {"id": "policy.id"},
                 "ipConfigurations": _EDGE_IP_BICEP,
             },
         },
         inputs=("vnet", "diagnostics"),
         logs=True,
-        helpers=(_own_subnet("AzureFirewallSubnet"), _PIP),
+        helpers=(
+            _own_subnet("AzureFirewallSubnet"),
+            _PIP,
+            Helper(  # threat intelligence in deny mode; its rule collections are yours
+                terraform="azurerm_firewall_policy",
+                bicep_symbol="policy",
+                bicep=f"{_NET}/firewallPolicies@{_NET_V}",
+                tf_body={
+                    "name": '"afwp-${var.name}"',
+                    "sku": '"Standard"',
+                    "threat_intelligence_mode": '"Deny"',
+                },
+                bicep_body={
+                    "name": "'afwp-${name}'",
+                    "properties": {"sku": {"tier": "'Standard'"}, "threatIntelMode": "'Deny'"},
+                },
+            ),
+        ),
         bicep_existing=_VNET_EXISTING,
         subnet_newbits=10,
         subnet_netnum=1016,
-        note="in its own AzureFirewallSubnet of the network; its rules belong in a "
-        "firewall policy (firewall_policy_id), and routes to it in the route tables",
+        note="in its own AzureFirewallSubnet of the network, with a firewall policy (threat "
+        "intelligence: deny) whose rule collections are yours to add, and routes to it in "
+        "the route tables",
     ),
     KindSpec(
         kind="private_endpoint",
@@ -629,11 +779,20 @@ _SPECS: list[KindSpec] = [
             "virtual_network_name": "var.virtual_network_name",
             "address_prefixes": "[var.subnet_prefix]",
         },
-        bicep_body={"parent": "network", "properties": {"addressPrefix": "subnetPrefix"}},
+        bicep_body={
+            "parent": "network",
+            "properties": {
+                "addressPrefix": "subnetPrefix",
+                "networkSecurityGroup": {"id": "nsg.id"},
+            },
+        },
         inputs=("vnet",),
         located=False,
         bicep_existing=_VNET_EXISTING,
         tf_common=("resource_group_name",),
+        helpers=(_nsg(()), _nsg_link("this")),  # Azure's default rules: add the flows'
+        note="with a network security group of its own, Azure's default rules only: add "
+        "the flows' rules (deny by default)",
     ),
     _storage_child(
         "storage_container",
@@ -662,9 +821,30 @@ _SPECS: list[KindSpec] = [
             "capacity": "1",
             "premium_messaging_partitions": "1",
             "minimum_tls_version": '"1.2"',
+            "depends_on": "[azurerm_role_assignment.cmk]",
+            "customer_managed_key": {
+                "key_vault_key_id": "var.customer_managed_key_id",
+                "identity_id": "azurerm_user_assigned_identity.cmk.id",
+                "infrastructure_encryption_enabled": "true",
+            },
         },
         bicep_top={"sku": {"name": "sku", "tier": "sku", "capacity": "1"}},
-        bicep_props={"minimumTlsVersion": "'1.2'", "premiumMessagingPartitions": "1"},
+        bicep_props={
+            "minimumTlsVersion": "'1.2'",
+            "premiumMessagingPartitions": "1",
+            "encryption": {
+                "keySource": "'Microsoft.KeyVault'",
+                "requireInfrastructureEncryption": "true",
+                "keyVaultProperties": [
+                    {
+                        "keyName": "split(customerManagedKeyId, '/')[4]",
+                        "keyVaultUri": "'https://${split(customerManagedKeyId, '/')[2]}/'",
+                        "identity": {"userAssignedIdentity": "cmkIdentity.id"},
+                    }
+                ],
+            },
+        },
+        cmk=True,
     ),
     _private_service(
         "eventgrid_topic",
@@ -677,9 +857,29 @@ _SPECS: list[KindSpec] = [
         "cognitive_account",
         "azurerm_cognitive_account",
         "Microsoft.CognitiveServices/accounts@2026-07-01",
-        tf={"kind": "var.account_kind", "sku_name": "var.sku", "custom_subdomain_name": "var.name"},
+        tf={
+            "kind": "var.account_kind",
+            "sku_name": "var.sku",
+            "custom_subdomain_name": "var.name",
+            "depends_on": "[azurerm_role_assignment.cmk]",
+            "customer_managed_key": {
+                "key_vault_key_id": "var.customer_managed_key_id",
+                "identity_client_id": "azurerm_user_assigned_identity.cmk.client_id",
+            },
+        },
         bicep_top={"kind": "accountKind", "sku": {"name": "sku"}},
-        bicep_props={"customSubDomainName": "name"},
+        bicep_props={
+            "customSubDomainName": "name",
+            "encryption": {
+                "keySource": "'Microsoft.KeyVault'",
+                "keyVaultProperties": {
+                    "keyName": "split(customerManagedKeyId, '/')[4]",
+                    "keyVaultUri": "'https://${split(customerManagedKeyId, '/')[2]}/'",
+                    "identityClientId": "cmkIdentity.properties.clientId",
+                },
+            },
+        },
+        cmk=True,
         variables=(
             Variable(
                 "account_kind",
@@ -694,16 +894,43 @@ _SPECS: list[KindSpec] = [
         "azurerm_search_service",
         "Microsoft.Search/searchServices@2025-05-01",
         local_auth="local_authentication_enabled",
-        tf={"sku": "var.sku"},
+        tf={"sku": "var.sku", "replica_count": "var.replica_count"},
         bicep_top={"sku": {"name": "sku"}},
+        bicep_props={"replicaCount": "replicaCount"},
+        variables=(
+            Variable(
+                "replica_count",
+                "number",
+                "Replicas (each one billed as a search unit): 3 for the SLA on index updates "
+                "and queries, 2 for queries only, 1 for none",
+                3,
+            ),
+        ),
     ),
     _private_service(
         "app_configuration",
         "azurerm_app_configuration",
         "Microsoft.AppConfiguration/configurationStores@2024-06-01",
-        tf={"sku": "var.sku", "purge_protection_enabled": "true"},
+        tf={
+            "sku": "var.sku",
+            "purge_protection_enabled": "true",
+            "depends_on": "[azurerm_role_assignment.cmk]",
+            "encryption": {
+                "key_vault_key_identifier": "var.customer_managed_key_id",
+                "identity_client_id": "azurerm_user_assigned_identity.cmk.client_id",
+            },
+        },
         bicep_top={"sku": {"name": "sku"}},
-        bicep_props={"enablePurgeProtection": "true"},
+        bicep_props={
+            "enablePurgeProtection": "true",
+            "encryption": {
+                "keyVaultProperties": {
+                    "keyIdentifier": "customerManagedKeyId",
+                    "identityClientId": "cmkIdentity.properties.clientId",
+                }
+            },
+        },
+        cmk=True,
         tf_public=(
             "public_network_access",
             'var.public_network_access_enabled ? "Enabled" : "Disabled"',

@@ -25,9 +25,9 @@ TERRAFORM_VERSION = ">= 1.5.0"
 _PE = ("private_endpoint",)
 _KIND_INPUTS: dict[str, tuple[str, ...]] = {
     "web_app": ("sku", "public", "diagnostics", *_PE),
-    "storage_account": ("sku", "public", "diagnostics", *_PE),
+    "storage_account": ("sku", "public", "diagnostics", *_PE, "cmk"),
     "key_vault": ("sku", "public", "diagnostics", *_PE),
-    "cosmosdb_account": ("sku", "public", "diagnostics", *_PE),
+    "cosmosdb_account": ("sku", "public", "diagnostics", *_PE, "cmk"),
     "postgresql_flexible_server": ("sku", "public", "diagnostics", *_PE),
     "mssql_database": ("sku", "public", "diagnostics", *_PE),
     "container_registry": ("sku", "public", "diagnostics", *_PE),
@@ -140,6 +140,17 @@ resource "azurerm_storage_account" "this" {
   shared_access_key_enabled       = false
   default_to_oauth_authentication = true
   tags                            = var.tags
+  depends_on                      = [azurerm_role_assignment.cmk]
+
+  identity {
+    type         = "UserAssigned"
+    identity_ids = [azurerm_user_assigned_identity.cmk.id]
+  }
+
+  customer_managed_key {
+    key_vault_key_id          = var.customer_managed_key_id
+    user_assigned_identity_id = azurerm_user_assigned_identity.cmk.id
+  }
 }
 
 # Queue logging the azurerm 4.x way (the queue_properties block is deprecated)
@@ -183,7 +194,15 @@ resource "azurerm_cosmosdb_account" "this" {
   public_network_access_enabled = var.public_network_access_enabled
   local_authentication_enabled  = false
   minimal_tls_version           = "Tls12"
+  key_vault_key_id              = var.customer_managed_key_id
+  default_identity_type         = "UserAssignedIdentity=${azurerm_user_assigned_identity.cmk.id}"
   tags                          = var.tags
+  depends_on                    = [azurerm_role_assignment.cmk]
+
+  identity {
+    type         = "UserAssigned"
+    identity_ids = [azurerm_user_assigned_identity.cmk.id]
+  }
 
   consistency_policy {
     consistency_level = "Session"
@@ -248,10 +267,39 @@ resource "azurerm_mssql_server" "this" {
 }
 
 resource "azurerm_mssql_database" "this" {
-  name      = "sqldb-${var.name}"
-  server_id = azurerm_mssql_server.this.id
-  sku_name  = var.sku
-  tags      = var.tags
+  name           = "sqldb-${var.name}"
+  server_id      = azurerm_mssql_server.this.id
+  sku_name       = var.sku
+  zone_redundant = var.zone_redundant
+  tags           = var.tags
+}
+
+# Auditing to the Log Analytics workspace: the server's audit events go through a
+# diagnostic setting of its master database
+resource "azurerm_mssql_server_extended_auditing_policy" "this" {
+  server_id              = azurerm_mssql_server.this.id
+  log_monitoring_enabled = true
+  retention_in_days      = 90
+}
+
+resource "azurerm_monitor_diagnostic_setting" "audit" {
+  name                       = "audit-${var.name}"
+  target_resource_id         = "${azurerm_mssql_server.this.id}/databases/master"
+  log_analytics_workspace_id = var.log_analytics_workspace_id
+
+  enabled_log {
+    category = "SQLSecurityAuditEvents"
+  }
+}
+
+# Threat detection of every alert type, alerts by e-mail
+resource "azurerm_mssql_server_security_alert_policy" "this" {
+  resource_group_name  = var.resource_group_name
+  server_name          = azurerm_mssql_server.this.name
+  state                = "Enabled"
+  email_account_admins = true
+  email_addresses      = var.alert_email_addresses
+  retention_days       = 90
 }
 """
     if kind == "container_registry":
@@ -469,6 +517,69 @@ resource "azurerm_private_endpoint" "this" {{
 """
 
 
+#: The identity that reads a customer-managed key, allowed to use that one key only.
+_CMK = """\
+resource "azurerm_user_assigned_identity" "cmk" {
+  name                = "id-cmk-${var.name}"
+  location            = var.location
+  resource_group_name = var.resource_group_name
+  tags                = var.tags
+}
+
+resource "azurerm_role_assignment" "cmk" {
+  scope                = "${var.customer_managed_key_vault_id}/keys/${local.cmk_key_name}"
+  role_definition_name = "Key Vault Crypto Service Encryption User"
+  principal_id         = azurerm_user_assigned_identity.cmk.principal_id
+  principal_type       = "ServicePrincipal"
+}
+
+locals {
+  # https://<vault>.vault.azure.net/keys/<name>[/<version>]
+  cmk_key_name = element(split("/", var.customer_managed_key_id), 4)
+}
+"""
+
+#: Resources that hold the customer-managed key for a kind's main resource.
+_CMK_USER = {
+    "managed_disk": """\
+resource "azurerm_disk_encryption_set" "this" {
+  name                      = "des-${var.name}"
+  location                  = var.location
+  resource_group_name       = var.resource_group_name
+  key_vault_key_id          = var.customer_managed_key_id
+  encryption_type           = "EncryptionAtRestWithCustomerKey"
+  auto_key_rotation_enabled = true
+  tags                      = var.tags
+  depends_on                = [azurerm_role_assignment.cmk]
+
+  identity {
+    type         = "UserAssigned"
+    identity_ids = [azurerm_user_assigned_identity.cmk.id]
+  }
+}
+
+""",
+}
+
+#: Inputs only a person can give, shared by every module that takes them: (root
+#: variable, type, description); the modules take them under the same name.
+CMK_VARIABLES = (
+    (
+        "customer_managed_key_id",
+        "string",
+        "Versionless id of the Key Vault key that encrypts the data at rest "
+        "(customer-managed key), https://<vault>.vault.azure.net/keys/<name>",
+    ),
+    (
+        "customer_managed_key_vault_id",
+        "string",
+        "Resource id of the Key Vault holding that key (purge protection on, as Azure "
+        "requires for customer-managed keys): each module's identity is granted Key Vault "
+        "Crypto Service Encryption User on the key there",
+    ),
+)
+
+
 def _diagnostics(main: str, logs: bool) -> str:
     log = '\n  enabled_log {\n    category_group = "allLogs"\n  }\n' if logs else ""
     return f"""\
@@ -489,6 +600,8 @@ def module_files(kind: str) -> list[tuple[str, str]]:
     inputs = _KIND_INPUTS[kind]
     main_type, logs = MAIN_RESOURCE[kind]
     main = _resource_bodies(kind)
+    if "cmk" in inputs:
+        main = _CMK + "\n" + _CMK_USER.get(kind, "") + main
     if "private_endpoint" in inputs:
         main += "\n" + _private_endpoint(main_type)
     if "diagnostics" in inputs:
@@ -539,6 +652,8 @@ def module_files(kind: str) -> list[tuple[str, str]]:
         ]
     if "subnet" in inputs or "pe_subnet" in inputs:
         variables.append(_var("subnet_id", "string", "Subnet to place the resource in"))
+    if "cmk" in inputs:
+        variables += [_var(*v) for v in CMK_VARIABLES]
     if kind == "mssql_database":
         variables += [
             _var(
@@ -549,6 +664,12 @@ def module_files(kind: str) -> list[tuple[str, str]]:
                 "string",
                 "Object id of the Entra admin (default: the deploying principal)",
                 "null",
+            ),
+            _var("zone_redundant", "bool", _SQL_ZONES, "false"),
+            _var(
+                "alert_email_addresses",
+                "list(string)",
+                "Who receives the SQL threat detection alerts (e-mail addresses)",
             ),
         ]
     if kind == "linux_virtual_machine":
@@ -581,6 +702,11 @@ def module_files(kind: str) -> list[tuple[str, str]]:
         ("outputs.tf", "\n\n".join(outputs) + "\n"),
     ]
 
+
+_SQL_ZONES = (
+    "Zone-redundant database: needs a General Purpose, Business Critical, Hyperscale or "
+    "Premium SKU (not the Basic and Standard DTU tiers)"
+)
 
 _SKU_HELP = {
     "storage_account": "Replication type (LRS, ZRS, GRS, GZRS, ...)",
@@ -633,6 +759,10 @@ def _module_call(plan: Plan, inst: Instance) -> str:
         args.append(("subnet_id", f"module.{plan.network.symbol}.workload_subnet_id"))
     if inst.kind == "linux_virtual_machine":
         args.append(("admin_ssh_public_key", "var.admin_ssh_public_key"))
+    if inst.kind == "mssql_database":
+        args.append(("alert_email_addresses", "var.sql_alert_email_addresses"))
+    if "cmk" in inputs:
+        args += [(name, f"var.{name}") for name, _, _ in CMK_VARIABLES]
     if spec is not None:
         args += _spec_args(plan, inst, spec)
     width = max(len(k) for k, _ in args)
@@ -732,6 +862,16 @@ def render(plan: Plan) -> list[tuple[str, str]]:
     if any(i.kind == "linux_virtual_machine" for i in plan.instances):
         variables.append(
             _var("admin_ssh_public_key", "string", "SSH public key for the VMs' admin user")
+        )
+    if any("cmk" in _KIND_INPUTS[i.kind] for i in plan.instances):
+        variables += [_var(*v) for v in CMK_VARIABLES]
+    if any(i.kind == "mssql_database" for i in plan.instances):
+        variables.append(
+            _var(
+                "sql_alert_email_addresses",
+                "list(string)",
+                "Who receives the SQL servers' threat detection alerts (e-mail addresses)",
+            )
         )
     for inst in plan.instances:
         variables.append(
