@@ -408,6 +408,7 @@ def _drafts(
             icon_to_resource.setdefault(drawing, r.id)
     internet = {n.icon_id for n in arch.non_architectural if is_internet_icon(n.icon_key, n.label)}
     outside = {n.icon_id for n in arch.non_architectural} - internet
+    names = _end_names(arch)
     typer = load_arrow_typer()
     drafts: list[_Draft] = []
     dropped: list[str] = []
@@ -423,10 +424,17 @@ def _drafts(
             src_type = src_type if src_type in placement else None
         if tgt.ref in topology.containers and src_type not in structure | placement:
             tgt_type = tgt_type if tgt_type in placement else None
-        arrow = typer.classify(conn.label, src_type, tgt_type)
+        arrow = typer.classify(
+            conn.label,
+            src_type,
+            tgt_type,
+            names.get(conn.source or "", ""),
+            names.get(conn.target or "", ""),
+        )
         first, second = (tgt, src) if conn.direction == "backward" else (src, tgt)
-        for a in _relationship_ends(first, topology):
-            for b in _relationship_ends(second, topology):
+        whole = arrow.kind in typer.whole_box_kinds  # an NSG on a box is on the box
+        for a in [first.ref] if whole else _relationship_ends(first, topology):
+            for b in [second.ref] if whole else _relationship_ends(second, topology):
                 if a == b:
                     continue
                 relationships.append(
@@ -446,17 +454,52 @@ def _drafts(
                 topology.join(net_a, net_b)
         if arrow.kind != "network":
             continue
-        if not src.members or not tgt.members:
+        sources = _traffic_members(src, names.get(conn.source or "", ""))
+        targets = _traffic_members(tgt, names.get(conn.target or "", ""))
+        if not sources or not targets:
             dropped.append(conn.id)
             continue
-        note = "; ".join(filter(None, [src.note, tgt.note]))
-        drafts.extend(_expand(conn, src.members, tgt.members, note))
+        note = "; ".join(filter(None, [src.note, tgt.note, _outside_note(src, tgt, names)]))
+        drafts.extend(_expand(conn, sources, targets, note))
     if dropped:
         warnings.append(
             f"{len(dropped)} connection(s) dropped because an end is unattached or not a resource: "
             + ", ".join(dropped)
         )
     return drafts
+
+
+def _end_names(arch: ReviewedArchitecture) -> dict[str, str]:
+    """What the drawing says of each end, for the arrow rules that look at names: a
+    resource's name; a non-architectural icon's label, icon and reason."""
+    names: dict[str, str] = {}
+    for r in arch.resources:
+        for drawing in (r.id, r.icon_id, *r.drawings):
+            if drawing:
+                names.setdefault(drawing, r.name)
+    for n in arch.non_architectural:
+        names.setdefault(n.icon_id, f"{n.label} {n.icon_key} {n.reason}")
+    return names
+
+
+def _outside(end: _End, name: str) -> bool:
+    """A non-architectural end that is a party to traffic: a SaaS, an on-premises system,
+    a device (not a person, who is the internet already; not a legend, glyph or file)."""
+    return not end.members and end.rtype == EXTERNAL and not load_arrow_typer().is_decoration(name)
+
+
+def _traffic_members(end: _End, name: str) -> list[str]:
+    """The flow ends an end of a traffic arrow covers: traffic with an outside system is
+    traffic with the internet."""
+    return [INTERNET] if _outside(end, name) else end.members
+
+
+def _outside_note(src: _End, tgt: _End, names: dict[str, str]) -> str:
+    return "; ".join(
+        f"{e.ref!r} is not a resource: traffic with it is traffic with the internet"
+        for e in (src, tgt)
+        if _outside(e, names.get(e.ref, ""))
+    )
 
 
 def _expand(conn: Connection, sources: list[str], targets: list[str], note: str) -> list[_Draft]:
