@@ -1,0 +1,207 @@
+"""What an arrow means, on small diagrams drawn the way real ones are.
+
+Timers and clocks that trigger functions, scripts and IaC tools that deploy, a queue and
+its dead-letter queue, two databases of one engine, a tunnel to a gateway's public IP,
+an NSG drawn to the box around its VMs, calls to a SaaS drawn as a cloud shape: each is
+typed from its label, its ends and what the drawing says of them, and only traffic
+becomes a flow. Each diagram is a draw.io file written here and read by the vision
+agent, classified by the filter, accepted as reviewed, then analysed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from synthforge_fixtures import reviewed
+from test_vision import AZ, edge, mxfile, vertex, write
+
+from agents.synthforge.analysis.arrows import EXTERNAL, ArrowTyper, load_arrow_typer
+from agents.synthforge.analysis.filter import classify
+from agents.synthforge.analysis.network_flow import NetworkAnalysis, analyse
+from agents.synthforge.analysis.vision import detect_file
+
+SHAPE = "shape=mxgraph.{};html=1;"
+AWS = "shape=mxgraph.aws4.resourceIcon;resIcon=mxgraph.aws4.{};html=1;"
+
+
+def _analyse(tmp_path: Path, cells: str) -> NetworkAnalysis:
+    return analyse(reviewed(classify(detect_file(write(tmp_path, mxfile(("P", cells)))))))
+
+
+def _kinds(result: NetworkAnalysis) -> dict[str, set[tuple[str, str, str]]]:
+    out: dict[str, set[tuple[str, str, str]]] = {}
+    for r in result.relationships:
+        out.setdefault(r.connection, set()).add((r.source, r.target, r.kind))
+    return out
+
+
+def test_a_clock_triggers_a_function_but_a_trigger_label_between_resources_is_traffic(
+    tmp_path: Path,
+) -> None:
+    """A clock glyph (no resource) drawn to a function is its timer trigger; an arrow
+    labelled 'crontab trigger' from an Event Hub to a function is the hub's traffic."""
+    cells = (
+        vertex("clock", SHAPE.format("office.concepts.clock"), 0, 0, 40, 40, value="timeTrigger")
+        + vertex("fn", AZ.format("compute/Function_Apps.svg"), 200, 0, 60, 60, value="sender")
+        + vertex("eh", AZ.format("analytics/Event_Hubs.svg"), 400, 0, 60, 60, value="hub")
+        + edge("t", "clock", "fn")
+        + edge("c", "eh", "fn", value="crontab trigger")
+    )
+    result = _analyse(tmp_path, cells)
+    kinds = _kinds(result)
+    assert kinds["t"] == {("clock", "fn", "trigger")}
+    assert kinds["c"] == {("eh", "fn", "network")}
+    assert {(f.source, f.target) for f in result.flows} == {("eh", "fn")}
+    [trigger] = [r for r in result.relationships if r.kind == "trigger"]
+    assert "named" in trigger.reason
+
+
+def test_a_function_named_after_its_timer_trigger_still_carries_traffic(tmp_path: Path) -> None:
+    cells = (
+        vertex("fn", AZ.format("compute/Function_Apps.svg"), 0, 0, 60, 60, value="Import Timer")
+        + vertex("q", AZ.format("general/Storage_Queue.svg"), 300, 0, 60, 60, value="import")
+        + edge("s", "fn", "q", value="2.2 Queue for Sync")
+    )
+    assert _kinds(_analyse(tmp_path, cells))["s"] == {("fn", "q", "network")}
+
+
+def test_scripts_and_source_control_deploy(tmp_path: Path) -> None:
+    cells = (
+        vertex("sh", SHAPE.format("azure.script_file"), 0, 0, 40, 50, value="Onboarding Scripts")
+        + vertex("git", SHAPE.format("azure.git_repository"), 0, 200, 50, 50, value="app repo")
+        + vertex("rg", AZ.format("general/Resource_Groups.svg"), 300, 0, 60, 60, value="rg-2")
+        + vertex("fn", AZ.format("compute/Function_Apps.svg"), 300, 200, 60, 60, value="fn")
+        + edge("a", "sh", "rg")
+        + edge("b", "git", "fn")
+    )
+    result = _analyse(tmp_path, cells)
+    kinds = _kinds(result)
+    assert kinds["a"] == {("sh", "rg", "deployment")}
+    assert kinds["b"] == {("git", "fn", "deployment")}
+    assert not result.flows
+
+
+def test_a_queue_redrives_to_its_dead_letter_queue(tmp_path: Path) -> None:
+    cells = (
+        vertex("q", AWS.format("sqs"), 0, 0, 60, 60, value="Object Deletion Queue")
+        + vertex("dlq", AWS.format("sqs"), 300, 0, 60, 60, value="Object Deletion DLQ")
+        + vertex("fn", AWS.format("lambda"), 0, 200, 60, 60, value="worker")
+        + edge("r", "q", "dlq")
+        + edge("w", "fn", "q")
+    )
+    result = _analyse(tmp_path, cells)
+    kinds = _kinds(result)
+    assert kinds["r"] == {("q", "dlq", "association")}
+    assert kinds["w"] == {("fn", "q", "network")}
+
+
+def test_two_databases_of_one_engine_replicate_and_different_ones_talk(tmp_path: Path) -> None:
+    pg = AZ.format("databases/Azure_Database_PostgreSQL_Server.svg")
+    cells = (
+        vertex("pg1", pg, 0, 0, 60, 60, value="primary")
+        + vertex("pg2", pg, 300, 0, 60, 60, value="reporting")
+        + vertex("sql", AZ.format("databases/SQL_Server.svg"), 600, 0, 60, 60, value="sql")
+        + edge("rep", "pg1", "pg2")
+        + edge("etl", "pg2", "sql")
+    )
+    kinds = _kinds(_analyse(tmp_path, cells))
+    assert kinds["rep"] == {("pg1", "pg2", "replication")}
+    assert {k for _, _, k in kinds["etl"]} == {"network"}
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "name_a", "kind"),
+    [
+        pytest.param(
+            EXTERNAL,
+            "Microsoft.DBforPostgreSQL/flexibleServers",
+            "PG13 "
+            "img/lib/azure2/databases/Azure_Database_PostgreSQL_Server.svg "
+            "an on-premises system",
+            "replication",
+            id="on-premises-database",
+        ),
+        pytest.param(
+            EXTERNAL,
+            "Microsoft.DBforPostgreSQL/flexibleServers",
+            "Client apps mxgraph.azure.laptop an end-user device",
+            "network",
+            id="client",
+        ),
+        pytest.param(
+            "Microsoft.Network/connections",
+            "Microsoft.Network/publicIPAddresses",
+            "IPsec tunnel",
+            "connectivity",
+            id="tunnel-to-public-ip",
+        ),
+        pytest.param(
+            "Microsoft.Network/virtualNetworkGateways",
+            "Microsoft.Network/publicIPAddresses",
+            "vpngw",
+            "association",
+            id="public-ip-of-gateway",
+        ),
+        pytest.param(
+            EXTERNAL,
+            EXTERNAL,
+            "Markdown mxgraph.office.concepts.document a document",
+            "data",
+            id="document",
+        ),
+    ],
+)
+def test_end_rules_read_the_types_and_names_of_the_ends(
+    a: str, b: str, name_a: str, kind: str
+) -> None:
+    assert load_arrow_typer().classify("", a, b, name_a, "").kind == kind
+
+
+def test_named_rules_and_label_requirements_come_from_the_table() -> None:
+    typer = ArrowTyper(
+        {
+            "label_phrases": {"trigger": ["kick"]},
+            "label_requires": [{"kind": "trigger", "either": ["T"]}],
+            "end_rules": [{"kind": "deployment", "either": ["@external"], "named": ["robot"]}],
+        }
+    )
+    assert typer.classify("kick", "T", "F").kind == "trigger"
+    assert typer.classify("kick", "Q", "F").kind == "network"
+    assert typer.classify("", EXTERNAL, "F", "build robot").kind == "deployment"
+    assert typer.classify("", EXTERNAL, "F", "robots").kind == "network"  # whole words
+
+
+def test_an_nsg_drawn_to_the_box_around_its_vms_is_on_the_box(tmp_path: Path) -> None:
+    """Not on every VM inside; traffic drawn to the same box still reaches each VM."""
+    vm = AZ.format("compute/Virtual_Machine.svg")
+    cells = (
+        vertex("box", "rounded=0;html=1;", 300, 0, 300, 200)
+        + vertex("vm1", vm, 320, 50, 60, 60, value="vm1")
+        + vertex("vm2", vm, 450, 50, 60, 60, value="vm2")
+        + vertex("nsg", AZ.format("networking/Network_Security_Groups.svg"), 0, 0, 50, 60)
+        + vertex("lb", AZ.format("networking/Load_Balancers.svg"), 0, 300, 60, 60, value="lb")
+        + edge("n", "nsg", "box")
+        + edge("t", "lb", "box")
+    )
+    result = _analyse(tmp_path, cells)
+    kinds = _kinds(result)
+    assert kinds["n"] == {("nsg", "box", "association")}
+    assert {(f.source, f.target) for f in result.flows} == {("lb", "vm1"), ("lb", "vm2")}
+
+
+def test_calls_to_a_saas_are_traffic_with_the_internet_and_a_legend_is_no_party(
+    tmp_path: Path,
+) -> None:
+    cells = (
+        vertex("fn", AZ.format("compute/Function_Apps.svg"), 0, 0, 60, 60, value="tweeter")
+        + vertex("saas", SHAPE.format("azure.cloud"), 300, 0, 80, 50, value="Twitter")
+        + vertex("legend", AZ.format("general/Information.svg"), 300, 200, 40, 40, value="Key")
+        + edge("out", "fn", "saas", value="Tweet hero image")
+        + edge("pointer", "fn", "legend")
+    )
+    result = _analyse(tmp_path, cells)
+    [flow] = result.flows
+    assert (flow.source, flow.target, flow.private) == ("fn", "internet", False)
+    assert "traffic with the internet" in flow.reason
+    assert any("pointer" in w for w in result.warnings)
