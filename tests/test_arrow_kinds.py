@@ -205,3 +205,38 @@ def test_calls_to_a_saas_are_traffic_with_the_internet_and_a_legend_is_no_party(
     assert (flow.source, flow.target, flow.private) == ("fn", "internet", False)
     assert "traffic with the internet" in flow.reason
     assert any("pointer" in w for w in result.warnings)
+
+
+def test_a_load_balancer_and_its_vms_share_a_network_when_none_is_drawn(tmp_path: Path) -> None:
+    cells = (
+        vertex("lb", AZ.format("networking/Load_Balancers.svg"), 0, 0, 60, 60, value="lb")
+        + vertex("vm", AZ.format("compute/Virtual_Machine.svg"), 300, 0, 60, 60, value="vm")
+        + edge("b", "lb", "vm")
+    )
+    [flow] = _analyse(tmp_path, cells).flows
+    assert flow.private
+
+
+def test_the_backend_leg_of_an_internet_facing_load_balancer_is_public_with_no_vpc_drawn(
+    tmp_path: Path,
+) -> None:
+    """The internet reaches the outer ELB: its leg to the web instance is public; the
+    inner ELB, which the internet never reaches, keeps its leg to the app instance private."""
+    cells = (
+        vertex("user", SHAPE.format("aws4.user"), 0, 0, 40, 40)
+        + vertex("elb", AWS.format("elastic_load_balancing"), 200, 0, 60, 60, value="outer")
+        + vertex("web", SHAPE.format("aws4.optimized_instance"), 400, 0, 40, 40, value="web")
+        + vertex("ilb", AWS.format("elastic_load_balancing"), 600, 0, 60, 60, value="inner")
+        + vertex("app", SHAPE.format("aws4.m4_instance"), 800, 0, 40, 40, value="app")
+        + edge("i", "user", "elb")
+        + edge("w", "elb", "web")
+        + edge("x", "web", "ilb")
+        + edge("a", "ilb", "app")
+    )
+    private = {(f.source, f.target): f.private for f in _analyse(tmp_path, cells).flows}
+    assert private == {
+        ("internet", "elb"): False,
+        ("elb", "web"): False,
+        ("web", "ilb"): True,
+        ("ilb", "app"): True,
+    }

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -578,6 +578,10 @@ def analyse(arch: ReviewedArchitecture) -> NetworkAnalysis:
         if has_network and r.id not in public_targets and private_endpoint_rule(r) is not None
     }
     private_endpoints |= _drawn_private_endpoints(arch, relationships)
+    fronts = {t.lower() for t in load_data("protocols.json")["fronts"]}
+    exposed = {  # internet-facing load balancers and gateways
+        r.id for r in arch.resources if r.id in public_targets and r.resource_type.lower() in fronts
+    }
 
     flows: list[Flow] = []
     unknown = 0
@@ -600,7 +604,7 @@ def analyse(arch: ReviewedArchitecture) -> NetworkAnalysis:
                 direction=d.direction,  # type: ignore[arg-type]
                 protocol=protocol,
                 port=port,
-                private=_is_private(initiator, acceptor, topology, private_endpoints),
+                private=_is_private(initiator, acceptor, topology, private_endpoints, exposed),
                 label=d.label,
                 reason=reason,
             )
@@ -652,9 +656,20 @@ def _initiator(d: _Draft, topology: Topology) -> tuple[str, str]:
 
 
 def _is_private(
-    initiator: str, acceptor: str, topology: Topology, private_endpoints: set[str]
+    initiator: str,
+    acceptor: str,
+    topology: Topology,
+    private_endpoints: set[str],
+    exposed: Collection[str] = frozenset(),
 ) -> bool:
+    """Whether traffic from ``initiator`` to ``acceptor`` stays on private networking.
+
+    With no network drawn, the backend leg of an internet-facing load balancer or gateway
+    (one the internet sends traffic to) is public, as the drawing shows nothing private.
+    """
     if INTERNET in (initiator, acceptor):
+        return False
+    if initiator in exposed and topology.vnet(topology.resources[initiator]) == IMPLICIT_NETWORK:
         return False
     init_net = topology.network_group(topology.vnet(topology.resources[initiator]))
     acc_net = topology.network_group(topology.vnet(topology.resources[acceptor]))
