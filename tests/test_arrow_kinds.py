@@ -240,3 +240,51 @@ def test_the_backend_leg_of_an_internet_facing_load_balancer_is_public_with_no_v
         ("web", "ilb"): True,
         ("ilb", "app"): True,
     }
+
+
+def test_subnets_drawn_together_in_one_box_without_a_vnet_box_share_a_network(
+    tmp_path: Path,
+) -> None:
+    """A branch drawn as a plain box holding its gateway subnet and its VM subnet: traffic
+    between them stays on the branch network. A subnet drawn alone is a network of its own."""
+    box = "rounded=0;container=1;html=1;"
+    cells = (
+        vertex("branch", box, 0, 0, 600, 300, value="Branch site")
+        + vertex("gws", box, 20, 40, 250, 200, value="GatewaySubnet", parent="branch")
+        + vertex("apps", box, 300, 40, 250, 200, value="Subnet1", parent="branch")
+        + vertex("far", box, 800, 0, 250, 200, value="Subnet2")
+        + vertex(
+            "gw",
+            AZ.format("networking/Virtual_Network_Gateways.svg"),
+            50,
+            50,
+            50,
+            50,
+            value="branch-gw",
+            parent="gws",
+        )
+        + vertex(
+            "vm",
+            AZ.format("compute/Virtual_Machine.svg"),
+            50,
+            50,
+            50,
+            50,
+            value="vm1",
+            parent="apps",
+        )
+        + vertex(
+            "vm2",
+            AZ.format("compute/Virtual_Machine.svg"),
+            50,
+            50,
+            50,
+            50,
+            value="vm2",
+            parent="far",
+        )
+        + edge("p", "gw", "vm")
+        + edge("q", "gw", "vm2")
+    )
+    private = {f.target: f.private for f in _analyse(tmp_path, cells).flows}
+    assert private == {"vm": True, "vm2": False}

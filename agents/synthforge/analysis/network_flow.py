@@ -183,8 +183,13 @@ class Topology:
             if container.kind == "vnet":
                 return container.id
         subnet = self.subnet(resource)
-        # a subnet drawn without its VNet box stands for its own network
-        return subnet
+        if subnet is None:
+            return None
+        # a subnet drawn without its VNet box stands for its own network; subnets drawn
+        # together in one plain box (an 'on-premises' site, a branch) share that network
+        parent = self.containers[subnet].parent
+        box = self.containers.get(parent) if parent else None
+        return box.id if box is not None and box.kind == "group" else subnet
 
     def subnet(self, resource: Resource) -> str | None:
         """The innermost subnet ``resource`` is drawn in."""
