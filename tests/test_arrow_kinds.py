@@ -288,3 +288,38 @@ def test_subnets_drawn_together_in_one_box_without_a_vnet_box_share_a_network(
     )
     private = {f.target: f.private for f in _analyse(tmp_path, cells).flows}
     assert private == {"vm": True, "vm2": False}
+
+
+def test_arrows_on_a_layer_named_for_traffic_are_traffic_over_the_expressroute_circuit(
+    tmp_path: Path,
+) -> None:
+    """The circuit is joined to the hub gateway twice: by the plain line (the connection)
+    and by a dashed line on a layer of traffic paths, which is traffic, and private."""
+    box = "rounded=0;container=1;html=1;"
+    on_layer = edge("path", "ergw", "msee").replace('parent="1"', 'parent="flows"')
+    cells = (
+        vertex("hub", box, 0, 0, 300, 200, value="hub-vnet 10.0.0.0/16")
+        + vertex(
+            "ergw",
+            AZ.format("networking/Virtual_Network_Gateways.svg"),
+            50,
+            50,
+            50,
+            50,
+            value="hub-ergw",
+            parent="hub",
+        )
+        + vertex(
+            "msee", AZ.format("networking/ExpressRoute_Circuits.svg"), 500, 50, 50, 50, value="MSEE"
+        )
+        + edge("circuit", "msee", "ergw")
+        + '<mxCell id="flows" value="Flow-ER-Only" parent="0"/>'
+        + on_layer
+    )
+    result = _analyse(tmp_path, cells)
+    kinds = _kinds(result)
+    assert {k for _, _, k in kinds["circuit"]} == {"connectivity"}
+    [rel] = [r for r in result.relationships if r.connection == "path"]
+    assert rel.kind == "network" and "layer 'Flow-ER-Only'" in rel.reason
+    [flow] = result.flows
+    assert (flow.source, flow.target, flow.private) == ("ergw", "msee", True)

@@ -93,6 +93,7 @@ class Connection(BaseModel):
     target: str | None = Field(description="Icon or container id at the end, after containment")
     label: str = ""
     direction: Literal["forward", "backward", "both", "none"] = "forward"
+    layer: str = Field(default="", description="Name of the draw.io layer the arrow is on")
 
 
 class DetectionResult(AgentResult):

@@ -162,28 +162,32 @@ class ArrowTyper:
         target: str | None,
         source_name: str = "",
         target_name: str = "",
+        layer: str = "",
     ) -> ArrowKind:
         """The kind of an arrow with ``label`` between ends of types ``source``/``target``.
 
         An end's type is an ARM or CloudFormation type, :data:`EXTERNAL`, or ``None`` when
         it is not known (a plain group box). An end's name is what the drawing says of it
         (a resource's name; a non-architectural icon's label, icon and reason), for the
-        rules that look at names.
+        rules that look at names. The name of the layer the arrow is drawn on counts as
+        its label when the label names no kind (a layer 'Flow-ER-Only' of traffic paths).
         """
-        by_label = self._from_label(label)
+        by_label, says = self._from_label(label), "the label says"
+        if by_label is None and layer:
+            by_label, says = self._from_label(layer), f"the layer {layer!r} says"
         by_ends = self._from_ends(source, target, source_name, target_name)
         if by_label is not None and not self._bearable(*by_label, source, target):
             by_label = None
         if by_label is not None:
             kind, phrase = by_label
             if kind == "identity" and by_ends is not None and by_ends[0] == "rbac":
-                return ArrowKind("rbac", f"the label says {phrase!r} and {by_ends[1]}")
+                return ArrowKind("rbac", f"{says} {phrase!r} and {by_ends[1]}")
             if kind == "identity" and not ({source, target} & self.identity_types):
                 # "secrets (managed identity)" from an app to a vault: traffic that
                 # authenticates with an identity, not the identity's assignment
                 by_label = None
             else:
-                return ArrowKind(kind, f"the label says {phrase!r}")
+                return ArrowKind(kind, f"{says} {phrase!r}")
         if by_ends is not None:
             return ArrowKind(by_ends[0], by_ends[1])
         return ArrowKind("network", "traffic between the two ends (no other kind is named)")

@@ -435,6 +435,7 @@ def _drafts(
             tgt_type,
             names.get(conn.source or "", ""),
             names.get(conn.target or "", ""),
+            conn.layer,
         )
         first, second = (tgt, src) if conn.direction == "backward" else (src, tgt)
         whole = arrow.kind in typer.whole_box_kinds  # an NSG on a box is on the box
@@ -671,6 +672,8 @@ def _is_private(
 
     With no network drawn, the backend leg of an internet-facing load balancer or gateway
     (one the internet sends traffic to) is public, as the drawing shows nothing private.
+    Traffic between a hybrid link (an ExpressRoute circuit, a VPN connection) and a
+    resource on a network is private.
     """
     if INTERNET in (initiator, acceptor):
         return False
@@ -678,6 +681,10 @@ def _is_private(
         return False
     init_net = topology.network_group(topology.vnet(topology.resources[initiator]))
     acc_net = topology.network_group(topology.vnet(topology.resources[acceptor]))
+    links = _lower_set("private_links")
+    for link, other in ((initiator, acc_net), (acceptor, init_net)):
+        if topology.resources[link].resource_type.lower() in links and other is not None:
+            return True  # over an ExpressRoute circuit or a VPN connection
     return init_net is not None and (init_net == acc_net or acceptor in private_endpoints)
 
 
