@@ -323,3 +323,26 @@ def test_arrows_on_a_layer_named_for_traffic_are_traffic_over_the_expressroute_c
     assert rel.kind == "network" and "layer 'Flow-ER-Only'" in rel.reason
     [flow] = result.flows
     assert (flow.source, flow.target, flow.private) == ("ergw", "msee", True)
+
+
+def test_an_arrow_to_a_step_functions_workflow_box_is_to_the_workflow_not_each_step(
+    tmp_path: Path,
+) -> None:
+    group = (
+        "shape=mxgraph.aws4.group;grIcon=mxgraph.aws4.group_aws_step_functions_workflow;"
+        "html=1;container=1;"
+    )
+    cells = (
+        vertex("starter", AWS.format("lambda"), 0, 0, 60, 60, value="Job Stream Processor")
+        + vertex("wf", group, 200, 0, 400, 200, value="Deletion Job Workflow")
+        + vertex("plan", AWS.format("lambda"), 20, 50, 60, 60, value="Query Planner", parent="wf")
+        + vertex("q", AWS.format("sqs"), 200, 50, 60, 60, value="Query Queue", parent="wf")
+        + edge("start", "starter", "wf")
+        + edge("inner", "plan", "q")
+    )
+    result = _analyse(tmp_path, cells)
+    kinds = _kinds(result)
+    assert kinds["start"] == {("starter", "wf", "network")}
+    assert {(f.source, f.target) for f in result.flows} == {("plan", "q")}
+    [rel] = [r for r in result.relationships if r.connection == "start"]
+    assert "AWS::StepFunctions::StateMachine" in rel.reason

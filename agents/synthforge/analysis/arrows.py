@@ -73,6 +73,9 @@ class ArrowTyper:
         #: Kinds for which an arrow drawn to a box is about the box itself (an NSG or a
         #: route table on a subnet box, a group placed into a subnet), not what it holds.
         self.whole_box_kinds = frozenset(doc.get("whole_box_kinds", []))
+        #: Box (group) icons that stand for one resource of their own, not for what they
+        #: hold: icon key -> the resource's type.
+        self.resource_boxes: dict[str, str] = dict(doc.get("resource_boxes", {}))
         self._decorations = {tuple(_words(p)) for p in doc.get("decorations", [])}
         #: Types an identity arrow must have at one end (a managed identity).
         self.identity_types = {

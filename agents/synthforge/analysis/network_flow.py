@@ -415,6 +415,7 @@ def _drafts(
     outside = {n.icon_id for n in arch.non_architectural} - internet
     names = _end_names(arch)
     typer = load_arrow_typer()
+    boxed = set(typer.resource_boxes.values())
     drafts: list[_Draft] = []
     dropped: list[str] = []
     for conn in arch.connections:
@@ -423,11 +424,21 @@ def _drafts(
         if src is None or tgt is None or src.ref == tgt.ref:
             dropped.append(conn.id)
             continue
+        src, tgt = _as_box_resource(src, topology), _as_box_resource(tgt, topology)
+        boxes = {e.ref for e in (src, tgt) if e.ref in topology.containers and e.rtype in boxed}
         src_type, tgt_type = src.rtype, tgt.rtype
         structure, placement = typer.structure_types, typer.placement_types
-        if src.ref in topology.containers and tgt_type not in structure | placement:
+        if (
+            src.ref in topology.containers
+            and src.ref not in boxes
+            and tgt_type not in structure | placement
+        ):
             src_type = src_type if src_type in placement else None
-        if tgt.ref in topology.containers and src_type not in structure | placement:
+        if (
+            tgt.ref in topology.containers
+            and tgt.ref not in boxes
+            and src_type not in structure | placement
+        ):
             tgt_type = tgt_type if tgt_type in placement else None
         arrow = typer.classify(
             conn.label,
@@ -439,8 +450,14 @@ def _drafts(
         )
         first, second = (tgt, src) if conn.direction == "backward" else (src, tgt)
         whole = arrow.kind in typer.whole_box_kinds  # an NSG on a box is on the box
-        for a in [first.ref] if whole else _relationship_ends(first, topology):
-            for b in [second.ref] if whole else _relationship_ends(second, topology):
+        for a in (
+            [first.ref] if whole or first.ref in boxes else _relationship_ends(first, topology)
+        ):
+            for b in (
+                [second.ref]
+                if whole or second.ref in boxes
+                else _relationship_ends(second, topology)
+            ):
                 if a == b:
                     continue
                 relationships.append(
@@ -473,6 +490,17 @@ def _drafts(
             + ", ".join(dropped)
         )
     return drafts
+
+
+def _as_box_resource(end: _End, topology: Topology) -> _End:
+    """A box drawn for one resource (a Step Functions workflow holding the steps it
+    runs) stands for that resource, not for what it holds: an arrow to it is not an arrow
+    to each step. The resource is not one of the architecture's, so no flow is made."""
+    container = topology.containers.get(end.ref)
+    rtype = load_arrow_typer().resource_boxes.get(container.icon_key or "") if container else None
+    if container is None or rtype is None:
+        return end
+    return _End(end.ref, rtype, [], f"drawn to {container.label!r}, a box that is one {rtype}")
 
 
 def _end_names(arch: ReviewedArchitecture) -> dict[str, str]:
