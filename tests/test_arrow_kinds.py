@@ -346,3 +346,26 @@ def test_an_arrow_to_a_step_functions_workflow_box_is_to_the_workflow_not_each_s
     assert {(f.source, f.target) for f in result.flows} == {("plan", "q")}
     [rel] = [r for r in result.relationships if r.connection == "start"]
     assert "AWS::StepFunctions::StateMachine" in rel.reason
+
+
+def test_a_gateway_drawn_to_a_box_badged_with_a_vnet_icon_connects_to_that_network(
+    tmp_path: Path,
+) -> None:
+    """The grey box holds a 'Virtual Network' icon and a load balancer: the gateway's line
+    to it is the gateway's connection to that network, not traffic to each thing inside;
+    a load balancer's line to the same box is traffic to what it holds."""
+    mscae = "image;html=1;image=img/lib/mscae/{};"
+    cells = (
+        vertex("box", "rounded=0;html=1;fillColor=#f5f5f5;strokeColor=none;", 300, 0, 400, 300)
+        + vertex("vnet", mscae.format("Virtual_Network.svg"), 320, 20, 50, 30, value="VNet")
+        + vertex("vm", mscae.format("Virtual_Machine.svg"), 450, 150, 50, 50, value="vm")
+        + vertex("gw", mscae.format("VPN_Gateway.svg"), 0, 0, 50, 50, value="VPN Gateway")
+        + vertex("lb", mscae.format("Load_Balancer_feature.svg"), 0, 200, 50, 50, value="lb")
+        + edge("link", "gw", "box")
+        + edge("t", "lb", "box")
+    )
+    result = _analyse(tmp_path, cells)
+    kinds = _kinds(result)
+    assert kinds["link"] == {("gw", "box", "connectivity")}
+    assert ("lb", "vm") in {(f.source, f.target) for f in result.flows}
+    assert not [f for f in result.flows if f.source == "gw"]

@@ -440,6 +440,10 @@ def _drafts(
             and src_type not in structure | placement
         ):
             tgt_type = tgt_type if tgt_type in placement else None
+        if src_type is None and tgt_type in structure:
+            src_type = _badge_type(src.ref, topology)
+        if tgt_type is None and src_type in structure:
+            tgt_type = _badge_type(tgt.ref, topology)
         arrow = typer.classify(
             conn.label,
             src_type,
@@ -501,6 +505,25 @@ def _as_box_resource(end: _End, topology: Topology) -> _End:
     if container is None or rtype is None:
         return end
     return _End(end.ref, rtype, [], f"drawn to {container.label!r}, a box that is one {rtype}")
+
+
+def _badge_type(ref: str, topology: Topology) -> str | None:
+    """The type a plain box stands for by the one VNet icon drawn directly in it as its
+    badge (a grey box holding a 'Virtual Network' icon and what is on it), else None."""
+    container = topology.containers.get(ref)
+    if container is None or container.kind != "group":
+        return None
+    memo: dict[str, str | None] = topology.__dict__.setdefault("_badge_memo", {})
+    if ref not in memo:  # worked out once per box
+        badges = [
+            r
+            for r in topology.members(ref)
+            if r.containers
+            and r.containers[-1] == ref
+            and r.resource_type.lower() == VNET_TYPE.lower()
+        ]
+        memo[ref] = VNET_TYPE if len(badges) == 1 else None
+    return memo[ref]
 
 
 def _end_names(arch: ReviewedArchitecture) -> dict[str, str]:
