@@ -29,6 +29,19 @@ def _analyse(tmp_path: Path, cells: str) -> NetworkAnalysis:
     return analyse(reviewed(classify(detect_file(write(tmp_path, mxfile(("P", cells)))))))
 
 
+def _icons(style: str, *specs: tuple[str, str, float, float, str]) -> str:
+    """Icons of one library: (id, key, x, y, label) each, 50 by 50."""
+    return "".join(vertex(c, style.format(k), x, y, 50, 50, value=v) for c, k, x, y, v in specs)
+
+
+def _read(
+    tmp_path: Path, cells: str
+) -> tuple[NetworkAnalysis, dict[str, set[tuple[str, str, str]]]]:
+    """The analysis of the diagram and, per arrow, its relationships (source, target, kind)."""
+    result = _analyse(tmp_path, cells)
+    return result, _kinds(result)
+
+
 def _kinds(result: NetworkAnalysis) -> dict[str, set[tuple[str, str, str]]]:
     out: dict[str, set[tuple[str, str, str]]] = {}
     for r in result.relationships:
@@ -48,8 +61,7 @@ def test_a_clock_triggers_a_function_but_a_trigger_label_between_resources_is_tr
         + edge("t", "clock", "fn")
         + edge("c", "eh", "fn", value="crontab trigger")
     )
-    result = _analyse(tmp_path, cells)
-    kinds = _kinds(result)
+    result, kinds = _read(tmp_path, cells)
     assert kinds["t"] == {("clock", "fn", "trigger")}
     assert kinds["c"] == {("eh", "fn", "network")}
     assert {(f.source, f.target) for f in result.flows} == {("eh", "fn")}
@@ -68,15 +80,20 @@ def test_a_function_named_after_its_timer_trigger_still_carries_traffic(tmp_path
 
 def test_scripts_and_source_control_deploy(tmp_path: Path) -> None:
     cells = (
-        vertex("sh", SHAPE.format("azure.script_file"), 0, 0, 40, 50, value="Onboarding Scripts")
-        + vertex("git", SHAPE.format("azure.git_repository"), 0, 200, 50, 50, value="app repo")
-        + vertex("rg", AZ.format("general/Resource_Groups.svg"), 300, 0, 60, 60, value="rg-2")
-        + vertex("fn", AZ.format("compute/Function_Apps.svg"), 300, 200, 60, 60, value="fn")
+        _icons(
+            SHAPE,
+            ("sh", "azure.script_file", 0, 0, "Onboarding Scripts"),
+            ("git", "azure.git_repository", 0, 200, "app repo"),
+        )
+        + _icons(
+            AZ,
+            ("rg", "general/Resource_Groups.svg", 300, 0, "rg-2"),
+            ("fn", "compute/Function_Apps.svg", 300, 200, "fn"),
+        )
         + edge("a", "sh", "rg")
         + edge("b", "git", "fn")
     )
-    result = _analyse(tmp_path, cells)
-    kinds = _kinds(result)
+    result, kinds = _read(tmp_path, cells)
     assert kinds["a"] == {("sh", "rg", "deployment")}
     assert kinds["b"] == {("git", "fn", "deployment")}
     assert not result.flows
@@ -90,8 +107,7 @@ def test_a_queue_redrives_to_its_dead_letter_queue(tmp_path: Path) -> None:
         + edge("r", "q", "dlq")
         + edge("w", "fn", "q")
     )
-    result = _analyse(tmp_path, cells)
-    kinds = _kinds(result)
+    result, kinds = _read(tmp_path, cells)
     assert kinds["r"] == {("q", "dlq", "association")}
     assert kinds["w"] == {("fn", "q", "network")}
 
@@ -184,8 +200,7 @@ def test_an_nsg_drawn_to_the_box_around_its_vms_is_on_the_box(tmp_path: Path) ->
         + edge("n", "nsg", "box")
         + edge("t", "lb", "box")
     )
-    result = _analyse(tmp_path, cells)
-    kinds = _kinds(result)
+    result, kinds = _read(tmp_path, cells)
     assert kinds["n"] == {("nsg", "box", "association")}
     assert {(f.source, f.target) for f in result.flows} == {("lb", "vm1"), ("lb", "vm2")}
 
@@ -316,8 +331,7 @@ def test_arrows_on_a_layer_named_for_traffic_are_traffic_over_the_expressroute_c
         + '<mxCell id="flows" value="Flow-ER-Only" parent="0"/>'
         + on_layer
     )
-    result = _analyse(tmp_path, cells)
-    kinds = _kinds(result)
+    result, kinds = _read(tmp_path, cells)
     assert {k for _, _, k in kinds["circuit"]} == {"connectivity"}
     [rel] = [r for r in result.relationships if r.connection == "path"]
     assert rel.kind == "network" and "layer 'Flow-ER-Only'" in rel.reason
@@ -340,8 +354,7 @@ def test_an_arrow_to_a_step_functions_workflow_box_is_to_the_workflow_not_each_s
         + edge("start", "starter", "wf")
         + edge("inner", "plan", "q")
     )
-    result = _analyse(tmp_path, cells)
-    kinds = _kinds(result)
+    result, kinds = _read(tmp_path, cells)
     assert kinds["start"] == {("starter", "wf", "network")}
     assert {(f.source, f.target) for f in result.flows} == {("plan", "q")}
     [rel] = [r for r in result.relationships if r.connection == "start"]
@@ -354,18 +367,19 @@ def test_a_gateway_drawn_to_a_box_badged_with_a_vnet_icon_connects_to_that_netwo
     """The grey box holds a 'Virtual Network' icon and a load balancer: the gateway's line
     to it is the gateway's connection to that network, not traffic to each thing inside;
     a load balancer's line to the same box is traffic to what it holds."""
-    mscae = "image;html=1;image=img/lib/mscae/{};"
     cells = (
         vertex("box", "rounded=0;html=1;fillColor=#f5f5f5;strokeColor=none;", 300, 0, 400, 300)
-        + vertex("vnet", mscae.format("Virtual_Network.svg"), 320, 20, 50, 30, value="VNet")
-        + vertex("vm", mscae.format("Virtual_Machine.svg"), 450, 150, 50, 50, value="vm")
-        + vertex("gw", mscae.format("VPN_Gateway.svg"), 0, 0, 50, 50, value="VPN Gateway")
-        + vertex("lb", mscae.format("Load_Balancer_feature.svg"), 0, 200, 50, 50, value="lb")
+        + _icons(
+            "image;html=1;image=img/lib/mscae/{};",
+            ("vnet", "Virtual_Network.svg", 320, 20, "VNet"),
+            ("vm", "Virtual_Machine.svg", 450, 150, "vm"),
+            ("gw", "VPN_Gateway.svg", 0, 0, "VPN Gateway"),
+            ("lb", "Load_Balancer_feature.svg", 0, 200, "lb"),
+        )
         + edge("link", "gw", "box")
         + edge("t", "lb", "box")
     )
-    result = _analyse(tmp_path, cells)
-    kinds = _kinds(result)
+    result, kinds = _read(tmp_path, cells)
     assert kinds["link"] == {("gw", "box", "connectivity")}
     assert ("lb", "vm") in {(f.source, f.target) for f in result.flows}
     assert not [f for f in result.flows if f.source == "gw"]
