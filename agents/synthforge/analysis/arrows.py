@@ -54,10 +54,22 @@ class ArrowTyper:
             for phrase in phrases:
                 self._phrases.setdefault(tuple(_words(phrase)), kind)
         self._longest = max((len(p) for p in self._phrases), default=1)
-        self._rules: list[dict[str, Any]] = list(doc.get("end_rules", []))
-        for rule in self._rules:
+        self._rules: list[dict[str, Any]] = [dict(r) for r in doc.get("end_rules", [])]
+        #: Per end type, the rules that may match an arrow with an end of that type (in
+        #: rule order), and the rules for any type: an arrow tries only those.
+        self._by_type: dict[str | None, list[int]] = {}
+        self._any_type: list[int] = []
+        for i, rule in enumerate(self._rules):
+            for key in ("either", "other", "both", "same"):
+                if key in rule:
+                    rule[key] = frozenset(rule[key])
             if "named" in rule:
                 rule["_named"] = {tuple(_words(p)) for p in rule["named"]}
+            keyed = rule.get("either", rule.get("both", rule.get("same")))
+            if keyed is None:
+                self._any_type.append(i)
+            for t in keyed or ():
+                self._by_type.setdefault(t, []).append(i)
         self._requires: list[dict[str, Any]] = list(doc.get("label_requires", []))
         #: Types of network structure: a box (VNet, subnet) is typed as such only next
         #: to one of these; an arrow from a box to anything else is about what it holds.
@@ -100,7 +112,7 @@ class ArrowTyper:
         return (best[1], best[2]) if best else None
 
     @staticmethod
-    def _has(types: list[str], end: str | None) -> bool:
+    def _has(types: frozenset[str] | list[str], end: str | None) -> bool:
         return end is not None and end in types
 
     @staticmethod
@@ -116,7 +128,9 @@ class ArrowTyper:
     def _from_ends(
         self, a: str | None, b: str | None, a_name: str = "", b_name: str = ""
     ) -> tuple[str, str] | None:
-        for rule in self._rules:
+        candidates = {*self._by_type.get(a, ()), *self._by_type.get(b, ()), *self._any_type}
+        for i in sorted(candidates):
+            rule = self._rules[i]
             kind = rule["kind"]
             if "same" in rule:
                 if a == b and self._has(rule["same"], a):
