@@ -116,6 +116,7 @@ class Connection(BaseModel):
     )
     label: str = ""
     direction: Literal["forward", "backward", "both", "none"] = "forward"
+    layer: str = Field(default="", description="Name of the draw.io layer the arrow is on")
 
 
 class DetectionResult(AgentResult):

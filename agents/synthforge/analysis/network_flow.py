@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -191,8 +191,13 @@ class Topology:
             if container.kind == "vnet":
                 return container.id
         subnet = self.subnet(resource)
-        # a subnet drawn without its VNet box stands for its own network
-        return subnet
+        if subnet is None:
+            return None
+        # a subnet drawn without its VNet box stands for its own network; subnets drawn
+        # together in one plain box (an 'on-premises' site, a branch) share that network
+        parent = self.containers[subnet].parent
+        box = self.containers.get(parent) if parent else None
+        return box.id if box is not None and box.kind == "group" else subnet
 
     def subnet(self, resource: Resource) -> str | None:
         """The innermost subnet ``resource`` is drawn in."""
@@ -446,7 +451,10 @@ def _resolve_end(endpoint: str | None, topology: Topology, known: _Known) -> _En
         return _End(INTERNET, EXTERNAL, [INTERNET])
     if endpoint in known.outside:
         flow_ids = [] if endpoint in known.decorations else [INTERNET]
-        return _End(endpoint, EXTERNAL, [], "drawn to a party outside the architecture", flow_ids)
+        note = "drawn to a party outside the architecture"
+        if flow_ids:
+            note += ": traffic with it is traffic with the internet"
+        return _End(endpoint, EXTERNAL, [], note, flow_ids)
     container = topology.containers.get(endpoint)
     if container is not None and container.badge in known.icon_to_resource:
         badge = topology.resources[known.icon_to_resource[container.badge]]
@@ -539,7 +547,9 @@ def _drafts(
     relationships: list[Relationship],
 ) -> list[_Draft]:
     known = _known_ends(arch)
+    names = _end_names(arch)
     typer = load_arrow_typer()
+    boxed = set(typer.resource_boxes.values())
     drafts: list[_Draft] = []
     dropped: list[str] = []
     for conn in arch.connections:
@@ -548,16 +558,46 @@ def _drafts(
         if src is None or tgt is None or src.ref == tgt.ref:
             dropped.append(conn.id)
             continue
+        src, tgt = _as_box_resource(src, topology), _as_box_resource(tgt, topology)
+        boxes = {e.ref for e in (src, tgt) if e.ref in topology.containers and e.rtype in boxed}
         src_type, tgt_type = src.rtype, tgt.rtype
         structure, placement = typer.structure_types, typer.placement_types
-        if src.ref in topology.containers and tgt_type not in structure | placement:
+        if (
+            src.ref in topology.containers
+            and src.ref not in boxes
+            and tgt_type not in structure | placement
+        ):
             src_type = src_type if src_type in placement else None
-        if tgt.ref in topology.containers and src_type not in structure | placement:
+        if (
+            tgt.ref in topology.containers
+            and tgt.ref not in boxes
+            and src_type not in structure | placement
+        ):
             tgt_type = tgt_type if tgt_type in placement else None
-        arrow = typer.classify(conn.label, src_type, tgt_type)
+        if src_type is None and tgt_type in structure:
+            src_type = _badge_type(src.ref, topology)
+        if tgt_type is None and src_type in structure:
+            tgt_type = _badge_type(tgt.ref, topology)
+        arrow = typer.classify(
+            conn.label,
+            src_type,
+            tgt_type,
+            names.get(conn.source or "", ""),
+            names.get(conn.target or "", ""),
+            conn.layer,
+        )
         first, second = (tgt, src) if conn.direction == "backward" else (src, tgt)
-        for a in _relationship_ends(first, topology, known):
-            for b in _relationship_ends(second, topology, known):
+        whole = arrow.kind in typer.whole_box_kinds  # an NSG on a box is on the box
+        for a in (
+            _box_ends(first, topology, known)
+            if whole or first.ref in boxes
+            else _relationship_ends(first, topology, known)
+        ):
+            for b in (
+                _box_ends(second, topology, known)
+                if whole or second.ref in boxes
+                else _relationship_ends(second, topology, known)
+            ):
                 if a == b:
                     continue
                 relationships.append(
@@ -577,11 +617,12 @@ def _drafts(
                 topology.join(net_a, net_b)
         if arrow.kind != "network":
             continue
-        sources, targets = src.flow_members(), tgt.flow_members()
+        sources = _traffic_members(src, names.get(conn.source or "", ""))
+        targets = _traffic_members(tgt, names.get(conn.target or "", ""))
         if not sources or not targets:
             dropped.append(conn.id)
             continue
-        note = "; ".join(filter(None, [src.note, tgt.note]))
+        note = "; ".join(filter(None, [src.note, tgt.note, _outside_note(src, tgt, names)]))
         drafts.extend(_expand(conn, sources, targets, note))
     if dropped:
         warnings.append(
@@ -589,6 +630,91 @@ def _drafts(
             + ", ".join(dropped)
         )
     return drafts
+
+
+def _as_box_resource(end: _End, topology: Topology) -> _End:
+    """A box drawn for one resource (a Step Functions workflow holding the steps it
+    runs) stands for that resource, not for what it holds: an arrow to it is not an arrow
+    to each step. The resource is not one of the architecture's: a flow to it is a flow to
+    the box, a part of its own."""
+    container = topology.containers.get(end.ref)
+    rtype = load_arrow_typer().resource_boxes.get(container.icon_key or "") if container else None
+    if container is None or rtype is None:
+        return end
+    note = f"drawn to {container.label!r}, a box that is one {rtype}"
+    return _End(end.ref, rtype, [], note, [end.ref])
+
+
+def _box_ends(end: _End, topology: Topology, known: _Known) -> list[str]:
+    """The id a relationship names for an end that is a whole box: the resource of the
+    boundary icon badging it (a box with a subnet icon on its corner is the subnet), else
+    the box itself."""
+    container = topology.containers.get(end.ref)
+    if container is not None and container.badge in known.icon_to_resource:
+        return [known.icon_to_resource[container.badge]]
+    return [end.ref]
+
+
+def _badge_type(ref: str, topology: Topology) -> str | None:
+    """The type a plain box stands for by the one VNet icon drawn directly in it as its
+    badge (a grey box holding a 'Virtual Network' icon and what is on it), else None."""
+    container = topology.containers.get(ref)
+    if container is None or container.kind != "group":
+        return None
+    memo: dict[str, str | None] = topology.__dict__.setdefault("_badge_memo", {})
+    if ref not in memo:  # worked out once per box
+        badges = [
+            r
+            for r in topology.members(ref)
+            if r.containers
+            and r.containers[-1] == ref
+            and r.resource_type.lower() == VNET_TYPE.lower()
+        ]
+        memo[ref] = VNET_TYPE if len(badges) == 1 else None
+    return memo[ref]
+
+
+def _end_names(arch: ReviewedArchitecture) -> dict[str, str]:
+    """What the drawing says of each end, for the arrow rules that look at names: a
+    resource's name; a non-architectural icon's label, icon and reason."""
+    names: dict[str, str] = {}
+    for r in arch.resources:
+        for drawing in (r.id, r.icon_id, *r.drawings):
+            if drawing:
+                names.setdefault(drawing, r.name)
+    for n in arch.non_architectural:
+        names.setdefault(n.icon_id, f"{n.label} {n.icon_key} {n.reason}")
+    return names
+
+
+def _outside(end: _End, name: str) -> bool:
+    """A non-architectural end that is a party to traffic: a SaaS, an on-premises system,
+    a device (not a person, who is the internet already; not a legend, glyph or file).
+    Ends that say themselves where a flow joins (``flow_ids``) are judged where resolved."""
+    return (
+        end.flow_ids is None
+        and not end.members
+        and end.rtype == EXTERNAL
+        and not load_arrow_typer().is_decoration(name)
+    )
+
+
+def _traffic_members(end: _End, name: str) -> list[str]:
+    """The flow ends an end of a traffic arrow covers: traffic with an outside system is
+    traffic with the internet; a plain shape or an empty box is that part itself; a
+    decoration (by either table of them) is no party."""
+    if end.flow_ids is not None:
+        decoration = end.flow_ids == [INTERNET] and load_arrow_typer().is_decoration(name)
+        return [] if decoration else end.flow_ids
+    return [INTERNET] if _outside(end, name) else end.members
+
+
+def _outside_note(src: _End, tgt: _End, names: dict[str, str]) -> str:
+    return "; ".join(
+        f"{e.ref!r} is not a resource: traffic with it is traffic with the internet"
+        for e in (src, tgt)
+        if _outside(e, names.get(e.ref, ""))
+    )
 
 
 def _expand(conn: Connection, sources: list[str], targets: list[str], note: str) -> list[_Draft]:
@@ -667,6 +793,10 @@ def analyse(arch: ReviewedArchitecture) -> NetworkAnalysis:
         if has_network and r.id not in public_targets and private_endpoint_rule(r) is not None
     }
     private_endpoints |= _drawn_private_endpoints(arch, relationships)
+    fronts = {t.lower() for t in load_data("protocols.json")["fronts"]}
+    exposed = {  # internet-facing load balancers and gateways
+        r.id for r in arch.resources if r.id in public_targets and r.resource_type.lower() in fronts
+    }
 
     flows: list[Flow] = []
     unknown = 0
@@ -692,7 +822,7 @@ def analyse(arch: ReviewedArchitecture) -> NetworkAnalysis:
                 direction=d.direction,  # type: ignore[arg-type]
                 protocol=protocol,
                 port=port,
-                private=_is_private(initiator, acceptor, topology, private_endpoints),
+                private=_is_private(initiator, acceptor, topology, private_endpoints, exposed),
                 label=d.label,
                 reason=reason,
             )
@@ -744,12 +874,31 @@ def _initiator(d: _Draft, topology: Topology) -> tuple[str, str]:
 
 
 def _is_private(
-    initiator: str, acceptor: str, topology: Topology, private_endpoints: set[str]
+    initiator: str,
+    acceptor: str,
+    topology: Topology,
+    private_endpoints: set[str],
+    exposed: Collection[str] = frozenset(),
 ) -> bool:
+    """Whether traffic from ``initiator`` to ``acceptor`` stays on private networking.
+
+    With no network drawn, the backend leg of an internet-facing load balancer or gateway
+    (one the internet sends traffic to) is public, as the drawing shows nothing private.
+    Traffic between a hybrid link (an ExpressRoute circuit, a VPN connection) and a
+    resource on a network is private.
+    """
     if INTERNET in (initiator, acceptor):
+        return False
+    exposed_one = initiator in exposed and initiator in topology.resources
+    if exposed_one and topology.vnet(topology.resources[initiator]) == IMPLICIT_NETWORK:
         return False
     init_net = topology.network_group(topology.network_of(initiator))
     acc_net = topology.network_group(topology.network_of(acceptor))
+    links = _lower_set("private_links")
+    for link, other in ((initiator, acc_net), (acceptor, init_net)):
+        resource = topology.resources.get(link)
+        if resource is not None and resource.resource_type.lower() in links and other is not None:
+            return True  # over an ExpressRoute circuit or a VPN connection
     return init_net is not None and (init_net == acc_net or acceptor in private_endpoints)
 
 

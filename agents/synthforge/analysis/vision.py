@@ -733,9 +733,21 @@ class _PageScan:
                     target=target,
                     label="; ".join(t for t in labels if t),
                     direction=edge_direction(cell),
+                    layer=self._layer(cell),
                 )
             )
         return out
+
+    def _layer(self, cell: Cell) -> str:
+        """The name of the layer ``cell`` is drawn on (a child of the page's root cell)."""
+        seen = {cell.id}
+        while cell.parent in self.cells and cell.parent not in seen:
+            parent = self.cells[cell.parent]
+            if parent.parent is None or parent.parent not in self.cells:
+                return cell.label if not (cell.vertex or cell.edge) else ""
+            seen.add(parent.id)
+            cell = parent
+        return ""
 
 
 def edge_direction(cell: Cell) -> Direction:
