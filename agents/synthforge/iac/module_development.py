@@ -235,6 +235,12 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
         elif entry.get("front"):
             inst.public_access = True
             inst.public_reason = "serves clients and has no private endpoint in the analysis"
+        if inst.public_access:
+            inst.public_flows = [
+                f"{INTERNET} → {inst.symbol} ({f.protocol}/{f.port or 'any'})"
+                for f in public
+                if f.source == INTERNET
+            ]
         plan.instances.append(inst)
         by_id[resource.id] = inst
         if kind == "log_analytics_workspace" and plan.workspace is None:
@@ -623,6 +629,9 @@ def generate(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Generate
     from agents.synthforge.iac.fixes import secure_defaults
 
     files, defaults = secure_defaults(files)
+    from agents.synthforge.iac.suppressions import suppress
+
+    files = suppress(files, plan)
     warnings = list(plan.warnings)
     for inst in plan.instances:
         if inst.function_app:
