@@ -223,12 +223,16 @@ def test_public_access_follows_the_flows() -> None:
     # the vault is reached privately only: disabled
     assert applied["kv"].public_network_access == "Disabled"
     assert "public_network_access_enabled = false" in _module_block(main, applied["kv"].module)
-    # storage is reached over public networking: stays enabled, and says why
-    assert applied["st"].public_network_access == "Enabled"
-    assert "Shop Front" in applied["st"].public_access_reason
-    assert "public_network_access_enabled = true" in _module_block(main, applied["st"].module)
-    # the web app is reached from the internet
+    # storage is reached from the web app over public networking: only traffic from the
+    # internet needs public access, so it is disabled, and a warning names the flow
+    assert applied["st"].public_network_access == "Disabled"
+    assert "public_network_access_enabled = false" in _module_block(main, applied["st"].module)
+    assert any(
+        "'Uploads': reached over public networking from 'Shop Front'" in w for w in out.warnings
+    )
+    # the web app is reached from the internet: enabled, and the reason cites the flow
     assert applied["web"].public_network_access == "Enabled"
+    assert "internet → web_app_shop_front (HTTPS/443)" in applied["web"].public_access_reason
 
 
 def test_names_regions_and_skus_are_variables_with_defaults() -> None:

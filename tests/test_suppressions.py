@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from iac_helpers import analysis
 
 from agents.base import AgentConfig
 from agents.synthforge.iac.code_quality import CodeQualityAgent, accepted_issue, skipped
@@ -27,37 +28,22 @@ from agents.synthforge.iac.suppressions import (
     suppress_text,
     value_at,
 )
-from agents.synthforge.models import (
-    ArchitectureAnalysis,
-    Flow,
-    NetworkFlowResult,
-    Resource,
-    Review,
-    ReviewedArchitecture,
-)
+from agents.synthforge.models import ArchitectureAnalysis, Flow
 from orchestration.patterns.feedback_loop import FeedbackLoop
 
 
-def _res(id_: str, type_: str, name: str) -> Resource:
-    return Resource(id=id_, name=name, provider="azure", resource_type=type_, mapping_source="t")
-
-
 def make_analysis() -> ArchitectureAnalysis:
-    arch = ReviewedArchitecture(
-        source="shop__web__architecture.drawio",
-        resources=[
-            _res("web", "Microsoft.Web/sites", "Shop Front"),
-            _res("st", "Microsoft.Storage/storageAccounts", "Uploads"),
-            _res("cosmos", "Microsoft.DocumentDB/databaseAccounts", "Orders"),
+    return analysis(
+        "shop__web__architecture.drawio",
+        [
+            ("web", "Microsoft.Web/sites", "Shop Front"),
+            ("st", "Microsoft.Storage/storageAccounts", "Uploads"),
+            ("cosmos", "Microsoft.DocumentDB/databaseAccounts", "Orders"),
         ],
-        review=Review(reviewer="test", method="accept_all"),
-    )
-    flows = [
-        Flow(source="internet", target="web", protocol="HTTPS", port=443, private=False),
-        Flow(source="web", target="st", protocol="HTTPS", port=443, private=False),
-    ]
-    return ArchitectureAnalysis(
-        architecture=arch, network=NetworkFlowResult(flows=flows), report_markdown="# r\n"
+        [
+            Flow(source="internet", target="web", protocol="HTTPS", port=443, private=False),
+            Flow(source="web", target="st", protocol="HTTPS", port=443, private=False),
+        ],
     )
 
 
@@ -66,6 +52,7 @@ def _files(out: GeneratedModules) -> dict[str, str]:
 
 
 def _skips(text: str) -> dict[str, str]:
+    """check id → reason of the suppression comments in ``text``."""
     return dict(re.findall(r"checkov:skip=([A-Z0-9_]+):(.*)", text))
 
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from agents.synthforge.iac.kinds import SPECS, bicep_default, bicep_main, bicep_type
+from agents.synthforge.iac.kinds import (
+    SPECS,
+    Variable,
+    bicep_default,
+    bicep_main,
+    bicep_type,
+    kind_variables,
+)
 
 if TYPE_CHECKING:
     from agents.synthforge.iac.kinds import KindSpec
@@ -89,6 +96,9 @@ resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
   }
 }
 
+// App Service authentication is in the Terraform module (auth_settings_v2) only: its
+// resource here, Microsoft.Web/sites/config 'authsettingsV2', is not among the Bicep
+// type definitions these modules are checked against; add it, or sign callers in.
 resource main 'Microsoft.Web/sites@2023-12-01' = {
   name: name
   location: location
@@ -101,6 +111,8 @@ resource main 'Microsoft.Web/sites@2023-12-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     publicNetworkAccess: publicNetworkAccess
+    clientCertEnabled: true
+    clientCertMode: clientCertificateMode
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
@@ -126,6 +138,10 @@ resource main 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     allowBlobPublicAccess: false
     allowSharedKeyAccess: false
     defaultToOAuthAuthentication: true
+    networkAcls: {
+      bypass: 'AzureServices'
+      defaultAction: DEFAULT_ACTION
+    }
   }
 }
 """
@@ -159,6 +175,7 @@ resource main 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
   properties: {
     databaseAccountOfferType: sku
     publicNetworkAccess: publicNetworkAccess
+    enableMultipleWriteLocations: false
     disableLocalAuth: true
     minimalTlsVersion: 'Tls12'
     consistencyPolicy: {
@@ -427,8 +444,15 @@ resource main 'Microsoft.ContainerService/managedClusters@2024-02-01' = {
         count: 2
         vmSize: sku
         vnetSubnetID: subnetId
+        maxPods: 50
+        osDiskType: 'Ephemeral'
+        enableEncryptionAtHost: true
       }
     ]
+    apiServerAccessProfile: {
+      enablePrivateCluster: true
+    }
+    diskEncryptionSetID: diskEncryptionSetId
     networkProfile: {
       networkPlugin: 'azure'
       networkPolicy: 'azure'
@@ -441,6 +465,12 @@ resource main 'Microsoft.ContainerService/managedClusters@2024-02-01' = {
         enabled: true
         config: {
           logAnalyticsWorkspaceResourceID: logAnalyticsWorkspaceId
+        }
+      }
+      azureKeyvaultSecretsProvider: {
+        enabled: true
+        config: {
+          enableSecretRotation: 'true'
         }
       }
     }
@@ -540,8 +570,17 @@ def _diagnostics(logs: bool) -> str:
     )
 
 
-def module_file(kind: str) -> str:
-    """The text of ``modules/<kind>.bicep``."""
+#: The storage SKUs the module allows: geo-redundant ones only (the default is Standard_GRS).
+GEO_REDUNDANT_STORAGE = ("Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS")
+
+#: The network rules' default action: a literal Deny where no instance of the kind has
+#: public network access (checkov sees it, as Azure does), else one that follows it.
+_DEFAULT_ACTION = ("'Deny'", "publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'")
+
+
+def module_file(kind: str, *, public: bool = True) -> str:
+    """The text of ``modules/<kind>.bicep`` (``public``: some instance of it has public
+    network access)."""
     spec = SPECS.get(kind)
     params = [
         "@description('Name of the resource')\nparam name string",
@@ -550,7 +589,9 @@ def module_file(kind: str) -> str:
     ]
     if kind not in _NO_SKU:
         help_ = spec.sku_help if spec is not None else _SKU_HELP.get(kind, "SKU")
-        params.append(f"@description('{help_}')\nparam sku string")
+        allowed = "".join(f"\n  {s(v)}" for v in GEO_REDUNDANT_STORAGE)
+        only = f"\n@allowed([{allowed}\n])" if kind == "storage_account" else ""
+        params.append(f"@description('{help_}'){only}\nparam sku string")
     if spec is not None:
         params += _spec_params(spec)
     if kind in _PE_KINDS:
@@ -577,6 +618,8 @@ def module_file(kind: str) -> str:
             "@description('Object id of the Microsoft Entra admin group')\n"
             "param entraAdminObjectId string",
         ]
+    if spec is None:
+        params += _variable_params(kind_variables(kind, "bicep"))
     if kind == "linux_virtual_machine":
         params += [
             "@description('Admin user name')\nparam adminUsername string = 'azureuser'",
@@ -591,7 +634,8 @@ def module_file(kind: str) -> str:
         ]
     if kind == "log_analytics_workspace":
         params.append("@description('Log retention in days')\nparam retentionInDays int = 90")
-    text = "\n\n".join(params) + "\n\n" + _bodies(kind)
+    body = _bodies(kind).replace("DEFAULT_ACTION", _DEFAULT_ACTION[public])
+    text = "\n\n".join(params) + "\n\n" + body
     if spec is not None and spec.bicep_scope:
         text = f"targetScope = '{spec.bicep_scope}'\n\n" + text
     _, logs = MAIN_RESOURCE[kind]
@@ -646,13 +690,19 @@ def _spec_params(spec: KindSpec) -> list[str]:
             "@description('Id of the resource it belongs to')\nparam parentId string",
             "@description('Name of the resource it belongs to')\nparam parentName string",
         ]
-    for extra in spec.variables:
+    return params + _variable_params(spec.variables)
+
+
+def _variable_params(variables: tuple[Variable, ...]) -> list[str]:
+    """A module's own variables as Bicep parameters (no default: required)."""
+    out = []
+    for extra in variables:
         default = "" if extra.default is None else f" = {bicep_default(extra.default)}"
-        params.append(
+        out.append(
             f"@description({s(extra.description)})\n"
             f"param {camel(extra.name)} {bicep_type(extra.type)}{default}"
         )
-    return params
+    return out
 
 
 def camel(symbol: str) -> str:
@@ -703,6 +753,8 @@ def _module(plan: Plan, inst: Instance) -> str:
     spec = SPECS.get(inst.kind)
     if spec is not None:
         params += _spec_module_params(plan, inst, spec)
+    required = [v for v in kind_variables(inst.kind, "bicep") if v.default is None]
+    params += [(camel(v.name), sym + camel("_" + v.name)) for v in required]
     body = "\n".join(f"    {k}: {v}" for k, v in params)
     comment = (
         f"// {'added: ' if inst.added else ''}{inst.resource.name} ({inst.resource.resource_type})"
@@ -733,7 +785,6 @@ def subnet_prefix(space: str, newbits: int, netnum: int) -> str:
 def _spec_module_params(plan: Plan, inst: Instance, spec: KindSpec) -> list[tuple[str, str]]:
     from agents.synthforge.iac.terraform import own_subnet_index
 
-    sym = camel(inst.symbol)
     params: list[tuple[str, str]] = []
     if "vnet" in spec.inputs and plan.network is not None:
         net = plan.network
@@ -748,9 +799,6 @@ def _spec_module_params(plan: Plan, inst: Instance, spec: KindSpec) -> list[tupl
     if "parent" in spec.inputs and inst.parent is not None:
         parent = camel(inst.parent.symbol)
         params += [("parentId", f"{parent}.outputs.id"), ("parentName", f"{parent}.outputs.name")]
-    params += [
-        (camel(v.name), sym + camel("_" + v.name)) for v in spec.variables if v.default is None
-    ]
     return params
 
 
@@ -826,7 +874,7 @@ def render(plan: Plan) -> list[tuple[str, str]]:
                 f"@description('{_SKU_HELP.get(inst.kind, 'SKU')} of {label}')\n"
                 f"param {sym}Sku string = {s(_sku(inst))}"
             )
-        for extra in SPECS[inst.kind].variables if inst.kind in SPECS else ():
+        for extra in kind_variables(inst.kind, "bicep"):
             if extra.default is None:  # required: the user gives it
                 params.append(
                     f"@description({s(f'{extra.description} ({label})')})\n"
@@ -858,5 +906,6 @@ def render(plan: Plan) -> list[tuple[str, str]]:
     )
     files = [("main.bicep", "\n".join(parts))]
     for kind in sorted({i.kind for i in plan.instances}):
-        files.append((f"modules/{kind}.bicep", module_file(kind)))
+        public = any(i.public_access for i in plan.instances if i.kind == kind)
+        files.append((f"modules/{kind}.bicep", module_file(kind, public=public)))
     return files

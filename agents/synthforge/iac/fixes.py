@@ -212,7 +212,9 @@ NOT_FIXED: dict[str, str] = {
     "CKV2_AZURE_1": "customer-managed keys need a key and a key-management decision",
     "CKV_AZURE_17": "client certificates would be required from every caller; decide per app",
     "CKV_AZURE_13": "App Service authentication needs an identity provider chosen per app",
-    "CKV_AZURE_88": "Azure Files storage for the app depends on the app's needs",
+    "CKV_AZURE_88": "mounting Azure Files needs a file share and its storage account's "
+    "access key, and the modules turn shared-key access off; an app that keeps files on "
+    "disk needs a share, a stateless app or function does not: decide per app",
     "CKV_AZURE_16": "needs an identity provider chosen per app",
     "CKV_AZURE_140": (
         "local authentication is off (local_authentication_enabled = false); checkov reads "

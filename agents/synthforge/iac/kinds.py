@@ -40,6 +40,7 @@ class Variable:
     type: str  # string, number, bool
     description: str
     default: str | int | bool | None = None
+    languages: tuple[str, ...] = ("terraform", "bicep")  # the modules that take it
 
 
 @dataclass(frozen=True)
@@ -877,3 +878,44 @@ _SPECS: list[KindSpec] = [
 
 #: kind → spec, for every kind described as data.
 SPECS: dict[str, KindSpec] = {spec.kind: spec for spec in _SPECS}
+
+#: The own variables of the hand-written kinds (the data kinds' are in their spec). A
+#: secure setting that needs a value only a person can give is a required one.
+HAND_VARIABLES: dict[str, tuple[Variable, ...]] = {
+    "web_app": (
+        Variable(
+            "auth_client_id",
+            "string",
+            "Application (client) id of the Microsoft Entra app registration that signs "
+            "callers in (App Service authentication)",
+            languages=("terraform",),
+        ),
+        Variable(
+            "unauthenticated_action",
+            "string",
+            "What a caller without a valid token gets: Return401 (APIs, functions) or "
+            "RedirectToLoginPage (browser apps)",
+            "Return401",
+            languages=("terraform",),
+        ),
+        Variable(
+            "client_certificate_mode",
+            "string",
+            "Incoming client certificates: Required, Optional or OptionalInteractiveUser",
+            "Required",
+        ),
+    ),
+    "kubernetes_cluster": (
+        Variable(
+            "disk_encryption_set_id",
+            "string",
+            "Id of the disk encryption set (a customer-managed key) for the nodes' disks",
+        ),
+    ),
+}
+
+
+def kind_variables(kind: str, language: str) -> tuple[Variable, ...]:
+    """The ``language`` module's own variables: its spec's, or the hand-written kind's."""
+    found = SPECS[kind].variables if kind in SPECS else HAND_VARIABLES.get(kind, ())
+    return tuple(v for v in found if language in v.languages)

@@ -50,6 +50,7 @@ from agents.synthforge.iac.models import (
 from agents.synthforge.iac.plan import Grant, Instance, Plan
 from agents.synthforge.models import (
     ArchitectureAnalysis,
+    Flow,
     Resource,
     ResourceSecurity,
     RoleAssignment,
@@ -174,6 +175,7 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
     if analysis.security is not None:
         security = {s.resource_id: s for s in analysis.security.resources}
     flows = analysis.network.flows if analysis.network is not None else []
+    names = {r.id: r.name for r in analysis.architecture.resources}
     used: set[str] = set()
     by_id: dict[str, Instance] = {}
     for resource in analysis.architecture.resources:
@@ -216,31 +218,7 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
             identity=bool(sec and sec.managed_identity) or kind in _ALWAYS_IDENTITY,
             private_endpoint=sec.private_endpoint if sec else None,
         )
-        inbound = [f for f in flows if f.target == resource.id]
-        public = [f for f in inbound if not f.private]
-        if sec is not None and sec.public_network_access == "Disabled":
-            inst.public_access = False
-        elif sec is not None and sec.public_network_access == "Enabled":
-            inst.public_access = True
-            note = next((n for n in sec.notes if "public" in n.lower()), "")
-            inst.public_reason = note or "the security analysis keeps public network access"
-        elif inst.private_endpoint is not None and not public:
-            inst.public_access = False
-        elif any(f.source == INTERNET for f in inbound):
-            inst.public_access, inst.public_reason = True, "reached from the internet"
-        elif public:
-            names = ", ".join(sorted({f.source for f in public}))
-            inst.public_access = True
-            inst.public_reason = f"reached over public networking from {names}"
-        elif entry.get("front"):
-            inst.public_access = True
-            inst.public_reason = "serves clients and has no private endpoint in the analysis"
-        if inst.public_access:
-            inst.public_flows = [
-                f"{INTERNET} → {inst.symbol} ({f.protocol}/{f.port or 'any'})"
-                for f in public
-                if f.source == INTERNET
-            ]
+        _public_access(plan, inst, sec, [f for f in flows if f.target == resource.id], names)
         plan.instances.append(inst)
         by_id[resource.id] = inst
         if kind == "log_analytics_workspace" and plan.workspace is None:
@@ -256,7 +234,8 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
     _address_spaces(plan, analysis.network.vnets if analysis.network is not None else [])
     for inst in plan.instances:
         unreachable = not inst.public_access and inst.private_endpoint is None
-        if inst.kind in _PUBLIC_ACCESS_KINDS and unreachable:
+        said = any(w.startswith(f"{inst.resource.name!r}: reached over") for w in plan.warnings)
+        if inst.kind in _PUBLIC_ACCESS_KINDS and unreachable and not said:
             plan.warnings.append(
                 f"{inst.resource.name!r}: public network access is disabled and the "
                 "analysis gives it no private endpoint, so nothing can reach it; add a "
@@ -270,6 +249,41 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
         for ra in sec.role_assignments:
             _grant(plan, by_id, ra)
     return plan
+
+
+def _public_access(
+    plan: Plan,
+    inst: Instance,
+    sec: ResourceSecurity | None,
+    inbound: list[Flow],
+    names: dict[str, str],
+) -> None:
+    """Public network access only where a flow from the internet reaches ``inst`` directly.
+
+    Traffic from the diagram's own resources does not need it, whatever networking the
+    diagram draws for it: they reach the resource over a private endpoint or VNet
+    integration (a warning names them where the analysis gives the resource no private
+    endpoint). A ``Disabled`` decision of the security analysis stands. The flows that
+    need it are kept (``public_flows``): the suppression of the public-access checks
+    cites them.
+    """
+    internet = [f for f in inbound if f.source == INTERNET and not f.private]
+    if internet and not (sec is not None and sec.public_network_access == "Disabled"):
+        inst.public_access = True
+        inst.public_flows = [
+            f"{INTERNET} → {inst.symbol} ({f.protocol}/{f.port or 'any'})" for f in internet
+        ]
+        inst.public_reason = "reached directly from the internet: " + "; ".join(inst.public_flows)
+        return
+    inst.public_access = False
+    others = sorted({f.source for f in inbound if not f.private})
+    if others and inst.private_endpoint is None:
+        plan.warnings.append(
+            f"{inst.resource.name!r}: reached over public networking from "
+            f"{', '.join(repr(names.get(o, o)) for o in others)} in the diagram, but only "
+            "traffic from the internet needs public network access, so it is disabled; "
+            "give those a private path (a private endpoint for it, VNet integration for them)"
+        )
 
 
 _SUBNET_KINDS = {"linux_virtual_machine", "kubernetes_cluster"} | {

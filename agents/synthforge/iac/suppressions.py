@@ -69,6 +69,43 @@ FALSE_POSITIVES: dict[tuple[Language, str], Suppression] = {
     ),
 }
 
+FALSE_POSITIVES[("bicep", "CKV_AZURE_206")] = Suppression(
+    ("Microsoft.Storage/storageAccounts",),
+    f"{FALSE_POSITIVE}: the SKU is the parameter sku, which the module allows to be "
+    "only Standard_GRS, Standard_RAGRS, Standard_GZRS or Standard_RAGZRS (geo-redundant; "
+    "the root module's default is Standard_GRS); checkov does not evaluate Bicep parameters",
+    evidence=((("sku", "name"), "sku"),),
+    in_file=r"@allowed\(\[\n  'Standard_GRS'\n  'Standard_RAGRS'\n  'Standard_GZRS'\n"
+    r"  'Standard_RAGZRS'\n\]\)\nparam sku string\n",
+)
+
+_AKS_ARM = ("Microsoft.ContainerService/managedClusters",)
+FALSE_POSITIVES[("bicep", "CKV_AZURE_6")] = Suppression(
+    _AKS_ARM,
+    f"{FALSE_POSITIVE}: the API server is private (apiServerAccessProfile."
+    "enablePrivateCluster: true), and a private cluster takes no authorized IP ranges; "
+    "checkov's Terraform check passes a private cluster, its Bicep one does not",
+    evidence=((("properties", "apiServerAccessProfile", "enablePrivateCluster"), "true"),),
+)
+FALSE_POSITIVES[("bicep", "CKV_AZURE_172")] = Suppression(
+    _AKS_ARM,
+    f"{FALSE_POSITIVE}: secret rotation is on (azureKeyvaultSecretsProvider config "
+    "enableSecretRotation: 'true'; the add-on's config values are strings in the ARM "
+    "schema); checkov expects a boolean there",
+    evidence=(
+        (
+            (
+                "properties",
+                "addonProfiles",
+                "azureKeyvaultSecretsProvider",
+                "config",
+                "enableSecretRotation",
+            ),
+            "'true'",
+        ),
+    ),
+)
+
 _WEB = ("azurerm_linux_web_app", "azurerm_windows_web_app")
 
 #: (language, check id) → resource types, for the checks that public network access is
@@ -155,18 +192,18 @@ def public_reasons(plan: Plan) -> dict[str, str]:
 def _wanted(
     language: Language, type_: str, kind: str | None, public: dict[str, str]
 ) -> list[tuple[str, Suppression]]:
-    out = [
-        (code, supp)
-        for (lang, code), supp in FALSE_POSITIVES.items()
-        if lang == language and type_ in supp.resource_types
-    ]
-    if kind in public:
+    out = []
+    if kind in public:  # first: where both apply, the diagram's reason is the one given
         out += [
             (code, Suppression(types, public[kind]))
             for (lang, code), types in PUBLIC_CHECKS.items()
             if lang == language and type_ in types
         ]
-    return out
+    return out + [
+        (code, supp)
+        for (lang, code), supp in FALSE_POSITIVES.items()
+        if lang == language and type_ in supp.resource_types
+    ]
 
 
 def suppress_text(text: str, language: Language, kind: str | None, public: dict[str, str]) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from agents.synthforge.iac.kinds import SPECS, tf_default, tf_main
+from agents.synthforge.iac.kinds import SPECS, kind_variables, tf_default, tf_main
 
 if TYPE_CHECKING:
     from agents.synthforge.iac.kinds import KindSpec
@@ -111,6 +111,8 @@ resource "azurerm_linux_web_app" "this" {
   public_network_access_enabled                  = var.public_network_access_enabled
   ftp_publish_basic_authentication_enabled       = false
   webdeploy_publish_basic_authentication_enabled = false
+  client_certificate_enabled                     = true
+  client_certificate_mode                        = var.client_certificate_mode
   tags                                           = var.tags
 
   identity {
@@ -122,7 +124,25 @@ resource "azurerm_linux_web_app" "this" {
     ftps_state          = "Disabled"
     http2_enabled       = true
   }
+
+  auth_settings_v2 {
+    auth_enabled           = true
+    require_authentication = true
+    unauthenticated_action = var.unauthenticated_action
+    default_provider       = "azureactivedirectory"
+
+    active_directory_v2 {
+      client_id            = var.auth_client_id
+      tenant_auth_endpoint = "https://login.microsoftonline.com/${data.azurerm_client_config.current.tenant_id}/v2.0"
+    }
+
+    login {
+      token_store_enabled = false
+    }
+  }
 }
+
+data "azurerm_client_config" "current" {}
 """
     if kind == "storage_account":
         return """\
@@ -392,6 +412,8 @@ resource "azurerm_kubernetes_cluster" "this" {
   local_account_disabled            = true
   role_based_access_control_enabled = true
   azure_policy_enabled              = true
+  private_cluster_enabled           = true
+  disk_encryption_set_id            = var.disk_encryption_set_id
   tags                              = var.tags
 
   default_node_pool {
@@ -515,7 +537,7 @@ def module_files(kind: str) -> list[tuple[str, str]]:
             _var("parent_id", "string", "Id of the resource it belongs to"),
             _var("parent_name", "string", "Name of the resource it belongs to"),
         ]
-    for extra in spec.variables if spec is not None else ():
+    for extra in kind_variables(kind, "terraform"):
         default = None if extra.default is None else tf_default(extra.default)
         variables.append(_var(extra.name, extra.type, extra.description, default))
     if "public" in inputs:
@@ -635,6 +657,8 @@ def _module_call(plan: Plan, inst: Instance) -> str:
         args.append(("admin_ssh_public_key", "var.admin_ssh_public_key"))
     if spec is not None:
         args += _spec_args(plan, inst, spec)
+    required = [v for v in kind_variables(inst.kind, "terraform") if v.default is None]
+    args += [(v.name, f"var.{inst.symbol}_{v.name}") for v in required]
     width = max(len(k) for k, _ in args)
     body = "\n".join(f"  {k.ljust(width)} = {v}" for k, v in args)
     comment = f"# {inst.resource.name} ({inst.resource.resource_type})"
@@ -667,7 +691,6 @@ def _spec_args(plan: Plan, inst: Instance, spec: KindSpec) -> list[tuple[str, st
             ("parent_id", f"module.{inst.parent.symbol}.id"),
             ("parent_name", f"module.{inst.parent.symbol}.name"),
         ]
-    args += [(v.name, f"var.{inst.symbol}_{v.name}") for v in spec.variables if v.default is None]
     return args
 
 
@@ -751,7 +774,7 @@ def render(plan: Plan) -> list[tuple[str, str]]:
                     q(inst.sku_default),
                 )
             )
-        for extra in SPECS[inst.kind].variables if inst.kind in SPECS else ():
+        for extra in kind_variables(inst.kind, "terraform"):
             if extra.default is None:  # required: the user gives it
                 variables.append(
                     _var(
