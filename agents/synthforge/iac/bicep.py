@@ -254,6 +254,9 @@ resource database 'Microsoft.Sql/servers/databases@2021-11-01' = {
 """
     if kind == "container_registry":
         return """\
+// Geo-replication is in the Terraform module (georeplications) only: its resource here,
+// Microsoft.ContainerRegistry/registries/replications, is not among the Bicep type
+// definitions these modules are checked against.
 resource main 'Microsoft.ContainerRegistry/registries@2025-11-01' = {
   name: name
   location: location
@@ -570,8 +573,12 @@ def _diagnostics(logs: bool) -> str:
     )
 
 
-#: The storage SKUs the module allows: geo-redundant ones only (the default is Standard_GRS).
-GEO_REDUNDANT_STORAGE = ("Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS")
+#: The SKUs a module allows, where only some meet its checks: geo-redundant storage (the
+#: default is Standard_GRS); registries with vulnerability scanning (not Basic).
+ALLOWED_SKUS: dict[str, tuple[str, ...]] = {
+    "storage_account": ("Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"),
+    "container_registry": ("Standard", "Premium"),
+}
 
 #: The network rules' default action: a literal Deny where no instance of the kind has
 #: public network access (checkov sees it, as Azure does), else one that follows it.
@@ -589,8 +596,8 @@ def module_file(kind: str, *, public: bool = True) -> str:
     ]
     if kind not in _NO_SKU:
         help_ = spec.sku_help if spec is not None else _SKU_HELP.get(kind, "SKU")
-        allowed = "".join(f"\n  {s(v)}" for v in GEO_REDUNDANT_STORAGE)
-        only = f"\n@allowed([{allowed}\n])" if kind == "storage_account" else ""
+        allowed = "".join(f"\n  {s(v)}" for v in ALLOWED_SKUS.get(kind, ()))
+        only = f"\n@allowed([{allowed}\n])" if allowed else ""
         params.append(f"@description('{help_}'){only}\nparam sku string")
     if spec is not None:
         params += _spec_params(spec)

@@ -222,8 +222,10 @@ NOT_FIXED: dict[str, str] = {
     ),
     "CKV_AZURE_107": "VNet injection of API Management needs a Developer or Premium SKU and "
     "a subnet with its NSG rules designed for it; decide per instance",
-    "CKV_AZURE_174": "API Management serves the APIs' callers; disabling public access needs "
-    "a private endpoint or VNet injection and a way in for them",
+    "CKV_AZURE_174": "API Management cannot be created with public network access disabled "
+    "(Azure accepts that only on an existing instance) and the modules set it on creation; "
+    "where no flow from the internet reaches it, disable it after the first deployment, "
+    "once its callers reach it over a private endpoint or VNet injection",
     "CKV_AZURE_152": "client certificates would be required from every API caller; decide per API",
     "CKV_AZURE_173": "API Management's front- and back-end TLS settings are per-API decisions",
     "CKV_AZURE_186": "customer-managed keys need a key and a key-management decision",

@@ -905,6 +905,14 @@ HAND_VARIABLES: dict[str, tuple[Variable, ...]] = {
             "Required",
         ),
     ),
+    "container_registry": (
+        Variable(
+            "georeplication_location",
+            "string",
+            "Second region the registry is replicated to (geo-replication, Premium SKU)",
+            languages=("terraform",),
+        ),
+    ),
     "kubernetes_cluster": (
         Variable(
             "disk_encryption_set_id",

@@ -79,6 +79,15 @@ FALSE_POSITIVES[("bicep", "CKV_AZURE_206")] = Suppression(
     r"  'Standard_RAGZRS'\n\]\)\nparam sku string\n",
 )
 
+FALSE_POSITIVES[("bicep", "CKV_AZURE_163")] = Suppression(
+    ("Microsoft.ContainerRegistry/registries",),
+    f"{FALSE_POSITIVE}: the SKU is the parameter sku, which the module allows to be only "
+    "Standard or Premium (the root module's default is Premium), the tiers with "
+    "vulnerability scanning; checkov does not evaluate Bicep parameters",
+    evidence=((("sku", "name"), "sku"),),
+    in_file=r"@allowed\(\[\n  'Standard'\n  'Premium'\n\]\)\nparam sku string\n",
+)
+
 _AKS_ARM = ("Microsoft.ContainerService/managedClusters",)
 FALSE_POSITIVES[("bicep", "CKV_AZURE_6")] = Suppression(
     _AKS_ARM,

@@ -285,6 +285,11 @@ resource "azurerm_container_registry" "this" {
   anonymous_pull_enabled        = false
   public_network_access_enabled = var.public_network_access_enabled
   tags                          = var.tags
+
+  georeplications {
+    location                = var.georeplication_location
+    zone_redundancy_enabled = true
+  }
 }
 """
     if kind == "log_analytics_workspace":
