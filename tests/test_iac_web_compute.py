@@ -90,3 +90,23 @@ def test_bicep_storage_denies_by_default_with_a_literal_where_nothing_is_public(
         storage
     )
     assert "checkov:skip=CKV_AZURE_206:false positive" in storage
+
+
+def test_registry_is_geo_replicated_to_a_given_region_and_its_bicep_sku_can_scan() -> None:
+    registry = analysis(
+        "ops__registry__architecture.drawio",
+        [("acr", "Microsoft.ContainerRegistry/registries", "Images")],
+        [],
+    )
+    files = {f.path: f.content for f in generate(registry, {"iac": "both"}).files}
+    module = _flat(files["terraform/modules/container_registry/main.tf"])
+    assert "georeplications { location = var.georeplication_location" in module
+    assert re.search(
+        r'variable "container_registry_images_georeplication_location" \{ description = '
+        r'"[^"]+" type = string \}',
+        _flat(files["terraform/variables.tf"]),
+    )
+    bicep = files["bicep/modules/container_registry.bicep"]
+    assert "@allowed([\n  'Standard'\n  'Premium'\n])\nparam sku string\n" in bicep
+    assert "checkov:skip=CKV_AZURE_163:false positive" in bicep
+    assert "param containerRegistryImagesSku string = 'Premium'" in files["bicep/main.bicep"]
