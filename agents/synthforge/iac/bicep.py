@@ -603,7 +603,8 @@ def module_file(kind: str, *, public: bool = True) -> str:
         params += _spec_params(spec)
     if kind in _PE_KINDS:
         params += [
-            "@description('Public network access; Disabled unless a flow needs it')\n"
+            "@description('Public network access; Disabled unless a flow from the internet "
+            "needs it')\n"
             "@allowed([\n  'Enabled'\n  'Disabled'\n])\n"
             "param publicNetworkAccess string = 'Disabled'",
             "@description('Subnet for a private endpoint (empty: none)')\n"

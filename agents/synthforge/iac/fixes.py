@@ -169,7 +169,7 @@ FIXES: dict[tuple[Language, str], Fix] = {
 
 PUBLIC_REASON = (
     "public network access follows the flow analysis: module_development disables it "
-    "wherever no flow needs it, and a flow needs it here"
+    "wherever no flow from the internet needs it, and one needs it here"
 )
 _ARRAY = "for Bicep the node pool is an array element; the fixer edits objects only"
 _BICEP_PARAM = "the value comes from a parameter, which checkov does not evaluate for Bicep"

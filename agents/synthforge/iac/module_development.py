@@ -8,10 +8,10 @@ other resources are listed in ``skipped`` with the reason.
 The code applies the security recommendations of the analysis: system-assigned managed
 identities, the role assignments (with their built-in role definition ids), private
 endpoints (group id and private DNS zone) in a subnet for them, minimum TLS 1.2, public
-network access disabled wherever no flow needs it, and diagnostic settings to a Log
-Analytics workspace (the diagram's, or one the code adds). Names, the region and SKUs are
-variables with defaults; nothing secret is written (databases use Microsoft Entra
-authentication, VMs an SSH public key variable).
+network access disabled wherever no flow from the internet needs it, and diagnostic
+settings to a Log Analytics workspace (the diagram's, or one the code adds). Names, the
+region and SKUs are variables with defaults; nothing secret is written (databases use
+Microsoft Entra authentication, VMs an SSH public key variable).
 
 Settings (``--set KEY=VALUE``):
 

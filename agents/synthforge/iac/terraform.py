@@ -550,7 +550,7 @@ def module_files(kind: str) -> list[tuple[str, str]]:
             _var(
                 "public_network_access_enabled",
                 "bool",
-                "Allow public network access; false unless a flow needs it",
+                "Allow public network access; false unless a flow from the internet needs it",
                 "false",
             )
         )
