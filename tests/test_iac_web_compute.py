@@ -34,7 +34,10 @@ def _flat(text: str) -> str:
 
 
 def test_web_app_signs_callers_in_and_asks_for_client_certificates() -> None:
-    files = {f.path: f.content for f in generate(_analysis(), {"iac": "both"}).files}
+    out = generate(_analysis(), {"iac": "both"})
+    files = {f.path: f.content for f in out.files}
+    measures = next(a.measures for a in out.applied if a.resource_id == "web")
+    assert any("App Service authentication" in m for m in measures)
     module = _flat(files["terraform/modules/web_app/main.tf"])
     assert "client_certificate_enabled = true" in module
     assert "auth_settings_v2 { auth_enabled = true require_authentication = true" in module

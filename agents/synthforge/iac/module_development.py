@@ -434,6 +434,7 @@ def applied_measures(plan: Plan) -> list[AppliedSecurity]:
             measures.append(f"diagnostic settings to {plan.workspace.symbol}")
         if inst.kind in ("postgresql_flexible_server", "mssql_database"):
             measures.append("Microsoft Entra authentication only (no password)")
+        measures += _KIND_MEASURES.get(inst.kind, [])
         out.append(
             AppliedSecurity(
                 resource_id=inst.resource.id,
@@ -446,6 +447,21 @@ def applied_measures(plan: Plan) -> list[AppliedSecurity]:
         )
     return out
 
+
+#: What the hand-written modules of a kind always do besides the shared measures.
+_KIND_MEASURES: dict[str, list[str]] = {
+    "web_app": [
+        "client certificates requested (mode a variable, default Required)",
+        "App Service authentication with Microsoft Entra (Terraform; the app "
+        "registration's client id is a required input)",
+    ],
+    "kubernetes_cluster": [
+        "private API server",
+        "node disks encrypted with the given disk encryption set (a required input)",
+        "Key Vault secrets provider with rotation",
+    ],
+    "container_registry": ["geo-replication to the given region (Terraform; a required input)"],
+}
 
 _TLS_KINDS = {
     "web_app",
