@@ -98,7 +98,7 @@ def test_a_false_positive_is_suppressed_only_beside_the_real_setting() -> None:
 
 def test_every_false_positive_names_its_evidence_and_says_it_is_one() -> None:
     for (language, code), supp in FALSE_POSITIVES.items():
-        assert supp.evidence or supp.in_file, (language, code)
+        assert supp.evidence or supp.in_file or supp.in_kind, (language, code)
         assert supp.reason.startswith(f"{FALSE_POSITIVE}: "), code
 
 
@@ -150,3 +150,32 @@ async def test_checkov_skips_each_suppressed_check_and_the_output_lists_them() -
     assert not {i.code for i in result.remaining_issues} & {c for _, c in written}
     report = result.output.report_markdown
     assert "## Checks suppressed with a reason" in report and "CKV_AZURE_222" in report
+
+
+def test_a_child_false_positive_needs_the_setting_in_its_parent_module() -> None:
+    """A blob container's read logging is the storage account module's diagnostic setting
+    of the blob service: the container's suppression is written only when it is there."""
+    shop = analysis(
+        "shop__files__architecture.drawio",
+        [
+            ("st", "Microsoft.Storage/storageAccounts", "Files"),
+            ("c", "Microsoft.Storage/storageAccounts/blobServices/containers", "Uploads"),
+        ],
+        [],
+    )
+    files = _files(generate(shop, {"iac": "terraform"}))
+    account = files["modules/storage_account/main.tf"]
+    assert re.search(
+        r'resource "azurerm_monitor_diagnostic_setting" "blob" \{[\s\S]*?'
+        r'/blobServices/default"[\s\S]*?category = "StorageRead"',
+        account,
+    )
+    container = files["modules/storage_container/main.tf"]
+    assert _skips(container)["CKV2_AZURE_21"].startswith(FALSE_POSITIVE)
+    plain = container.replace(container.split("\n")[1] + "\n", "", 1)
+    assert "checkov:skip" not in plain
+    no_logs = {"storage_account": account.split('resource "azurerm_monitor_diagnostic')[0]}
+    assert "checkov:skip" not in suppress_text(plain, "terraform", "storage_container", {}, no_logs)
+    assert "CKV2_AZURE_21" in suppress_text(
+        plain, "terraform", "storage_container", {}, {"storage_account": account}
+    )

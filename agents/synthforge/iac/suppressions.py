@@ -38,13 +38,16 @@ class Suppression:
     ``evidence`` are (path, value) pairs that must all be set in the block (path as in
     :class:`~agents.synthforge.iac.fixes.Fix`, value as source text), and
     ``in_file`` a pattern that must be found in the same file (a companion resource
-    that carries the setting), for the comment to be written.
+    that carries the setting), and ``in_kind`` (kind, pattern) one that must be found in
+    the generated module of that kind (the parent that carries it, e.g. the storage
+    account of a container), for the comment to be written.
     """
 
     resource_types: tuple[str, ...]
     reason: str
     evidence: tuple[tuple[tuple[str, ...], str], ...] = ()
     in_file: str | None = None
+    in_kind: tuple[str, str] | None = None
 
 
 _STORAGE_TF = ("azurerm_storage_account",)
@@ -113,6 +116,37 @@ FALSE_POSITIVES[("bicep", "CKV_AZURE_172")] = Suppression(
             "'true'",
         ),
     ),
+)
+
+
+def _service_logs(service: str) -> str:
+    """The storage account module's diagnostic setting that logs ``service`` requests."""
+    target = re.escape(f'"${{azurerm_storage_account.this.id}}/{service}Services/default"')
+    return (
+        rf'resource "azurerm_monitor_diagnostic_setting" "{service}" \{{\n(?:[^\n]*\n){{0,3}}?'
+        rf"\s*target_resource_id\s*=\s*{target}\n(?:[^\n]*\n){{0,3}}?"
+        r'\s*enabled_log \{\n\s*category = "StorageRead"\n'
+    )
+
+
+_NO_INSIGHTS = (
+    "checkov accepts only azurerm_log_analytics_storage_insights, which reads the account "
+    "with its access key (the modules turn shared-key access off) and must be connected to "
+    "this resource in the same module"
+)
+FALSE_POSITIVES[("terraform", "CKV2_AZURE_21")] = Suppression(
+    ("azurerm_storage_container",),
+    f"{FALSE_POSITIVE}: blob read, write and delete requests are logged to the Log "
+    "Analytics workspace by the storage account module (azurerm_monitor_diagnostic_setting"
+    f".blob on blobServices/default); {_NO_INSIGHTS}",
+    in_kind=("storage_account", _service_logs("blob")),
+)
+FALSE_POSITIVES[("terraform", "CKV2_AZURE_20")] = Suppression(
+    ("azurerm_storage_table",),
+    f"{FALSE_POSITIVE}: table read, write and delete requests are logged to the Log "
+    "Analytics workspace by the storage account module (azurerm_monitor_diagnostic_setting"
+    f".table on tableServices/default); {_NO_INSIGHTS}",
+    in_kind=("storage_account", _service_logs("table")),
 )
 
 _WEB = ("azurerm_linux_web_app", "azurerm_windows_web_app")
@@ -215,8 +249,15 @@ def _wanted(
     ]
 
 
-def suppress_text(text: str, language: Language, kind: str | None, public: dict[str, str]) -> str:
-    """``text`` with the suppression comments its resource blocks call for."""
+def suppress_text(
+    text: str,
+    language: Language,
+    kind: str | None,
+    public: dict[str, str],
+    modules: dict[str, str] | None = None,
+) -> str:
+    """``text`` with the suppression comments its resource blocks call for (``modules``:
+    kind → the text of that kind's module in the same language)."""
     lines = text.split("\n")
     for match in list(_HEAD[language].finditer(text)):
         a, b = match.groups()
@@ -235,6 +276,10 @@ def suppress_text(text: str, language: Language, kind: str | None, public: dict[
                 continue
             if supp.in_file and not re.search(supp.in_file, "\n".join(lines)):
                 continue
+            if supp.in_kind and not re.search(
+                supp.in_kind[1], (modules or {}).get(supp.in_kind[0], "")
+            ):
+                continue
             indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())] + "  "
             lines.insert(first + 1, indent + comment(language, code, supp.reason))
     return "\n".join(lines)
@@ -245,12 +290,20 @@ def suppress(files: list[GeneratedFile], plan: Plan) -> list[GeneratedFile]:
     setting is present) and :data:`PUBLIC_CHECKS` (in the modules of kinds a flow from
     the internet reaches)."""
     public = public_reasons(plan)
+    modules: dict[str, dict[str, str]] = {}
+    for file in files:
+        found = _MODULE_KIND.search(file.path)
+        if found:
+            modules.setdefault(file.language, {})[found.group(1)] = file.content
     out = []
     for file in files:
         if file.language not in _HEAD or not file.path.endswith((".tf", ".bicep")):
             out.append(file)
             continue
         found = _MODULE_KIND.search(file.path)
-        text = suppress_text(file.content, file.language, found.group(1) if found else None, public)
+        kind = found.group(1) if found else None
+        text = suppress_text(
+            file.content, file.language, kind, public, modules.get(file.language, {})
+        )
         out.append(file if text == file.content else file.model_copy(update={"content": text}))
     return out

@@ -511,6 +511,25 @@ resource "azurerm_monitor_diagnostic_setting" "this" {{
 """
 
 
+#: The storage services whose read, write and delete requests are logged to the workspace.
+_STORAGE_SERVICES = ("blob", "queue", "table")
+
+
+def _storage_service_logs(service: str) -> str:
+    """A diagnostic setting of one storage service: its requests logged to the workspace."""
+    logs = "".join(
+        f'\n  enabled_log {{\n    category = "{category}"\n  }}\n'
+        for category in ("StorageRead", "StorageWrite", "StorageDelete")
+    )
+    return f"""\
+resource "azurerm_monitor_diagnostic_setting" "{service}" {{
+  name                       = "diag-${{var.name}}-{service}"
+  target_resource_id         = "${{azurerm_storage_account.this.id}}/{service}Services/default"
+  log_analytics_workspace_id = var.log_analytics_workspace_id
+{logs}}}
+"""
+
+
 def module_files(kind: str) -> list[tuple[str, str]]:
     """``main.tf``, ``variables.tf`` and ``outputs.tf`` of the module for ``kind``."""
     inputs = _KIND_INPUTS[kind]
@@ -520,6 +539,8 @@ def module_files(kind: str) -> list[tuple[str, str]]:
         main += "\n" + _private_endpoint(main_type)
     if "diagnostics" in inputs:
         main += "\n" + _diagnostics(main_type, logs)
+    if kind == "storage_account" and "diagnostics" in inputs:
+        main += "".join("\n" + _storage_service_logs(service) for service in _STORAGE_SERVICES)
     spec = SPECS.get(kind)
     variables = [
         _var("name", "string", "Name of the resource"),
