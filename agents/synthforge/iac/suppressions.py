@@ -134,20 +134,17 @@ _NO_INSIGHTS = (
     "with its access key (the modules turn shared-key access off) and must be connected to "
     "this resource in the same module"
 )
-FALSE_POSITIVES[("terraform", "CKV2_AZURE_21")] = Suppression(
-    ("azurerm_storage_container",),
-    f"{FALSE_POSITIVE}: blob read, write and delete requests are logged to the Log "
-    "Analytics workspace by the storage account module (azurerm_monitor_diagnostic_setting"
-    f".blob on blobServices/default); {_NO_INSIGHTS}",
-    in_kind=("storage_account", _service_logs("blob")),
-)
-FALSE_POSITIVES[("terraform", "CKV2_AZURE_20")] = Suppression(
-    ("azurerm_storage_table",),
-    f"{FALSE_POSITIVE}: table read, write and delete requests are logged to the Log "
-    "Analytics workspace by the storage account module (azurerm_monitor_diagnostic_setting"
-    f".table on tableServices/default); {_NO_INSIGHTS}",
-    in_kind=("storage_account", _service_logs("table")),
-)
+for _code, _child, _service in (
+    ("CKV2_AZURE_21", "azurerm_storage_container", "blob"),
+    ("CKV2_AZURE_20", "azurerm_storage_table", "table"),
+):
+    FALSE_POSITIVES[("terraform", _code)] = Suppression(
+        (_child,),
+        f"{FALSE_POSITIVE}: {_service} read, write and delete requests are logged to the "
+        "Log Analytics workspace by the storage account module (azurerm_monitor_diagnostic_"
+        f"setting.{_service} on {_service}Services/default); {_NO_INSIGHTS}",
+        in_kind=("storage_account", _service_logs(_service)),
+    )
 
 _WEB = ("azurerm_linux_web_app", "azurerm_windows_web_app")
 
