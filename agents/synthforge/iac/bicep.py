@@ -15,6 +15,7 @@ from agents.synthforge.iac.kinds import (
     bicep_default,
     bicep_main,
     bicep_type,
+    derive,
     kind_variables,
 )
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 #: kind → (ARM type@apiVersion of the main resource, diagnostic logs supported)
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "web_app": ("Microsoft.Web/sites@2023-12-01", True),
+    "function_app": ("Microsoft.Web/sites@2023-12-01", True),
     "storage_account": ("Microsoft.Storage/storageAccounts@2023-05-01", False),
     "key_vault": ("Microsoft.KeyVault/vaults@2023-07-01", True),
     "cosmosdb_account": ("Microsoft.DocumentDB/databaseAccounts@2024-05-15", True),
@@ -41,6 +43,7 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
 
 _PE_KINDS = {
     "web_app",
+    "function_app",
     "storage_account",
     "key_vault",
     "cosmosdb_account",
@@ -55,6 +58,7 @@ _SUBNET_KINDS = {"linux_virtual_machine", "kubernetes_cluster"}
 _NO_SKU: set[str] = set()
 _IDENTITY_OUTPUT = {
     "web_app": "main.identity.principalId",
+    "function_app": "main.identity.principalId",
     "linux_virtual_machine": "main.identity.principalId",
     "kubernetes_cluster": "main.properties.identityProfile.kubeletidentity.objectId",
 }
@@ -80,7 +84,30 @@ def s(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+#: How the function app module differs from the web app's: its kind, and the runtime's
+#: storage reached with the managed identity (AzureWebJobsStorage__accountName).
+_FUNCTION_APP_EDITS = (
+    ("  kind: 'app,linux'\n", "  kind: 'functionapp,linux'\n"),
+    (
+        "      http20Enabled: true\n",
+        "      http20Enabled: true\n"
+        "      appSettings: [\n"
+        "        {\n"
+        "          name: 'AzureWebJobsStorage__accountName'\n"
+        "          value: runtimeStorageAccountName\n"
+        "        }\n"
+        "        {\n"
+        "          name: 'FUNCTIONS_EXTENSION_VERSION'\n"
+        "          value: '~4'\n"
+        "        }\n"
+        "      ]\n",
+    ),
+)
+
+
 def _bodies(kind: str) -> str:  # noqa: C901 - one template per kind
+    if kind == "function_app":  # the web app's template, as a function app on its plan
+        return derive(_bodies("web_app"), _FUNCTION_APP_EDITS)
     if kind == "web_app":
         return """\
 resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {

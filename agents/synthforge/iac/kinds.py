@@ -176,6 +176,15 @@ def bicep_main(spec: KindSpec) -> str:
     return "\n".join(parts)
 
 
+def derive(text: str, edits: tuple[tuple[str, str], ...]) -> str:
+    """``text`` with each (old, new) of ``edits`` replaced: a template derived from another."""
+    for old, new in edits:
+        if old not in text:
+            raise ValueError(f"derive: {old!r} is not in the template")
+        text = text.replace(old, new)
+    return text
+
+
 def tf_default(value: str | int | bool) -> str:
     return json.dumps(value)
 
@@ -905,6 +914,14 @@ HAND_VARIABLES: dict[str, tuple[Variable, ...]] = {
             "Required",
         ),
     ),
+    "function_app": (
+        Variable(
+            "runtime_storage_account_name",
+            "string",
+            "Storage account the Functions runtime uses (AzureWebJobsStorage, reached with "
+            "the app's managed identity, which needs Storage Blob Data Owner on it)",
+        ),
+    ),
     "container_registry": (
         Variable(
             "georeplication_location",
@@ -921,6 +938,9 @@ HAND_VARIABLES: dict[str, tuple[Variable, ...]] = {
         ),
     ),
 }
+
+
+HAND_VARIABLES["function_app"] = HAND_VARIABLES["web_app"] + HAND_VARIABLES["function_app"]
 
 
 def kind_variables(kind: str, language: str) -> tuple[Variable, ...]:

@@ -202,6 +202,8 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
             continue
         sec = security.get(resource.id)
         kind = entry["kind"]
+        if kind == "web_app" and "functionapp" in (resource.kind or "").lower():
+            kind = "function_app"  # an App Service app of kind functionapp
         symbol = _unique_symbol(f"{kind}_{slug(resource.name, sep='_')}"[:48], used)
         inst = Instance(
             resource=resource,
@@ -363,7 +365,7 @@ def _parent_of(plan: Plan, inst: Instance, kind: str, used: set[str]) -> Instanc
     return _added(plan, kind, f"{inst.resource.name} {kind.replace('_', ' ')}", used)
 
 
-_ALWAYS_IDENTITY = {"web_app", "linux_virtual_machine", "kubernetes_cluster"}
+_ALWAYS_IDENTITY = {"web_app", "function_app", "linux_virtual_machine", "kubernetes_cluster"}
 
 
 def _added(plan: Plan, kind: str, label: str, used: set[str]) -> Instance:
@@ -462,9 +464,14 @@ _KIND_MEASURES: dict[str, list[str]] = {
     ],
     "container_registry": ["geo-replication to the given region (Terraform; a required input)"],
 }
+_KIND_MEASURES["function_app"] = [
+    *_KIND_MEASURES["web_app"],
+    "the runtime's storage reached with the managed identity (no access key)",
+]
 
 _TLS_KINDS = {
     "web_app",
+    "function_app",
     "storage_account",
     "mssql_database",
     "redis_cache",
@@ -472,6 +479,7 @@ _TLS_KINDS = {
 }
 _PUBLIC_ACCESS_KINDS = {
     "web_app",
+    "function_app",
     "storage_account",
     "key_vault",
     "cosmosdb_account",
@@ -666,8 +674,9 @@ def generate(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Generate
     for inst in plan.instances:
         if inst.function_app:
             warnings.append(
-                f"{inst.resource.name!r} is a function app: generated as an App Service web app "
-                "(Linux); add the Functions runtime settings and its storage by hand"
+                f"{inst.resource.name!r} is a function app (Linux): its runtime's storage "
+                f"account is the input {inst.symbol}_runtime_storage_account_name; add its "
+                "worker runtime and its triggers' connections to the app settings by hand"
             )
     if not files:
         warnings.append("no Azure resource with a module template: nothing generated")

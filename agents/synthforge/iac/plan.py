@@ -30,7 +30,7 @@ class Instance:
 
     @property
     def function_app(self) -> bool:
-        return self.kind == "web_app" and "functionapp" in (self.resource.kind or "").lower()
+        return self.kind == "function_app"
 
 
 @dataclass

@@ -152,6 +152,7 @@ _WEB = ("azurerm_linux_web_app", "azurerm_windows_web_app")
 #: disabled; suppressed only where a flow from the internet needs it.
 PUBLIC_CHECKS: dict[tuple[Language, str], tuple[str, ...]] = {
     ("terraform", "CKV_AZURE_222"): _WEB,
+    ("terraform", "CKV_AZURE_221"): ("azurerm_linux_function_app", "azurerm_windows_function_app"),
     ("bicep", "CKV_AZURE_222"): ("Microsoft.Web/sites",),
     ("terraform", "CKV_AZURE_59"): _STORAGE_TF,
     ("bicep", "CKV_AZURE_59"): ("Microsoft.Storage/storageAccounts",),

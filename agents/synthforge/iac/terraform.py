@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from agents.synthforge.iac.kinds import SPECS, kind_variables, tf_default, tf_main
+from agents.synthforge.iac.kinds import SPECS, derive, kind_variables, tf_default, tf_main
 
 if TYPE_CHECKING:
     from agents.synthforge.iac.kinds import KindSpec
@@ -25,6 +25,7 @@ TERRAFORM_VERSION = ">= 1.5.0"
 _PE = ("private_endpoint",)
 _KIND_INPUTS: dict[str, tuple[str, ...]] = {
     "web_app": ("sku", "public", "diagnostics", *_PE),
+    "function_app": ("sku", "public", "diagnostics", *_PE),
     "storage_account": ("sku", "public", "diagnostics", *_PE),
     "key_vault": ("sku", "public", "diagnostics", *_PE),
     "cosmosdb_account": ("sku", "public", "diagnostics", *_PE),
@@ -42,6 +43,7 @@ _KIND_INPUTS: dict[str, tuple[str, ...]] = {
 #: The main resource of each kind: (terraform type, what to diagnose, logs supported).
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "web_app": ("azurerm_linux_web_app", True),
+    "function_app": ("azurerm_linux_function_app", True),
     "storage_account": ("azurerm_storage_account", False),
     "key_vault": ("azurerm_key_vault", True),
     "cosmosdb_account": ("azurerm_cosmosdb_account", True),
@@ -58,6 +60,7 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
 
 _IDENTITY_OUTPUT = {
     "web_app": "azurerm_linux_web_app.this.identity[0].principal_id",
+    "function_app": "azurerm_linux_function_app.this.identity[0].principal_id",
     "linux_virtual_machine": "azurerm_linux_virtual_machine.this.identity[0].principal_id",
     # AcrPull and similar go to the kubelet identity that pulls images
     "kubernetes_cluster": "azurerm_kubernetes_cluster.this.kubelet_identity[0].object_id",
@@ -90,7 +93,22 @@ def _var(name: str, type_: str, description: str, default: str | None = None) ->
 # --------------------------------------------------------------------------- modules
 
 
+#: How the function app module differs from the web app's: its resource, and the
+#: runtime's storage reached with the managed identity.
+_FUNCTION_APP_EDITS = (
+    ('"azurerm_linux_web_app"', '"azurerm_linux_function_app"'),
+    (
+        "  client_certificate_mode                        = var.client_certificate_mode\n",
+        "  client_certificate_mode                        = var.client_certificate_mode\n"
+        "  storage_account_name                           = var.runtime_storage_account_name\n"
+        "  storage_uses_managed_identity                  = true\n",
+    ),
+)
+
+
 def _resource_bodies(kind: str) -> str:  # noqa: C901 - one template per kind
+    if kind == "function_app":  # the web app's template, as a function app on its plan
+        return derive(_resource_bodies("web_app"), _FUNCTION_APP_EDITS)
     if kind == "web_app":
         return """\
 resource "azurerm_service_plan" "this" {
