@@ -196,6 +196,9 @@ def run(
     for issue in report.findings:
         where = f" {issue.location}" if issue.location else ""
         click.echo(f"finding: {issue.code}{where}: {issue.reason or issue.message}", err=True)
+    for issue in report.accepted:
+        where = f" {issue.location}" if issue.location else ""
+        click.echo(f"suppressed: {issue.code}{where}: {issue.reason}", err=True)
     if report.failing:
         sys.exit(FINDINGS_EXIT)
 

@@ -55,7 +55,7 @@ def _check_body(
     blocks: dict[str, Any] = schema.get("blocks", {})
     present: set[str] = set()
     for key, value in body.items():
-        if key == "__is_block__":
+        if key in ("__is_block__", "__comments__"):  # the parser's, not arguments
             continue
         is_block = (
             isinstance(value, list)

@@ -225,16 +225,16 @@ NAME_RULES = {
 async def test_default_names_follow_azure_naming_rules(corpus_diagrams: Path) -> None:
     import re
 
-    from agents.synthforge.iac.module_development import build_plan, load_kinds
+    from agents.synthforge.iac.module_development import _kind_entry, build_plan, load_kinds
 
-    kinds = {e["kind"]: e for e in load_kinds().values()}
-    assert {e["name"] for e in kinds.values()} <= set(NAME_RULES)
+    assert {e["name"] for e in load_kinds().values()} <= set(NAME_RULES)
     checked = 0
     for diagram in azure_diagrams(corpus_diagrams):
         plan = build_plan(await analyse(diagram, PIPELINE), {})
         names = [i.name_default for i in plan.instances]
         for inst in plan.instances:
-            rule = kinds[inst.kind]
+            rule = _kind_entry(inst.resource.resource_type)  # the ARM type's naming rule
+            assert rule is not None, inst.resource.resource_type
             name = inst.name_default
             assert re.fullmatch(NAME_RULES[rule["name"]], name), (inst.kind, name)
             assert 1 < len(name) <= rule["max"], (inst.kind, name)

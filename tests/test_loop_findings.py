@@ -49,10 +49,22 @@ class ErrorDigits(Agent[TextOutput, ValidationReport]):
         return ValidationReport(valid=not issues, issues=issues)
 
 
+class AcceptDigits(ErrorDigits):
+    """As :class:`ErrorDigits`, but the digits are accepted on purpose, with the reason."""
+
+    name = "accept_digits"
+
+    async def process(self, data: TextOutput) -> ValidationReport:
+        report = await super().process(data)
+        digits = [i for i in report.issues if i.code == "DIGIT"]
+        rest = [i for i in report.issues if i.code != "DIGIT"]
+        return ValidationReport(valid=not rest, issues=rest, accepted=digits)
+
+
 @pytest.fixture
 def registry() -> AgentRegistry:
     reg = AgentRegistry(entry_point_agents=False)
-    for cls in (Draft, ErrorDigits, UpperFixer):
+    for cls in (Draft, ErrorDigits, UpperFixer, AcceptDigits):
         reg.register(cls)
     return reg
 
@@ -144,3 +156,25 @@ def test_cli_exit_code_and_summary_name_every_finding(
     assert "| fix | LOWER | warning | 1 |" in summary
     output = json.loads((out / "output.json").read_text(encoding="utf-8"))
     assert output["data"]["text"] == "Ab1"  # the best attempt, written as the output
+
+
+def test_accepted_issues_do_not_fail_the_run_but_are_listed_everywhere(
+    registry: AgentRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issues a validator reports suppressed on purpose: not findings, never silent."""
+    from orchestration import cli
+    from orchestration.pipeline import runner as pipeline_runner
+
+    monkeypatch.setattr(pipeline_runner, "default_registry", lambda: registry)
+    pipeline, data = _write_pipeline(tmp_path, "any")
+    text = pipeline.read_text(encoding="utf-8").replace("error_digits", "accept_digits")
+    pipeline.write_text(text.replace("max_iterations: 2", "max_iterations: 3"), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["run", str(pipeline), "--input", str(data), "--out", str(out)]
+    result = CliRunner().invoke(cli.main, [*args, "--state", str(tmp_path / "state")])
+    assert result.exit_code == 0, result.output
+    assert "succeeded" in result.stdout.splitlines()[0]
+    assert "suppressed: DIGIT 2: digits are the user's to change" in result.stderr
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "**Suppressed with a reason:** 1" in summary
+    assert "| fix | DIGIT | 2 | digit '1' | digits are the user's to change |" in summary

@@ -223,12 +223,16 @@ def test_public_access_follows_the_flows() -> None:
     # the vault is reached privately only: disabled
     assert applied["kv"].public_network_access == "Disabled"
     assert "public_network_access_enabled = false" in _module_block(main, applied["kv"].module)
-    # storage is reached over public networking: stays enabled, and says why
-    assert applied["st"].public_network_access == "Enabled"
-    assert "Shop Front" in applied["st"].public_access_reason
-    assert "public_network_access_enabled = true" in _module_block(main, applied["st"].module)
-    # the web app is reached from the internet
+    # storage is reached from the web app over public networking: only traffic from the
+    # internet needs public access, so it is disabled, and a warning names the flow
+    assert applied["st"].public_network_access == "Disabled"
+    assert "public_network_access_enabled = false" in _module_block(main, applied["st"].module)
+    assert any(
+        "'Uploads': reached over public networking from 'Shop Front'" in w for w in out.warnings
+    )
+    # the web app is reached from the internet: enabled, and the reason cites the flow
     assert applied["web"].public_network_access == "Enabled"
+    assert "internet → web_app_shop_front (HTTPS/443)" in applied["web"].public_access_reason
 
 
 def test_names_regions_and_skus_are_variables_with_defaults() -> None:
@@ -396,12 +400,20 @@ def test_cli_unwritable_output_folder_is_one_line_exit_2(tmp_path: Path) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.json", "blocker"]
 
 
-def test_function_app_is_generated_as_a_web_app_with_a_warning() -> None:
+def test_function_app_is_generated_as_a_function_app_with_its_runtime_storage_an_input() -> None:
     analysis = make_analysis()
     analysis.architecture.resources[0].kind = "functionapp"
-    out = generate(analysis, {"iac": "terraform"})
+    out = generate(analysis, {"iac": "both"})
+    files = _files(out)
     assert any("'Shop Front' is a function app" in w for w in out.warnings)
-    assert "modules/web_app/main.tf" in _files(out)
+    module = files["terraform/modules/function_app/main.tf"]
+    assert 'resource "azurerm_linux_function_app" "this"' in module
+    assert re.search(r"storage_account_name +=\s*var.runtime_storage_account_name", module)
+    assert re.search(r"storage_uses_managed_identity += true", module)
+    assert "function_app_shop_front_runtime_storage_account_name" in files["terraform/variables.tf"]
+    bicep = files["bicep/modules/function_app.bicep"]
+    assert "kind: 'functionapp,linux'" in bicep
+    assert "name: 'AzureWebJobsStorage__accountName'" in bicep
 
 
 async def test_write_modules_writes_the_generation_it_is_given(tmp_path: Path) -> None:

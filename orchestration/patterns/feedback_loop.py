@@ -8,7 +8,10 @@ ready-made generic one — and whose output is the generator's output type again
 The loop returns the valid result, or, when the limit is reached (or no fixer exists, or
 nothing left is fixable), the best attempt: the one with the fewest error issues. The
 issues left are its findings, each with a ``reason``; a candidate model that declares
-``findings: list[Issue]`` gets them in the output itself.
+``findings: list[Issue]`` gets them in the output itself. A validator may also report
+``accepted`` issues: ones the candidate suppresses on purpose, each with its stated
+reason; they do not make it invalid, and a candidate model that declares
+``accepted: list[Issue]`` gets them too, so nothing is suppressed silently.
 """
 
 from __future__ import annotations
@@ -69,6 +72,11 @@ class ValidationReport(AgentResult):
 
     valid: bool
     issues: list[Issue] = Field(default_factory=list)
+    accepted: list[Issue] = Field(
+        default_factory=list,
+        description="Issues the candidate suppresses on purpose, each with its stated "
+        "reason (e.g. a checker's false positive); not counted against valid",
+    )
 
     @property
     def error_count(self) -> int:
@@ -105,13 +113,15 @@ class LoopResult:
 
     ``output`` is the valid candidate, or the best attempt (fewest error issues, then
     fewest issues, then the later one), or None when nothing was generated.
-    ``remaining_issues`` are the issues of ``output``'s validation. ``error`` says why
-    the loop stopped early, if an agent failed.
+    ``remaining_issues`` are the issues of ``output``'s validation, ``accepted`` the
+    issues it suppresses with a stated reason. ``error`` says why the loop stopped
+    early, if an agent failed.
     """
 
     output: AgentResult | None = None
     valid: bool = False
     remaining_issues: list[Issue] = field(default_factory=list)
+    accepted: list[Issue] = field(default_factory=list)
     iterations: list[IterationRecord] = field(default_factory=list)
     runs: list[AgentRun] = field(default_factory=list)
     best_iteration: int | None = None
@@ -255,9 +265,10 @@ class FeedbackLoop:
                 else issue.model_copy(update={"reason": self._why_left(issue, len(attempts))})
                 for issue in report.issues
             ]
-            result.output = _with_findings(best, remaining)
+            result.output = _with_findings(best, remaining, report.accepted)
             result.valid = report.valid
             result.remaining_issues = remaining
+            result.accepted = list(report.accepted)
             result.best_iteration = best_iteration
         else:  # the first validation failed: the unvalidated candidate is all there is
             result.output = candidate
@@ -343,12 +354,19 @@ class FeedbackLoop:
         )
 
 
-def _with_findings(candidate: AgentResult, issues: list[Issue]) -> AgentResult:
-    """``candidate`` with ``findings`` set to ``issues`` when its model declares that field
-    (a ``list[Issue]``), so the loop's output itself says what is left."""
-    if "findings" not in type(candidate).model_fields:
-        return candidate
-    return candidate.model_copy(update={"findings": list(issues)})
+def _with_findings(
+    candidate: AgentResult, issues: list[Issue], accepted: list[Issue]
+) -> AgentResult:
+    """``candidate`` with ``findings`` set to ``issues`` and ``accepted`` to ``accepted``
+    where its model declares those fields (``list[Issue]``), so the loop's output itself
+    says what is left and what is suppressed on purpose."""
+    fields = type(candidate).model_fields
+    update = {
+        name: list(value)
+        for name, value in (("findings", issues), ("accepted", accepted))
+        if name in fields
+    }
+    return candidate.model_copy(update=update) if update else candidate
 
 
 def _best(

@@ -421,6 +421,9 @@ class PipelineRun:
     findings: list[Issue] = field(default_factory=list)
     failing: list[Issue] = field(default_factory=list)
     findings_stage: str | None = None
+    #: Issues a loop's output suppresses on purpose, each with its stated reason, as
+    #: (stage, issue).
+    accepted: list[tuple[str, Issue]] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -465,6 +468,7 @@ async def _run_stages(
     findings: list[Issue] = []
     failing_now: list[Issue] = []
     findings_stage: str | None = None
+    accepted: list[tuple[str, Issue]] = []
     for stage in planned:
         with tracing.span(
             f"stage {stage.name}",
@@ -549,6 +553,7 @@ async def _run_stages(
                     span.fail("stage_failed")
                     return PipelineRun(False, None, runs, stage.name, error)
                 current = loop_result.output
+                accepted += [(stage.name, issue) for issue in loop_result.accepted]
                 if not loop_result.valid:
                     findings += loop_result.remaining_issues
                     failing_now += failing(loop_result.remaining_issues, fail_on or loop.fail_on)
@@ -561,4 +566,5 @@ async def _run_stages(
         findings=findings,
         failing=failing_now,
         findings_stage=findings_stage,
+        accepted=accepted,
     )

@@ -50,6 +50,8 @@ class RunReport:
     findings: list[Issue] = field(default_factory=list)
     #: The findings that fail the run under ``fail_on`` (exit code 3 from the CLI).
     failing: list[Issue] = field(default_factory=list)
+    #: Issues a loop's output suppresses on purpose, each with its stated reason.
+    accepted: list[Issue] = field(default_factory=list)
     #: The trace of the run (None: tracing off).
     trace_id: str | None = None
 
@@ -188,6 +190,8 @@ def run_pipeline_file(
     output_path = report = None
     if result.findings:
         monitor.record_findings(result.findings_stage or "loop", result.findings)
+    for stage, issue in result.accepted:
+        monitor.record_accepted(stage, [issue])
     summary = out_dir / "summary.md"
     if write_files:
         files: list[tuple[str, str]] = [
@@ -231,6 +235,7 @@ def run_pipeline_file(
         status=result.status,
         findings=list(result.findings),
         failing=list(result.failing),
+        accepted=[issue for _, issue in result.accepted],
         trace_id=trace_id,
     )
 

@@ -177,10 +177,17 @@ class RunMonitor:
         #: An issue is a :class:`~orchestration.patterns.feedback_loop.Issue` (the
         #: patterns sit above this layer, so it is not imported here).
         self.findings: list[tuple[str, Any]] = []
+        #: (stage, issue) for every issue a loop's output suppresses on purpose, with
+        #: its stated reason; the summary lists them too (nothing is suppressed silently).
+        self.accepted: list[tuple[str, Any]] = []
 
     def record_findings(self, stage: str, issues: list[Any]) -> None:
         """Keep the issues a loop stage left, for the summary's findings table."""
         self.findings += [(stage, issue) for issue in issues]
+
+    def record_accepted(self, stage: str, issues: list[Any]) -> None:
+        """Keep the issues a loop stage's output suppresses with a reason, for the summary."""
+        self.accepted += [(stage, issue) for issue in issues]
 
     def record(self, run: AgentRun, *, after: list[str] | None = None) -> RunRecord:
         """Keep ``run`` as a record (``after``: the stages it depended on) and log it."""
@@ -297,6 +304,8 @@ class RunMonitor:
             lines += ["", *self._tool_lines()]
         if self.findings:
             lines += ["", *self._findings_table()]
+        if self.accepted:
+            lines += ["", *self._accepted_table()]
         trace_id = trace_id or next((r.trace_id for r in self.records if r.trace_id), None)
         from orchestration.tracing import trace_markdown
 
@@ -330,6 +339,18 @@ class RunMonitor:
             cells = (stage, issue.code, issue.severity, issue.location or "", issue.message)
             row = " | ".join(markdown_cell(c) for c in cells)
             lines.append(f"| {row} | {markdown_cell(issue.reason or 'not known')} |")
+        return lines
+
+    def _accepted_table(self) -> list[str]:
+        lines = [
+            f"**Suppressed with a reason:** {len(self.accepted)} (not counted as findings)",
+            "",
+            "| stage | check | where | what | reason |",
+            "|---|---|---|---|---|",
+        ]
+        for stage, issue in self.accepted:
+            cells = (stage, issue.code, issue.location or "", issue.message, issue.reason or "")
+            lines.append("| " + " | ".join(markdown_cell(c) for c in cells) + " |")
         return lines
 
     def _usage_line(self) -> str:

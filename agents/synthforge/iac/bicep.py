@@ -9,7 +9,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from agents.synthforge.iac.kinds import SPECS, bicep_default, bicep_main, bicep_type
+from agents.synthforge.iac.kinds import (
+    SPECS,
+    Variable,
+    bicep_default,
+    bicep_main,
+    bicep_type,
+    derive,
+    kind_variables,
+)
 
 if TYPE_CHECKING:
     from agents.synthforge.iac.kinds import KindSpec
@@ -18,6 +26,7 @@ if TYPE_CHECKING:
 #: kind → (ARM type@apiVersion of the main resource, diagnostic logs supported)
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "web_app": ("Microsoft.Web/sites@2023-12-01", True),
+    "function_app": ("Microsoft.Web/sites@2023-12-01", True),
     "storage_account": ("Microsoft.Storage/storageAccounts@2023-05-01", False),
     "key_vault": ("Microsoft.KeyVault/vaults@2023-07-01", True),
     "cosmosdb_account": ("Microsoft.DocumentDB/databaseAccounts@2024-05-15", True),
@@ -34,6 +43,7 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
 
 _PE_KINDS = {
     "web_app",
+    "function_app",
     "storage_account",
     "key_vault",
     "cosmosdb_account",
@@ -50,6 +60,7 @@ _NO_SKU: set[str] = set()
 _CMK_KINDS = {"storage_account", "cosmosdb_account"}
 _IDENTITY_OUTPUT = {
     "web_app": "main.identity.principalId",
+    "function_app": "main.identity.principalId",
     "linux_virtual_machine": "main.identity.principalId",
     "kubernetes_cluster": "main.properties.identityProfile.kubeletidentity.objectId",
 }
@@ -77,7 +88,30 @@ def s(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+#: How the function app module differs from the web app's: its kind, and the runtime's
+#: storage reached with the managed identity (AzureWebJobsStorage__accountName).
+_FUNCTION_APP_EDITS = (
+    ("  kind: 'app,linux'\n", "  kind: 'functionapp,linux'\n"),
+    (
+        "      http20Enabled: true\n",
+        "      http20Enabled: true\n"
+        "      appSettings: [\n"
+        "        {\n"
+        "          name: 'AzureWebJobsStorage__accountName'\n"
+        "          value: runtimeStorageAccountName\n"
+        "        }\n"
+        "        {\n"
+        "          name: 'FUNCTIONS_EXTENSION_VERSION'\n"
+        "          value: '~4'\n"
+        "        }\n"
+        "      ]\n",
+    ),
+)
+
+
 def _bodies(kind: str) -> str:  # noqa: C901 - one template per kind
+    if kind == "function_app":  # the web app's template, as a function app on its plan
+        return derive(_bodies("web_app"), _FUNCTION_APP_EDITS)
     if kind == "web_app":
         return """\
 resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
@@ -93,6 +127,9 @@ resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
   }
 }
 
+// App Service authentication is in the Terraform module (auth_settings_v2) only: its
+// resource here, Microsoft.Web/sites/config 'authsettingsV2', is not among the Bicep
+// type definitions these modules are checked against; add it, or sign callers in.
 resource main 'Microsoft.Web/sites@2023-12-01' = {
   name: name
   location: location
@@ -105,6 +142,8 @@ resource main 'Microsoft.Web/sites@2023-12-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     publicNetworkAccess: publicNetworkAccess
+    clientCertEnabled: true
+    clientCertMode: clientCertificateMode
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
@@ -149,6 +188,10 @@ resource main 'Microsoft.Storage/storageAccounts@2023-05-01' = {
           keyType: 'Account'
         }
       }
+    }
+    networkAcls: {
+      bypass: 'AzureServices'
+      defaultAction: DEFAULT_ACTION
     }
   }
   identity: {
@@ -196,6 +239,7 @@ resource main 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
   properties: {
     databaseAccountOfferType: sku
     publicNetworkAccess: publicNetworkAccess
+    enableMultipleWriteLocations: false
     disableLocalAuth: true
     minimalTlsVersion: 'Tls12'
     keyVaultKeyUri: customerManagedKeyId
@@ -288,6 +332,9 @@ resource database 'Microsoft.Sql/servers/databases@2021-11-01' = {
 """
     if kind == "container_registry":
         return """\
+// Geo-replication is in the Terraform module (georeplications) only: its resource here,
+// Microsoft.ContainerRegistry/registries/replications, is not among the Bicep type
+// definitions these modules are checked against.
 resource main 'Microsoft.ContainerRegistry/registries@2025-11-01' = {
   name: name
   location: location
@@ -478,8 +525,15 @@ resource main 'Microsoft.ContainerService/managedClusters@2024-02-01' = {
         count: 2
         vmSize: sku
         vnetSubnetID: subnetId
+        maxPods: 50
+        osDiskType: 'Ephemeral'
+        enableEncryptionAtHost: true
       }
     ]
+    apiServerAccessProfile: {
+      enablePrivateCluster: true
+    }
+    diskEncryptionSetID: diskEncryptionSetId
     networkProfile: {
       networkPlugin: 'azure'
       networkPolicy: 'azure'
@@ -492,6 +546,12 @@ resource main 'Microsoft.ContainerService/managedClusters@2024-02-01' = {
         enabled: true
         config: {
           logAnalyticsWorkspaceResourceID: logAnalyticsWorkspaceId
+        }
+      }
+      azureKeyvaultSecretsProvider: {
+        enabled: true
+        config: {
+          enableSecretRotation: 'true'
         }
       }
     }
@@ -681,8 +741,21 @@ def _diagnostics(logs: bool) -> str:
     )
 
 
-def module_file(kind: str) -> str:
-    """The text of ``modules/<kind>.bicep``."""
+#: The SKUs a module allows, where only some meet its checks: geo-redundant storage (the
+#: default is Standard_GRS); registries with vulnerability scanning (not Basic).
+ALLOWED_SKUS: dict[str, tuple[str, ...]] = {
+    "storage_account": ("Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"),
+    "container_registry": ("Standard", "Premium"),
+}
+
+#: The network rules' default action: a literal Deny where no instance of the kind has
+#: public network access (checkov sees it, as Azure does), else one that follows it.
+_DEFAULT_ACTION = ("'Deny'", "publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'")
+
+
+def module_file(kind: str, *, public: bool = True) -> str:
+    """The text of ``modules/<kind>.bicep`` (``public``: some instance of it has public
+    network access)."""
     spec = SPECS.get(kind)
     params = [
         "@description('Name of the resource')\nparam name string",
@@ -691,12 +764,15 @@ def module_file(kind: str) -> str:
     ]
     if kind not in _NO_SKU:
         help_ = spec.sku_help if spec is not None else _SKU_HELP.get(kind, "SKU")
-        params.append(f"@description('{help_}')\nparam sku string")
+        allowed = "".join(f"\n  {s(v)}" for v in ALLOWED_SKUS.get(kind, ()))
+        only = f"\n@allowed([{allowed}\n])" if allowed else ""
+        params.append(f"@description('{help_}'){only}\nparam sku string")
     if spec is not None:
         params += _spec_params(spec)
     if kind in _PE_KINDS:
         params += [
-            "@description('Public network access; Disabled unless a flow needs it')\n"
+            "@description('Public network access; Disabled unless a flow from the internet "
+            "needs it')\n"
             "@allowed([\n  'Enabled'\n  'Disabled'\n])\n"
             "param publicNetworkAccess string = 'Disabled'",
             "@description('Subnet for a private endpoint (empty: none)')\n"
@@ -721,6 +797,8 @@ def module_file(kind: str) -> str:
             "Critical, Hyperscale or Premium SKU (not the Basic and Standard DTU tiers)')\n"
             "param zoneRedundant bool = false",
         ]
+    if spec is None:
+        params += _variable_params(kind_variables(kind, "bicep"))
     if kind == "linux_virtual_machine":
         params += [
             "@description('Admin user name')\nparam adminUsername string = 'azureuser'",
@@ -746,7 +824,7 @@ def module_file(kind: str) -> str:
     text = "\n\n".join(params) + "\n\n"
     if kind in _CMK_KINDS:
         text += _CMK + "\n" + _CMK_USER.get(kind, "")
-    text += _bodies(kind)
+    text += _bodies(kind).replace("DEFAULT_ACTION", _DEFAULT_ACTION[public])
     if spec is not None and spec.bicep_scope:
         text = f"targetScope = '{spec.bicep_scope}'\n\n" + text
     _, logs = MAIN_RESOURCE[kind]
@@ -801,13 +879,19 @@ def _spec_params(spec: KindSpec) -> list[str]:
             "@description('Id of the resource it belongs to')\nparam parentId string",
             "@description('Name of the resource it belongs to')\nparam parentName string",
         ]
-    for extra in spec.variables:
+    return params + _variable_params(spec.variables)
+
+
+def _variable_params(variables: tuple[Variable, ...]) -> list[str]:
+    """A module's own variables as Bicep parameters (no default: required)."""
+    out = []
+    for extra in variables:
         default = "" if extra.default is None else f" = {bicep_default(extra.default)}"
-        params.append(
+        out.append(
             f"@description({s(extra.description)})\n"
             f"param {camel(extra.name)} {bicep_type(extra.type)}{default}"
         )
-    return params
+    return out
 
 
 def camel(symbol: str) -> str:
@@ -862,6 +946,8 @@ def _module(plan: Plan, inst: Instance) -> str:
     spec = SPECS.get(inst.kind)
     if spec is not None:
         params += _spec_module_params(plan, inst, spec)
+    required = [v for v in kind_variables(inst.kind, "bicep") if v.default is None]
+    params += [(camel(v.name), sym + camel("_" + v.name)) for v in required]
     body = "\n".join(f"    {k}: {v}" for k, v in params)
     comment = (
         f"// {'added: ' if inst.added else ''}{inst.resource.name} ({inst.resource.resource_type})"
@@ -892,7 +978,6 @@ def subnet_prefix(space: str, newbits: int, netnum: int) -> str:
 def _spec_module_params(plan: Plan, inst: Instance, spec: KindSpec) -> list[tuple[str, str]]:
     from agents.synthforge.iac.terraform import own_subnet_index
 
-    sym = camel(inst.symbol)
     params: list[tuple[str, str]] = []
     if "vnet" in spec.inputs and plan.network is not None:
         net = plan.network
@@ -907,9 +992,6 @@ def _spec_module_params(plan: Plan, inst: Instance, spec: KindSpec) -> list[tupl
     if "parent" in spec.inputs and inst.parent is not None:
         parent = camel(inst.parent.symbol)
         params += [("parentId", f"{parent}.outputs.id"), ("parentName", f"{parent}.outputs.name")]
-    params += [
-        (camel(v.name), sym + camel("_" + v.name)) for v in spec.variables if v.default is None
-    ]
     return params
 
 
@@ -987,7 +1069,7 @@ def render(plan: Plan) -> list[tuple[str, str]]:
                 f"@description('{_SKU_HELP.get(inst.kind, 'SKU')} of {label}')\n"
                 f"param {sym}Sku string = {s(_sku(inst))}"
             )
-        for extra in SPECS[inst.kind].variables if inst.kind in SPECS else ():
+        for extra in kind_variables(inst.kind, "bicep"):
             if extra.default is None:  # required: the user gives it
                 params.append(
                     f"@description({s(f'{extra.description} ({label})')})\n"
@@ -1019,7 +1101,8 @@ def render(plan: Plan) -> list[tuple[str, str]]:
     )
     files = [("main.bicep", "\n".join(parts))]
     for kind in sorted({i.kind for i in plan.instances}):
-        files.append((f"modules/{kind}.bicep", module_file(kind)))
+        public = any(i.public_access for i in plan.instances if i.kind == kind)
+        files.append((f"modules/{kind}.bicep", module_file(kind, public=public)))
     if any(i.kind in _CMK_KINDS for i in plan.instances):
         files.append(("modules/key_access.bicep", KEY_ACCESS))
     return files

@@ -8,12 +8,15 @@ Input :class:`~agents.synthforge.iac.models.GeneratedModules`, output
    checkov installs under the same import name) and every ``.bicep`` file with
    ``pycep-parser``; a syntax error is an issue ``SYNTAX`` at ``file:line``. A parser
    that is not installed (the ``iac`` extra) is a :class:`ParserMissingError`, not an issue.
-2. ``checkov -d DIR --framework terraform,bicep -o json --skip-download --quiet`` runs
-   over the files (offline; ``terraform_json`` too when there are ``.tf.json`` files);
+2. ``checkov -d DIR --framework terraform,bicep -o json --skip-download`` runs
+   over the files (offline; ``terraform_json`` too when there are ``.tf.json`` files;
+   not ``--quiet``, which leaves the skipped checks out of the JSON);
    each failed check is an issue with the check id as code, the check name as message,
    ``file:line resource`` as location, and ``fixable`` set when ``code_quality_fixer``
    has a fix for it. The line is where the resource starts, so a fix above it in the
-   same file moves it.
+   same file moves it. A check the code suppresses inline (``checkov:skip=ID:reason``,
+   see :mod:`~agents.synthforge.iac.suppressions`) is one of the report's ``accepted``
+   issues, with the reason written beside it; it is not a failure.
 
 Settings: ``checkov`` — the checkov executable (default ``$FORGEFLOW_CHECKOV``, else
 ``checkov`` on ``PATH``); ``checkov_timeout`` — seconds (default 600).
@@ -153,7 +156,8 @@ def checkov_executable(settings: SettingsLike) -> str:
 def run_checkov(
     folder: Path, frameworks: list[str], executable: str, timeout: float = 600
 ) -> tuple[CheckovSummary, list[dict[str, Any]]]:
-    """Run checkov over ``folder``; its summary and the failed checks (with ``check_type``)."""
+    """Run checkov over ``folder``; its summary and the failed and skipped checks (each
+    with ``check_type``; a skipped one's ``check_result.result`` is ``SKIPPED``)."""
     cmd = [
         executable,
         "-d",
@@ -163,7 +167,6 @@ def run_checkov(
         "-o",
         "json",
         "--skip-download",
-        "--quiet",
     ]
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
     started = time.perf_counter()
@@ -195,7 +198,8 @@ def run_checkov(
         summary.failed += int(part.get("failed", 0))
         summary.skipped += int(part.get("skipped", 0))
         summary.parsing_errors += int(part.get("parsing_errors", 0))
-        for check in report.get("results", {}).get("failed_checks", []):
+        results = report.get("results", {})
+        for check in [*results.get("failed_checks", []), *results.get("skipped_checks", [])]:
             failed.append({**check, "check_type": report.get("check_type", "")})
     return summary, failed
 
@@ -234,6 +238,19 @@ def check_issue(check: dict[str, Any]) -> Issue:
     )
 
 
+def skipped(check: dict[str, Any]) -> bool:
+    """Whether checkov reports ``check`` skipped (suppressed inline) rather than failed."""
+    result = check.get("check_result")
+    return isinstance(result, dict) and str(result.get("result", "")).upper() == "SKIPPED"
+
+
+def accepted_issue(check: dict[str, Any]) -> Issue:
+    """A check the code suppresses inline, with the reason written beside it."""
+    result = check.get("check_result") or {}
+    reason = str(result.get("suppress_comment") or "").strip() or "no reason given"
+    return check_issue(check).model_copy(update={"fixable": False, "reason": reason})
+
+
 def checkov_timeout(settings: SettingsLike) -> float:
     """The ``checkov_timeout`` setting in seconds (default 600), checked."""
     return quality_settings(settings).checkov_timeout
@@ -253,6 +270,7 @@ def validate(candidate: GeneratedModules, settings: SettingsLike) -> CodeQuality
         frameworks.append("terraform_json")
     summary: CheckovSummary | None = None
     unfixable: list[UnfixedIssue] = []
+    accepted: list[Issue] = []
     covered = uncovered = 0
     if frameworks:
         executable = checkov_executable(settings)
@@ -266,6 +284,9 @@ def validate(candidate: GeneratedModules, settings: SettingsLike) -> CodeQuality
             summary, failed = run_checkov(root, frameworks, executable, timeout)
         seen: set[tuple[str, str | None, str]] = set()
         for check in failed:
+            if skipped(check):
+                accepted.append(accepted_issue(check))
+                continue
             issue = check_issue(check)
             if issue.key() in seen:
                 continue
@@ -291,6 +312,7 @@ def validate(candidate: GeneratedModules, settings: SettingsLike) -> CodeQuality
         failed_covered=covered,
         failed_uncovered=uncovered,
         unfixable=unfixable,
+        accepted=accepted,
         warnings=warnings,
     )
 

@@ -164,7 +164,7 @@ FIXES: dict[tuple[Language, str], Fix] = {
 
 PUBLIC_REASON = (
     "public network access follows the flow analysis: module_development disables it "
-    "wherever no flow needs it, and a flow needs it here"
+    "wherever no flow from the internet needs it, and one needs it here"
 )
 _ARRAY = "for Bicep the node pool is an array element; the fixer edits objects only"
 _BICEP_PARAM = "the value comes from a parameter, which checkov does not evaluate for Bicep"
@@ -227,7 +227,9 @@ NOT_FIXED: dict[str, str] = {
     "CKV2_AZURE_1": _CMK_BICEP,
     "CKV_AZURE_17": "client certificates would be required from every caller; decide per app",
     "CKV_AZURE_13": "App Service authentication needs an identity provider chosen per app",
-    "CKV_AZURE_88": "Azure Files storage for the app depends on the app's needs",
+    "CKV_AZURE_88": "mounting Azure Files needs a file share and its storage account's "
+    "access key, and the modules turn shared-key access off; an app that keeps files on "
+    "disk needs a share, a stateless app or function does not: decide per app",
     "CKV_AZURE_16": "needs an identity provider chosen per app",
     "CKV_AZURE_140": (
         "local authentication is off (local_authentication_enabled = false); checkov reads "
@@ -235,8 +237,10 @@ NOT_FIXED: dict[str, str] = {
     ),
     "CKV_AZURE_107": "VNet injection of API Management needs a Developer or Premium SKU and "
     "a subnet with its NSG rules designed for it; decide per instance",
-    "CKV_AZURE_174": "API Management serves the APIs' callers; disabling public access needs "
-    "a private endpoint or VNet injection and a way in for them",
+    "CKV_AZURE_174": "API Management cannot be created with public network access disabled "
+    "(Azure accepts that only on an existing instance) and the modules set it on creation; "
+    "where no flow from the internet reaches it, disable it after the first deployment, "
+    "once its callers reach it over a private endpoint or VNet injection",
     "CKV_AZURE_152": "client certificates would be required from every API caller; decide per API",
     "CKV_AZURE_173": "API Management's front- and back-end TLS settings are per-API decisions",
     "CKV_AZURE_186": _CMK_BICEP,

@@ -43,6 +43,7 @@ class Variable:
     type: str  # string, number, bool
     description: str
     default: str | int | bool | None = None
+    languages: tuple[str, ...] = ("terraform", "bicep")  # the modules that take it
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,15 @@ def bicep_main(spec: KindSpec) -> str:
         parts.append(bicep_resource(h.bicep_symbol, h.bicep, tree, parent=h.bicep_parent))
     parts.append(bicep_resource("main", spec.bicep, bicep_common(spec)))
     return "\n".join(parts)
+
+
+def derive(text: str, edits: tuple[tuple[str, str], ...]) -> str:
+    """``text`` with each (old, new) of ``edits`` replaced: a template derived from another."""
+    for old, new in edits:
+        if old not in text:
+            raise ValueError(f"derive: {old!r} is not in the template")
+        text = text.replace(old, new)
+    return text
 
 
 def tf_default(value: str | int | bool) -> str:
@@ -1104,3 +1114,63 @@ _SPECS: list[KindSpec] = [
 
 #: kind → spec, for every kind described as data.
 SPECS: dict[str, KindSpec] = {spec.kind: spec for spec in _SPECS}
+
+#: The own variables of the hand-written kinds (the data kinds' are in their spec). A
+#: secure setting that needs a value only a person can give is a required one.
+HAND_VARIABLES: dict[str, tuple[Variable, ...]] = {
+    "web_app": (
+        Variable(
+            "auth_client_id",
+            "string",
+            "Application (client) id of the Microsoft Entra app registration that signs "
+            "callers in (App Service authentication)",
+            languages=("terraform",),
+        ),
+        Variable(
+            "unauthenticated_action",
+            "string",
+            "What a caller without a valid token gets: Return401 (APIs, functions) or "
+            "RedirectToLoginPage (browser apps)",
+            "Return401",
+            languages=("terraform",),
+        ),
+        Variable(
+            "client_certificate_mode",
+            "string",
+            "Incoming client certificates: Required, Optional or OptionalInteractiveUser",
+            "Required",
+        ),
+    ),
+    "function_app": (
+        Variable(
+            "runtime_storage_account_name",
+            "string",
+            "Storage account the Functions runtime uses (AzureWebJobsStorage, reached with "
+            "the app's managed identity, which needs Storage Blob Data Owner on it)",
+        ),
+    ),
+    "container_registry": (
+        Variable(
+            "georeplication_location",
+            "string",
+            "Second region the registry is replicated to (geo-replication, Premium SKU)",
+            languages=("terraform",),
+        ),
+    ),
+    "kubernetes_cluster": (
+        Variable(
+            "disk_encryption_set_id",
+            "string",
+            "Id of the disk encryption set (a customer-managed key) for the nodes' disks",
+        ),
+    ),
+}
+
+
+HAND_VARIABLES["function_app"] = HAND_VARIABLES["web_app"] + HAND_VARIABLES["function_app"]
+
+
+def kind_variables(kind: str, language: str) -> tuple[Variable, ...]:
+    """The ``language`` module's own variables: its spec's, or the hand-written kind's."""
+    found = SPECS[kind].variables if kind in SPECS else HAND_VARIABLES.get(kind, ())
+    return tuple(v for v in found if language in v.languages)

@@ -113,6 +113,12 @@ class GeneratedModules(AgentResult):
         description="What the last validation still found in these files (check id, "
         "file:line resource, why it is left); set by the feedback loop",
     )
+    accepted: list[Issue] = Field(
+        default_factory=list,
+        description="The checks the code suppresses inline, as checkov reported them "
+        "skipped, each with the reason written beside it (a checkov false positive, or "
+        "public access a flow from the internet needs); set by the feedback loop",
+    )
 
     @property
     def report_markdown(self) -> str:
@@ -134,6 +140,7 @@ def modules_report(modules: GeneratedModules) -> str:
         f"{sum(1 for f in modules.fixes if f.iteration > 0)} by the fixer "
         f"in {modules.fix_runs} run(s)",
         f"- Findings left: {len(modules.findings)}",
+        f"- Checks suppressed with a reason: {len(modules.accepted)}",
         "",
     ]
     if modules.findings:
@@ -142,14 +149,18 @@ def modules_report(modules: GeneratedModules) -> str:
             "",
             "| check | severity | file | resource | what | why it is left |",
             "|---|---|---|---|---|---|",
+            *_issue_rows(modules.findings, severity=True),
+            "",
         ]
-        for issue in modules.findings:
-            head, _, resource = (issue.location or "").partition(" ")
-            file = head.rpartition(":")[0] or head
-            cells = (issue.code, issue.severity, file, resource, issue.message)
-            row = " | ".join(_cell(c) for c in cells)
-            lines.append(f"| {row} | {_cell(issue.reason or 'not known')} |")
-        lines.append("")
+    if modules.accepted:
+        lines += [
+            "## Checks suppressed with a reason",
+            "",
+            "| check | file | resource | what | reason |",
+            "|---|---|---|---|---|",
+            *_issue_rows(modules.accepted, severity=False),
+            "",
+        ]
     if modules.skipped:
         lines += ["## Resources without a module", "", "| resource | type | why |", "|---|---|---|"]
         for skip in modules.skipped:
@@ -157,6 +168,20 @@ def modules_report(modules: GeneratedModules) -> str:
             lines.append("| " + " | ".join(_cell(c) for c in skip_cells) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _issue_rows(issues: list[Issue], *, severity: bool) -> list[str]:
+    """One table row per issue: check, (severity,) file, resource, what, reason."""
+    from orchestration.runtime.monitoring import markdown_cell as _cell
+
+    rows = []
+    for issue in issues:
+        head, _, resource = (issue.location or "").partition(" ")
+        file = head.rpartition(":")[0] or head
+        cells = [issue.code, *([issue.severity] if severity else []), file, resource]
+        cells += [issue.message, issue.reason or "not known"]
+        rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return rows
 
 
 class CheckovSummary(BaseModel):

@@ -8,10 +8,10 @@ other resources are listed in ``skipped`` with the reason.
 The code applies the security recommendations of the analysis: system-assigned managed
 identities, the role assignments (with their built-in role definition ids), private
 endpoints (group id and private DNS zone) in a subnet for them, minimum TLS 1.2, public
-network access disabled wherever no flow needs it, and diagnostic settings to a Log
-Analytics workspace (the diagram's, or one the code adds). Names, the region and SKUs are
-variables with defaults; nothing secret is written (databases use Microsoft Entra
-authentication, VMs an SSH public key variable).
+network access disabled wherever no flow from the internet needs it, and diagnostic
+settings to a Log Analytics workspace (the diagram's, or one the code adds). Names, the
+region and SKUs are variables with defaults; nothing secret is written (databases use
+Microsoft Entra authentication, VMs an SSH public key variable).
 
 Settings (``--set KEY=VALUE``):
 
@@ -50,6 +50,7 @@ from agents.synthforge.iac.models import (
 from agents.synthforge.iac.plan import Grant, Instance, Plan
 from agents.synthforge.models import (
     ArchitectureAnalysis,
+    Flow,
     Resource,
     ResourceSecurity,
     RoleAssignment,
@@ -174,6 +175,7 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
     if analysis.security is not None:
         security = {s.resource_id: s for s in analysis.security.resources}
     flows = analysis.network.flows if analysis.network is not None else []
+    names = {r.id: r.name for r in analysis.architecture.resources}
     used: set[str] = set()
     by_id: dict[str, Instance] = {}
     for resource in analysis.architecture.resources:
@@ -200,6 +202,8 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
             continue
         sec = security.get(resource.id)
         kind = entry["kind"]
+        if kind == "web_app" and "functionapp" in (resource.kind or "").lower():
+            kind = "function_app"  # an App Service app of kind functionapp
         symbol = _unique_symbol(f"{kind}_{slug(resource.name, sep='_')}"[:48], used)
         inst = Instance(
             resource=resource,
@@ -216,25 +220,7 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
             identity=bool(sec and sec.managed_identity) or kind in _ALWAYS_IDENTITY,
             private_endpoint=sec.private_endpoint if sec else None,
         )
-        inbound = [f for f in flows if f.target == resource.id]
-        public = [f for f in inbound if not f.private]
-        if sec is not None and sec.public_network_access == "Disabled":
-            inst.public_access = False
-        elif sec is not None and sec.public_network_access == "Enabled":
-            inst.public_access = True
-            note = next((n for n in sec.notes if "public" in n.lower()), "")
-            inst.public_reason = note or "the security analysis keeps public network access"
-        elif inst.private_endpoint is not None and not public:
-            inst.public_access = False
-        elif any(f.source == INTERNET for f in inbound):
-            inst.public_access, inst.public_reason = True, "reached from the internet"
-        elif public:
-            names = ", ".join(sorted({f.source for f in public}))
-            inst.public_access = True
-            inst.public_reason = f"reached over public networking from {names}"
-        elif entry.get("front"):
-            inst.public_access = True
-            inst.public_reason = "serves clients and has no private endpoint in the analysis"
+        _public_access(plan, inst, sec, [f for f in flows if f.target == resource.id], names)
         plan.instances.append(inst)
         by_id[resource.id] = inst
         if kind == "log_analytics_workspace" and plan.workspace is None:
@@ -250,7 +236,8 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
     _address_spaces(plan, analysis.network.vnets if analysis.network is not None else [])
     for inst in plan.instances:
         unreachable = not inst.public_access and inst.private_endpoint is None
-        if inst.kind in _PUBLIC_ACCESS_KINDS and unreachable:
+        said = any(w.startswith(f"{inst.resource.name!r}: reached over") for w in plan.warnings)
+        if inst.kind in _PUBLIC_ACCESS_KINDS and unreachable and not said:
             plan.warnings.append(
                 f"{inst.resource.name!r}: public network access is disabled and the "
                 "analysis gives it no private endpoint, so nothing can reach it; add a "
@@ -264,6 +251,41 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
         for ra in sec.role_assignments:
             _grant(plan, by_id, ra)
     return plan
+
+
+def _public_access(
+    plan: Plan,
+    inst: Instance,
+    sec: ResourceSecurity | None,
+    inbound: list[Flow],
+    names: dict[str, str],
+) -> None:
+    """Public network access only where a flow from the internet reaches ``inst`` directly.
+
+    Traffic from the diagram's own resources does not need it, whatever networking the
+    diagram draws for it: they reach the resource over a private endpoint or VNet
+    integration (a warning names them where the analysis gives the resource no private
+    endpoint). A ``Disabled`` decision of the security analysis stands. The flows that
+    need it are kept (``public_flows``): the suppression of the public-access checks
+    cites them.
+    """
+    internet = [f for f in inbound if f.source == INTERNET and not f.private]
+    if internet and not (sec is not None and sec.public_network_access == "Disabled"):
+        inst.public_access = True
+        inst.public_flows = [
+            f"{INTERNET} → {inst.symbol} ({f.protocol}/{f.port or 'any'})" for f in internet
+        ]
+        inst.public_reason = "reached directly from the internet: " + "; ".join(inst.public_flows)
+        return
+    inst.public_access = False
+    others = sorted({f.source for f in inbound if not f.private})
+    if others and inst.private_endpoint is None:
+        plan.warnings.append(
+            f"{inst.resource.name!r}: reached over public networking from "
+            f"{', '.join(repr(names.get(o, o)) for o in others)} in the diagram, but only "
+            "traffic from the internet needs public network access, so it is disabled; "
+            "give those a private path (a private endpoint for it, VNet integration for them)"
+        )
 
 
 _SUBNET_KINDS = {"linux_virtual_machine", "kubernetes_cluster"} | {
@@ -343,7 +365,7 @@ def _parent_of(plan: Plan, inst: Instance, kind: str, used: set[str]) -> Instanc
     return _added(plan, kind, f"{inst.resource.name} {kind.replace('_', ' ')}", used)
 
 
-_ALWAYS_IDENTITY = {"web_app", "linux_virtual_machine", "kubernetes_cluster"}
+_ALWAYS_IDENTITY = {"web_app", "function_app", "linux_virtual_machine", "kubernetes_cluster"}
 
 
 def _added(plan: Plan, kind: str, label: str, used: set[str]) -> Instance:
@@ -414,6 +436,7 @@ def applied_measures(plan: Plan) -> list[AppliedSecurity]:
             measures.append(f"diagnostic settings to {plan.workspace.symbol}")
         if inst.kind in ("postgresql_flexible_server", "mssql_database"):
             measures.append("Microsoft Entra authentication only (no password)")
+        measures += _KIND_MEASURES.get(inst.kind, [])
         out.append(
             AppliedSecurity(
                 resource_id=inst.resource.id,
@@ -427,8 +450,28 @@ def applied_measures(plan: Plan) -> list[AppliedSecurity]:
     return out
 
 
+#: What the hand-written modules of a kind always do besides the shared measures.
+_KIND_MEASURES: dict[str, list[str]] = {
+    "web_app": [
+        "client certificates requested (mode a variable, default Required)",
+        "App Service authentication with Microsoft Entra (Terraform; the app "
+        "registration's client id is a required input)",
+    ],
+    "kubernetes_cluster": [
+        "private API server",
+        "node disks encrypted with the given disk encryption set (a required input)",
+        "Key Vault secrets provider with rotation",
+    ],
+    "container_registry": ["geo-replication to the given region (Terraform; a required input)"],
+}
+_KIND_MEASURES["function_app"] = [
+    *_KIND_MEASURES["web_app"],
+    "the runtime's storage reached with the managed identity (no access key)",
+]
+
 _TLS_KINDS = {
     "web_app",
+    "function_app",
     "storage_account",
     "mssql_database",
     "redis_cache",
@@ -436,6 +479,7 @@ _TLS_KINDS = {
 }
 _PUBLIC_ACCESS_KINDS = {
     "web_app",
+    "function_app",
     "storage_account",
     "key_vault",
     "cosmosdb_account",
@@ -623,12 +667,16 @@ def generate(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Generate
     from agents.synthforge.iac.fixes import secure_defaults
 
     files, defaults = secure_defaults(files)
+    from agents.synthforge.iac.suppressions import suppress
+
+    files = suppress(files, plan)
     warnings = list(plan.warnings)
     for inst in plan.instances:
         if inst.function_app:
             warnings.append(
-                f"{inst.resource.name!r} is a function app: generated as an App Service web app "
-                "(Linux); add the Functions runtime settings and its storage by hand"
+                f"{inst.resource.name!r} is a function app (Linux): its runtime's storage "
+                f"account is the input {inst.symbol}_runtime_storage_account_name; add its "
+                "worker runtime and its triggers' connections to the app settings by hand"
             )
     if not files:
         warnings.append("no Azure resource with a module template: nothing generated")

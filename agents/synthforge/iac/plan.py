@@ -20,6 +20,9 @@ class Instance:
     identity: bool = False
     public_access: bool = False
     public_reason: str = ""
+    #: The flows from the internet that reach it directly ("internet → web (HTTPS/443)"),
+    #: which make its public access accepted by the diagram.
+    public_flows: list[str] = field(default_factory=list)
     private_endpoint: PrivateEndpoint | None = None
     diagnostics: bool = True
     added: bool = False  # not in the diagram; added for diagnostics or private endpoints
@@ -27,7 +30,7 @@ class Instance:
 
     @property
     def function_app(self) -> bool:
-        return self.kind == "web_app" and "functionapp" in (self.resource.kind or "").lower()
+        return self.kind == "function_app"
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from agents.synthforge.iac.kinds import SPECS, tf_default, tf_main
+from agents.synthforge.iac.kinds import SPECS, derive, kind_variables, tf_default, tf_main
 
 if TYPE_CHECKING:
     from agents.synthforge.iac.kinds import KindSpec
@@ -25,6 +25,7 @@ TERRAFORM_VERSION = ">= 1.5.0"
 _PE = ("private_endpoint",)
 _KIND_INPUTS: dict[str, tuple[str, ...]] = {
     "web_app": ("sku", "public", "diagnostics", *_PE),
+    "function_app": ("sku", "public", "diagnostics", *_PE),
     "storage_account": ("sku", "public", "diagnostics", *_PE, "cmk"),
     "key_vault": ("sku", "public", "diagnostics", *_PE),
     "cosmosdb_account": ("sku", "public", "diagnostics", *_PE, "cmk"),
@@ -42,6 +43,7 @@ _KIND_INPUTS: dict[str, tuple[str, ...]] = {
 #: The main resource of each kind: (terraform type, what to diagnose, logs supported).
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "web_app": ("azurerm_linux_web_app", True),
+    "function_app": ("azurerm_linux_function_app", True),
     "storage_account": ("azurerm_storage_account", False),
     "key_vault": ("azurerm_key_vault", True),
     "cosmosdb_account": ("azurerm_cosmosdb_account", True),
@@ -58,6 +60,7 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
 
 _IDENTITY_OUTPUT = {
     "web_app": "azurerm_linux_web_app.this.identity[0].principal_id",
+    "function_app": "azurerm_linux_function_app.this.identity[0].principal_id",
     "linux_virtual_machine": "azurerm_linux_virtual_machine.this.identity[0].principal_id",
     # AcrPull and similar go to the kubelet identity that pulls images
     "kubernetes_cluster": "azurerm_kubernetes_cluster.this.kubelet_identity[0].object_id",
@@ -90,7 +93,22 @@ def _var(name: str, type_: str, description: str, default: str | None = None) ->
 # --------------------------------------------------------------------------- modules
 
 
+#: How the function app module differs from the web app's: its resource, and the
+#: runtime's storage reached with the managed identity.
+_FUNCTION_APP_EDITS = (
+    ('"azurerm_linux_web_app"', '"azurerm_linux_function_app"'),
+    (
+        "  client_certificate_mode                        = var.client_certificate_mode\n",
+        "  client_certificate_mode                        = var.client_certificate_mode\n"
+        "  storage_account_name                           = var.runtime_storage_account_name\n"
+        "  storage_uses_managed_identity                  = true\n",
+    ),
+)
+
+
 def _resource_bodies(kind: str) -> str:  # noqa: C901 - one template per kind
+    if kind == "function_app":  # the web app's template, as a function app on its plan
+        return derive(_resource_bodies("web_app"), _FUNCTION_APP_EDITS)
     if kind == "web_app":
         return """\
 resource "azurerm_service_plan" "this" {
@@ -111,6 +129,8 @@ resource "azurerm_linux_web_app" "this" {
   public_network_access_enabled                  = var.public_network_access_enabled
   ftp_publish_basic_authentication_enabled       = false
   webdeploy_publish_basic_authentication_enabled = false
+  client_certificate_enabled                     = true
+  client_certificate_mode                        = var.client_certificate_mode
   tags                                           = var.tags
 
   identity {
@@ -122,7 +142,25 @@ resource "azurerm_linux_web_app" "this" {
     ftps_state          = "Disabled"
     http2_enabled       = true
   }
+
+  auth_settings_v2 {
+    auth_enabled           = true
+    require_authentication = true
+    unauthenticated_action = var.unauthenticated_action
+    default_provider       = "azureactivedirectory"
+
+    active_directory_v2 {
+      client_id            = var.auth_client_id
+      tenant_auth_endpoint = "https://login.microsoftonline.com/${data.azurerm_client_config.current.tenant_id}/v2.0"
+    }
+
+    login {
+      token_store_enabled = false
+    }
+  }
 }
+
+data "azurerm_client_config" "current" {}
 """
     if kind == "storage_account":
         return """\
@@ -313,6 +351,11 @@ resource "azurerm_container_registry" "this" {
   anonymous_pull_enabled        = false
   public_network_access_enabled = var.public_network_access_enabled
   tags                          = var.tags
+
+  georeplications {
+    location                = var.georeplication_location
+    zone_redundancy_enabled = true
+  }
 }
 """
     if kind == "log_analytics_workspace":
@@ -440,6 +483,8 @@ resource "azurerm_kubernetes_cluster" "this" {
   local_account_disabled            = true
   role_based_access_control_enabled = true
   azure_policy_enabled              = true
+  private_cluster_enabled           = true
+  disk_encryption_set_id            = var.disk_encryption_set_id
   tags                              = var.tags
 
   default_node_pool {
@@ -595,6 +640,25 @@ resource "azurerm_monitor_diagnostic_setting" "this" {{
 """
 
 
+#: The storage services whose read, write and delete requests are logged to the workspace.
+_STORAGE_SERVICES = ("blob", "queue", "table")
+
+
+def _storage_service_logs(service: str) -> str:
+    """A diagnostic setting of one storage service: its requests logged to the workspace."""
+    logs = "".join(
+        f'\n  enabled_log {{\n    category = "{category}"\n  }}\n'
+        for category in ("StorageRead", "StorageWrite", "StorageDelete")
+    )
+    return f"""\
+resource "azurerm_monitor_diagnostic_setting" "{service}" {{
+  name                       = "diag-${{var.name}}-{service}"
+  target_resource_id         = "${{azurerm_storage_account.this.id}}/{service}Services/default"
+  log_analytics_workspace_id = var.log_analytics_workspace_id
+{logs}}}
+"""
+
+
 def module_files(kind: str) -> list[tuple[str, str]]:
     """``main.tf``, ``variables.tf`` and ``outputs.tf`` of the module for ``kind``."""
     inputs = _KIND_INPUTS[kind]
@@ -606,6 +670,8 @@ def module_files(kind: str) -> list[tuple[str, str]]:
         main += "\n" + _private_endpoint(main_type)
     if "diagnostics" in inputs:
         main += "\n" + _diagnostics(main_type, logs)
+    if kind == "storage_account" and "diagnostics" in inputs:
+        main += "".join("\n" + _storage_service_logs(service) for service in _STORAGE_SERVICES)
     spec = SPECS.get(kind)
     variables = [
         _var("name", "string", "Name of the resource"),
@@ -628,7 +694,7 @@ def module_files(kind: str) -> list[tuple[str, str]]:
             _var("parent_id", "string", "Id of the resource it belongs to"),
             _var("parent_name", "string", "Name of the resource it belongs to"),
         ]
-    for extra in spec.variables if spec is not None else ():
+    for extra in kind_variables(kind, "terraform"):
         default = None if extra.default is None else tf_default(extra.default)
         variables.append(_var(extra.name, extra.type, extra.description, default))
     if "public" in inputs:
@@ -636,7 +702,7 @@ def module_files(kind: str) -> list[tuple[str, str]]:
             _var(
                 "public_network_access_enabled",
                 "bool",
-                "Allow public network access; false unless a flow needs it",
+                "Allow public network access; false unless a flow from the internet needs it",
                 "false",
             )
         )
@@ -765,6 +831,8 @@ def _module_call(plan: Plan, inst: Instance) -> str:
         args += [(name, f"var.{name}") for name, _, _ in CMK_VARIABLES]
     if spec is not None:
         args += _spec_args(plan, inst, spec)
+    required = [v for v in kind_variables(inst.kind, "terraform") if v.default is None]
+    args += [(v.name, f"var.{inst.symbol}_{v.name}") for v in required]
     width = max(len(k) for k, _ in args)
     body = "\n".join(f"  {k.ljust(width)} = {v}" for k, v in args)
     comment = f"# {inst.resource.name} ({inst.resource.resource_type})"
@@ -797,7 +865,6 @@ def _spec_args(plan: Plan, inst: Instance, spec: KindSpec) -> list[tuple[str, st
             ("parent_id", f"module.{inst.parent.symbol}.id"),
             ("parent_name", f"module.{inst.parent.symbol}.name"),
         ]
-    args += [(v.name, f"var.{inst.symbol}_{v.name}") for v in spec.variables if v.default is None]
     return args
 
 
@@ -891,7 +958,7 @@ def render(plan: Plan) -> list[tuple[str, str]]:
                     q(inst.sku_default),
                 )
             )
-        for extra in SPECS[inst.kind].variables if inst.kind in SPECS else ():
+        for extra in kind_variables(inst.kind, "terraform"):
             if extra.default is None:  # required: the user gives it
                 variables.append(
                     _var(
