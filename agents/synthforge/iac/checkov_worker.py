@@ -46,7 +46,7 @@ ENV = "FORGEFLOW_CHECKOV_WORKER"
 _ON = {"1", "true", "yes", "on", ""}
 _OFF = {"0", "false", "no", "off"}
 #: Idle workers kept for later scans (one per set of scans made at the same time).
-MAX_IDLE = 4
+MAX_IDLE = 2
 #: The ``exec`` line pip writes under ``#!/bin/sh`` when the interpreter path is too long.
 _SH_EXEC = re.compile(r"""^'''exec' "?([^"\s]+)"? "\$0" "\$@"$""")
 

@@ -17,6 +17,9 @@ Input :class:`~agents.synthforge.iac.models.GeneratedModules`, output
 
 Settings: ``checkov`` — the checkov executable (default ``$FORGEFLOW_CHECKOV``, else
 ``checkov`` on ``PATH``); ``checkov_timeout`` — seconds (default 600).
+
+checkov runs kept warm, one worker process for every validation of the process
+(:mod:`agents.synthforge.iac.checkov_worker`; ``FORGEFLOW_CHECKOV_WORKER=0`` turns it off).
 """
 
 from __future__ import annotations
