@@ -347,3 +347,42 @@ def test_warm_scans_equal_cold_checkov_runs_over_the_same_folders(
     assert warm == cold
     # the folders differ, so equal answers are not equal by accident
     assert len({json.dumps(r, default=str) for r in cold}) == len(scans)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the worker runs on Linux")
+def test_scans_at_the_same_time_get_a_worker_each_and_both_are_kept(
+    tmp_path: Path, fake_checkov: str
+) -> None:
+    import threading
+
+    answers: list[int] = []
+
+    def scan(name: str) -> None:
+        summary, _ = run_checkov(folder(tmp_path, name), ["terraform"], fake_checkov, 30)
+        answers.append(summary.failed)
+
+    threads = [threading.Thread(target=scan, args=(n,)) for n in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [1, 1]
+    assert 1 <= len(checkov_worker.POOL.pids()) <= checkov_worker.MAX_IDLE
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the worker runs on Linux")
+def test_a_forked_process_leaves_its_parents_worker_alone(
+    tmp_path: Path, fake_checkov: str
+) -> None:
+    run_checkov(folder(tmp_path, "a"), ["terraform"], fake_checkov, 30)
+    [worker] = checkov_worker.POOL.pids()
+    pid = os.fork()
+    if pid == 0:  # the child: no workers of its own, and its exit (atexit) stops none
+        mine = checkov_worker.POOL.pids()
+        checkov_worker.POOL.close()
+        os._exit(0 if mine == [] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    summary, _ = run_checkov(folder(tmp_path, "b"), ["terraform"], fake_checkov, 30)
+    assert summary.failed == 1
+    assert checkov_worker.POOL.pids() == [worker]

@@ -254,6 +254,22 @@ class Pool:
         for old in extra:
             old.close()
 
+    def forget(self) -> None:
+        """In a process forked from this one: drop the parent's workers, untouched.
+
+        The child closes its copies of the idle workers' pipes (so that a worker still
+        sees the end of its input when the parent ends) and starts workers of its own
+        when it scans.
+        """
+        self._lock = threading.Lock()
+        for _, worker in self._idle:
+            for stream in (worker.proc.stdin, worker.proc.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+        self._idle = []
+        self._busy = set()
+
     def pids(self) -> list[int]:
         """Process ids of the workers running now (idle or busy)."""
         with self._lock:
@@ -272,6 +288,8 @@ class Pool:
 
 POOL = Pool()
 atexit.register(POOL.close)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=POOL.forget)
 
 
 def run(
