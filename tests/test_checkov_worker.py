@@ -112,6 +112,18 @@ def gone(pid: int, within: float = 10.0) -> bool:
     return False
 
 
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="the worker runs on Linux"
+)
+
+
+def warm_worker(tmp_path: Path, fake_checkov: str) -> int:
+    """Scan once so that a worker runs; its process id."""
+    run_checkov(folder(tmp_path, "warm"), ["terraform"], fake_checkov, 30)
+    [pid] = checkov_worker.POOL.pids()
+    return pid
+
+
 @pytest.fixture(autouse=True)
 def fresh_pool() -> object:
     yield
@@ -160,7 +172,7 @@ def test_the_worker_can_be_turned_off_and_a_bad_value_is_one_line() -> None:
 # --------------------------------------------------------------------------- the worker
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the worker runs on Linux")
+@linux_only
 def test_one_worker_serves_every_scan_and_no_scan_sees_anothers_state(
     tmp_path: Path, fake_checkov: str
 ) -> None:
@@ -188,12 +200,11 @@ def test_turned_off_each_scan_is_a_checkov_command_of_its_own(
     assert checkov_worker.POOL.pids() == []
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the worker runs on Linux")
+@linux_only
 def test_a_hung_scan_times_out_in_one_line_and_the_next_scan_gets_a_fresh_worker(
     tmp_path: Path, fake_checkov: str
 ) -> None:
-    run_checkov(folder(tmp_path, "warm"), ["terraform"], fake_checkov, 30)
-    [first] = checkov_worker.POOL.pids()
+    first = warm_worker(tmp_path, fake_checkov)
     hung = folder(tmp_path, "hung", "hang")
     started = time.monotonic()
     with pytest.raises(CheckovError) as info:
@@ -207,7 +218,7 @@ def test_a_hung_scan_times_out_in_one_line_and_the_next_scan_gets_a_fresh_worker
     assert checkov_worker.POOL.pids() and first not in checkov_worker.POOL.pids()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the worker runs on Linux")
+@linux_only
 def test_a_crashed_worker_or_scan_is_one_clear_line_and_the_next_scan_works(
     tmp_path: Path, fake_checkov: str
 ) -> None:
@@ -223,7 +234,7 @@ def test_a_crashed_worker_or_scan_is_one_clear_line_and_the_next_scan_works(
     assert summary.failed == 1
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the worker runs on Linux")
+@linux_only
 def test_a_worker_that_cannot_import_checkov_is_one_clear_line(tmp_path: Path) -> None:
     script = tmp_path / "checkov"
     script.write_text(f"#!{sys.executable}\nimport checkov\n", encoding="utf-8")
@@ -245,7 +256,7 @@ if sys.argv[3] == "stay":
 """
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the worker runs on Linux")
+@linux_only
 @pytest.mark.parametrize("end", ["exit", "killed"])
 def test_the_worker_ends_with_the_process_that_started_it(
     tmp_path: Path, fake_checkov: str, end: str
@@ -316,7 +327,7 @@ def report_of(folder_path: Path, frameworks: list[str], executable: str) -> obje
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the worker runs on Linux")
+@linux_only
 def test_warm_scans_equal_cold_checkov_runs_over_the_same_folders(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -349,7 +360,7 @@ def test_warm_scans_equal_cold_checkov_runs_over_the_same_folders(
     assert len({json.dumps(r, default=str) for r in cold}) == len(scans)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the worker runs on Linux")
+@linux_only
 def test_scans_at_the_same_time_get_a_worker_each_and_both_are_kept(
     tmp_path: Path, fake_checkov: str
 ) -> None:
@@ -370,12 +381,11 @@ def test_scans_at_the_same_time_get_a_worker_each_and_both_are_kept(
     assert 1 <= len(checkov_worker.POOL.pids()) <= checkov_worker.MAX_IDLE
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the worker runs on Linux")
+@linux_only
 def test_a_forked_process_leaves_its_parents_worker_alone(
     tmp_path: Path, fake_checkov: str
 ) -> None:
-    run_checkov(folder(tmp_path, "a"), ["terraform"], fake_checkov, 30)
-    [worker] = checkov_worker.POOL.pids()
+    worker = warm_worker(tmp_path, fake_checkov)
     pid = os.fork()
     if pid == 0:  # the child: no workers of its own, and its exit (atexit) stops none
         mine = checkov_worker.POOL.pids()
