@@ -103,7 +103,7 @@ def _run_one(checkov_class: Any, argv: list[str], cwd: str, channel: int) -> dic
 
 
 def main() -> int:
-    """Serve scans until stdin ends."""
+    """Serve scans until stdin ends; 0."""
     # the protocol gets its own copy of stdout; fd 1 itself goes to stderr so that
     # nothing checkov prints at import or between scans can break a line of it
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
@@ -137,4 +137,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # nothing is left to flush once the input ends (each scan ran in a child), and the
+    # interpreter's own clean-up of checkov's modules takes a second or two
+    code = main()
+    sys.stderr.flush()
+    os._exit(code)
