@@ -20,6 +20,9 @@ Input :class:`~agents.synthforge.iac.models.GeneratedModules`, output
 
 Settings: ``checkov`` — the checkov executable (default ``$FORGEFLOW_CHECKOV``, else
 ``checkov`` on ``PATH``); ``checkov_timeout`` — seconds (default 600).
+
+checkov runs kept warm, one worker process for every validation of the process
+(:mod:`agents.synthforge.iac.checkov_worker`; ``FORGEFLOW_CHECKOV_WORKER=0`` turns it off).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from pydantic_core import PydanticCustomError
 
 from agents.base import Agent, AgentSettings
 from agents.errors import ForgeflowError
+from agents.synthforge.iac import checkov_worker
 from agents.synthforge.iac.fixer import can_fix
 from agents.synthforge.iac.models import (
     CheckovSummary,
@@ -171,9 +175,7 @@ def run_checkov(
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
     started = time.perf_counter()
     try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False
-        )
+        proc = checkov_worker.run(cmd, timeout=timeout, env=env)  # warm, or one process
     except subprocess.TimeoutExpired:
         raise CheckovError(f"checkov timed out after {timeout:g} s on {folder}") from None
     seconds = time.perf_counter() - started
