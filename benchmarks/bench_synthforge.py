@@ -128,11 +128,11 @@ def _timed_run(planned: Any, path: Path, settings: dict[str, Any]) -> tuple[floa
     return elapsed, cpu
 
 
-def scale_run(sizes: list[int], workdir: Path, repeat: int = 1) -> int:
+def scale_run(sizes: list[int], workdir: Path, repeat: int = 3) -> int:
     """Time the pipeline on generated diagrams of each size; compare with the first.
 
-    With ``repeat`` > 1 the sizes take turns (so load on a shared machine falls on all of
-    them alike) and each figure is the median of its runs.
+    The sizes take turns, ``repeat`` times (so load on a shared machine falls on all of
+    them alike), and each figure is the median of its runs.
     """
     planned = plan_stages(load_spec(REPO / "pipelines" / "synthforge.yaml"))
     settings = {"interactive": {"yes": True}}
@@ -178,7 +178,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--scale", default="", help="comma-separated icon counts, e.g. 2000,20000")
     parser.add_argument(
-        "--scale-repeat", type=int, default=1, help="runs of each --scale size (median)"
+        "--scale-repeat", type=int, default=3, help="runs of each --scale size (median)"
     )
     args = parser.parse_args()
     if args.scale:
