@@ -11,13 +11,15 @@ Diagrams: ../shared/corpus/diagrams/ (origins in its SOURCES.md). Run from the r
 root::
 
     python benchmarks/bench_synthforge.py [--corpus DIR] [--repeat 15]
-    python benchmarks/bench_synthforge.py --scale 2000,20000
+    python benchmarks/bench_synthforge.py --scale 2000,20000 [--scale-repeat 3]
 
 ``--scale`` instead times the whole pipeline on generated diagrams of that many icons: a
 chain of web apps, functions, databases, stores and vaults, ten to a subnet, ten subnets
 to a VNet, every icon joined to the next by an arrow (some labelled as logs, some
 dropped on a subnet box). Target: linear time — the largest run at most ``N/n × 1.2``
 times the smallest (20k icons ≤ 12× 2k); the first size is the baseline of the run.
+Wall and CPU time (``time.process_time``) are both shown, with the process's memory
+high-water mark after each size: on a shared machine the CPU ratio is the steadier one.
 """
 
 from __future__ import annotations
@@ -101,39 +103,72 @@ def generated_diagram(icons: int) -> str:
     )
 
 
-def scale_run(sizes: list[int], workdir: Path) -> int:
-    """Time the pipeline on generated diagrams of each size; compare with the first."""
+def peak_mib() -> float:
+    """The process's memory high-water mark so far (it only grows, run after run)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _timed_run(planned: Any, path: Path, settings: dict[str, Any]) -> tuple[float, float]:
+    """Wall and CPU seconds of one whole pipeline run on the diagram at ``path``."""
+    data = VisionAgent.load_input(path)
+    outcome: list[Any] = []
+
+    async def go() -> None:
+        # the run is kept out of asyncio.run's return value: on CPython 3.11,
+        # asyncio.run formats its main task's result while restoring the SIGINT
+        # handler, which for a 20k-icon analysis alone costs seconds
+        outcome.append(await run_planned(planned, data, RunContext(), settings=settings))
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    asyncio.run(go())
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    assert outcome[0].ok, outcome[0].error
+    return elapsed, cpu
+
+
+def scale_run(sizes: list[int], workdir: Path, repeat: int = 3) -> int:
+    """Time the pipeline on generated diagrams of each size; compare with the first.
+
+    The sizes take turns, ``repeat`` times (so load on a shared machine falls on all of
+    them alike), and each figure is the median of its runs.
+    """
     planned = plan_stages(load_spec(REPO / "pipelines" / "synthforge.yaml"))
     settings = {"interactive": {"yes": True}}
-    times = []
-    print(f"{'icons':>8} {'pipeline s':>11} {'x first':>8} {'linear bound':>13}")
+    paths = []
     for n in sizes:
         path = workdir / f"generated-{n}.drawio"
         path.write_text(generated_diagram(n), encoding="utf-8")
-        data = VisionAgent.load_input(path)
-        outcome: list[Any] = []
-
-        async def go(data: Any = data, outcome: list[Any] = outcome) -> None:
-            # the run is kept out of asyncio.run's return value: on CPython 3.11,
-            # asyncio.run formats its main task's result while restoring the SIGINT
-            # handler, which for a 20k-icon analysis alone costs seconds
-            run = await run_planned(planned, data, RunContext(), settings=settings)
-            outcome.append(run)
-
-        t0 = time.perf_counter()
-        asyncio.run(go())
-        elapsed = time.perf_counter() - t0
-        result = outcome[0]
-        assert result.ok, result.error
-        times.append(elapsed)
-        bound = 1.2 * n / sizes[0]
-        print(f"{n:>8} {elapsed:>11.2f} {elapsed / times[0]:>8.1f} {bound:>12.1f}x")
-    worst = max(t / times[0] / (1.2 * n / sizes[0]) for t, n in zip(times, sizes, strict=True))
-    verdict = "ok" if worst <= 1.0 else "OVER TARGET (not linear)"
+        paths.append(path)
+    runs: list[list[tuple[float, float]]] = [[] for _ in sizes]
+    peaks = [0.0 for _ in sizes]
+    for _ in range(repeat):
+        for i, path in enumerate(paths):
+            runs[i].append(_timed_run(planned, path, settings))
+            peaks[i] = peaks[i] or peak_mib()  # the high-water mark of the first round
+    times = [statistics.median(w for w, _ in r) for r in runs]
+    cpus = [statistics.median(c for _, c in r) for r in runs]
+    print(f"runs per size: {repeat} (median)")
     print(
-        f"largest run {times[-1] / times[0]:.1f}x the first for {sizes[-1] / sizes[0]:.0f}x "
-        f"the icons: {verdict}"
+        f"{'icons':>8} {'pipeline s':>11} {'x first':>8} {'cpu s':>8} {'x first':>8} "
+        f"{'linear bound':>13} {'peak MiB':>9}"
     )
+    for n, elapsed, cpu, peak in zip(sizes, times, cpus, peaks, strict=True):
+        bound = 1.2 * n / sizes[0]
+        print(
+            f"{n:>8} {elapsed:>11.2f} {elapsed / times[0]:>8.1f} {cpu:>8.2f} "
+            f"{cpu / cpus[0]:>8.1f} {bound:>12.1f}x {peak:>9.0f}"
+        )
+    for name, medians in (("wall", times), ("cpu", cpus)):
+        worst = max(
+            t / medians[0] / (1.2 * n / sizes[0]) for t, n in zip(medians, sizes, strict=True)
+        )
+        verdict = "ok" if worst <= 1.0 else "OVER TARGET (not linear)"
+        print(
+            f"{name}: largest run {medians[-1] / medians[0]:.1f}x the first for "
+            f"{sizes[-1] / sizes[0]:.0f}x the icons: {verdict}"
+        )
     return 0
 
 
@@ -142,13 +177,16 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared/corpus/diagrams")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--scale", default="", help="comma-separated icon counts, e.g. 2000,20000")
+    parser.add_argument(
+        "--scale-repeat", type=int, default=3, help="runs of each --scale size (median)"
+    )
     args = parser.parse_args()
     if args.scale:
         import tempfile
 
         sizes = [int(n) for n in args.scale.split(",") if n.strip()]
         with tempfile.TemporaryDirectory() as tmp:
-            return scale_run(sizes, Path(tmp))
+            return scale_run(sizes, Path(tmp), max(1, args.scale_repeat))
     files = sorted(p for p in args.corpus.glob("*") if p.suffix in (".drawio", ".xml"))
     if not files:
         print(f"no diagrams in {args.corpus}")

@@ -1,10 +1,17 @@
-"""The SynthForge stages' garbage-collector thresholds are raised, never lowered, and restored."""
+"""The garbage-collector thresholds of the SynthForge stages and of a pipeline run are
+raised, never lowered, and restored."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
+from typing import Any
 
+from agents import Agent, AgentRegistry, AgentResult
+from agents.builtin import TextInput
 from agents.synthforge.analysis.heap import fewer_collections
+from orchestration.pipeline.file import PipelineSpec, plan_stages, run_planned
+from orchestration.runtime.execution import RunContext
 
 
 def test_thresholds_are_raised_inside_and_restored_after() -> None:
@@ -43,6 +50,62 @@ def test_nested_and_interleaved_blocks_restore_once_all_have_closed() -> None:
         first.__exit__(None, None, None)  # the first stage ends while the second runs
         assert gc.get_threshold()[0] >= 50_000
         second.__exit__(None, None, None)
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)
+
+
+class _Thresholds(AgentResult):
+    seen: list[int]
+
+
+class _Probe(Agent[TextInput, _Thresholds]):
+    """Records the collector's thresholds while it runs (a plain agent, no mixin)."""
+
+    name = "probe"
+    input_model = TextInput
+    output_model = _Thresholds
+
+    async def process(self, data: TextInput) -> _Thresholds:
+        return _Thresholds(seen=list(gc.get_threshold()))
+
+
+def test_a_pipeline_file_run_is_inside_one_block_and_restores_the_thresholds() -> None:
+    """Every stage's output stays alive until the run ends; full collections would walk
+    them again and again, so the whole run (any agent, between stages too) has them raised."""
+    reg = AgentRegistry(entry_point_agents=False)
+    reg.register(_Probe)
+    planned = plan_stages(
+        PipelineSpec.model_validate({"name": "p", "stages": [{"agent": "probe"}]}), reg
+    )
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        run = asyncio.run(run_planned(planned, TextInput(text="x"), RunContext(run_id="t")))
+        assert run.ok and run.output is not None
+        seen = run.output.seen  # type: ignore[attr-defined]
+        assert seen[0] >= 50_000 and min(seen[1:]) >= 20
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_the_fan_in_dump_for_a_combiner_has_the_thresholds_raised() -> None:
+    """A parallel group's outputs are dumped for its combiner inside a block too."""
+    from orchestration.patterns.parallel import ParallelResult
+
+    before = gc.get_threshold()
+    seen: list[tuple[int, ...]] = []
+
+    class Spy(TextInput):
+        def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+            seen.append(gc.get_threshold())
+            return super().model_dump(**kwargs)
+
+    try:
+        gc.set_threshold(700, 10, 10)
+        doc = ParallelResult(runs={}).combine_input(Spy(text="x"))
+        assert doc["upstream"] == {"text": "x"} and seen[0][0] >= 50_000
         assert gc.get_threshold() == (700, 10, 10)
     finally:
         gc.set_threshold(*before)

@@ -21,6 +21,7 @@ from orchestration import tracing
 from orchestration.patterns.sequential import AgentSession
 from orchestration.patterns.typecheck import fields_incompatibility
 from orchestration.runtime.execution import AgentRun, RunContext
+from orchestration.runtime.heap import fewer_collections
 
 __all__ = ["BRANCH_RESERVED", "ParallelOrchestrator", "ParallelResult"]
 
@@ -73,15 +74,16 @@ class ParallelResult:
         declares it as its input model, with one optional field per branch (see
         ``CombineInput`` in ``agents.synthforge.models``).
         """
-        doc: dict[str, Any] = {
-            "upstream": upstream.model_dump(mode="json")
-            if isinstance(upstream, BaseModel)
-            else upstream
-        }
-        ok = self.succeeded
-        for name in self.runs:
-            output = ok.get(name)
-            doc[name] = output.model_dump(mode="json") if output is not None else None
+        with fewer_collections():  # the dumps are many small objects, all kept
+            doc: dict[str, Any] = {
+                "upstream": upstream.model_dump(mode="json")
+                if isinstance(upstream, BaseModel)
+                else upstream
+            }
+            ok = self.succeeded
+            for name in self.runs:
+                output = ok.get(name)
+                doc[name] = output.model_dump(mode="json") if output is not None else None
         doc["failures"] = [{"branch": name, "error": error} for name, error in self.failed.items()]
         return doc
 

@@ -448,12 +448,17 @@ async def run_planned(
     ``failing``.
 
     Agents are entered (set up) on first use and left when the run ends; an agent whose
-    set-up fails is a failed stage like any other.
+    set-up fails is a failed stage like any other. The whole run is inside
+    :func:`orchestration.runtime.heap.fewer_collections`.
     """
     from orchestration.patterns.sequential import AgentSession
+    from orchestration.runtime.heap import fewer_collections
 
+    # every stage's output stays alive until the run ends: with the collector's default
+    # thresholds, its full collections walk them all again and again as the run grows
     async with AgentSession() as session:
-        return await _run_stages(planned, data, ctx, settings or {}, session, fail_on)
+        with fewer_collections():
+            return await _run_stages(planned, data, ctx, settings or {}, session, fail_on)
 
 
 async def _run_stages(

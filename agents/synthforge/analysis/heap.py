@@ -1,49 +1,9 @@
 """Fewer garbage collections while an analysis builds its (large) documents.
 
-The analysis of a big diagram allocates hundreds of thousands of small objects that all
-stay alive until the stage ends; CPython's cyclic collector, with its default thresholds,
-walks them again and again, so the time grows faster than the diagram. Inside
-:func:`fewer_collections` the collector runs less often (its thresholds are raised, never
-lowered); the previous thresholds come back when the block ends. Blocks may nest
-and may span awaits (parallel stages interleave): the thresholds are raised when the
-first block opens and restored when the last one closes.
-
-:class:`FewerCollections` puts a whole agent run — validating its input, processing,
-checking its output — inside such a block.
+The SynthForge stages use the framework's helper (:mod:`orchestration.runtime.heap`),
+which also keeps the collector quiet while the framework validates a large stage input.
 """
 
-from __future__ import annotations
+from orchestration.runtime.heap import FewerCollections, fewer_collections
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-_YOUNG = 50_000
-_OLDER = 20
-_open: list[tuple[int, ...]] = []  # the thresholds to restore, while blocks are open
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Raise the collector's thresholds for the duration of the block."""
-    if not _open:
-        current: tuple[int, ...] = gc.get_threshold()
-        _open.append(current)
-        gc.set_threshold(max(current[0], _YOUNG), *(max(t, _OLDER) for t in current[1:]))
-    else:
-        _open.append(_open[0])
-    try:
-        yield
-    finally:
-        restore = _open.pop()
-        if not _open:
-            gc.set_threshold(*restore)
-
-
-class FewerCollections:
-    """Mixin for an :class:`agents.base.Agent`: its whole run inside :func:`fewer_collections`."""
-
-    async def run(self, data: Any) -> Any:
-        with fewer_collections():
-            return await super().run(data)  # type: ignore[misc]
+__all__ = ["FewerCollections", "fewer_collections"]
