@@ -799,9 +799,9 @@ _SPECS: list[KindSpec] = [
                 },
             ),
         ),
-        sku_help="Address prefix of the hub (a /23 or larger, apart from the address "
-        "spaces of the networks): the one the analysis names on the hub, else a default "
-        "next to the networks of the diagram",
+        sku_help="Address prefix of the hub (a /24 or larger, /23 recommended, apart from "
+        "the address spaces of the networks): the one its label in the diagram names, else "
+        "a default, the first private /23 (10.N.0.0/23 first) free of the networks",
         note="a Virtual WAN hub in a Standard virtual WAN of its own; connect the "
         "networks to it (azurerm_virtual_hub_connection) and add its gateways",
     ),

@@ -252,6 +252,8 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
                 "analysis gives it no private endpoint, so nothing can reach it; add a "
                 "private endpoint (or VNet integration) or enable public access"
             )
+        if inst.kind in SPECS and SPECS[inst.kind].note:  # what its module leaves to you
+            plan.warnings.append(f"{inst.resource.name!r} ({inst.kind}): {SPECS[inst.kind].note}")
     for inst in list(plan.instances):
         spec = SPECS.get(inst.kind)
         if spec is not None and spec.parent_kind is not None:
@@ -362,26 +364,40 @@ def _address_spaces(plan: Plan, vnets: list[VNet]) -> None:
         )
 
 
+#: The default prefixes of Virtual WAN hubs, in order: 10.N.0.0/23, then the other
+#: private ranges (RFC 1918).
+_HUB_PREFIXES = [
+    *(ipaddress.ip_network(f"10.{n}.0.0/23") for n in range(256)),
+    *(ipaddress.ip_network(f"172.{n}.0.0/23") for n in range(16, 32)),
+    ipaddress.ip_network("192.168.0.0/23"),
+]
+
+
 def _hub_prefixes(plan: Plan) -> None:
-    """Each Virtual WAN hub its address prefix: the analysis's (a /24 or larger), else the
-    first 10.N.0.0/23 that overlaps none of the plan's networks and hubs (a warning says so).
+    """Each Virtual WAN hub its address prefix: the first CIDR of its label (a /24 or
+    larger, as a virtual network icon's is read), else the first of
+    :data:`_HUB_PREFIXES` that overlaps none of the plan's networks and hubs (a warning
+    says so).
     """
+    from agents.synthforge.analysis.addresses import cidrs_in
+
     taken = [
         ipaddress.ip_network(i.sku_default, strict=False)
         for i in plan.instances
         if i.kind == "virtual_network"
     ]
     for inst in (i for i in plan.instances if i.kind == "virtual_hub"):
-        given = address_space_of(inst.resource)
+        given = next(iter(cidrs_in(inst.resource.name)), None)
         if given and int(given.rsplit("/", 1)[1]) <= 24:
             inst.sku_default = given
         else:
-            candidates = (ipaddress.ip_network(f"10.{n}.0.0/23") for n in range(256))
-            free = (str(c) for c in candidates if not any(c.overlaps(t) for t in taken))
-            inst.sku_default = next(free, "10.255.0.0/23")
+            free = (str(c) for c in _HUB_PREFIXES if not any(c.overlaps(t) for t in taken))
+            inst.sku_default = next(free, "")
+            apart = "apart from the networks'" if inst.sku_default else "that OVERLAPS them"
+            inst.sku_default = inst.sku_default or str(_HUB_PREFIXES[-1])
             plan.warnings.append(
                 f"{inst.resource.name!r}: the analysis gives the hub no address prefix "
-                f"(a /24 or larger); {inst.sku_default} is a default apart from the networks' "
+                f"(a /24 or larger); {inst.sku_default} is a default {apart} "
                 f"(variable {inst.symbol}_sku)"
             )
         taken.append(ipaddress.ip_network(inst.sku_default, strict=False))
