@@ -6,7 +6,8 @@ Virtual Router icon is typed), a Virtual WAN hub (the same ARM type without that
 and a private DNS zone. The Route Server gets its own RouteServerSubnet and public IP in
 the network, the WAN hub a virtual WAN of its own and an address prefix apart from the
 networks', the zone a module of its own; all of it fits the azurerm and Bicep references
-and ``terraform fmt``, and the ``slow`` test finds no failed checkov check in them.
+and ``terraform fmt``, and the ``slow`` test finds no failed checkov check in them. A
+module's SKU help (the hub's prefix) is written as an escaped Bicep string.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ from conftest import require_corpus
 from iac_helpers import analysis
 from iac_reference import check_files
 
+from agents.synthforge.iac import bicep, kinds
 from agents.synthforge.iac.code_quality import checkov_executable, run_checkov
 from agents.synthforge.iac.models import GeneratedModules
 from agents.synthforge.iac.module_development import generate
@@ -159,3 +162,10 @@ def test_checkov_finds_no_failed_check_in_them(out: GeneratedModules, tmp_path: 
     # RouteServerSubnet takes no NSG: the check is skipped, with its reason
     skipped = [f for f in ours if f["check_result"]["result"] == "SKIPPED"]
     assert [f["check_id"] for f in skipped] == ["CKV2_AZURE_31"]
+
+
+def test_a_sku_help_with_a_quote_stays_a_bicep_string(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = replace(kinds.SPECS["virtual_hub"], sku_help="the hub's prefix")
+    monkeypatch.setitem(kinds.SPECS, "virtual_hub", spec)
+    text = bicep.module_file("virtual_hub")
+    assert "@description('the hub\\'s prefix')\nparam sku string" in text
