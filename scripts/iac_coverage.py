@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     """Print the markdown table and the total; exit 0."""
     sys.path.insert(0, str(REPO))
     from agents.synthforge.iac.corpus import analyse, azure_diagrams
-    from agents.synthforge.iac.module_development import generate, load_kinds
+    from agents.synthforge.iac.module_development import generate, load_kinds, module_kind
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     counts: Counter[str] = Counter()
     missing: Counter[str] = Counter()
     reasons: dict[str, str] = {}
+    used: dict[str, set[str]] = {}  # ARM type → the module kinds its resources got
+    entries = {t.lower(): e for t, e in load_kinds().items()}
     diagrams = azure_diagrams(args.corpus / "diagrams")
     for diagram in diagrams:
         analysis = asyncio.run(analyse(diagram, REPO / "pipelines" / "synthforge.yaml"))
@@ -43,16 +45,18 @@ def main(argv: list[str] | None = None) -> int:
         for resource in analysis.architecture.resources:
             if resource.provider == "azure":
                 counts[resource.resource_type] += 1
+                if resource.resource_type.lower() in entries:
+                    kind = module_kind(entries[resource.resource_type.lower()], resource)
+                    used.setdefault(resource.resource_type, set()).add(kind)
         for skip in modules.skipped:
             if not skip.reason.startswith("provider "):
                 missing[skip.resource_type] += 1
                 reasons[skip.resource_type] = skip.reason
-    kinds = {t.lower(): e["kind"] for t, e in load_kinds().items()}
     total, left = sum(counts.values()), sum(missing.values())
     print("| ARM type | resources | module |")
     print("|---|---:|---|")
     for type_, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        module = f"`{kinds[type_.lower()]}`" if type_.lower() in kinds else ""
+        module = ", ".join(f"`{k}`" for k in sorted(used.get(type_, ())))
         if missing[type_]:
             module = f"none: {reasons[type_]}"
         print(f"| `{type_}` | {n} | {module} |")

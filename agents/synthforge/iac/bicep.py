@@ -766,7 +766,7 @@ def module_file(kind: str, *, public: bool = True) -> str:
         help_ = spec.sku_help if spec is not None else _SKU_HELP.get(kind, "SKU")
         allowed = "".join(f"\n  {s(v)}" for v in ALLOWED_SKUS.get(kind, ()))
         only = f"\n@allowed([{allowed}\n])" if allowed else ""
-        params.append(f"@description('{help_}'){only}\nparam sku string")
+        params.append(f"@description({s(help_)}){only}\nparam sku string")
     if spec is not None:
         params += _spec_params(spec)
     if kind in _PE_KINDS:

@@ -746,6 +746,78 @@ _SPECS: list[KindSpec] = [
         "the route tables",
     ),
     KindSpec(
+        kind="route_server",
+        terraform="azurerm_route_server",
+        bicep=f"{_NET}/virtualHubs@{_NET_V}",
+        tf_body={
+            "sku": '"Standard"',
+            "subnet_id": "azurerm_subnet.own.id",
+            "public_ip_address_id": "azurerm_public_ip.this.id",
+            "branch_to_branch_traffic_enabled": "false",
+        },
+        bicep_body={"properties": {"sku": "'Standard'", "allowBranchToBranchTraffic": "false"}},
+        inputs=("vnet",),
+        helpers=(_own_subnet("RouteServerSubnet"), _PIP),
+        bicep_existing=_VNET_EXISTING,
+        subnet_newbits=11,
+        subnet_netnum=2038,
+        note="in its own RouteServerSubnet of the network, with a public IP; its BGP peers "
+        "(azurerm_route_server_bgp_connection) are yours to add. Bicep: the hub's IP "
+        "configuration (virtualHubs/ipConfigurations, naming the subnet and the public IP) "
+        "is not among the Bicep type definitions the modules are checked against: add it",
+    ),
+    KindSpec(
+        kind="virtual_hub",
+        terraform="azurerm_virtual_hub",
+        bicep=f"{_NET}/virtualHubs@{_NET_V}",
+        tf_body={
+            "sku": '"Standard"',
+            "address_prefix": "var.sku",
+            "virtual_wan_id": "azurerm_virtual_wan.this.id",
+        },
+        bicep_body={
+            "properties": {
+                "sku": "'Standard'",
+                "addressPrefix": "sku",
+                "virtualWan": {"id": "wan.id"},
+            }
+        },
+        inputs=("sku",),
+        helpers=(
+            Helper(  # the hub's virtual WAN (a Standard one: hubs route between networks)
+                terraform="azurerm_virtual_wan",
+                bicep_symbol="wan",
+                bicep=f"{_NET}/virtualWans@{_NET_V}",
+                tf_body={
+                    "name": '"vwan-${var.name}"',
+                    "type": '"Standard"',
+                    "disable_vpn_encryption": "false",
+                },
+                bicep_body={
+                    "name": "'vwan-${name}'",
+                    "properties": {"type": "'Standard'", "disableVpnEncryption": "false"},
+                },
+            ),
+        ),
+        sku_help="Address prefix of the hub (a /24 or larger, /23 recommended, apart from "
+        "the address spaces of the networks): the one its label in the diagram names, else "
+        "a default, the first private /23 (10.N.0.0/23 first) free of the networks",
+        note="a Virtual WAN hub in a Standard virtual WAN of its own; connect the "
+        "networks to it (azurerm_virtual_hub_connection) and add its gateways",
+    ),
+    KindSpec(
+        kind="private_dns_zone",
+        terraform="azurerm_private_dns_zone",
+        bicep=f"{_NET}/privateDnsZones@2024-06-01",
+        tf_body={},
+        bicep_body={"location": "'global'"},
+        located=False,
+        note="the zone name is the domain: set its name variable (privatelink.<service> "
+        "for a private endpoint's zone) and link it to the networks that resolve it "
+        "(azurerm_private_dns_zone_virtual_network_link)",
+        tf_common=("resource_group_name", "tags"),
+    ),
+    KindSpec(
         kind="private_endpoint",
         terraform="azurerm_private_endpoint",
         bicep=f"{_NET}/privateEndpoints@{_NET_V}",

@@ -25,6 +25,7 @@ Settings (``--set KEY=VALUE``):
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -111,6 +112,15 @@ def load_kinds() -> dict[str, dict[str, Any]]:
 
     kinds: dict[str, dict[str, Any]] = load_data("iac_kinds.json")["kinds"]
     return kinds
+
+
+def module_kind(entry: dict[str, Any], resource: Resource) -> str:
+    """The module kind of ``resource``, its type's ``entry``: the one its ARM kind has
+    (``by_kind``: a virtual hub that is a Route Server), else the type's."""
+    kind: str = entry.get("by_kind", {}).get(resource.kind or "", entry["kind"])
+    if kind == "web_app" and "functionapp" in (resource.kind or "").lower():
+        kind = "function_app"  # an App Service app of kind functionapp
+    return kind
 
 
 def _not_generated() -> dict[str, str]:
@@ -201,9 +211,7 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
             )
             continue
         sec = security.get(resource.id)
-        kind = entry["kind"]
-        if kind == "web_app" and "functionapp" in (resource.kind or "").lower():
-            kind = "function_app"  # an App Service app of kind functionapp
+        kind = module_kind(entry, resource)
         symbol = _unique_symbol(f"{kind}_{slug(resource.name, sep='_')}"[:48], used)
         inst = Instance(
             resource=resource,
@@ -234,6 +242,7 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
     ):
         plan.network = _added(plan, "virtual_network", "network", used)
     _address_spaces(plan, analysis.network.vnets if analysis.network is not None else [])
+    _hub_prefixes(plan)
     for inst in plan.instances:
         unreachable = not inst.public_access and inst.private_endpoint is None
         said = any(w.startswith(f"{inst.resource.name!r}: reached over") for w in plan.warnings)
@@ -243,6 +252,8 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
                 "analysis gives it no private endpoint, so nothing can reach it; add a "
                 "private endpoint (or VNet integration) or enable public access"
             )
+        if inst.kind in SPECS and SPECS[inst.kind].note:  # what its module leaves to you
+            plan.warnings.append(f"{inst.resource.name!r} ({inst.kind}): {SPECS[inst.kind].note}")
     for inst in list(plan.instances):
         spec = SPECS.get(inst.kind)
         if spec is not None and spec.parent_kind is not None:
@@ -351,6 +362,45 @@ def _address_spaces(plan: Plan, vnets: list[VNet]) -> None:
             f"{inst.resource.name!r}: the analysis gives no address space; "
             f"{inst.sku_default} is a default (variable {inst.symbol}_sku)"
         )
+
+
+#: The default prefixes of Virtual WAN hubs, in order: 10.N.0.0/23, then the other
+#: private ranges (RFC 1918).
+_HUB_PREFIXES = [
+    *(ipaddress.ip_network(f"10.{n}.0.0/23") for n in range(256)),
+    *(ipaddress.ip_network(f"172.{n}.0.0/23") for n in range(16, 32)),
+    ipaddress.ip_network("192.168.0.0/23"),
+]
+
+
+def _hub_prefixes(plan: Plan) -> None:
+    """Each Virtual WAN hub its address prefix: the first CIDR of its label (a /24 or
+    larger, as a virtual network icon's is read), else the first of
+    :data:`_HUB_PREFIXES` that overlaps none of the plan's networks and hubs (a warning
+    says so).
+    """
+    from agents.synthforge.analysis.addresses import cidrs_in
+
+    taken = [
+        ipaddress.ip_network(i.sku_default, strict=False)
+        for i in plan.instances
+        if i.kind == "virtual_network"
+    ]
+    for inst in (i for i in plan.instances if i.kind == "virtual_hub"):
+        given = next(iter(cidrs_in(inst.resource.name)), None)
+        if given and int(given.rsplit("/", 1)[1]) <= 24:
+            inst.sku_default = given
+        else:
+            free = (str(c) for c in _HUB_PREFIXES if not any(c.overlaps(t) for t in taken))
+            inst.sku_default = next(free, "")
+            apart = "apart from the networks'" if inst.sku_default else "that OVERLAPS them"
+            inst.sku_default = inst.sku_default or str(_HUB_PREFIXES[-1])
+            plan.warnings.append(
+                f"{inst.resource.name!r}: the analysis gives the hub no address prefix "
+                f"(a /24 or larger); {inst.sku_default} is a default {apart} "
+                f"(variable {inst.symbol}_sku)"
+            )
+        taken.append(ipaddress.ip_network(inst.sku_default, strict=False))
 
 
 def _parent_of(plan: Plan, inst: Instance, kind: str, used: set[str]) -> Instance:

@@ -118,6 +118,14 @@ FALSE_POSITIVES[("bicep", "CKV_AZURE_172")] = Suppression(
     ),
 )
 
+FALSE_POSITIVES[("terraform", "CKV2_AZURE_31")] = Suppression(
+    ("azurerm_subnet",),
+    f"{FALSE_POSITIVE}: RouteServerSubnet, Azure Route Server's own subnet, takes no "
+    "network security group (Azure refuses one there, as on GatewaySubnet and "
+    "AzureFirewallSubnet, the two subnets the check exempts); checkov does not exempt it",
+    evidence=((("name",), '"RouteServerSubnet"'),),
+)
+
 
 def _service_logs(service: str) -> str:
     """The storage account module's diagnostic setting that logs ``service`` requests."""
