@@ -181,10 +181,13 @@ _CMK_BICEP = (
     "does not yet"
 )
 _SQL_BICEP = (
-    "the Terraform module sets auditing to the workspace (90 days) and threat detection "
-    "with alert recipients; the Bicep module does not yet: Microsoft.Sql/servers/"
-    "auditingSettings and securityAlertPolicies are not in the Bicep type reference the "
-    "modules are validated against"
+    "the modules set the server's auditing (to the Log Analytics workspace, 90 days; in "
+    "Bicep Microsoft.Sql/servers/auditingSettings) and threat detection (every alert type, "
+    "e-mailed to the admins and the required alert recipients; securityAlertPolicies), which "
+    "cover every database on it, the master database that carries the audit diagnostic "
+    "setting included; checkov's Bicep graph checks ask each database for settings of its "
+    "own, pass the server when its module is scanned alone but not in the written folder, "
+    "and do not honour inline suppressions"
 )
 
 #: Known checks left alone on purpose, and why.
@@ -210,11 +213,7 @@ NOT_FIXED: dict[str, str] = {
     "CKV_AZURE_23": _SQL_BICEP,
     "CKV_AZURE_24": _SQL_BICEP,
     "CKV_AZURE_25": _SQL_BICEP,
-    "CKV_AZURE_26": (
-        "Terraform: the alert recipients are the root module's required input "
-        "sql_alert_email_addresses, and checkov sees no value in a variable without a "
-        "default; Bicep: " + _SQL_BICEP
-    ),
+    "CKV_AZURE_26": _SQL_BICEP,
     "CKV_AZURE_27": _SQL_BICEP,
     "CKV_AZURE_172": (
         "for Bicep, checkov expects a boolean where the ARM schema takes the string 'true'"
