@@ -885,7 +885,16 @@ def module_file(kind: str, *, public: bool = True) -> str:
             "output workloadSubnetId string = main.properties.subnets[0].id",
             "output privateEndpointSubnetId string = main.properties.subnets[1].id",
         ]
-    return text + "\n" + "\n".join(outputs) + "\n"
+    text += "\n" + "\n".join(outputs) + "\n"
+    return _MAIN.sub(SYMBOLS[kind], text) if kind in SYMBOLS else text
+
+
+#: kind → the symbol of its main resource where it is not ``main``. checkov's Bicep graph
+#: resolves a symbol over every file of the folder (the last file's wins), so a module
+#: whose checks follow the edges from children to their parent (``parent: main``) names
+#: the parent with a symbol no other module uses.
+SYMBOLS = {"mssql_database": "server"}
+_MAIN = re.compile(r"(?<![\w'$.-])main(?![\w'-])")
 
 
 _SKU_HELP = {

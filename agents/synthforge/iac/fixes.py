@@ -186,8 +186,7 @@ _SQL_BICEP = (
     "e-mailed to the admins and the required alert recipients; securityAlertPolicies), which "
     "cover every database on it, the master database that carries the audit diagnostic "
     "setting included; checkov's Bicep graph checks ask each database for settings of its "
-    "own, do not connect a child (parent: main) to its server when another file of the "
-    "folder also declares a resource named main, and do not honour inline suppressions"
+    "own (the server's checks pass), and do not honour inline suppressions"
 )
 
 #: Known checks left alone on purpose, and why.

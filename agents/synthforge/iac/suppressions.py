@@ -141,11 +141,11 @@ FALSE_POSITIVES[("terraform", "CKV2_AZURE_22")] = Suppression(
 
 
 def _sql_child(type_: str, *settings: str) -> str:
-    """A top-level child of the server ``main`` of ``type_`` with ``settings`` (``key:
+    """A top-level child (``parent: server``) of ``type_`` with ``settings`` (``key:
     value`` lines, in order) in its properties."""
     body = r"\n(?:    [^\n]*\n)*?".join(re.escape(f"    {line}") for line in settings)
     return (
-        rf"resource [A-Za-z0-9_]+ '{re.escape(type_)}@[^']+' = \{{\n  parent: main\n"
+        rf"resource [A-Za-z0-9_]+ '{re.escape(type_)}@[^']+' = \{{\n  parent: [A-Za-z0-9_]+\n"
         rf"(?:  [^\n]*\n)*?  properties: \{{\n(?:    [^\n]*\n)*?{body}\n"
     )
 
