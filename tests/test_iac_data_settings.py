@@ -354,3 +354,15 @@ def test_checkov_finds_those_checks_passed(files: dict[str, str], tmp_path: Path
     assert not wrong, json.dumps(sorted(wrong))
     # the one vault a flow from the internet reaches keeps its Terraform firewall open
     assert ("terraform", "CKV_AZURE_109") in found
+
+
+def test_tiers_a_check_needs_beyond_the_priced_default_are_left_with_that_reason() -> None:
+    """Zone-redundant SQL and firewall IDPS need higher tiers than the defaults the cost
+    estimate prices: left as findings that say so, never suppressed."""
+    from agents.synthforge.iac.fixer import DEFAULT_REASON, NOT_FIXED
+    from agents.synthforge.iac.suppressions import FALSE_POSITIVES
+
+    for code, tier in (("CKV_AZURE_229", "S0"), ("CKV_AZURE_220", "Premium")):
+        reason = NOT_FIXED[code]
+        assert reason != DEFAULT_REASON and tier in reason and "cost decision" in reason
+        assert not any(c == code for _, c in FALSE_POSITIVES)

@@ -209,6 +209,11 @@ NOT_FIXED: dict[str, str] = {
     "CKV_AZURE_166": "image quarantine needs a scanning workflow",
     "CKV_AZURE_163": "vulnerability scanning is Defender for Containers, a subscription setting",
     "CKV2_AZURE_2": "vulnerability assessment needs a storage account for its reports",
+    "CKV_AZURE_220": (
+        "intrusion detection (IDPS) in deny mode needs the Premium tier of the firewall and "
+        "its policy; the modules use Standard, which the cost estimate prices: a higher tier "
+        "is a cost decision per firewall"
+    ),
     "CKV_AZURE_229": (
         "zone redundancy needs a General Purpose, Business Critical, Hyperscale or Premium "
         "SKU; the default SKU, S0 (Standard, 10 DTU), which the cost estimate prices, has "
