@@ -4,7 +4,9 @@ The reference data is ``../shared/corpus/azure-schemas`` (its ``SOURCES.md`` say
 was extracted): ``azurerm-v4/resources.json`` — every azurerm 4.x resource and data
 source with its arguments and nested blocks (required / deprecated / computed-only) —
 and ``bicep/types.json`` — Azure resource types with their API versions and property
-trees (read-only flags). Nothing here was written by the generator's authors, so a test
+trees (read-only flags), with ``tests/data/bicep-types-extra.json``, the types it leaves
+out taken from the same upstream commit in the same layout (``tests/data/README.md``
+says how). Nothing here was written by the generator's authors, so a test
 that passes against it says the code fits the real providers.
 
 Each check returns a list of problems as one line each (``file: resource: what``); an
@@ -35,10 +37,15 @@ def azurerm_schema(root: Path) -> dict[str, Any]:
     return data
 
 
+#: Types the corpus excerpt leaves out, from the same upstream commit and in its layout.
+BICEP_EXTRA = Path(__file__).parent / "data" / "bicep-types-extra.json"
+
+
 @cache
 def bicep_types(root: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((root / "bicep" / "types.json").read_text(encoding="utf-8"))
-    return {k.lower(): v for k, v in data.items()}
+    extra: dict[str, Any] = json.loads(BICEP_EXTRA.read_text(encoding="utf-8"))
+    return {k.lower(): v for k, v in {**data, **extra}.items()}
 
 
 def _unquote(key: str) -> str:

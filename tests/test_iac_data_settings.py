@@ -202,6 +202,46 @@ def test_sql_servers_audit_to_the_workspace_and_alert_the_given_recipients(
     )
 
 
+def test_the_bicep_sql_server_audits_and_alerts_as_its_terraform_twin(
+    files: dict[str, str],
+) -> None:
+    module = files["bicep/modules/mssql_database.bicep"]
+    auditing = _block(module, "resource auditing 'Microsoft.Sql/servers/auditingSettings@")
+    assert "parent: server" in auditing and "state: 'Enabled'" in auditing
+    assert "isAzureMonitorTargetEnabled: true" in auditing and "retentionDays: 90" in auditing
+    master = _block(module, "resource masterDatabase 'Microsoft.Sql/servers/databases@")
+    assert " existing = {" in master and "name: 'master'" in master
+    audit = _block(module, "resource audit 'Microsoft.Insights/diagnosticSettings@")
+    assert "scope: masterDatabase" in audit and "workspaceId: logAnalyticsWorkspaceId" in audit
+    assert "category: 'SQLSecurityAuditEvents'" in audit
+    alerts = _block(module, "resource alerts 'Microsoft.Sql/servers/securityAlertPolicies@")
+    assert "state: 'Enabled'" in alerts and "emailAccountAdmins: true" in alerts
+    assert "disabledAlerts" not in alerts  # every threat type
+    assert "emailAddresses: alertEmailAddresses" in alerts
+    assert "param alertEmailAddresses array\n" in module  # required, no default
+    root = files["bicep/main.bicep"]
+    assert "param sqlAlertEmailAddresses array\n" in root
+    assert "alertEmailAddresses: sqlAlertEmailAddresses" in root
+
+
+def test_a_module_with_its_own_symbol_uses_no_other_modules(files: dict[str, str]) -> None:
+    """checkov's Bicep graph resolves a symbol over the whole folder: the server of the
+    SQL module is ``server`` (its children's ``parent``), which no other module declares."""
+    from agents.synthforge.iac.bicep import SYMBOLS
+
+    heads = {
+        path: re.findall(r"^resource (\w+) ", text, re.M)
+        for path, text in files.items()
+        if path.startswith("bicep/modules/")
+    }
+    for kind, symbol in SYMBOLS.items():
+        own = heads.pop(f"bicep/modules/{kind}.bicep")
+        assert symbol in own and "main" not in own
+        assert not any(symbol in names for names in heads.values()), symbol
+        text = files[f"bicep/modules/{kind}.bicep"]
+        assert f"output id string = {symbol}.id" in text and not re.search(r"\bmain\.", text)
+
+
 def test_search_replicas_are_an_input_with_the_sla_default(files: dict[str, str]) -> None:
     variables = files["terraform/modules/search_service/variables.tf"]
     block = _block(variables, 'variable "replica_count" {')
@@ -314,3 +354,15 @@ def test_checkov_finds_those_checks_passed(files: dict[str, str], tmp_path: Path
     assert not wrong, json.dumps(sorted(wrong))
     # the one vault a flow from the internet reaches keeps its Terraform firewall open
     assert ("terraform", "CKV_AZURE_109") in found
+
+
+def test_tiers_a_check_needs_beyond_the_priced_default_are_left_with_that_reason() -> None:
+    """Zone-redundant SQL and firewall IDPS need higher tiers than the defaults the cost
+    estimate prices: left as findings that say so, never suppressed."""
+    from agents.synthforge.iac.fixer import DEFAULT_REASON, NOT_FIXED
+    from agents.synthforge.iac.suppressions import FALSE_POSITIVES
+
+    for code, tier in (("CKV_AZURE_229", "S0"), ("CKV_AZURE_220", "Premium")):
+        reason = NOT_FIXED[code]
+        assert reason != DEFAULT_REASON and tier in reason and "cost decision" in reason
+        assert not any(c == code for _, c in FALSE_POSITIVES)

@@ -185,6 +185,46 @@ def test_the_checks_find_known_mistakes(schemas: Path) -> None:
     assert any("API version 1999-01-01 does not exist" in p for p in bicep)
 
 
+SQL_CHILDREN = """\
+resource main 'Microsoft.Sql/servers@2021-11-01' existing = {
+  name: 'sql'
+}
+
+resource auditing 'Microsoft.Sql/servers/auditingSettings@2021-11-01' = {
+  parent: main
+  name: 'default'
+  properties: {
+    state: 'Enabled'
+    retentionDays: 90
+    noSuchProperty: true
+  }
+}
+
+resource alerts 'Microsoft.Sql/servers/securityAlertPolicies@2021-11-01' = {
+  parent: main
+  name: 'Default'
+  properties: {
+    state: 'Enabled'
+    creationTime: '2024-01-01'
+  }
+}
+"""
+
+
+def test_the_bicep_supplement_adds_only_types_the_excerpt_lacks(schemas: Path) -> None:
+    import json
+
+    from iac_reference import BICEP_EXTRA
+
+    excerpt = json.loads((schemas / "bicep" / "types.json").read_text(encoding="utf-8"))
+    extra = json.loads(BICEP_EXTRA.read_text(encoding="utf-8"))
+    assert extra and not {k.lower() for k in excerpt} & {k.lower() for k in extra}
+    problems = check_bicep_file("main.bicep", SQL_CHILDREN, bicep_types(schemas))
+    assert len(problems) == 2, problems  # the types are known, their trees are checked
+    assert any("unknown property 'noSuchProperty'" in p for p in problems)
+    assert any("'creationTime' is read-only" in p for p in problems)
+
+
 def test_module_calls_must_match_the_modules_variables() -> None:
     from iac_reference import check_terraform_modules
 

@@ -179,3 +179,47 @@ def test_a_child_false_positive_needs_the_setting_in_its_parent_module() -> None
     assert "CKV2_AZURE_21" in suppress_text(
         plain, "terraform", "storage_container", {}, {"storage_account": account}
     )
+
+
+def _sql_analysis() -> ArchitectureAnalysis:
+    return analysis(
+        "shop__sql__architecture.drawio",
+        [
+            ("web", "Microsoft.Web/sites", "Shop Front"),
+            ("sql", "Microsoft.Sql/servers", "Orders DB"),
+            ("ai", "Microsoft.CognitiveServices/accounts", "Language"),
+            ("log", "Microsoft.OperationalInsights/workspaces", "Logs"),
+        ],
+        [
+            Flow(source="internet", target="web", protocol="HTTPS", port=443, private=False),
+            Flow(source="web", target="sql", protocol="TCP", port=1433, private=True),
+        ],
+    )
+
+
+def test_sql_alerts_and_cognitive_keys_are_suppressed_beside_their_settings() -> None:
+    files = _files(generate(_sql_analysis(), {"iac": "both"}))
+    tf = files["terraform/modules/mssql_database/main.tf"]
+    reason = _skips(tf)["CKV_AZURE_26"]
+    assert reason.startswith(FALSE_POSITIVE) and "sql_alert_email_addresses" in reason
+    assert "email_addresses      = var.alert_email_addresses" in tf
+    cognitive = _skips(files["terraform/modules/cognitive_account/main.tf"])
+    assert "customer_managed_key_id" in cognitive["CKV2_AZURE_22"]
+    bicep = files["bicep/modules/mssql_database.bicep"]
+    for code in ("CKV_AZURE_26", "CKV_AZURE_27"):
+        assert _skips(bicep)[code].startswith(FALSE_POSITIVE), code
+    # written in the database's block, not the server's (whose checks pass on their own);
+    # none for checkov's Bicep graph checks (CKV_AZURE_23, 25), which ignore the comments
+    database = bicep.split("resource database ")[1].split("\n}\n")[0]
+    assert database.count("checkov:skip=") == 2
+    assert not {"CKV_AZURE_23", "CKV_AZURE_25"} & set(_skips(bicep))
+    # without the server's policy (or with alerts to nobody), the database's checks fail
+    for setting in ("emailAddresses: alertEmailAddresses", "state: 'Enabled'"):
+        text = bicep.replace(setting, "state: 'Disabled'")
+        text = re.sub(r"\n *// checkov:skip=[^\n]*", "", text)
+        left = _skips(suppress_text(text, "bicep", "mssql_database", {}))
+        assert not {"CKV_AZURE_26", "CKV_AZURE_27"} & set(left), setting
+    plain_tf = re.sub(r"\n *#checkov:skip=[^\n]*", "", tf).replace(
+        "var.alert_email_addresses", "[]"
+    )
+    assert "CKV_AZURE_26" not in _skips(suppress_text(plain_tf, "terraform", "mssql_database", {}))

@@ -329,6 +329,49 @@ resource database 'Microsoft.Sql/servers/databases@2021-11-01' = {
     zoneRedundant: zoneRedundant
   }
 }
+
+// Auditing to the Log Analytics workspace: the server's audit events go through a
+// diagnostic setting of its master database
+resource masterDatabase 'Microsoft.Sql/servers/databases@2021-11-01' existing = {
+  parent: main
+  name: 'master'
+}
+
+resource audit 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'audit-${name}'
+  scope: masterDatabase
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'SQLSecurityAuditEvents'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource auditing 'Microsoft.Sql/servers/auditingSettings@2021-11-01' = {
+  parent: main
+  name: 'default'
+  properties: {
+    state: 'Enabled'
+    isAzureMonitorTargetEnabled: true
+    retentionDays: 90
+  }
+}
+
+// Threat detection of every alert type, alerts by e-mail
+resource alerts 'Microsoft.Sql/servers/securityAlertPolicies@2021-11-01' = {
+  parent: main
+  name: 'Default'
+  properties: {
+    state: 'Enabled'
+    emailAccountAdmins: true
+    emailAddresses: alertEmailAddresses
+    retentionDays: 90
+  }
+}
 """
     if kind == "container_registry":
         return """\
@@ -796,6 +839,8 @@ def module_file(kind: str, *, public: bool = True) -> str:
             "@description('Zone-redundant database: needs a General Purpose, Business "
             "Critical, Hyperscale or Premium SKU (not the Basic and Standard DTU tiers)')\n"
             "param zoneRedundant bool = false",
+            "@description('Who receives the SQL threat detection alerts (e-mail addresses)')\n"
+            "param alertEmailAddresses array",
         ]
     if spec is None:
         params += _variable_params(kind_variables(kind, "bicep"))
@@ -840,7 +885,16 @@ def module_file(kind: str, *, public: bool = True) -> str:
             "output workloadSubnetId string = main.properties.subnets[0].id",
             "output privateEndpointSubnetId string = main.properties.subnets[1].id",
         ]
-    return text + "\n" + "\n".join(outputs) + "\n"
+    text += "\n" + "\n".join(outputs) + "\n"
+    return _MAIN.sub(SYMBOLS[kind], text) if kind in SYMBOLS else text
+
+
+#: kind → the symbol of its main resource where it is not ``main``. checkov's Bicep graph
+#: resolves a symbol over every file of the folder (the last file's wins), so a module
+#: whose checks follow the edges from children to their parent (``parent: main``) names
+#: the parent with a symbol no other module uses.
+SYMBOLS = {"mssql_database": "server"}
+_MAIN = re.compile(r"(?<![\w'$.-])main(?![\w'-])")
 
 
 _SKU_HELP = {
@@ -931,7 +985,10 @@ def _module(plan: Plan, inst: Instance) -> str:
     if inst.kind in _SUBNET_KINDS and plan.network is not None:
         params.append(("subnetId", f"{camel(plan.network.symbol)}.outputs.workloadSubnetId"))
     if inst.kind == "mssql_database":
-        params.append(("entraAdminObjectId", "sqlEntraAdminObjectId"))
+        params += [
+            ("entraAdminObjectId", "sqlEntraAdminObjectId"),
+            ("alertEmailAddresses", "sqlAlertEmailAddresses"),
+        ]
     if inst.kind in _CMK_KINDS:
         params += [(p, p) for p in ("customerManagedKeyId", "customerManagedKeyVaultId")]
     if inst.kind == "key_vault" and inst.public_access:
@@ -1057,6 +1114,10 @@ def render(plan: Plan) -> list[tuple[str, str]]:
         params.append(
             "@description('Object id of the Microsoft Entra group that administers SQL')\n"
             "param sqlEntraAdminObjectId string"
+        )
+        params.append(
+            "@description('Who receives the SQL servers threat detection alerts (e-mail "
+            "addresses)')\nparam sqlAlertEmailAddresses array"
         )
     for inst in plan.instances:
         sym = camel(inst.symbol)

@@ -181,10 +181,12 @@ _CMK_BICEP = (
     "does not yet"
 )
 _SQL_BICEP = (
-    "the Terraform module sets auditing to the workspace (90 days) and threat detection "
-    "with alert recipients; the Bicep module does not yet: Microsoft.Sql/servers/"
-    "auditingSettings and securityAlertPolicies are not in the Bicep type reference the "
-    "modules are validated against"
+    "the modules set the server's auditing (to the Log Analytics workspace, 90 days; in "
+    "Bicep Microsoft.Sql/servers/auditingSettings) and threat detection (every alert type, "
+    "e-mailed to the admins and the required alert recipients; securityAlertPolicies), which "
+    "cover every database on it, the master database that carries the audit diagnostic "
+    "setting included; checkov's Bicep graph checks ask each database for settings of its "
+    "own (the server's checks pass), and do not honour inline suppressions"
 )
 
 #: Known checks left alone on purpose, and why.
@@ -207,14 +209,20 @@ NOT_FIXED: dict[str, str] = {
     "CKV_AZURE_166": "image quarantine needs a scanning workflow",
     "CKV_AZURE_163": "vulnerability scanning is Defender for Containers, a subscription setting",
     "CKV2_AZURE_2": "vulnerability assessment needs a storage account for its reports",
+    "CKV_AZURE_220": (
+        "intrusion detection (IDPS) in deny mode needs the Premium tier of the firewall and "
+        "its policy; the modules use Standard, which the cost estimate prices: a higher tier "
+        "is a cost decision per firewall"
+    ),
+    "CKV_AZURE_229": (
+        "zone redundancy needs a General Purpose, Business Critical, Hyperscale or Premium "
+        "SKU; the default SKU, S0 (Standard, 10 DTU), which the cost estimate prices, has "
+        "none: a higher tier is a cost decision (the sku and zone_redundant inputs)"
+    ),
     "CKV_AZURE_23": _SQL_BICEP,
     "CKV_AZURE_24": _SQL_BICEP,
     "CKV_AZURE_25": _SQL_BICEP,
-    "CKV_AZURE_26": (
-        "Terraform: the alert recipients are the root module's required input "
-        "sql_alert_email_addresses, and checkov sees no value in a variable without a "
-        "default; Bicep: " + _SQL_BICEP
-    ),
+    "CKV_AZURE_26": _SQL_BICEP,
     "CKV_AZURE_27": _SQL_BICEP,
     "CKV_AZURE_172": (
         "for Bicep, checkov expects a boolean where the ARM schema takes the string 'true'"

@@ -127,6 +127,63 @@ FALSE_POSITIVES[("terraform", "CKV2_AZURE_31")] = Suppression(
 )
 
 
+FALSE_POSITIVES[("terraform", "CKV_AZURE_26")] = Suppression(
+    ("azurerm_mssql_server_security_alert_policy",),
+    f"{FALSE_POSITIVE}: the alerts go to email_addresses = var.alert_email_addresses, a "
+    "required input of the module that the root module fills from its required input "
+    "sql_alert_email_addresses; checkov sees no value in a variable without a default",
+    evidence=(
+        (("state",), '"Enabled"'),
+        (("email_addresses",), "var.alert_email_addresses"),
+    ),
+)
+
+FALSE_POSITIVES[("terraform", "CKV2_AZURE_22")] = Suppression(
+    ("azurerm_cognitive_account",),
+    f"{FALSE_POSITIVE}: the account encrypts with the customer-managed key of the root "
+    "module's required input customer_managed_key_id (customer_managed_key.key_vault_key_id); "
+    "checkov passes only an azurerm_cognitive_account_customer_managed_key connected to an "
+    "azurerm_key_vault_key created in the same configuration, and the key is an input here",
+    evidence=((("customer_managed_key", "key_vault_key_id"), "var.customer_managed_key_id"),),
+)
+
+
+def _sql_child(type_: str, *settings: str) -> str:
+    """A top-level child (``parent: server``) of ``type_`` with ``settings`` (``key:
+    value`` lines, in order) in its properties."""
+    body = r"\n(?:    [^\n]*\n)*?".join(re.escape(f"    {line}") for line in settings)
+    return (
+        rf"resource [A-Za-z0-9_]+ '{re.escape(type_)}@[^']+' = \{{\n  parent: [A-Za-z0-9_]+\n"
+        rf"(?:  [^\n]*\n)*?  properties: \{{\n(?:    [^\n]*\n)*?{body}\n"
+    )
+
+
+_SQL_DB = ("Microsoft.Sql/servers/databases",)
+_SERVER_ALERTS = _sql_child(
+    "Microsoft.Sql/servers/securityAlertPolicies",
+    "state: 'Enabled'",
+    "emailAccountAdmins: true",
+    "emailAddresses: alertEmailAddresses",
+)
+_NESTED = (
+    "checkov's check reads a policy only from the database's nested resources array, "
+    "which its Bicep parser never produces"
+)
+FALSE_POSITIVES[("bicep", "CKV_AZURE_26")] = Suppression(
+    _SQL_DB,
+    f"{FALSE_POSITIVE}: the server's security alert policy, which covers every database "
+    "on it, e-mails the required input alertEmailAddresses (root input "
+    f"sqlAlertEmailAddresses); {_NESTED}",
+    in_file=_SERVER_ALERTS,
+)
+FALSE_POSITIVES[("bicep", "CKV_AZURE_27")] = Suppression(
+    _SQL_DB,
+    f"{FALSE_POSITIVE}: the server's security alert policy, which covers every database "
+    f"on it, e-mails the admins (emailAccountAdmins: true); {_NESTED}",
+    in_file=_SERVER_ALERTS,
+)
+
+
 def _service_logs(service: str) -> str:
     """The storage account module's diagnostic setting that logs ``service`` requests."""
     target = re.escape(f'"${{azurerm_storage_account.this.id}}/{service}Services/default"')
