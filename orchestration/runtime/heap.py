@@ -10,6 +10,14 @@ lowered); the previous thresholds come back when the block ends. Blocks may nest
 and may span awaits (parallel stages interleave): the thresholds are raised when the
 first block opens and restored when the last one closes.
 
+When an inner block closes (a stage of a pipeline run has ended), what is alive then
+is frozen (:func:`gc.freeze`): it stays alive until the run ends, and the younger
+collections that follow no longer walk it again, which with a large diagram made the
+later stages' collections grow with everything the earlier stages had built. The last
+block to close unfreezes it all (into the oldest generation). A process that froze
+objects itself (``gc.get_freeze_count()`` not zero when the first block opens, e.g. a
+server before forking its workers) is left alone: nothing is frozen or unfrozen.
+
 :class:`FewerCollections` puts a whole agent run — validating its input, processing,
 checking its output — inside such a block.
 """
@@ -24,6 +32,7 @@ from typing import Any
 _YOUNG = 50_000
 _OLDER = 20
 _open: list[tuple[int, ...]] = []  # the thresholds to restore, while blocks are open
+_freezing: list[bool] = []  # while blocks are open: whether closing inner ones freezes
 
 
 @contextmanager
@@ -33,6 +42,7 @@ def fewer_collections() -> Iterator[None]:
         current: tuple[int, ...] = gc.get_threshold()
         _open.append(current)
         gc.set_threshold(max(current[0], _YOUNG), *(max(t, _OLDER) for t in current[1:]))
+        _freezing.append(gc.get_freeze_count() == 0)
     else:
         _open.append(_open[0])
     try:
@@ -41,6 +51,10 @@ def fewer_collections() -> Iterator[None]:
         restore = _open.pop()
         if not _open:
             gc.set_threshold(*restore)
+            if _freezing.pop():
+                gc.unfreeze()
+        elif _freezing[0]:
+            gc.freeze()
 
 
 class FewerCollections:
