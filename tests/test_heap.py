@@ -146,3 +146,20 @@ def test_a_failing_stage_inside_a_run_still_unfreezes_at_the_end() -> None:
     except ValueError:
         pass
     assert gc.get_freeze_count() == 0
+
+
+def test_a_run_that_ends_while_another_goes_on_unfreezes() -> None:
+    """Runs of a server's workers overlap: the end of one run unfreezes what was frozen,
+    so nothing waits for a moment when no run at all is open."""
+    other, run = fewer_collections(), fewer_collections(run=True)
+    other.__enter__()  # another run, still going
+    try:
+        run.__enter__()
+        with fewer_collections():  # a stage of the run that ends
+            pass
+        assert gc.get_freeze_count() > 0
+        run.__exit__(None, None, None)
+        assert gc.get_freeze_count() == 0
+    finally:
+        other.__exit__(None, None, None)
+    assert gc.get_freeze_count() == 0

@@ -16,7 +16,9 @@ collections that follow no longer walk it again, which with a large diagram made
 later stages' collections grow with everything the earlier stages had built. The last
 block to close unfreezes it all (into the oldest generation). A process that froze
 objects itself (``gc.get_freeze_count()`` not zero when the first block opens, e.g. a
-server before forking its workers) is left alone: nothing is frozen or unfrozen.
+server before forking its workers) is left alone: nothing is frozen or unfrozen. A
+pipeline run's own block (``run=True``) unfreezes when it closes even while other runs go
+on, so frozen objects wait at most for the end of a run.
 
 :class:`FewerCollections` puts a whole agent run — validating its input, processing,
 checking its output — inside such a block.
@@ -36,8 +38,13 @@ _freezing: list[bool] = []  # while blocks are open: whether closing inner ones 
 
 
 @contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Raise the collector's thresholds for the duration of the block."""
+def fewer_collections(*, run: bool = False) -> Iterator[None]:
+    """Raise the collector's thresholds for the duration of the block.
+
+    ``run``: the block is a whole pipeline run. When it closes while other blocks are
+    still open (runs of a server's workers overlap), what was frozen is unfrozen all the
+    same, so that nothing stays out of the collector's reach for longer than a run.
+    """
     if not _open:
         current: tuple[int, ...] = gc.get_threshold()
         _open.append(current)
@@ -49,12 +56,15 @@ def fewer_collections() -> Iterator[None]:
         yield
     finally:
         restore = _open.pop()
+        freezing = _freezing[0]
         if not _open:
             gc.set_threshold(*restore)
-            if _freezing.pop():
+            _freezing.pop()
+        if freezing:
+            if run or not _open:
                 gc.unfreeze()
-        elif _freezing[0]:
-            gc.freeze()
+            else:
+                gc.freeze()
 
 
 class FewerCollections:
