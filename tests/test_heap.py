@@ -109,3 +109,57 @@ def test_the_fan_in_dump_for_a_combiner_has_the_thresholds_raised() -> None:
         assert gc.get_threshold() == (700, 10, 10)
     finally:
         gc.set_threshold(*before)
+
+
+def test_what_an_inner_block_leaves_is_frozen_until_the_last_block_closes() -> None:
+    """A finished stage's objects stay alive until the run ends: the collections of the
+    later stages do not walk them again; the last block to close unfreezes them."""
+    assert gc.get_freeze_count() == 0
+    with fewer_collections():
+        with fewer_collections():
+            kept = [[i] for i in range(1000)]  # a finished stage's output
+        frozen = gc.get_freeze_count()
+        assert frozen >= len(kept)
+        gc.collect(1)  # a younger collection does not walk them
+        assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() == 0
+    assert kept[999] == [999]
+
+
+def test_a_process_that_froze_objects_itself_is_left_alone() -> None:
+    gc.freeze()
+    try:
+        ours = gc.get_freeze_count()
+        with fewer_collections():
+            with fewer_collections():
+                pass
+            assert gc.get_freeze_count() == ours
+        assert gc.get_freeze_count() == ours  # not unfrozen by the block
+    finally:
+        gc.unfreeze()
+
+
+def test_a_failing_stage_inside_a_run_still_unfreezes_at_the_end() -> None:
+    try:
+        with fewer_collections(), fewer_collections():
+            raise ValueError("boom")
+    except ValueError:
+        pass
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_run_that_ends_while_another_goes_on_unfreezes() -> None:
+    """Runs of a server's workers overlap: the end of one run unfreezes what was frozen,
+    so nothing waits for a moment when no run at all is open."""
+    other, run = fewer_collections(), fewer_collections(run=True)
+    other.__enter__()  # another run, still going
+    try:
+        run.__enter__()
+        with fewer_collections():  # a stage of the run that ends
+            pass
+        assert gc.get_freeze_count() > 0
+        run.__exit__(None, None, None)
+        assert gc.get_freeze_count() == 0
+    finally:
+        other.__exit__(None, None, None)
+    assert gc.get_freeze_count() == 0

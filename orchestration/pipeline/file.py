@@ -457,7 +457,7 @@ async def run_planned(
     # every stage's output stays alive until the run ends: with the collector's default
     # thresholds, its full collections walk them all again and again as the run grows
     async with AgentSession() as session:
-        with fewer_collections():
+        with fewer_collections(run=True):
             return await _run_stages(planned, data, ctx, settings or {}, session, fail_on)
 
 
