@@ -184,3 +184,20 @@ async def test_agent_output_validates_against_its_artifact_schema() -> None:
     doc = run.envelope.model_dump(mode="json")
     jsonschema.Draft202012Validator(artifact_schema(NetworkFlowResult)).validate(doc)
     assert doc["data"]["flows"]
+
+
+def test_a_child_resource_is_reached_through_its_parents_endpoint() -> None:
+    from agents.synthforge.analysis.network_flow import protocol_for
+
+    container = resource(
+        "c",
+        "Lease Container",
+        "Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers",
+        "database",
+        [],
+    )
+    protocol, port, reason = protocol_for(container, "")
+    assert (protocol, port) == ("HTTPS", 443)
+    assert "reached through its parent Microsoft.DocumentDB/databaseAccounts:" in reason
+    orphan = resource("o", "x", "Contoso.Unknown/things/parts", "other", [])
+    assert protocol_for(orphan, "")[:2] == ("unknown", None)

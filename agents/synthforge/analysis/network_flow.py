@@ -301,6 +301,8 @@ def protocol_for(target: Resource | None, label: str) -> tuple[str, int | None, 
         return "HTTPS", 443, "outbound call to the internet; HTTPS on 443 assumed"
     spec = type_entry(data["targets"], target.resource_type, target.kind)
     if spec is None:
+        spec = _parent_entry(data["targets"], target.resource_type)
+    if spec is None:
         fallback = data["_meta"]["fallback"]
         spec = {**fallback, "reason": f"{target.resource_type}: {fallback['reason']}"}
     port = spec["port"]
@@ -309,6 +311,21 @@ def protocol_for(target: Resource | None, label: str) -> tuple[str, int | None, 
         port = int(port_match.group(1))
         reason = f"{reason}; port {port} taken from the connection label"
     return spec["protocol"], port, reason
+
+
+def _parent_entry(table: dict[str, Any], resource_type: str) -> dict[str, Any] | None:
+    """The protocol of the nearest parent type with one, for a child resource type
+    (a Cosmos DB container is reached through its account's endpoint, a blob container
+    through its storage account's), with the reason saying so."""
+    namespace, _, path = resource_type.partition("/")
+    parts = path.split("/")
+    while len(parts) > 2:
+        parts = parts[:-2]
+        parent = f"{namespace}/{'/'.join(parts)}"
+        spec = type_entry(table, parent, None)
+        if spec is not None:
+            return {**spec, "reason": f"reached through its parent {parent}: {spec['reason']}"}
+    return None
 
 
 def protocol_for_part(label: str) -> tuple[str, int | None, str]:
