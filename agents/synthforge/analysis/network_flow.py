@@ -144,6 +144,8 @@ class Topology:
         self.containers = {c.id: c for c in self.arch.containers}
         self.resources = {r.id: r for r in self.arch.resources}
         self.shapes = {s.id: s for s in self.arch.shapes}
+        self._ancestor_memo: dict[str, list[Container]] = {}
+        self.badge_types: dict[str, str | None] = {}  # box id -> the type its badge gives
         self._members: dict[str, list[Resource]] = {}
         for r in self.arch.resources:
             for container in self.enclosing(r):
@@ -161,10 +163,9 @@ class Topology:
 
     def ancestors(self, container_id: str) -> list[Container]:
         """The container and its parents, innermost first (worked out once per container)."""
-        memo: dict[str, list[Container]] = self.__dict__.setdefault("_ancestor_memo", {})
-        found = memo.get(container_id)
+        found = self._ancestor_memo.get(container_id)
         if found is None:
-            found = memo[container_id] = self._ancestors(container_id)
+            found = self._ancestor_memo[container_id] = self._ancestors(container_id)
         return found
 
     def _ancestors(self, container_id: str) -> list[Container]:
@@ -678,7 +679,7 @@ def _badge_type(ref: str, topology: Topology) -> str | None:
     container = topology.containers.get(ref)
     if container is None or container.kind != "group":
         return None
-    memo: dict[str, str | None] = topology.__dict__.setdefault("_badge_memo", {})
+    memo = topology.badge_types
     if ref not in memo:  # worked out once per box
         badges = [
             r
