@@ -163,3 +163,36 @@ def test_a_run_that_ends_while_another_goes_on_unfreezes() -> None:
     finally:
         other.__exit__(None, None, None)
     assert gc.get_freeze_count() == 0
+
+
+def test_blocks_opened_and_closed_by_many_threads_at_once_leave_nothing_behind() -> None:
+    """A server's workers run pipelines in threads: the shared bookkeeping stays whole."""
+    import sys
+    import threading
+
+    before = gc.get_threshold()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch between any two bytecodes, races show
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            start.wait()
+            for _ in range(1000):
+                with fewer_collections(run=True), fewer_collections():
+                    pass
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

@@ -18,7 +18,8 @@ block to close unfreezes it all (into the oldest generation). A process that fro
 objects itself (``gc.get_freeze_count()`` not zero when the first block opens, e.g. a
 server before forking its workers) is left alone: nothing is frozen or unfrozen. A
 pipeline run's own block (``run=True``) unfreezes when it closes even while other runs go
-on, so frozen objects wait at most for the end of a run.
+on, so frozen objects wait at most for the end of a run. The bookkeeping is shared by
+the threads of a process (a server's workers) and changed under one lock.
 
 :class:`FewerCollections` puts a whole agent run — validating its input, processing,
 checking its output — inside such a block.
@@ -27,6 +28,7 @@ checking its output — inside such a block.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -35,6 +37,7 @@ _YOUNG = 50_000
 _OLDER = 20
 _open: list[tuple[int, ...]] = []  # the thresholds to restore, while blocks are open
 _freezing: list[bool] = []  # while blocks are open: whether closing inner ones freezes
+_lock = threading.Lock()  # guards _open, _freezing and the collector settings they track
 
 
 @contextmanager
@@ -45,26 +48,28 @@ def fewer_collections(*, run: bool = False) -> Iterator[None]:
     still open (runs of a server's workers overlap), what was frozen is unfrozen all the
     same, so that nothing stays out of the collector's reach for longer than a run.
     """
-    if not _open:
-        current: tuple[int, ...] = gc.get_threshold()
-        _open.append(current)
-        gc.set_threshold(max(current[0], _YOUNG), *(max(t, _OLDER) for t in current[1:]))
-        _freezing.append(gc.get_freeze_count() == 0)
-    else:
-        _open.append(_open[0])
+    with _lock:
+        if not _open:
+            current: tuple[int, ...] = gc.get_threshold()
+            _open.append(current)
+            gc.set_threshold(max(current[0], _YOUNG), *(max(t, _OLDER) for t in current[1:]))
+            _freezing.append(gc.get_freeze_count() == 0)
+        else:
+            _open.append(_open[0])
     try:
         yield
     finally:
-        restore = _open.pop()
-        freezing = _freezing[0]
-        if not _open:
-            gc.set_threshold(*restore)
-            _freezing.pop()
-        if freezing:
-            if run or not _open:
-                gc.unfreeze()
-            else:
-                gc.freeze()
+        with _lock:
+            restore = _open.pop()
+            freezing = _freezing[0]
+            if not _open:
+                gc.set_threshold(*restore)
+                _freezing.pop()
+            if freezing:
+                if run or not _open:
+                    gc.unfreeze()
+                else:
+                    gc.freeze()
 
 
 class FewerCollections:
