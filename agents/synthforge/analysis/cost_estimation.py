@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from agents.base import Agent, AgentSettings
 from agents.synthforge.analysis.addresses import diagram_region
+from agents.synthforge.analysis.children import drawn_children
 from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
 from agents.synthforge.analysis.network_flow import load_data, type_entry
 from agents.synthforge.models import CostEstimate, CostItem, Resource, ReviewedArchitecture
@@ -91,9 +92,24 @@ def _quantity(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-def estimate_item(resource: Resource, *, plan_in_diagram: bool = False) -> CostItem:
-    """The monthly cost of one resource at its type's default SKU."""
+def estimate_item(
+    resource: Resource, *, plan_in_diagram: bool = False, children_drawn: bool = False
+) -> CostItem:
+    """The monthly cost of one resource at its type's default SKU.
+
+    ``children_drawn``: the diagram draws child resources on it (databases on a SQL
+    server); a type whose price is that of a child it comes with (``drawn_children`` in
+    the price table) then costs nothing itself, so nothing is counted twice.
+    """
     entry = type_entry(price_table()["types"], resource.resource_type, resource.kind)
+    if entry is not None and children_drawn and entry.get("drawn_children"):
+        return CostItem(
+            resource_id=resource.id,
+            resource_type=resource.resource_type,
+            sku="its drawn child resources",
+            monthly_cost=0.0,
+            assumptions=[entry["drawn_children"]],
+        )
     if entry is None:
         return CostItem(
             resource_id=resource.id,
@@ -146,7 +162,11 @@ def estimate(arch: ReviewedArchitecture, region: str | None = None) -> CostEstim
             region_note += f" most often (it names {', '.join(every)}; each is priced as {named})"
     region = region or meta["region"]
     plan = any(r.resource_type.lower() == "microsoft.web/serverfarms" for r in arch.resources)
-    items = [estimate_item(r, plan_in_diagram=plan) for r in arch.resources]
+    parents = drawn_children(arch.resources)
+    items = [
+        estimate_item(r, plan_in_diagram=plan, children_drawn=r.id in parents)
+        for r in arch.resources
+    ]
     assumptions = [
         f"prices: {meta['source']}",
         *table["global_assumptions"],

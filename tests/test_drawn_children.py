@@ -1,0 +1,79 @@
+"""A child resource drawn with its parent (a database with its SQL server) is found on it,
+and the cost estimate counts the pair once."""
+
+from __future__ import annotations
+
+from synthforge_fixtures import resource
+
+from agents.synthforge.analysis.children import ancestor_types, drawn_children, drawn_parent
+from agents.synthforge.analysis.cost_estimation import estimate
+from agents.synthforge.models import Review, ReviewedArchitecture
+
+SERVER = "Microsoft.Sql/servers"
+DB = "Microsoft.Sql/servers/databases"
+
+
+def test_ancestor_types_are_nearest_first_and_none_for_a_top_level_type() -> None:
+    assert ancestor_types("Microsoft.Storage/storageAccounts/blobServices/containers") == [
+        "Microsoft.Storage/storageAccounts/blobServices",
+        "Microsoft.Storage/storageAccounts",
+    ]
+    assert ancestor_types(SERVER) == []
+
+
+def test_the_arm_parent_slash_child_name_picks_the_server() -> None:
+    # the shape of a real diagram: two servers, the database beside them (not inside),
+    # labelled the way ARM names a child resource
+    a = resource("a", "sqlsrv-app-{ENV}", SERVER, "data", ["rg"])
+    b = resource("b", "sqlsrv-dwh-{ENV}", SERVER, "data", ["rg"])
+    db = resource("db", "SQLSRV-DWH-{ENV}/sqldb-dwh", DB, "data", ["rg"])
+    assert drawn_parent(db, [a, b, db]) is b
+
+
+def test_the_enclosing_box_picks_the_server() -> None:
+    a = resource("a", "orders server", SERVER, "data", ["rg"])
+    b = resource("b", "billing server", SERVER, "data", ["rg"])
+    db = resource("db", "billing", DB, "data", ["rg", "b"])
+    assert drawn_parent(db, [a, b, db]) is b
+
+
+def test_the_only_server_of_the_diagram_is_the_one() -> None:
+    server = resource("s", "sql", SERVER, "data", [])
+    db = resource("db", "orders", DB, "data", [])
+    assert drawn_children([server, db]) == {"s": [db]}
+
+
+def test_several_servers_and_nothing_to_tell_them_apart_leaves_it_unresolved() -> None:
+    a = resource("a", "one", SERVER, "data", [])
+    b = resource("b", "two", SERVER, "data", [])
+    db = resource("db", "orders", DB, "data", [])
+    assert drawn_parent(db, [a, b, db]) is None
+    assert drawn_children([a, b, db]) == {}
+
+
+def test_a_top_level_resource_or_one_without_its_parent_drawn_has_none() -> None:
+    db = resource("db", "orders", DB, "data", [])
+    kv = resource("kv", "vault", "Microsoft.KeyVault/vaults", "security", [])
+    assert drawn_parent(db, [db, kv]) is None and drawn_parent(kv, [db, kv]) is None
+
+
+def _arch(*resources):  # type: ignore[no-untyped-def]
+    return ReviewedArchitecture(
+        source="x.drawio",
+        resources=list(resources),
+        review=Review(reviewer="t", method="accept_all"),
+    )
+
+
+def test_a_server_with_its_database_drawn_is_priced_once() -> None:
+    server = resource("s", "sqlsrv", SERVER, "data", [])
+    db = resource("db", "sqlsrv/orders", DB, "data", [])
+    alone = estimate(_arch(resource("s2", "sqlsrv", SERVER, "data", [])))
+    pair = estimate(_arch(server, db))
+    # alone, the server is priced as the one database it needs
+    assert alone.total_monthly > 0
+    by_id = {i.resource_id: i for i in pair.items}
+    assert by_id["s"].monthly_cost == 0.0
+    assert "priced on its own" in by_id["s"].assumptions[0]
+    assert by_id["db"].monthly_cost == alone.total_monthly
+    assert pair.total_monthly == alone.total_monthly
