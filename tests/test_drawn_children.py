@@ -77,3 +77,22 @@ def test_a_server_with_its_database_drawn_is_priced_once() -> None:
     assert "priced on its own" in by_id["s"].assumptions[0]
     assert by_id["db"].monthly_cost == alone.total_monthly
     assert pair.total_monthly == alone.total_monthly
+
+
+def test_a_blob_container_named_after_its_account_gets_that_account_in_the_modules() -> None:
+    from iac_helpers import analysis
+
+    from agents.synthforge.iac.module_development import generate
+
+    shop = analysis(
+        "shop__two-accounts__architecture.drawio",
+        [
+            ("logs", "Microsoft.Storage/storageAccounts", "stlogs"),
+            ("web", "Microsoft.Storage/storageAccounts", "stweb"),
+            ("c", "Microsoft.Storage/storageAccounts/blobServices/containers", "stweb/images"),
+        ],
+        [],
+    )
+    root = {f.path: f.content for f in generate(shop, {"iac": "terraform"}).files}["main.tf"]
+    block = root.split('source      = "./modules/storage_container"', 1)[1].split("}", 1)[0]
+    assert "parent_id   = module.storage_account_stweb.id" in block

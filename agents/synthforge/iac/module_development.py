@@ -40,6 +40,7 @@ from pydantic_core import PydanticCustomError
 
 from agents.base import Agent, AgentSettings
 from agents.errors import InputError
+from agents.synthforge.analysis.children import drawn_parent
 from agents.synthforge.iac.kinds import SPECS
 from agents.synthforge.iac.models import (
     AppliedSecurity,
@@ -404,9 +405,15 @@ def _hub_prefixes(plan: Plan) -> None:
 
 
 def _parent_of(plan: Plan, inst: Instance, kind: str, used: set[str]) -> Instance:
-    """The instance of ``kind`` that ``inst`` belongs to: the one enclosing it in the
-    diagram, else the first of the plan, else one added for it."""
+    """The instance of ``kind`` that ``inst`` belongs to: the one the diagram draws it on
+    (:func:`~agents.synthforge.analysis.children.drawn_parent`: its ARM ``parent/child``
+    name, the enclosing box, the only one), else the first of the plan, else one added
+    for it."""
     candidates = [i for i in plan.instances if i.kind == kind]
+    drawn = drawn_parent(inst.resource, [c.resource for c in candidates if not c.added])
+    for candidate in candidates:
+        if drawn is not None and candidate.resource.id == drawn.id:
+            return candidate
     for candidate in candidates:
         if candidate.resource.id in inst.resource.containers:
             return candidate
