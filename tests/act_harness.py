@@ -158,9 +158,13 @@ def snapshot(
     )
     for rel in filter(None, listed):
         source = REPO / rel
+        target = dest / rel
+        if source.is_symlink():  # a link stays a link (the shipped pipelines' folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(os.readlink(source))
+            continue
         if not source.is_file():
             continue  # deleted in the working tree
-        target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
     for path in [

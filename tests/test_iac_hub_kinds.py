@@ -80,8 +80,27 @@ def test_a_virtual_hub_of_kind_route_server_gets_its_subnet_and_public_ip(
     bicep = files["bicep/modules/route_server.bicep"]
     assert f"resource main '{_HUB}@" in bicep and "sku: 'Standard'" in bicep
     assert "name: 'RouteServerSubnet'" in bicep
-    # the IP configuration Bicep cannot write (no type for it in the reference) is said
-    assert any("virtualHubs/ipConfigurations" in w for w in out.warnings)
+    # its IP configuration is written (next test), so no warning asks for it
+    assert not any("virtualHubs/ipConfigurations" in w for w in out.warnings)
+
+
+def test_the_bicep_route_server_has_its_ip_configuration_in_its_subnet_with_its_public_ip(
+    out: GeneratedModules,
+) -> None:
+    bicep = _files(out)["bicep/modules/route_server.bicep"]
+    head = f"resource ipConfig '{_HUB}/ipConfigurations@"
+    assert bicep.index("resource main ") < bicep.index(head)  # after its hub
+    child = bicep[bicep.index(head) :]
+    child = child[: child.index("\n}\n")]
+    assert "\n  parent: main\n" in child
+    assert "subnet: {\n      id: subnet.id\n    }" in child
+    assert "publicIPAddress: {\n      id: publicIp.id\n    }" in child
+    # a child: no location or tags; no read-only property (the reference check says so)
+    assert "location" not in child and "tags" not in child
+    subnet = bicep[bicep.index("resource subnet ") :]
+    assert "name: 'RouteServerSubnet'" in subnet[: subnet.index("\n}\n")]
+    # Terraform says the same as arguments of azurerm_route_server: nothing more there
+    assert "ipConfigurations" not in _files(out)["terraform/modules/route_server/main.tf"]
 
 
 def test_a_wan_hub_gets_a_virtual_wan_and_a_prefix_apart_from_the_networks(

@@ -47,10 +47,9 @@ from orchestration.mcp_server.models import (
 )
 from orchestration.mcp_server.workspace import Workspace, roots_of
 from orchestration.pipeline.runs import RunRecord
+from orchestration.pipeline.shipped_pipelines import shipped_names, shipped_pipeline
 from orchestration.runtime.monitoring import RunMonitor
 
-#: The pipelines that ship with Forgeflow, by name.
-PIPELINES_DIR = Path(__file__).resolve().parents[2] / "pipelines"
 URI_PREFIX = "forgeflow://runs/"
 
 T = TypeVar("T")
@@ -184,9 +183,8 @@ def _model_client() -> Any:
 
 def _pipeline_path(name_or_path: str, ws: Workspace) -> Path:
     """A shipped pipeline by name (``synthforge``), else a file inside the roots."""
-    shipped = PIPELINES_DIR / f"{name_or_path}.yaml"
-    if "/" not in name_or_path and "\\" not in name_or_path and shipped.is_file():
-        return shipped
+    if name_or_path in shipped_names():
+        return shipped_pipeline(name_or_path)
     return ws.resolve(name_or_path, "pipeline")
 
 
@@ -500,7 +498,7 @@ def build_server(config: ServerConfig | None = None) -> MCPServer:
 
         ws = workspace(roots)
         diagram = ws.resolve(path, "path")
-        pipeline = PIPELINES_DIR / "synthforge.yaml"
+        pipeline = shipped_pipeline("synthforge")
         rid = new_run_id(run_id)
 
         settings = review_settings(rid, decisions, reviewer, pipeline, diagram)
@@ -581,7 +579,7 @@ def build_server(config: ServerConfig | None = None) -> MCPServer:
         from agents.synthforge.iac.module_development import check_output_dir
 
         check_output_dir(target)  # refused now, not after the loop has run
-        pipeline = PIPELINES_DIR / "synthforge-iac.yaml"
+        pipeline = shipped_pipeline("synthforge-iac")
         rid = new_run_id(run_id)
 
         settings = review_settings(rid, decisions, reviewer, pipeline, diagram)

@@ -26,6 +26,8 @@ COMMIT = "1f896de2db966ad91e8f7d7d981e11d32e4f5d8d"
 TYPES = {
     "Microsoft.Sql/servers/auditingSettings": ["2021-11-01"],
     "Microsoft.Sql/servers/securityAlertPolicies": ["2021-11-01"],
+    # a Route Server's IP configuration; the newest stable version is its hub's
+    "Microsoft.Network/virtualHubs/ipConfigurations": [],
 }
 REQUIRED, READONLY, WRITEONLY = 1, 2, 4
 SCOPES = (

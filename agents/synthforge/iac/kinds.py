@@ -51,7 +51,10 @@ class Helper:
     """A resource the module deploys besides the main one (a public IP, a subnet).
 
     An empty ``bicep`` type: Terraform only (what Bicep says as a property of the main
-    resource, such as a subnet's network security group).
+    resource, such as a subnet's network security group). An empty ``terraform`` type:
+    Bicep only (what the azurerm resource says as its own arguments, such as a Route
+    Server's IP configuration); with ``bicep_parent="main"`` it is a child of the main
+    resource, written after it.
     """
 
     terraform: str
@@ -62,7 +65,7 @@ class Helper:
     located: bool = True  # takes location and tags
     tf_common: tuple[str, ...] = ("location", "resource_group_name", "tags")
     tf_name: str = "this"
-    bicep_parent: str | None = None  # Bicep symbol of an existing parent resource
+    bicep_parent: str | None = None  # Bicep symbol of its parent (an existing one, or main)
     named: bool = True  # takes a name (an association does not)
 
 
@@ -180,21 +183,32 @@ def bicep_common(spec: KindSpec | Helper, *, main: bool = True) -> Tree:
 
 def tf_main(spec: KindSpec) -> str:
     """The module's resources in HCL: helpers, then the main resource ``this``."""
-    parts = [hcl_resource(h.terraform, h.tf_name, tf_common(h, main=False)) for h in spec.helpers]
+    parts = [
+        hcl_resource(h.terraform, h.tf_name, tf_common(h, main=False))
+        for h in spec.helpers
+        if h.terraform
+    ]
     parts.append(hcl_resource(spec.terraform, "this", tf_common(spec)))
     return "\n".join(parts)
 
 
 def bicep_main(spec: KindSpec) -> str:
-    """The module's resources in Bicep: existing parents, helpers, the main ``main``."""
+    """The module's resources in Bicep: existing parents, helpers, the main ``main``,
+    then the helpers that are children of ``main``."""
     parts = [
         f"resource {sym} '{type_at}' existing = {{\n  name: {name}\n}}\n"
         for sym, type_at, name in spec.bicep_existing
     ]
-    for h in (h for h in spec.helpers if h.bicep):
+    helpers = [h for h in spec.helpers if h.bicep]
+    children = [h for h in helpers if h.bicep_parent == "main"]
+    for h in [h for h in helpers if h not in children]:
         tree = bicep_common(h, main=False)
         parts.append(bicep_resource(h.bicep_symbol, h.bicep, tree, parent=h.bicep_parent))
     parts.append(bicep_resource("main", spec.bicep, bicep_common(spec)))
+    for h in children:
+        parts.append(
+            bicep_resource(h.bicep_symbol, h.bicep, bicep_common(h, main=False), parent="main")
+        )
     return "\n".join(parts)
 
 
@@ -757,14 +771,24 @@ _SPECS: list[KindSpec] = [
         },
         bicep_body={"properties": {"sku": "'Standard'", "allowBranchToBranchTraffic": "false"}},
         inputs=("vnet",),
-        helpers=(_own_subnet("RouteServerSubnet"), _PIP),
+        helpers=(
+            _own_subnet("RouteServerSubnet"),
+            _PIP,
+            Helper(  # Bicep: the hub's IP configuration makes it a Route Server
+                terraform="",
+                bicep_symbol="ipConfig",
+                bicep=f"{_NET}/virtualHubs/ipConfigurations@{_NET_V}",
+                tf_body={},
+                bicep_body=_EDGE_IP_BICEP[0],
+                located=False,
+                bicep_parent="main",
+            ),
+        ),
         bicep_existing=_VNET_EXISTING,
         subnet_newbits=11,
         subnet_netnum=2038,
         note="in its own RouteServerSubnet of the network, with a public IP; its BGP peers "
-        "(azurerm_route_server_bgp_connection) are yours to add. Bicep: the hub's IP "
-        "configuration (virtualHubs/ipConfigurations, naming the subnet and the public IP) "
-        "is not among the Bicep type definitions the modules are checked against: add it",
+        "(azurerm_route_server_bgp_connection) are yours to add",
     ),
     KindSpec(
         kind="virtual_hub",

@@ -59,7 +59,6 @@ STICKY_KEY = "synthforge-review"
 MAX_EMBEDDED = 30_000
 #: Largest diagram read from the contents API.
 MAX_DIAGRAM_BYTES = 10 * 1024 * 1024
-PIPELINES = Path(__file__).resolve().parents[3] / "pipelines"
 
 
 @dataclass
@@ -289,6 +288,7 @@ def rerun(
     reviewed; from the diagram otherwise. Returns (analysis, classified, run folder, record).
     """
     from orchestration.pipeline.runner import run_pipeline_file
+    from orchestration.pipeline.shipped_pipelines import shipped_pipeline
 
     name = _safe_name(review.path)
     here = workspace.folder("runs", name, run_id)
@@ -301,12 +301,12 @@ def rerun(
     if classified_text is not None:
         source = here / "filter.json"
         source.write_text(classified_text, encoding="utf-8")
-        pipeline = PIPELINES / "synthforge-review.yaml"
+        pipeline = shipped_pipeline("synthforge-review")
     else:
         suffix = Path(review.path).suffix or ".drawio"
         source = here / f"diagram{suffix}"
         source.write_bytes(diagram)
-        pipeline = PIPELINES / "synthforge.yaml"
+        pipeline = shipped_pipeline("synthforge")
     report = run_pipeline_file(
         pipeline,
         source,

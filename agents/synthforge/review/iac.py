@@ -21,7 +21,6 @@ from typing import Any
 
 from agents.errors import ForgeflowError, InputError
 
-PIPELINES = Path(__file__).resolve().parents[3] / "pipelines"
 _BRANCH = re.compile(r"[A-Za-z0-9._/-]{1,200}")
 
 
@@ -54,6 +53,7 @@ def generate(
     """
     from agents.synthforge.iac.models import GeneratedModules
     from orchestration.pipeline.runner import run_pipeline_file
+    from orchestration.pipeline.shipped_pipelines import shipped_pipeline
     from orchestration.runtime.artifact import read_artifact
 
     diagram = str(request["path"])
@@ -61,7 +61,7 @@ def generate(
     modules = workdir / "modules"
     out = workdir / "iac-run"
     report = run_pipeline_file(
-        PIPELINES / "synthforge-iac-from-analysis.yaml",
+        shipped_pipeline("synthforge-iac-from-analysis"),
         _inside(base, str(request["analysis"])),
         state=str(workdir / "state"),
         run_id=str(request["run_id"]) + "-iac",
