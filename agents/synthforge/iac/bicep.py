@@ -17,6 +17,7 @@ from agents.synthforge.iac.kinds import (
     bicep_type,
     derive,
     kind_variables,
+    root_sku_help,
 )
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "postgresql_flexible_server": ("Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01", True),
     "mssql_database": ("Microsoft.Sql/servers@2021-11-01", False),
     "container_registry": ("Microsoft.ContainerRegistry/registries@2025-11-01", True),
-    "log_analytics_workspace": ("Microsoft.OperationalInsights/workspaces@2023-09-01", False),
     "application_insights": ("Microsoft.Insights/components@2020-02-02", False),
     "virtual_network": ("Microsoft.Network/virtualNetworks@2023-11-01", True),
     "linux_virtual_machine": ("Microsoft.Compute/virtualMachines@2024-03-01", False),
@@ -81,6 +81,8 @@ for _spec in SPECS.values():  # the kinds described as data
         _CMK_KINDS.add(_spec.kind)
     if _spec.identity:
         _IDENTITY_OUTPUT[_spec.kind] = "main.identity.principalId"
+    if _spec.principal[1]:
+        _IDENTITY_OUTPUT[_spec.kind] = _spec.principal[1]
 
 
 def s(value: str) -> str:
@@ -389,20 +391,6 @@ resource main 'Microsoft.ContainerRegistry/registries@2025-11-01' = {
     adminUserEnabled: false
     anonymousPullEnabled: false
     publicNetworkAccess: publicNetworkAccess
-  }
-}
-"""
-    if kind == "log_analytics_workspace":
-        return """\
-resource main 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
-  name: name
-  location: location
-  tags: tags
-  properties: {
-    sku: {
-      name: sku
-    }
-    retentionInDays: retentionInDays
   }
 }
 """
@@ -862,8 +850,6 @@ def module_file(kind: str, *, public: bool = True) -> str:
             "reaches the vault')\n@allowed([\n  'Allow'\n  'Deny'\n])\n"
             "param networkDefaultAction string = 'Deny'"
         )
-    if kind == "log_analytics_workspace":
-        params.append("@description('Log retention in days')\nparam retentionInDays int = 90")
     if kind in _CMK_KINDS:
         params += _CMK_PARAMS
     text = "\n\n".join(params) + "\n\n"
@@ -880,6 +866,8 @@ def module_file(kind: str, *, public: bool = True) -> str:
     outputs = ["output id string = main.id", "output name string = main.name"]
     if kind in _IDENTITY_OUTPUT:
         outputs.append(f"output principalId string = {_IDENTITY_OUTPUT[kind]}")
+    if spec is not None:
+        outputs += [f"output {camel(o.name)} string = {o.bicep}" for o in spec.outputs]
     if kind == "virtual_network":
         outputs += [
             "output workloadSubnetId string = main.properties.subnets[0].id",
@@ -1003,7 +991,7 @@ def _module(plan: Plan, inst: Instance) -> str:
     spec = SPECS.get(inst.kind)
     if spec is not None:
         params += _spec_module_params(plan, inst, spec)
-    required = [v for v in kind_variables(inst.kind, "bicep") if v.default is None]
+    required = [v for v in kind_variables(inst.kind, "bicep") if v.default is None and not v.shared]
     params += [(camel(v.name), sym + camel("_" + v.name)) for v in required]
     body = "\n".join(f"    {k}: {v}" for k, v in params)
     comment = (
@@ -1127,11 +1115,11 @@ def render(plan: Plan) -> list[tuple[str, str]]:
         )
         if inst.kind not in _NO_SKU:
             params.append(
-                f"@description('{_SKU_HELP.get(inst.kind, 'SKU')} of {label}')\n"
+                f"@description('{root_sku_help(inst.kind, _SKU_HELP)} of {label}')\n"
                 f"param {sym}Sku string = {s(_sku(inst))}"
             )
         for extra in kind_variables(inst.kind, "bicep"):
-            if extra.default is None:  # required: the user gives it
+            if extra.default is None and not extra.shared:  # required: the user gives it
                 params.append(
                     f"@description({s(f'{extra.description} ({label})')})\n"
                     f"param {sym + camel('_' + extra.name)} {bicep_type(extra.type)}"

@@ -44,6 +44,13 @@ class Variable:
     description: str
     default: str | int | bool | None = None
     languages: tuple[str, ...] = ("terraform", "bicep")  # the modules that take it
+    #: Required and the same for every instance: the root module declares it once, under
+    #: its own name and with this description, and passes it to each (an admin's key).
+    shared: str = ""
+    #: Bicep: the root passes the prefix of subnet (newbits, netnum) of the instance's
+    #: address space (its sku), computed there (the Bicep parser checkov uses knows no
+    #: ``cidrSubnet``); the Terraform module computes it with ``cidrsubnet``.
+    subnet: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,17 @@ class Helper:
     tf_name: str = "this"
     bicep_parent: str | None = None  # Bicep symbol of an existing parent resource
     named: bool = True  # takes a name (an association does not)
+    tf_after: bool = False  # Terraform: written after the main resource (what refers to it)
+
+
+@dataclass(frozen=True)
+class Output:
+    """A module output: snake_case name (camelCase in Bicep), value in each language."""
+
+    name: str
+    terraform: str
+    bicep: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -90,6 +108,12 @@ class KindSpec:
     bicep_existing: tuple[tuple[str, str, str], ...] = ()  # (symbol, type@ver, name expr)
     sku_help: str = "SKU"
     note: str = ""  # said in the module's comment and the output's warnings
+    #: The principal id output (Terraform, Bicep expression) where it is not the
+    #: system-assigned identity's of ``identity`` (AKS: its kubelet identity, which pulls
+    #: images), or where the bodies write the identity themselves.
+    principal: tuple[str, str] = ("", "")
+    outputs: tuple[Output, ...] = ()  # besides id, name and the principal id
+    root_sku_help: bool = False  # the root's sku variable says sku_help too (else "SKU")
 
     @property
     def arm_type(self) -> str:
@@ -105,6 +129,9 @@ def hcl_body(tree: Tree, indent: str = "  ") -> list[str]:
     for key, value in tree.items():
         blocks = [value] if isinstance(value, dict) else value if isinstance(value, list) else []
         for block in blocks:
+            if not block:  # an empty block: ``key {}``
+                lines += ["", f"{indent}{key} {{}}"]
+                continue
             lines += ["", f"{indent}{key} {{", *hcl_body(block, indent + "  "), f"{indent}}}"]
     if lines and lines[0] == "":
         lines = lines[1:]
@@ -179,9 +206,17 @@ def bicep_common(spec: KindSpec | Helper, *, main: bool = True) -> Tree:
 
 
 def tf_main(spec: KindSpec) -> str:
-    """The module's resources in HCL: helpers, then the main resource ``this``."""
-    parts = [hcl_resource(h.terraform, h.tf_name, tf_common(h, main=False)) for h in spec.helpers]
-    parts.append(hcl_resource(spec.terraform, "this", tf_common(spec)))
+    """The module's resources in HCL: helpers, the main resource ``this``, then the
+    helpers written after it (``tf_after``)."""
+
+    def helpers(after: bool) -> list[str]:
+        return [
+            hcl_resource(h.terraform, h.tf_name, tf_common(h, main=False))
+            for h in spec.helpers
+            if h.tf_after == after
+        ]
+
+    parts = [*helpers(False), hcl_resource(spec.terraform, "this", tf_common(spec)), *helpers(True)]
     return "\n".join(parts)
 
 
@@ -205,6 +240,15 @@ def derive(text: str, edits: tuple[tuple[str, str], ...]) -> str:
             raise ValueError(f"derive: {old!r} is not in the template")
         text = text.replace(old, new)
     return text
+
+
+def root_sku_help(kind: str, hand: dict[str, str]) -> str:
+    """What the root's sku variable of an instance of ``kind`` is, before "of <name>":
+    its spec's ``sku_help`` where the spec says so, else ``hand``'s entry, else "SKU"."""
+    spec = SPECS.get(kind)
+    if spec is not None and spec.root_sku_help:
+        return spec.sku_help
+    return hand.get(kind, "SKU")
 
 
 def tf_default(value: str | int | bool) -> str:
@@ -1181,6 +1225,16 @@ _SPECS: list[KindSpec] = [
         logs=True,
         note="no administrator password is generated: add a Microsoft Entra administrator "
         "(azurerm_mysql_flexible_server_active_directory_administrator)",
+    ),
+    # --- original kinds: platform
+    KindSpec(
+        kind="log_analytics_workspace",
+        terraform="azurerm_log_analytics_workspace",
+        bicep="Microsoft.OperationalInsights/workspaces@2023-09-01",
+        tf_body={"sku": "var.sku", "retention_in_days": "var.retention_in_days"},
+        bicep_body={"properties": {"sku": {"name": "sku"}, "retentionInDays": "retentionInDays"}},
+        inputs=("sku",),
+        variables=(Variable("retention_in_days", "number", "Log retention in days", 90),),
     ),
 ]
 

@@ -12,7 +12,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from agents.synthforge.iac.kinds import SPECS, derive, kind_variables, tf_default, tf_main
+from agents.synthforge.iac.kinds import (
+    SPECS,
+    derive,
+    kind_variables,
+    root_sku_help,
+    tf_default,
+    tf_main,
+)
 
 if TYPE_CHECKING:
     from agents.synthforge.iac.kinds import KindSpec
@@ -32,7 +39,6 @@ _KIND_INPUTS: dict[str, tuple[str, ...]] = {
     "postgresql_flexible_server": ("sku", "public", "diagnostics", *_PE),
     "mssql_database": ("sku", "public", "diagnostics", *_PE),
     "container_registry": ("sku", "public", "diagnostics", *_PE),
-    "log_analytics_workspace": ("sku",),
     "application_insights": ("sku", "workspace"),
     "virtual_network": ("sku", "diagnostics"),
     "linux_virtual_machine": ("sku", "subnet"),
@@ -50,7 +56,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "postgresql_flexible_server": ("azurerm_postgresql_flexible_server", True),
     "mssql_database": ("azurerm_mssql_server", False),
     "container_registry": ("azurerm_container_registry", True),
-    "log_analytics_workspace": ("azurerm_log_analytics_workspace", False),
     "application_insights": ("azurerm_application_insights", False),
     "virtual_network": ("azurerm_virtual_network", True),
     "linux_virtual_machine": ("azurerm_linux_virtual_machine", False),
@@ -71,6 +76,8 @@ for _spec in SPECS.values():  # the kinds described as data
     MAIN_RESOURCE[_spec.kind] = (_spec.terraform, _spec.logs)
     if _spec.identity:
         _IDENTITY_OUTPUT[_spec.kind] = f"{_spec.terraform}.this.identity[0].principal_id"
+    if _spec.principal[0]:
+        _IDENTITY_OUTPUT[_spec.kind] = _spec.principal[0]
 
 
 def q(value: str) -> str:
@@ -356,17 +363,6 @@ resource "azurerm_container_registry" "this" {
     location                = var.georeplication_location
     zone_redundancy_enabled = true
   }
-}
-"""
-    if kind == "log_analytics_workspace":
-        return """\
-resource "azurerm_log_analytics_workspace" "this" {
-  name                = var.name
-  location            = var.location
-  resource_group_name = var.resource_group_name
-  sku                 = var.sku
-  retention_in_days   = var.retention_in_days
-  tags                = var.tags
 }
 """
     if kind == "application_insights":
@@ -743,8 +739,6 @@ def module_files(kind: str) -> list[tuple[str, str]]:
             _var("admin_username", "string", "Admin user name", q("azureuser")),
             _var("admin_ssh_public_key", "string", "SSH public key of the admin user"),
         ]
-    if kind == "log_analytics_workspace":
-        variables.append(_var("retention_in_days", "number", "Log retention in days", "90"))
     outputs = [
         _output("id", f"{main_type}.this.id", "Resource id"),
         _output("name", f"{main_type}.this.name", "Resource name"),
@@ -753,6 +747,8 @@ def module_files(kind: str) -> list[tuple[str, str]]:
         outputs.append(
             _output("principal_id", _IDENTITY_OUTPUT[kind], "Principal id of its managed identity")
         )
+    if spec is not None:
+        outputs += [_output(o.name, o.terraform, o.description) for o in spec.outputs]
     if kind == "virtual_network":
         outputs += [
             _output("workload_subnet_id", "azurerm_subnet.workload.id", "Workload subnet id"),
@@ -831,7 +827,9 @@ def _module_call(plan: Plan, inst: Instance) -> str:
         args += [(name, f"var.{name}") for name, _, _ in CMK_VARIABLES]
     if spec is not None:
         args += _spec_args(plan, inst, spec)
-    required = [v for v in kind_variables(inst.kind, "terraform") if v.default is None]
+    required = [
+        v for v in kind_variables(inst.kind, "terraform") if v.default is None and not v.shared
+    ]
     args += [(v.name, f"var.{inst.symbol}_{v.name}") for v in required]
     width = max(len(k) for k, _ in args)
     body = "\n".join(f"  {k.ljust(width)} = {v}" for k, v in args)
@@ -954,12 +952,12 @@ def render(plan: Plan) -> list[tuple[str, str]]:
                 _var(
                     f"{inst.symbol}_sku",
                     "string",
-                    f"{_SKU_HELP.get(inst.kind, 'SKU')} of {inst.resource.name}",
+                    f"{root_sku_help(inst.kind, _SKU_HELP)} of {inst.resource.name}",
                     q(inst.sku_default),
                 )
             )
         for extra in kind_variables(inst.kind, "terraform"):
-            if extra.default is None:  # required: the user gives it
+            if extra.default is None and not extra.shared:  # required: the user gives it
                 variables.append(
                     _var(
                         f"{inst.symbol}_{extra.name}",
