@@ -34,7 +34,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "postgresql_flexible_server": ("Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01", True),
     "mssql_database": ("Microsoft.Sql/servers@2021-11-01", False),
     "container_registry": ("Microsoft.ContainerRegistry/registries@2025-11-01", True),
-    "application_insights": ("Microsoft.Insights/components@2020-02-02", False),
     "virtual_network": ("Microsoft.Network/virtualNetworks@2023-11-01", True),
     "linux_virtual_machine": ("Microsoft.Compute/virtualMachines@2024-03-01", False),
     "kubernetes_cluster": ("Microsoft.ContainerService/managedClusters@2024-02-01", True),
@@ -53,7 +52,7 @@ _PE_KINDS = {
     "redis_cache",
 }
 _DIAG_KINDS = _PE_KINDS | {"virtual_network", "kubernetes_cluster"}
-_WORKSPACE_KINDS = _DIAG_KINDS | {"application_insights"}
+_WORKSPACE_KINDS = set(_DIAG_KINDS)
 _SUBNET_KINDS = {"linux_virtual_machine", "kubernetes_cluster"}
 _NO_SKU: set[str] = set()
 #: Kinds encrypted with the customer-managed key (the Terraform modules' ``cmk`` input).
@@ -391,20 +390,6 @@ resource main 'Microsoft.ContainerRegistry/registries@2025-11-01' = {
     adminUserEnabled: false
     anonymousPullEnabled: false
     publicNetworkAccess: publicNetworkAccess
-  }
-}
-"""
-    if kind == "application_insights":
-        return """\
-resource main 'Microsoft.Insights/components@2020-02-02' = {
-  name: name
-  location: location
-  tags: tags
-  kind: sku
-  properties: {
-    Application_Type: sku
-    WorkspaceResourceId: logAnalyticsWorkspaceId
-    DisableLocalAuth: true
   }
 }
 """
@@ -888,7 +873,6 @@ _MAIN = re.compile(r"(?<![\w'$.-])main(?![\w'-])")
 _SKU_HELP = {
     "storage_account": "SKU, e.g. Standard_GRS",
     "virtual_network": "Address space (CIDR)",
-    "application_insights": "Application type",
     "cosmosdb_account": "Offer type",
     "linux_virtual_machine": "VM size",
     "kubernetes_cluster": "System node pool VM size",
@@ -1115,7 +1099,7 @@ def render(plan: Plan) -> list[tuple[str, str]]:
         )
         if inst.kind not in _NO_SKU:
             params.append(
-                f"@description('{root_sku_help(inst.kind, _SKU_HELP)} of {label}')\n"
+                f"@description({s(f'{root_sku_help(inst.kind, _SKU_HELP)} of {label}')})\n"
                 f"param {sym}Sku string = {s(_sku(inst))}"
             )
         for extra in kind_variables(inst.kind, "bicep"):

@@ -1236,6 +1236,27 @@ _SPECS: list[KindSpec] = [
         inputs=("sku",),
         variables=(Variable("retention_in_days", "number", "Log retention in days", 90),),
     ),
+    KindSpec(
+        kind="application_insights",
+        terraform="azurerm_application_insights",
+        bicep="Microsoft.Insights/components@2020-02-02",
+        tf_body={
+            "application_type": "var.sku",
+            "workspace_id": "var.log_analytics_workspace_id",
+            "local_authentication_enabled": "false",
+        },
+        bicep_body={
+            "kind": "sku",
+            "properties": {
+                "Application_Type": "sku",
+                "WorkspaceResourceId": "logAnalyticsWorkspaceId",
+                "DisableLocalAuth": "true",
+            },
+        },
+        inputs=("sku", "workspace"),
+        sku_help="Application type",
+        root_sku_help=True,
+    ),
 ]
 
 #: kind → spec, for every kind described as data.

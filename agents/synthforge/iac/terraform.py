@@ -39,7 +39,6 @@ _KIND_INPUTS: dict[str, tuple[str, ...]] = {
     "postgresql_flexible_server": ("sku", "public", "diagnostics", *_PE),
     "mssql_database": ("sku", "public", "diagnostics", *_PE),
     "container_registry": ("sku", "public", "diagnostics", *_PE),
-    "application_insights": ("sku", "workspace"),
     "virtual_network": ("sku", "diagnostics"),
     "linux_virtual_machine": ("sku", "subnet"),
     "kubernetes_cluster": ("sku", "subnet", "diagnostics"),
@@ -56,7 +55,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "postgresql_flexible_server": ("azurerm_postgresql_flexible_server", True),
     "mssql_database": ("azurerm_mssql_server", False),
     "container_registry": ("azurerm_container_registry", True),
-    "application_insights": ("azurerm_application_insights", False),
     "virtual_network": ("azurerm_virtual_network", True),
     "linux_virtual_machine": ("azurerm_linux_virtual_machine", False),
     "kubernetes_cluster": ("azurerm_kubernetes_cluster", True),
@@ -363,18 +361,6 @@ resource "azurerm_container_registry" "this" {
     location                = var.georeplication_location
     zone_redundancy_enabled = true
   }
-}
-"""
-    if kind == "application_insights":
-        return """\
-resource "azurerm_application_insights" "this" {
-  name                          = var.name
-  location                      = var.location
-  resource_group_name           = var.resource_group_name
-  application_type              = var.sku
-  workspace_id                  = var.log_analytics_workspace_id
-  local_authentication_enabled  = false
-  tags                          = var.tags
 }
 """
     if kind == "virtual_network":
@@ -773,7 +759,6 @@ _SQL_ZONES = (
 _SKU_HELP = {
     "storage_account": "Replication type (LRS, ZRS, GRS, GZRS, ...)",
     "virtual_network": "Address space (CIDR)",
-    "application_insights": "Application type",
     "cosmosdb_account": "Offer type",
     "linux_virtual_machine": "VM size",
     "kubernetes_cluster": "System node pool VM size",

@@ -1,0 +1,105 @@
+"""Modules of the platform kinds (workspace, Application Insights, Redis, AKS, Linux VM,
+virtual network), described as data in ``kinds.py`` like every other kind.
+
+A small architecture in the shape of the corpus cases: a web tier on a Linux VM and an
+AKS cluster in a virtual network, a Redis cache, Application Insights and a Log
+Analytics workspace. Each module comes from its ``KindSpec`` entry, in both languages;
+what the entries say beyond resources and settings is checked here: the root's SKU
+description (``root_sku_help``), the module's own variables.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import require_corpus
+from iac_helpers import analysis, fmt_diff
+from iac_reference import check_files
+
+from agents.synthforge.iac import kinds
+from agents.synthforge.iac.models import GeneratedModules
+from agents.synthforge.iac.module_development import generate
+from agents.synthforge.models import ArchitectureAnalysis
+
+_PLATFORM = (
+    "log_analytics_workspace",
+    "application_insights",
+)
+
+
+def _analysis() -> ArchitectureAnalysis:
+    return analysis(
+        "contoso__platform__architecture.drawio",
+        [
+            ("logs", "Microsoft.OperationalInsights/workspaces", "Logs"),
+            ("appi", "Microsoft.Insights/components", "App Insights"),
+        ],
+        [],
+    )
+
+
+def _files(out: GeneratedModules) -> dict[str, str]:
+    return {f.path: f.content for f in out.files}
+
+
+@pytest.fixture(scope="module")
+def files() -> dict[str, str]:
+    return _files(generate(_analysis(), {"iac": "both"}))
+
+
+def _block(text: str, head: str) -> str:
+    """The block of ``text`` that starts with ``head``, up to its closing brace."""
+    start = text.index(head)
+    return text[start : text.index("\n}\n", start) + 2]
+
+
+def test_the_platform_kinds_are_data() -> None:
+    for kind in _PLATFORM:
+        assert kind in kinds.SPECS, kind
+
+
+def test_the_workspace_keeps_its_logs_ninety_days(files: dict[str, str]) -> None:
+    main = files["terraform/modules/log_analytics_workspace/main.tf"]
+    assert re.search(r"retention_in_days += var.retention_in_days", main)
+    variables = files["terraform/modules/log_analytics_workspace/variables.tf"]
+    assert re.search(r"default += 90", _block(variables, 'variable "retention_in_days"'))
+    bicep = files["bicep/modules/log_analytics_workspace.bicep"]
+    assert "param retentionInDays int = 90" in bicep
+    assert "    sku: {\n      name: sku\n    }\n    retentionInDays: retentionInDays\n" in bicep
+
+
+def test_application_insights_reads_the_workspace_without_local_auth(
+    files: dict[str, str],
+) -> None:
+    main = files["terraform/modules/application_insights/main.tf"]
+    assert re.search(r"workspace_id += var.log_analytics_workspace_id", main)
+    assert re.search(r"local_authentication_enabled += false", main)
+    root = files["terraform/main.tf"]
+    assert "log_analytics_workspace_id = module.log_analytics_workspace_logs.id" in root
+    bicep = files["bicep/modules/application_insights.bicep"]
+    assert "  kind: sku\n" in bicep and "DisableLocalAuth: true" in bicep
+    assert (
+        "logAnalyticsWorkspaceId: logAnalyticsWorkspaceLogs.outputs.id" in files["bicep/main.bicep"]
+    )
+
+
+def test_the_root_describes_a_sku_as_the_module_does(files: dict[str, str]) -> None:
+    # root_sku_help: "Application type of <name>", not "SKU of <name>"
+    variables = files["terraform/variables.tf"]
+    block = _block(variables, 'variable "application_insights_app_insights_sku"')
+    assert '"Application type of App Insights"' in block
+    assert "@description('Application type of App Insights')" in files["bicep/main.bicep"]
+    assert '"SKU of Logs"' in _block(variables, 'variable "log_analytics_workspace_logs_sku"')
+
+
+def test_the_modules_fit_the_references_and_terraform_fmt(
+    files: dict[str, str], tmp_path: Path
+) -> None:
+    problems = check_files(require_corpus("azure-schemas"), list(files.items()))
+    assert not problems, "\n".join(problems)
+    diff = fmt_diff(files, tmp_path)
+    if diff is None:
+        pytest.skip("terraform is not on PATH (terraform fmt -check needs it)")
+    assert diff == "", diff
