@@ -26,6 +26,7 @@ from agents.synthforge.models import ArchitectureAnalysis
 _PLATFORM = (
     "log_analytics_workspace",
     "application_insights",
+    "redis_cache",
 )
 
 
@@ -35,6 +36,7 @@ def _analysis() -> ArchitectureAnalysis:
         [
             ("logs", "Microsoft.OperationalInsights/workspaces", "Logs"),
             ("appi", "Microsoft.Insights/components", "App Insights"),
+            ("redis", "Microsoft.Cache/redis", "Session Cache"),
         ],
         [],
     )
@@ -83,6 +85,20 @@ def test_application_insights_reads_the_workspace_without_local_auth(
     assert (
         "logAnalyticsWorkspaceId: logAnalyticsWorkspaceLogs.outputs.id" in files["bicep/main.bicep"]
     )
+
+
+def test_redis_signs_in_with_entra_over_tls_only_and_is_private(files: dict[str, str]) -> None:
+    main = files["terraform/modules/redis_cache/main.tf"]
+    assert re.search(r"non_ssl_port_enabled += false", main)
+    assert "active_directory_authentication_enabled = true" in main
+    assert 'resource "azurerm_private_endpoint" "this"' in main
+    assert 'resource "azurerm_monitor_diagnostic_setting" "this"' in main
+    call = _block(files["terraform/main.tf"], 'module "redis_cache_session_cache"')
+    assert re.search(r"public_network_access_enabled += false", call)
+    bicep = files["bicep/modules/redis_cache.bicep"]
+    assert "    redisConfiguration: {\n      'aad-enabled': 'true'\n    }\n" in bicep
+    assert "family: sku == 'Premium' ? 'P' : 'C'" in bicep
+    assert "categoryGroup: 'allLogs'" in bicep
 
 
 def test_the_root_describes_a_sku_as_the_module_does(files: dict[str, str]) -> None:

@@ -37,7 +37,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "virtual_network": ("Microsoft.Network/virtualNetworks@2023-11-01", True),
     "linux_virtual_machine": ("Microsoft.Compute/virtualMachines@2024-03-01", False),
     "kubernetes_cluster": ("Microsoft.ContainerService/managedClusters@2024-02-01", True),
-    "redis_cache": ("Microsoft.Cache/redis@2024-03-01", True),
 }
 
 _PE_KINDS = {
@@ -49,7 +48,6 @@ _PE_KINDS = {
     "postgresql_flexible_server",
     "mssql_database",
     "container_registry",
-    "redis_cache",
 }
 _DIAG_KINDS = _PE_KINDS | {"virtual_network", "kubernetes_cluster"}
 _WORKSPACE_KINDS = set(_DIAG_KINDS)
@@ -570,27 +568,6 @@ resource main 'Microsoft.ContainerService/managedClusters@2024-02-01' = {
           enableSecretRotation: 'true'
         }
       }
-    }
-  }
-}
-"""
-    if kind == "redis_cache":
-        return """\
-resource main 'Microsoft.Cache/redis@2024-03-01' = {
-  name: name
-  location: location
-  tags: tags
-  properties: {
-    sku: {
-      name: sku
-      family: sku == 'Premium' ? 'P' : 'C'
-      capacity: 1
-    }
-    minimumTlsVersion: '1.2'
-    enableNonSslPort: false
-    publicNetworkAccess: publicNetworkAccess
-    redisConfiguration: {
-      'aad-enabled': 'true'
     }
   }
 }

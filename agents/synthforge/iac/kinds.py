@@ -1257,6 +1257,31 @@ _SPECS: list[KindSpec] = [
         sku_help="Application type",
         root_sku_help=True,
     ),
+    KindSpec(
+        kind="redis_cache",
+        terraform="azurerm_redis_cache",
+        bicep="Microsoft.Cache/redis@2024-03-01",
+        tf_body={
+            "capacity": "1",
+            "family": 'var.sku == "Premium" ? "P" : "C"',
+            "sku_name": "var.sku",
+            "minimum_tls_version": '"1.2"',
+            "non_ssl_port_enabled": "false",
+            "public_network_access_enabled": "var.public_network_access_enabled",
+            "redis_configuration": {"active_directory_authentication_enabled": "true"},
+        },
+        bicep_body={
+            "properties": {
+                "sku": {"name": "sku", "family": "sku == 'Premium' ? 'P' : 'C'", "capacity": "1"},
+                "minimumTlsVersion": "'1.2'",
+                "enableNonSslPort": "false",
+                "publicNetworkAccess": "publicNetworkAccess",
+                "redisConfiguration": {"'aad-enabled'": "'true'"},
+            }
+        },
+        inputs=("sku", "public", "diagnostics", "private_endpoint"),
+        logs=True,
+    ),
 ]
 
 #: kind → spec, for every kind described as data.

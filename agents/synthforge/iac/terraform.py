@@ -42,7 +42,6 @@ _KIND_INPUTS: dict[str, tuple[str, ...]] = {
     "virtual_network": ("sku", "diagnostics"),
     "linux_virtual_machine": ("sku", "subnet"),
     "kubernetes_cluster": ("sku", "subnet", "diagnostics"),
-    "redis_cache": ("sku", "public", "diagnostics", *_PE),
 }
 
 #: The main resource of each kind: (terraform type, what to diagnose, logs supported).
@@ -58,7 +57,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "virtual_network": ("azurerm_virtual_network", True),
     "linux_virtual_machine": ("azurerm_linux_virtual_machine", False),
     "kubernetes_cluster": ("azurerm_kubernetes_cluster", True),
-    "redis_cache": ("azurerm_redis_cache", True),
 }
 
 _IDENTITY_OUTPUT = {
@@ -492,25 +490,6 @@ resource "azurerm_kubernetes_cluster" "this" {
 
   oms_agent {
     log_analytics_workspace_id = var.log_analytics_workspace_id
-  }
-}
-"""
-    if kind == "redis_cache":
-        return """\
-resource "azurerm_redis_cache" "this" {
-  name                          = var.name
-  location                      = var.location
-  resource_group_name           = var.resource_group_name
-  capacity                      = 1
-  family                        = var.sku == "Premium" ? "P" : "C"
-  sku_name                      = var.sku
-  minimum_tls_version           = "1.2"
-  non_ssl_port_enabled          = false
-  public_network_access_enabled = var.public_network_access_enabled
-  tags                          = var.tags
-
-  redis_configuration {
-    active_directory_authentication_enabled = true
   }
 }
 """
