@@ -27,6 +27,7 @@ _PLATFORM = (
     "log_analytics_workspace",
     "application_insights",
     "redis_cache",
+    "kubernetes_cluster",
 )
 
 
@@ -37,6 +38,7 @@ def _analysis() -> ArchitectureAnalysis:
             ("logs", "Microsoft.OperationalInsights/workspaces", "Logs"),
             ("appi", "Microsoft.Insights/components", "App Insights"),
             ("redis", "Microsoft.Cache/redis", "Session Cache"),
+            ("aks", "Microsoft.ContainerService/managedClusters", "Web Cluster"),
         ],
         [],
     )
@@ -99,6 +101,34 @@ def test_redis_signs_in_with_entra_over_tls_only_and_is_private(files: dict[str,
     assert "    redisConfiguration: {\n      'aad-enabled': 'true'\n    }\n" in bicep
     assert "family: sku == 'Premium' ? 'P' : 'C'" in bicep
     assert "categoryGroup: 'allLogs'" in bicep
+
+
+def test_the_cluster_is_private_and_its_principal_is_the_kubelet_identity(
+    files: dict[str, str],
+) -> None:
+    main = files["terraform/modules/kubernetes_cluster/main.tf"]
+    assert re.search(r"private_cluster_enabled += true", main)
+    # the system identity's block stands after the node pool, as azurerm's docs write it
+    assert main.index("default_node_pool {") < main.index("identity {") < main.index("oms_agent")
+    outputs = files["terraform/modules/kubernetes_cluster/outputs.tf"]
+    assert "azurerm_kubernetes_cluster.this.kubelet_identity[0].object_id" in outputs
+    bicep = files["bicep/modules/kubernetes_cluster.bicep"]
+    assert (
+        "output principalId string = main.properties.identityProfile.kubeletidentity.objectId"
+        in bicep
+    )
+    assert "enableSecretRotation: 'true'" in bicep
+    # the disk encryption set is an input only a person can give: required at the root
+    call = _block(files["terraform/main.tf"], 'module "kubernetes_cluster_web_cluster"')
+    assert re.search(
+        r"disk_encryption_set_id += var.kubernetes_cluster_web_cluster_disk_encryption_set_id",
+        call,
+    )
+    assert re.search(r"subnet_id += module.virtual_network.workload_subnet_id", call)
+    assert (
+        "param kubernetesClusterWebClusterDiskEncryptionSetId string" in files["bicep/main.bicep"]
+    )
+    assert '"System node pool VM size of Web Cluster"' in files["terraform/variables.tf"]
 
 
 def test_the_root_describes_a_sku_as_the_module_does(files: dict[str, str]) -> None:

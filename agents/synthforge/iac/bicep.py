@@ -36,7 +36,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "container_registry": ("Microsoft.ContainerRegistry/registries@2025-11-01", True),
     "virtual_network": ("Microsoft.Network/virtualNetworks@2023-11-01", True),
     "linux_virtual_machine": ("Microsoft.Compute/virtualMachines@2024-03-01", False),
-    "kubernetes_cluster": ("Microsoft.ContainerService/managedClusters@2024-02-01", True),
 }
 
 _PE_KINDS = {
@@ -49,9 +48,9 @@ _PE_KINDS = {
     "mssql_database",
     "container_registry",
 }
-_DIAG_KINDS = _PE_KINDS | {"virtual_network", "kubernetes_cluster"}
+_DIAG_KINDS = _PE_KINDS | {"virtual_network"}
 _WORKSPACE_KINDS = set(_DIAG_KINDS)
-_SUBNET_KINDS = {"linux_virtual_machine", "kubernetes_cluster"}
+_SUBNET_KINDS = {"linux_virtual_machine"}
 _NO_SKU: set[str] = set()
 #: Kinds encrypted with the customer-managed key (the Terraform modules' ``cmk`` input).
 _CMK_KINDS = {"storage_account", "cosmosdb_account"}
@@ -59,7 +58,6 @@ _IDENTITY_OUTPUT = {
     "web_app": "main.identity.principalId",
     "function_app": "main.identity.principalId",
     "linux_virtual_machine": "main.identity.principalId",
-    "kubernetes_cluster": "main.properties.identityProfile.kubeletidentity.objectId",
 }
 
 for _spec in SPECS.values():  # the kinds described as data
@@ -511,67 +509,6 @@ resource main 'Microsoft.Compute/virtualMachines@2024-03-01' = {
   }
 }
 """
-    if kind == "kubernetes_cluster":
-        return """\
-resource main 'Microsoft.ContainerService/managedClusters@2024-02-01' = {
-  name: name
-  location: location
-  tags: tags
-  sku: {
-    name: 'Base'
-    tier: 'Standard'
-  }
-  identity: {
-    type: 'SystemAssigned'
-  }
-  properties: {
-    dnsPrefix: name
-    enableRBAC: true
-    disableLocalAccounts: true
-    aadProfile: {
-      managed: true
-      enableAzureRBAC: true
-    }
-    agentPoolProfiles: [
-      {
-        name: 'system'
-        mode: 'System'
-        count: 2
-        vmSize: sku
-        vnetSubnetID: subnetId
-        maxPods: 50
-        osDiskType: 'Ephemeral'
-        enableEncryptionAtHost: true
-      }
-    ]
-    apiServerAccessProfile: {
-      enablePrivateCluster: true
-    }
-    diskEncryptionSetID: diskEncryptionSetId
-    networkProfile: {
-      networkPlugin: 'azure'
-      networkPolicy: 'azure'
-    }
-    addonProfiles: {
-      azurepolicy: {
-        enabled: true
-      }
-      omsagent: {
-        enabled: true
-        config: {
-          logAnalyticsWorkspaceResourceID: logAnalyticsWorkspaceId
-        }
-      }
-      azureKeyvaultSecretsProvider: {
-        enabled: true
-        config: {
-          enableSecretRotation: 'true'
-        }
-      }
-    }
-  }
-}
-"""
     if kind in SPECS:
         return bicep_main(SPECS[kind])
     raise KeyError(kind)
@@ -852,7 +789,6 @@ _SKU_HELP = {
     "virtual_network": "Address space (CIDR)",
     "cosmosdb_account": "Offer type",
     "linux_virtual_machine": "VM size",
-    "kubernetes_cluster": "System node pool VM size",
 }
 
 

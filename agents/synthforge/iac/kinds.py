@@ -1282,6 +1282,83 @@ _SPECS: list[KindSpec] = [
         inputs=("sku", "public", "diagnostics", "private_endpoint"),
         logs=True,
     ),
+    KindSpec(
+        kind="kubernetes_cluster",
+        terraform="azurerm_kubernetes_cluster",
+        bicep="Microsoft.ContainerService/managedClusters@2024-02-01",
+        tf_body={
+            "dns_prefix": "var.name",
+            "sku_tier": '"Standard"',
+            "local_account_disabled": "true",
+            "role_based_access_control_enabled": "true",
+            "azure_policy_enabled": "true",
+            "private_cluster_enabled": "true",
+            "disk_encryption_set_id": "var.disk_encryption_set_id",
+            "default_node_pool": {
+                "name": '"system"',
+                "vm_size": "var.sku",
+                "node_count": "2",
+                "vnet_subnet_id": "var.subnet_id",
+                "only_critical_addons_enabled": "true",
+            },
+            "identity": {"type": '"SystemAssigned"'},
+            "azure_active_directory_role_based_access_control": {"azure_rbac_enabled": "true"},
+            "network_profile": {"network_plugin": '"azure"', "network_policy": '"azure"'},
+            "oms_agent": {"log_analytics_workspace_id": "var.log_analytics_workspace_id"},
+        },
+        bicep_body={
+            "sku": {"name": "'Base'", "tier": "'Standard'"},
+            "identity": {"type": "'SystemAssigned'"},
+            "properties": {
+                "dnsPrefix": "name",
+                "enableRBAC": "true",
+                "disableLocalAccounts": "true",
+                "aadProfile": {"managed": "true", "enableAzureRBAC": "true"},
+                "agentPoolProfiles": [
+                    {
+                        "name": "'system'",
+                        "mode": "'System'",
+                        "count": "2",
+                        "vmSize": "sku",
+                        "vnetSubnetID": "subnetId",
+                        "maxPods": "50",
+                        "osDiskType": "'Ephemeral'",
+                        "enableEncryptionAtHost": "true",
+                    }
+                ],
+                "apiServerAccessProfile": {"enablePrivateCluster": "true"},
+                "diskEncryptionSetID": "diskEncryptionSetId",
+                "networkProfile": {"networkPlugin": "'azure'", "networkPolicy": "'azure'"},
+                "addonProfiles": {
+                    "azurepolicy": {"enabled": "true"},
+                    "omsagent": {
+                        "enabled": "true",
+                        "config": {"logAnalyticsWorkspaceResourceID": "logAnalyticsWorkspaceId"},
+                    },
+                    "azureKeyvaultSecretsProvider": {
+                        "enabled": "true",
+                        "config": {"enableSecretRotation": "'true'"},
+                    },
+                },
+            },
+        },
+        inputs=("sku", "subnet", "diagnostics"),
+        logs=True,
+        variables=(
+            Variable(
+                "disk_encryption_set_id",
+                "string",
+                "Id of the disk encryption set (a customer-managed key) for the nodes' disks",
+            ),
+        ),
+        sku_help="System node pool VM size",
+        # AcrPull and similar go to the kubelet identity that pulls images
+        principal=(
+            "azurerm_kubernetes_cluster.this.kubelet_identity[0].object_id",
+            "main.properties.identityProfile.kubeletidentity.objectId",
+        ),
+        root_sku_help=True,
+    ),
 ]
 
 #: kind → spec, for every kind described as data.
@@ -1327,13 +1404,6 @@ HAND_VARIABLES: dict[str, tuple[Variable, ...]] = {
             "string",
             "Second region the registry is replicated to (geo-replication, Premium SKU)",
             languages=("terraform",),
-        ),
-    ),
-    "kubernetes_cluster": (
-        Variable(
-            "disk_encryption_set_id",
-            "string",
-            "Id of the disk encryption set (a customer-managed key) for the nodes' disks",
         ),
     ),
 }

@@ -41,7 +41,6 @@ _KIND_INPUTS: dict[str, tuple[str, ...]] = {
     "container_registry": ("sku", "public", "diagnostics", *_PE),
     "virtual_network": ("sku", "diagnostics"),
     "linux_virtual_machine": ("sku", "subnet"),
-    "kubernetes_cluster": ("sku", "subnet", "diagnostics"),
 }
 
 #: The main resource of each kind: (terraform type, what to diagnose, logs supported).
@@ -56,15 +55,12 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "container_registry": ("azurerm_container_registry", True),
     "virtual_network": ("azurerm_virtual_network", True),
     "linux_virtual_machine": ("azurerm_linux_virtual_machine", False),
-    "kubernetes_cluster": ("azurerm_kubernetes_cluster", True),
 }
 
 _IDENTITY_OUTPUT = {
     "web_app": "azurerm_linux_web_app.this.identity[0].principal_id",
     "function_app": "azurerm_linux_function_app.this.identity[0].principal_id",
     "linux_virtual_machine": "azurerm_linux_virtual_machine.this.identity[0].principal_id",
-    # AcrPull and similar go to the kubelet identity that pulls images
-    "kubernetes_cluster": "azurerm_kubernetes_cluster.this.kubelet_identity[0].object_id",
 }
 
 for _spec in SPECS.values():  # the kinds described as data
@@ -452,47 +448,6 @@ resource "azurerm_linux_virtual_machine" "this" {
   boot_diagnostics {}
 }
 """
-    if kind == "kubernetes_cluster":
-        return """\
-resource "azurerm_kubernetes_cluster" "this" {
-  name                              = var.name
-  location                          = var.location
-  resource_group_name               = var.resource_group_name
-  dns_prefix                        = var.name
-  sku_tier                          = "Standard"
-  local_account_disabled            = true
-  role_based_access_control_enabled = true
-  azure_policy_enabled              = true
-  private_cluster_enabled           = true
-  disk_encryption_set_id            = var.disk_encryption_set_id
-  tags                              = var.tags
-
-  default_node_pool {
-    name                         = "system"
-    vm_size                      = var.sku
-    node_count                   = 2
-    vnet_subnet_id               = var.subnet_id
-    only_critical_addons_enabled = true
-  }
-
-  identity {
-    type = "SystemAssigned"
-  }
-
-  azure_active_directory_role_based_access_control {
-    azure_rbac_enabled = true
-  }
-
-  network_profile {
-    network_plugin = "azure"
-    network_policy = "azure"
-  }
-
-  oms_agent {
-    log_analytics_workspace_id = var.log_analytics_workspace_id
-  }
-}
-"""
     if kind in SPECS:
         return tf_main(SPECS[kind])
     raise KeyError(kind)
@@ -740,7 +695,6 @@ _SKU_HELP = {
     "virtual_network": "Address space (CIDR)",
     "cosmosdb_account": "Offer type",
     "linux_virtual_machine": "VM size",
-    "kubernetes_cluster": "System node pool VM size",
 }
 
 
