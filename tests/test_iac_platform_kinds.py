@@ -28,6 +28,7 @@ _PLATFORM = (
     "application_insights",
     "redis_cache",
     "kubernetes_cluster",
+    "linux_virtual_machine",
 )
 
 
@@ -39,6 +40,8 @@ def _analysis() -> ArchitectureAnalysis:
             ("appi", "Microsoft.Insights/components", "App Insights"),
             ("redis", "Microsoft.Cache/redis", "Session Cache"),
             ("aks", "Microsoft.ContainerService/managedClusters", "Web Cluster"),
+            ("web", "Microsoft.Compute/virtualMachines", "Web VM"),
+            ("jump", "Microsoft.Compute/virtualMachines", "Jump Host"),
         ],
         [],
     )
@@ -129,6 +132,40 @@ def test_the_cluster_is_private_and_its_principal_is_the_kubelet_identity(
         "param kubernetesClusterWebClusterDiskEncryptionSetId string" in files["bicep/main.bicep"]
     )
     assert '"System node pool VM size of Web Cluster"' in files["terraform/variables.tf"]
+
+
+def test_the_vms_share_one_admin_key_and_sit_behind_a_nic_of_their_own(
+    files: dict[str, str],
+) -> None:
+    main = files["terraform/modules/linux_virtual_machine/main.tf"]
+    nic = _block(main, 'resource "azurerm_network_interface" "this"')
+    assert re.search(r"subnet_id += var.subnet_id", nic) and "public_ip" not in nic
+    vm = _block(main, 'resource "azurerm_linux_virtual_machine" "this"')
+    assert re.search(r"network_interface_ids += \[azurerm_network_interface.this.id\]", vm)
+    assert re.search(r"disable_password_authentication += true", vm)
+    assert "\n  boot_diagnostics {}\n" in vm  # an empty block stays one line
+    # shared: the root declares the key once and passes it to every VM
+    variables = files["terraform/variables.tf"]
+    assert variables.count('variable "admin_ssh_public_key"') == 1
+    assert "SSH public key for the VMs' admin user" in variables
+    assert "_admin_ssh_public_key" not in variables
+    root = files["terraform/main.tf"]
+    for symbol in ("linux_virtual_machine_web_vm", "linux_virtual_machine_jump_host"):
+        call = _block(root, f'module "{symbol}"')
+        assert re.search(r"admin_ssh_public_key += var.admin_ssh_public_key\n", call)
+    module_vars = files["terraform/modules/linux_virtual_machine/variables.tf"]
+    assert re.search(r'default += "azureuser"', _block(module_vars, 'variable "admin_username"'))
+    bicep_root = files["bicep/main.bicep"]
+    # Bicep root descriptions keep plain characters only, as its labels do
+    shared = (
+        "@description('SSH public key for the VMs admin user')\nparam adminSshPublicKey string\n"
+    )
+    assert bicep_root.count(shared) == 1
+    assert bicep_root.count("    adminSshPublicKey: adminSshPublicKey\n") == 2
+    bicep = files["bicep/modules/linux_virtual_machine.bicep"]
+    assert "resource nic 'Microsoft.Network/networkInterfaces@" in bicep
+    assert "keyData: adminSshPublicKey" in bicep
+    assert "output principalId string = main.identity.principalId" in bicep
 
 
 def test_the_root_describes_a_sku_as_the_module_does(files: dict[str, str]) -> None:

@@ -18,6 +18,7 @@ from agents.synthforge.iac.kinds import (
     derive,
     kind_variables,
     root_sku_help,
+    shared_variables,
 )
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "mssql_database": ("Microsoft.Sql/servers@2021-11-01", False),
     "container_registry": ("Microsoft.ContainerRegistry/registries@2025-11-01", True),
     "virtual_network": ("Microsoft.Network/virtualNetworks@2023-11-01", True),
-    "linux_virtual_machine": ("Microsoft.Compute/virtualMachines@2024-03-01", False),
 }
 
 _PE_KINDS = {
@@ -50,14 +50,13 @@ _PE_KINDS = {
 }
 _DIAG_KINDS = _PE_KINDS | {"virtual_network"}
 _WORKSPACE_KINDS = set(_DIAG_KINDS)
-_SUBNET_KINDS = {"linux_virtual_machine"}
+_SUBNET_KINDS: set[str] = set()
 _NO_SKU: set[str] = set()
 #: Kinds encrypted with the customer-managed key (the Terraform modules' ``cmk`` input).
 _CMK_KINDS = {"storage_account", "cosmosdb_account"}
 _IDENTITY_OUTPUT = {
     "web_app": "main.identity.principalId",
     "function_app": "main.identity.principalId",
-    "linux_virtual_machine": "main.identity.principalId",
 }
 
 for _spec in SPECS.values():  # the kinds described as data
@@ -431,84 +430,6 @@ resource main 'Microsoft.Network/virtualNetworks@2023-11-01' = {
   }
 }
 """
-    if kind == "linux_virtual_machine":
-        return """\
-resource nic 'Microsoft.Network/networkInterfaces@2023-11-01' = {
-  name: 'nic-${name}'
-  location: location
-  tags: tags
-  properties: {
-    ipConfigurations: [
-      {
-        name: 'internal'
-        properties: {
-          subnet: {
-            id: subnetId
-          }
-          privateIPAllocationMethod: 'Dynamic'
-        }
-      }
-    ]
-  }
-}
-
-resource main 'Microsoft.Compute/virtualMachines@2024-03-01' = {
-  name: name
-  location: location
-  tags: tags
-  identity: {
-    type: 'SystemAssigned'
-  }
-  properties: {
-    hardwareProfile: {
-      vmSize: sku
-    }
-    osProfile: {
-      computerName: name
-      adminUsername: adminUsername
-      linuxConfiguration: {
-        disablePasswordAuthentication: true
-        ssh: {
-          publicKeys: [
-            {
-              path: '/home/${adminUsername}/.ssh/authorized_keys'
-              keyData: adminSshPublicKey
-            }
-          ]
-        }
-      }
-      allowExtensionOperations: false
-    }
-    storageProfile: {
-      imageReference: {
-        publisher: 'Canonical'
-        offer: 'ubuntu-24_04-lts'
-        sku: 'server'
-        version: 'latest'
-      }
-      osDisk: {
-        createOption: 'FromImage'
-        caching: 'ReadWrite'
-        managedDisk: {
-          storageAccountType: 'Premium_LRS'
-        }
-      }
-    }
-    networkProfile: {
-      networkInterfaces: [
-        {
-          id: nic.id
-        }
-      ]
-    }
-    diagnosticsProfile: {
-      bootDiagnostics: {
-        enabled: true
-      }
-    }
-  }
-}
-"""
     if kind in SPECS:
         return bicep_main(SPECS[kind])
     raise KeyError(kind)
@@ -731,11 +652,6 @@ def module_file(kind: str, *, public: bool = True) -> str:
         ]
     if spec is None:
         params += _variable_params(kind_variables(kind, "bicep"))
-    if kind == "linux_virtual_machine":
-        params += [
-            "@description('Admin user name')\nparam adminUsername string = 'azureuser'",
-            "@description('SSH public key of the admin user')\nparam adminSshPublicKey string",
-        ]
     if kind == "virtual_network":
         params += [
             "@description('Prefix of the workload subnet')\n"
@@ -788,10 +704,11 @@ _SKU_HELP = {
     "storage_account": "SKU, e.g. Standard_GRS",
     "virtual_network": "Address space (CIDR)",
     "cosmosdb_account": "Offer type",
-    "linux_virtual_machine": "VM size",
 }
 
 
+#: What the root's descriptions keep of a label or text: plain characters only.
+_PLAIN = re.compile(r"[^A-Za-z0-9 ._()-]")
 _TYPE_AT = re.compile(r"'(Microsoft\.[A-Za-z./]+)@([0-9a-z-]+)'")
 
 
@@ -878,8 +795,8 @@ def _module(plan: Plan, inst: Instance) -> str:
         params += [(p, p) for p in ("customerManagedKeyId", "customerManagedKeyVaultId")]
     if inst.kind == "key_vault" and inst.public_access:
         params.append(("networkDefaultAction", s("Allow")))
-    if inst.kind == "linux_virtual_machine":
-        params.append(("adminSshPublicKey", "adminSshPublicKey"))
+    shared = [camel(v.name) for v in kind_variables(inst.kind, "bicep") if v.shared]
+    params += [(name, name) for name in shared]
     if inst.kind == "virtual_network":  # subnets of the default address space
         params += [
             ("workloadSubnetPrefix", s(subnet_prefix(inst.sku_default, 8, 1))),
@@ -989,9 +906,10 @@ def render(plan: Plan) -> list[tuple[str, str]]:
         "@description('Tags for every resource')\nparam tags object = {\n"
         f"  source: {s(plan.source)}\n}}",
     ]
-    if any(i.kind == "linux_virtual_machine" for i in plan.instances):
+    for shared in shared_variables(plan, "bicep"):  # one for every instance
         params.append(
-            "@description('SSH public key for the VMs admin user')\nparam adminSshPublicKey string"
+            f"@description({s(_PLAIN.sub('', shared.shared))})\n"
+            f"param {camel(shared.name)} {bicep_type(shared.type)}"
         )
     if any(i.kind in _CMK_KINDS for i in plan.instances):
         params += _CMK_PARAMS
@@ -1006,7 +924,7 @@ def render(plan: Plan) -> list[tuple[str, str]]:
         )
     for inst in plan.instances:
         sym = camel(inst.symbol)
-        label = re.sub(r"[^A-Za-z0-9 ._()-]", "", inst.resource.name)
+        label = _PLAIN.sub("", inst.resource.name)
         params.append(
             f"@description('Name of {label}')\nparam {sym}Name string = {s(inst.name_default)}"
         )

@@ -26,7 +26,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agents.synthforge.iac.plan import Plan
 
 Tree = dict[str, Any]
 
@@ -251,6 +254,16 @@ def root_sku_help(kind: str, hand: dict[str, str]) -> str:
     return hand.get(kind, "SKU")
 
 
+def shared_variables(plan: Plan, language: str) -> list[Variable]:
+    """The ``shared`` variables of the kinds in ``plan``: each once, in the plan's order."""
+    found: dict[str, Variable] = {}
+    for inst in plan.instances:
+        for v in kind_variables(inst.kind, language):
+            if v.shared:
+                found.setdefault(v.name, v)
+    return list(found.values())
+
+
 def tf_default(value: str | int | bool) -> str:
     return json.dumps(value)
 
@@ -415,6 +428,20 @@ _EDGE_IP_BICEP = [
         "properties": {"subnet": {"id": "subnet.id"}, "publicIPAddress": {"id": "publicIp.id"}},
     }
 ]
+#: The private IP configuration of a network interface in the workload subnet.
+_NIC_IP_TF: Tree = {
+    "name": '"internal"',
+    "subnet_id": "var.subnet_id",
+    "private_ip_address_allocation": '"Dynamic"',
+}
+_NIC_IP_BICEP: Tree = {
+    "ipConfigurations": [
+        {
+            "name": "'internal'",
+            "properties": {"subnet": {"id": "subnetId"}, "privateIPAllocationMethod": "'Dynamic'"},
+        }
+    ]
+}
 _VNET_EXISTING = (("network", f"{_NET}/virtualNetworks@{_NET_V}", "virtualNetworkName"),)
 
 
@@ -525,26 +552,8 @@ _SPECS: list[KindSpec] = [
         kind="network_interface",
         terraform="azurerm_network_interface",
         bicep=f"{_NET}/networkInterfaces@{_NET_V}",
-        tf_body={
-            "ip_configuration": {
-                "name": '"internal"',
-                "subnet_id": "var.subnet_id",
-                "private_ip_address_allocation": '"Dynamic"',
-            }
-        },
-        bicep_body={
-            "properties": {
-                "ipConfigurations": [
-                    {
-                        "name": "'internal'",
-                        "properties": {
-                            "subnet": {"id": "subnetId"},
-                            "privateIPAllocationMethod": "'Dynamic'",
-                        },
-                    }
-                ]
-            }
-        },
+        tf_body={"ip_configuration": _NIC_IP_TF},
+        bicep_body={"properties": _NIC_IP_BICEP},
         inputs=("subnet",),
     ),
     KindSpec(
@@ -1356,6 +1365,92 @@ _SPECS: list[KindSpec] = [
         principal=(
             "azurerm_kubernetes_cluster.this.kubelet_identity[0].object_id",
             "main.properties.identityProfile.kubeletidentity.objectId",
+        ),
+        root_sku_help=True,
+    ),
+    KindSpec(
+        kind="linux_virtual_machine",
+        terraform="azurerm_linux_virtual_machine",
+        bicep="Microsoft.Compute/virtualMachines@2024-03-01",
+        tf_body={
+            "size": "var.sku",
+            "admin_username": "var.admin_username",
+            "disable_password_authentication": "true",
+            "network_interface_ids": "[azurerm_network_interface.this.id]",
+            "admin_ssh_key": {
+                "username": "var.admin_username",
+                "public_key": "var.admin_ssh_public_key",
+            },
+            "os_disk": {"caching": '"ReadWrite"', "storage_account_type": '"Premium_LRS"'},
+            "source_image_reference": {
+                "publisher": '"Canonical"',
+                "offer": '"ubuntu-24_04-lts"',
+                "sku": '"server"',
+                "version": '"latest"',
+            },
+            "identity": {"type": '"SystemAssigned"'},
+            "boot_diagnostics": {},
+        },
+        bicep_body={
+            "identity": {"type": "'SystemAssigned'"},
+            "properties": {
+                "hardwareProfile": {"vmSize": "sku"},
+                "osProfile": {
+                    "computerName": "name",
+                    "adminUsername": "adminUsername",
+                    "linuxConfiguration": {
+                        "disablePasswordAuthentication": "true",
+                        "ssh": {
+                            "publicKeys": [
+                                {
+                                    "path": "'/home/${adminUsername}/.ssh/authorized_keys'",
+                                    "keyData": "adminSshPublicKey",
+                                }
+                            ]
+                        },
+                    },
+                    "allowExtensionOperations": "false",
+                },
+                "storageProfile": {
+                    "imageReference": {
+                        "publisher": "'Canonical'",
+                        "offer": "'ubuntu-24_04-lts'",
+                        "sku": "'server'",
+                        "version": "'latest'",
+                    },
+                    "osDisk": {
+                        "createOption": "'FromImage'",
+                        "caching": "'ReadWrite'",
+                        "managedDisk": {"storageAccountType": "'Premium_LRS'"},
+                    },
+                },
+                "networkProfile": {"networkInterfaces": [{"id": "nic.id"}]},
+                "diagnosticsProfile": {"bootDiagnostics": {"enabled": "true"}},
+            },
+        },
+        inputs=("sku", "subnet"),
+        helpers=(
+            Helper(  # its network interface in the workload subnet, no public IP
+                terraform="azurerm_network_interface",
+                bicep_symbol="nic",
+                bicep=f"{_NET}/networkInterfaces@2023-11-01",
+                tf_body={"name": '"nic-${var.name}"', "ip_configuration": _NIC_IP_TF},
+                bicep_body={"name": "'nic-${name}'", "properties": _NIC_IP_BICEP},
+            ),
+        ),
+        variables=(
+            Variable("admin_username", "string", "Admin user name", "azureuser"),
+            Variable(
+                "admin_ssh_public_key",
+                "string",
+                "SSH public key of the admin user",
+                shared="SSH public key for the VMs' admin user",
+            ),
+        ),
+        sku_help="VM size",
+        principal=(  # the identity is in the bodies, where azurerm's docs write it
+            "azurerm_linux_virtual_machine.this.identity[0].principal_id",
+            "main.identity.principalId",
         ),
         root_sku_help=True,
     ),

@@ -17,6 +17,7 @@ from agents.synthforge.iac.kinds import (
     derive,
     kind_variables,
     root_sku_help,
+    shared_variables,
     tf_default,
     tf_main,
 )
@@ -40,7 +41,6 @@ _KIND_INPUTS: dict[str, tuple[str, ...]] = {
     "mssql_database": ("sku", "public", "diagnostics", *_PE),
     "container_registry": ("sku", "public", "diagnostics", *_PE),
     "virtual_network": ("sku", "diagnostics"),
-    "linux_virtual_machine": ("sku", "subnet"),
 }
 
 #: The main resource of each kind: (terraform type, what to diagnose, logs supported).
@@ -54,13 +54,11 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "mssql_database": ("azurerm_mssql_server", False),
     "container_registry": ("azurerm_container_registry", True),
     "virtual_network": ("azurerm_virtual_network", True),
-    "linux_virtual_machine": ("azurerm_linux_virtual_machine", False),
 }
 
 _IDENTITY_OUTPUT = {
     "web_app": "azurerm_linux_web_app.this.identity[0].principal_id",
     "function_app": "azurerm_linux_function_app.this.identity[0].principal_id",
-    "linux_virtual_machine": "azurerm_linux_virtual_machine.this.identity[0].principal_id",
 }
 
 for _spec in SPECS.values():  # the kinds described as data
@@ -399,55 +397,6 @@ resource "azurerm_subnet_network_security_group_association" "private_endpoints"
   network_security_group_id = azurerm_network_security_group.this.id
 }
 """
-    if kind == "linux_virtual_machine":
-        return """\
-resource "azurerm_network_interface" "this" {
-  name                = "nic-${var.name}"
-  location            = var.location
-  resource_group_name = var.resource_group_name
-  tags                = var.tags
-
-  ip_configuration {
-    name                          = "internal"
-    subnet_id                     = var.subnet_id
-    private_ip_address_allocation = "Dynamic"
-  }
-}
-
-resource "azurerm_linux_virtual_machine" "this" {
-  name                            = var.name
-  location                        = var.location
-  resource_group_name             = var.resource_group_name
-  size                            = var.sku
-  admin_username                  = var.admin_username
-  disable_password_authentication = true
-  network_interface_ids           = [azurerm_network_interface.this.id]
-  tags                            = var.tags
-
-  admin_ssh_key {
-    username   = var.admin_username
-    public_key = var.admin_ssh_public_key
-  }
-
-  os_disk {
-    caching              = "ReadWrite"
-    storage_account_type = "Premium_LRS"
-  }
-
-  source_image_reference {
-    publisher = "Canonical"
-    offer     = "ubuntu-24_04-lts"
-    sku       = "server"
-    version   = "latest"
-  }
-
-  identity {
-    type = "SystemAssigned"
-  }
-
-  boot_diagnostics {}
-}
-"""
     if kind in SPECS:
         return tf_main(SPECS[kind])
     raise KeyError(kind)
@@ -654,11 +603,6 @@ def module_files(kind: str) -> list[tuple[str, str]]:
                 "Who receives the SQL threat detection alerts (e-mail addresses)",
             ),
         ]
-    if kind == "linux_virtual_machine":
-        variables += [
-            _var("admin_username", "string", "Admin user name", q("azureuser")),
-            _var("admin_ssh_public_key", "string", "SSH public key of the admin user"),
-        ]
     outputs = [
         _output("id", f"{main_type}.this.id", "Resource id"),
         _output("name", f"{main_type}.this.name", "Resource name"),
@@ -694,7 +638,6 @@ _SKU_HELP = {
     "storage_account": "Replication type (LRS, ZRS, GRS, GZRS, ...)",
     "virtual_network": "Address space (CIDR)",
     "cosmosdb_account": "Offer type",
-    "linux_virtual_machine": "VM size",
 }
 
 
@@ -737,8 +680,7 @@ def _module_call(plan: Plan, inst: Instance) -> str:
         ]
     if "subnet" in inputs and plan.network is not None:
         args.append(("subnet_id", f"module.{plan.network.symbol}.workload_subnet_id"))
-    if inst.kind == "linux_virtual_machine":
-        args.append(("admin_ssh_public_key", "var.admin_ssh_public_key"))
+    args += [(v.name, f"var.{v.name}") for v in kind_variables(inst.kind, "terraform") if v.shared]
     if inst.kind == "mssql_database":
         args.append(("alert_email_addresses", "var.sql_alert_email_addresses"))
     if "cmk" in inputs:
@@ -842,10 +784,8 @@ def render(plan: Plan) -> list[tuple[str, str]]:
         _var("resource_group_name", "string", "Resource group", q(plan.resource_group)),
         _var("tags", "map(string)", "Tags for every resource", f"{{ source = {q(plan.source)} }}"),
     ]
-    if any(i.kind == "linux_virtual_machine" for i in plan.instances):
-        variables.append(
-            _var("admin_ssh_public_key", "string", "SSH public key for the VMs' admin user")
-        )
+    for shared in shared_variables(plan, "terraform"):  # one for every instance
+        variables.append(_var(shared.name, shared.type, shared.shared))
     if any("cmk" in _KIND_INPUTS[i.kind] for i in plan.instances):
         variables += [_var(*v) for v in CMK_VARIABLES]
     if any(i.kind == "mssql_database" for i in plan.instances):
