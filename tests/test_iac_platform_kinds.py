@@ -21,7 +21,7 @@ from iac_reference import check_files
 from agents.synthforge.iac import kinds
 from agents.synthforge.iac.models import GeneratedModules
 from agents.synthforge.iac.module_development import generate
-from agents.synthforge.models import ArchitectureAnalysis
+from agents.synthforge.models import ArchitectureAnalysis, VNet
 
 _PLATFORM = (
     "log_analytics_workspace",
@@ -29,13 +29,15 @@ _PLATFORM = (
     "redis_cache",
     "kubernetes_cluster",
     "linux_virtual_machine",
+    "virtual_network",
 )
 
 
 def _analysis() -> ArchitectureAnalysis:
-    return analysis(
+    made = analysis(
         "contoso__platform__architecture.drawio",
         [
+            ("vnet", "Microsoft.Network/virtualNetworks", "Spoke VNet"),
             ("logs", "Microsoft.OperationalInsights/workspaces", "Logs"),
             ("appi", "Microsoft.Insights/components", "App Insights"),
             ("redis", "Microsoft.Cache/redis", "Session Cache"),
@@ -45,6 +47,9 @@ def _analysis() -> ArchitectureAnalysis:
         ],
         [],
     )
+    assert made.network is not None
+    made.network.vnets = [VNet(id="vnet", name="Spoke VNet", address_space=["10.20.0.0/16"])]
+    return made
 
 
 def _files(out: GeneratedModules) -> dict[str, str]:
@@ -127,7 +132,7 @@ def test_the_cluster_is_private_and_its_principal_is_the_kubelet_identity(
         r"disk_encryption_set_id += var.kubernetes_cluster_web_cluster_disk_encryption_set_id",
         call,
     )
-    assert re.search(r"subnet_id += module.virtual_network.workload_subnet_id", call)
+    assert re.search(r"subnet_id += module.virtual_network_spoke_vnet.workload_subnet_id", call)
     assert (
         "param kubernetesClusterWebClusterDiskEncryptionSetId string" in files["bicep/main.bicep"]
     )
@@ -166,6 +171,42 @@ def test_the_vms_share_one_admin_key_and_sit_behind_a_nic_of_their_own(
     assert "resource nic 'Microsoft.Network/networkInterfaces@" in bicep
     assert "keyData: adminSshPublicKey" in bicep
     assert "output principalId string = main.identity.principalId" in bicep
+
+
+def test_the_network_has_its_two_subnets_behind_one_nsg(files: dict[str, str]) -> None:
+    main = files["terraform/modules/virtual_network/main.tf"]
+    heads = re.findall(r'^resource "(\w+)" "(\w+)"', main, re.M)
+    # the network first, then what refers to it (Helper.tf_after), then its diagnostics
+    assert heads == [
+        ("azurerm_virtual_network", "this"),
+        ("azurerm_network_security_group", "this"),
+        ("azurerm_subnet", "workload"),
+        ("azurerm_subnet", "private_endpoints"),
+        ("azurerm_subnet_network_security_group_association", "workload"),
+        ("azurerm_subnet_network_security_group_association", "private_endpoints"),
+        ("azurerm_monitor_diagnostic_setting", "this"),
+    ]
+    workload = _block(main, 'resource "azurerm_subnet" "workload"')
+    assert re.search(r"address_prefixes += \[cidrsubnet\(var.sku, 8, 1\)\]", workload)
+    assert re.search(r"virtual_network_name += azurerm_virtual_network.this.name", workload)
+    endpoints = _block(main, 'resource "azurerm_subnet" "private_endpoints"')
+    assert re.search(r"cidrsubnet\(var.sku, 8, 2\)", endpoints)
+    assert re.search(r'private_endpoint_network_policies += "Enabled"', endpoints)
+    outputs = files["terraform/modules/virtual_network/outputs.tf"]
+    assert re.search(r"value += azurerm_subnet.private_endpoints.id", outputs)
+    # Bicep: the subnets in the network's properties, their prefixes computed by the
+    # root from the network's address space (Variable.subnet), Terraform-only variables
+    # not declared
+    bicep = files["bicep/modules/virtual_network.bicep"]
+    assert bicep.index("resource nsg ") < bicep.index("resource main ")
+    assert "param workloadSubnetPrefix string = '10.0.1.0/24'" in bicep
+    assert "output privateEndpointSubnetId string = main.properties.subnets[1].id" in bicep
+    module = _block(files["bicep/main.bicep"], "module virtualNetworkSpokeVnet ")
+    assert "    workloadSubnetPrefix: '10.20.1.0/24'\n" in module
+    assert "    privateEndpointSubnetPrefix: '10.20.2.0/24'\n" in module
+    assert "subnet_prefix" not in files["terraform/modules/virtual_network/variables.tf"]
+    root = files["terraform/variables.tf"]
+    assert '"Address space (CIDR) of Spoke VNet"' in root
 
 
 def test_the_root_describes_a_sku_as_the_module_does(files: dict[str, str]) -> None:

@@ -35,7 +35,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "postgresql_flexible_server": ("Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01", True),
     "mssql_database": ("Microsoft.Sql/servers@2021-11-01", False),
     "container_registry": ("Microsoft.ContainerRegistry/registries@2025-11-01", True),
-    "virtual_network": ("Microsoft.Network/virtualNetworks@2023-11-01", True),
 }
 
 _PE_KINDS = {
@@ -48,7 +47,7 @@ _PE_KINDS = {
     "mssql_database",
     "container_registry",
 }
-_DIAG_KINDS = _PE_KINDS | {"virtual_network"}
+_DIAG_KINDS = set(_PE_KINDS)
 _WORKSPACE_KINDS = set(_DIAG_KINDS)
 _SUBNET_KINDS: set[str] = set()
 _NO_SKU: set[str] = set()
@@ -388,48 +387,6 @@ resource main 'Microsoft.ContainerRegistry/registries@2025-11-01' = {
   }
 }
 """
-    if kind == "virtual_network":
-        return """\
-resource nsg 'Microsoft.Network/networkSecurityGroups@2023-11-01' = {
-  name: 'nsg-${name}'
-  location: location
-  tags: tags
-}
-
-resource main 'Microsoft.Network/virtualNetworks@2023-11-01' = {
-  name: name
-  location: location
-  tags: tags
-  properties: {
-    addressSpace: {
-      addressPrefixes: [
-        sku
-      ]
-    }
-    subnets: [
-      {
-        name: 'snet-workload'
-        properties: {
-          addressPrefix: workloadSubnetPrefix
-          networkSecurityGroup: {
-            id: nsg.id
-          }
-        }
-      }
-      {
-        name: 'snet-private-endpoints'
-        properties: {
-          addressPrefix: privateEndpointSubnetPrefix
-          privateEndpointNetworkPolicies: 'Enabled'
-          networkSecurityGroup: {
-            id: nsg.id
-          }
-        }
-      }
-    ]
-  }
-}
-"""
     if kind in SPECS:
         return bicep_main(SPECS[kind])
     raise KeyError(kind)
@@ -652,13 +609,6 @@ def module_file(kind: str, *, public: bool = True) -> str:
         ]
     if spec is None:
         params += _variable_params(kind_variables(kind, "bicep"))
-    if kind == "virtual_network":
-        params += [
-            "@description('Prefix of the workload subnet')\n"
-            "param workloadSubnetPrefix string = '10.0.1.0/24'",
-            "@description('Prefix of the private endpoint subnet')\n"
-            "param privateEndpointSubnetPrefix string = '10.0.2.0/24'",
-        ]
     if kind == "key_vault":
         params.append(
             "@description('Firewall default action: Allow only where a flow from the internet "
@@ -683,11 +633,6 @@ def module_file(kind: str, *, public: bool = True) -> str:
         outputs.append(f"output principalId string = {_IDENTITY_OUTPUT[kind]}")
     if spec is not None:
         outputs += [f"output {camel(o.name)} string = {o.bicep}" for o in spec.outputs]
-    if kind == "virtual_network":
-        outputs += [
-            "output workloadSubnetId string = main.properties.subnets[0].id",
-            "output privateEndpointSubnetId string = main.properties.subnets[1].id",
-        ]
     text += "\n" + "\n".join(outputs) + "\n"
     return _MAIN.sub(SYMBOLS[kind], text) if kind in SYMBOLS else text
 
@@ -702,7 +647,6 @@ _MAIN = re.compile(r"(?<![\w'$.-])main(?![\w'-])")
 
 _SKU_HELP = {
     "storage_account": "SKU, e.g. Standard_GRS",
-    "virtual_network": "Address space (CIDR)",
     "cosmosdb_account": "Offer type",
 }
 
@@ -797,11 +741,11 @@ def _module(plan: Plan, inst: Instance) -> str:
         params.append(("networkDefaultAction", s("Allow")))
     shared = [camel(v.name) for v in kind_variables(inst.kind, "bicep") if v.shared]
     params += [(name, name) for name in shared]
-    if inst.kind == "virtual_network":  # subnets of the default address space
-        params += [
-            ("workloadSubnetPrefix", s(subnet_prefix(inst.sku_default, 8, 1))),
-            ("privateEndpointSubnetPrefix", s(subnet_prefix(inst.sku_default, 8, 2))),
-        ]
+    params += [  # subnets of the default address space
+        (camel(v.name), s(subnet_prefix(inst.sku_default, *v.subnet)))
+        for v in kind_variables(inst.kind, "bicep")
+        if v.subnet is not None
+    ]
     spec = SPECS.get(inst.kind)
     if spec is not None:
         params += _spec_module_params(plan, inst, spec)

@@ -25,7 +25,7 @@ creates and grants use of that key).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -510,6 +510,38 @@ def _storage_child(
         parent_kind="storage_account",
         tf_common=(),
     )
+
+
+#: The subnets of a virtual network's module, (newbits, netnum) of its address space:
+#: the workload's and the private endpoints'.
+_WORKLOAD_SUBNET = (8, 1)
+_PE_SUBNET = (8, 2)
+
+
+def _network_subnet(
+    tf_name: str, name: str, size: tuple[int, int], settings: Tree | None = None
+) -> Helper:
+    """A subnet of the network's module, ``size`` of its address space (Terraform: in
+    Bicep the network's properties list its subnets)."""
+    newbits, netnum = size
+    return replace(
+        _own_subnet(name),
+        bicep="",
+        tf_body={
+            "name": f'"{name}"',
+            "virtual_network_name": "azurerm_virtual_network.this.name",
+            "address_prefixes": f"[cidrsubnet(var.sku, {newbits}, {netnum})]",
+            **(settings or {}),
+        },
+        tf_name=tf_name,
+        tf_after=True,
+    )
+
+
+def _bicep_subnet(name: str, prefix: str, settings: Tree | None = None) -> Tree:
+    """A subnet in the Bicep network's properties, with the module's NSG."""
+    props: Tree = {"addressPrefix": prefix, **(settings or {})}
+    return {"name": f"'{name}'", "properties": {**props, "networkSecurityGroup": {"id": "nsg.id"}}}
 
 
 _SPECS: list[KindSpec] = [
@@ -1452,6 +1484,82 @@ _SPECS: list[KindSpec] = [
             "azurerm_linux_virtual_machine.this.identity[0].principal_id",
             "main.identity.principalId",
         ),
+        root_sku_help=True,
+    ),
+    KindSpec(
+        kind="virtual_network",
+        terraform="azurerm_virtual_network",
+        bicep=f"{_NET}/virtualNetworks@2023-11-01",
+        tf_body={"address_space": "[var.sku]"},
+        bicep_body={
+            "properties": {
+                "addressSpace": {"addressPrefixes": ["sku"]},
+                "subnets": [
+                    _bicep_subnet("snet-workload", "workloadSubnetPrefix"),
+                    _bicep_subnet(
+                        "snet-private-endpoints",
+                        "privateEndpointSubnetPrefix",
+                        {"privateEndpointNetworkPolicies": "'Enabled'"},
+                    ),
+                ],
+            }
+        },
+        inputs=("sku", "diagnostics"),
+        logs=True,
+        helpers=(
+            Helper(  # one NSG on both subnets, Azure's default rules: add the flows'
+                terraform="azurerm_network_security_group",
+                bicep_symbol="nsg",
+                bicep=f"{_NET}/networkSecurityGroups@2023-11-01",
+                tf_body={"name": '"nsg-${var.name}"'},
+                bicep_body={"name": "'nsg-${name}'"},
+                tf_after=True,
+            ),
+            # Terraform: the subnets as resources of their own (Bicep: in the network's
+            # properties), each with the NSG
+            _network_subnet("workload", "snet-workload", _WORKLOAD_SUBNET),
+            _network_subnet(
+                "private_endpoints",
+                "snet-private-endpoints",
+                _PE_SUBNET,
+                {"private_endpoint_network_policies": '"Enabled"'},
+            ),
+            replace(_nsg_link("workload"), tf_name="workload", tf_after=True),
+            replace(_nsg_link("private_endpoints"), tf_name="private_endpoints", tf_after=True),
+        ),
+        variables=(
+            Variable(
+                "workload_subnet_prefix",
+                "string",
+                "Prefix of the workload subnet",
+                "10.0.1.0/24",
+                languages=("bicep",),
+                subnet=_WORKLOAD_SUBNET,
+            ),
+            Variable(
+                "private_endpoint_subnet_prefix",
+                "string",
+                "Prefix of the private endpoint subnet",
+                "10.0.2.0/24",
+                languages=("bicep",),
+                subnet=_PE_SUBNET,
+            ),
+        ),
+        outputs=(
+            Output(
+                "workload_subnet_id",
+                "azurerm_subnet.workload.id",
+                "main.properties.subnets[0].id",
+                "Workload subnet id",
+            ),
+            Output(
+                "private_endpoint_subnet_id",
+                "azurerm_subnet.private_endpoints.id",
+                "main.properties.subnets[1].id",
+                "Subnet id for private endpoints",
+            ),
+        ),
+        sku_help="Address space (CIDR)",
         root_sku_help=True,
     ),
 ]

@@ -40,7 +40,6 @@ _KIND_INPUTS: dict[str, tuple[str, ...]] = {
     "postgresql_flexible_server": ("sku", "public", "diagnostics", *_PE),
     "mssql_database": ("sku", "public", "diagnostics", *_PE),
     "container_registry": ("sku", "public", "diagnostics", *_PE),
-    "virtual_network": ("sku", "diagnostics"),
 }
 
 #: The main resource of each kind: (terraform type, what to diagnose, logs supported).
@@ -53,7 +52,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "postgresql_flexible_server": ("azurerm_postgresql_flexible_server", True),
     "mssql_database": ("azurerm_mssql_server", False),
     "container_registry": ("azurerm_container_registry", True),
-    "virtual_network": ("azurerm_virtual_network", True),
 }
 
 _IDENTITY_OUTPUT = {
@@ -355,48 +353,6 @@ resource "azurerm_container_registry" "this" {
   }
 }
 """
-    if kind == "virtual_network":
-        return """\
-resource "azurerm_virtual_network" "this" {
-  name                = var.name
-  location            = var.location
-  resource_group_name = var.resource_group_name
-  address_space       = [var.sku]
-  tags                = var.tags
-}
-
-resource "azurerm_network_security_group" "this" {
-  name                = "nsg-${var.name}"
-  location            = var.location
-  resource_group_name = var.resource_group_name
-  tags                = var.tags
-}
-
-resource "azurerm_subnet" "workload" {
-  name                 = "snet-workload"
-  resource_group_name  = var.resource_group_name
-  virtual_network_name = azurerm_virtual_network.this.name
-  address_prefixes     = [cidrsubnet(var.sku, 8, 1)]
-}
-
-resource "azurerm_subnet" "private_endpoints" {
-  name                              = "snet-private-endpoints"
-  resource_group_name               = var.resource_group_name
-  virtual_network_name              = azurerm_virtual_network.this.name
-  address_prefixes                  = [cidrsubnet(var.sku, 8, 2)]
-  private_endpoint_network_policies = "Enabled"
-}
-
-resource "azurerm_subnet_network_security_group_association" "workload" {
-  subnet_id                 = azurerm_subnet.workload.id
-  network_security_group_id = azurerm_network_security_group.this.id
-}
-
-resource "azurerm_subnet_network_security_group_association" "private_endpoints" {
-  subnet_id                 = azurerm_subnet.private_endpoints.id
-  network_security_group_id = azurerm_network_security_group.this.id
-}
-"""
     if kind in SPECS:
         return tf_main(SPECS[kind])
     raise KeyError(kind)
@@ -613,15 +569,6 @@ def module_files(kind: str) -> list[tuple[str, str]]:
         )
     if spec is not None:
         outputs += [_output(o.name, o.terraform, o.description) for o in spec.outputs]
-    if kind == "virtual_network":
-        outputs += [
-            _output("workload_subnet_id", "azurerm_subnet.workload.id", "Workload subnet id"),
-            _output(
-                "private_endpoint_subnet_id",
-                "azurerm_subnet.private_endpoints.id",
-                "Subnet id for private endpoints",
-            ),
-        ]
     return [
         ("main.tf", main),
         ("variables.tf", "\n\n".join(variables) + "\n"),
@@ -636,7 +583,6 @@ _SQL_ZONES = (
 
 _SKU_HELP = {
     "storage_account": "Replication type (LRS, ZRS, GRS, GZRS, ...)",
-    "virtual_network": "Address space (CIDR)",
     "cosmosdb_account": "Offer type",
 }
 
