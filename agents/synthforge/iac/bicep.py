@@ -1,7 +1,10 @@
 """Render a module plan as Bicep: ``main.bicep`` plus ``modules/<kind>.bicep``.
 
 Each module declares one main resource with the symbol ``main`` (two-space indentation,
-one property per line), so :mod:`agents.synthforge.iac.fixer` can edit it as text.
+one property per line), so :mod:`agents.synthforge.iac.fixer` can edit it as text. A
+module's resources come from its kind's entry in :mod:`~agents.synthforge.iac.kinds`
+(:func:`~agents.synthforge.iac.kinds.bicep_main`); the kinds not described there yet are
+templates here (:func:`_bodies`).
 """
 
 from __future__ import annotations

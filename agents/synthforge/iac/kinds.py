@@ -4,8 +4,16 @@ A :class:`KindSpec` says what one module deploys — the azurerm resource and th
 type@apiVersion, the settings of each (a tree: attributes and nested blocks for HCL,
 properties for Bicep), the module's inputs, extra variables and helper resources — and
 :func:`hcl_resource` / :func:`bicep_resource` render it. Adding a kind is one entry in
-:data:`SPECS` (plus its ARM type in ``data/iac_kinds.json``); the hand-written kinds of
-:mod:`~agents.synthforge.iac.terraform` and :mod:`~agents.synthforge.iac.bicep` come first.
+:data:`SPECS` (plus its ARM type in ``data/iac_kinds.json``). The kinds not described
+here yet are string templates in :mod:`~agents.synthforge.iac.terraform` and
+:mod:`~agents.synthforge.iac.bicep`, their own variables in :data:`HAND_VARIABLES`.
+
+Besides resources and settings, an entry says what the module gives and takes around
+them: further outputs (:class:`Output`, e.g. a network's subnet ids), the principal id
+output where it is not the system-assigned identity's (``principal``), helpers written
+after the main resource (``Helper.tf_after``), a variable the root declares once for
+every instance (``Variable.shared``, the VMs' SSH key) and one the Bicep root computes
+from the instance's address space (``Variable.subnet``).
 
 Values are source text: ``"var.sku"`` or ``'"Standard"'`` in HCL, ``"sku"`` or
 ``"'Standard'"`` in Bicep. In a tree a ``dict`` is a nested block (HCL) or object

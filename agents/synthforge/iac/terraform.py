@@ -2,9 +2,11 @@
 
 Layout: a root module (``versions.tf``, ``providers.tf``, ``variables.tf``, ``main.tf``,
 ``outputs.tf``) and one module per resource kind under ``modules/<kind>/`` (``main.tf``,
-``variables.tf``, ``outputs.tf``). Every resource block is written with two-space
-indentation and one attribute per line, so :mod:`agents.synthforge.iac.fixer`
-can edit it as text.
+``variables.tf``, ``outputs.tf``). A module's resources come from its kind's entry in
+:mod:`~agents.synthforge.iac.kinds` (:func:`~agents.synthforge.iac.kinds.tf_main`); the
+kinds not described there yet are templates here (:func:`_resource_bodies`). Every
+resource block is written with two-space indentation and one attribute per line, so
+:mod:`agents.synthforge.iac.fixer` can edit it as text.
 """
 
 from __future__ import annotations
