@@ -61,6 +61,11 @@ def files() -> dict[str, str]:
     return _files(generate(_analysis(), {"iac": "both"}))
 
 
+def _modules(files: dict[str, str], kind: str) -> tuple[str, str]:
+    """The Terraform ``main.tf`` and the Bicep module of ``kind``."""
+    return files[f"terraform/modules/{kind}/main.tf"], files[f"bicep/modules/{kind}.bicep"]
+
+
 def _block(text: str, head: str) -> str:
     """The block of ``text`` that starts with ``head``, up to its closing brace."""
     start = text.index(head)
@@ -73,11 +78,10 @@ def test_the_platform_kinds_are_data() -> None:
 
 
 def test_the_workspace_keeps_its_logs_ninety_days(files: dict[str, str]) -> None:
-    main = files["terraform/modules/log_analytics_workspace/main.tf"]
+    main, bicep = _modules(files, "log_analytics_workspace")
     assert re.search(r"retention_in_days += var.retention_in_days", main)
     variables = files["terraform/modules/log_analytics_workspace/variables.tf"]
     assert re.search(r"default += 90", _block(variables, 'variable "retention_in_days"'))
-    bicep = files["bicep/modules/log_analytics_workspace.bicep"]
     assert "param retentionInDays int = 90" in bicep
     assert "    sku: {\n      name: sku\n    }\n    retentionInDays: retentionInDays\n" in bicep
 
@@ -85,12 +89,11 @@ def test_the_workspace_keeps_its_logs_ninety_days(files: dict[str, str]) -> None
 def test_application_insights_reads_the_workspace_without_local_auth(
     files: dict[str, str],
 ) -> None:
-    main = files["terraform/modules/application_insights/main.tf"]
+    main, bicep = _modules(files, "application_insights")
     assert re.search(r"workspace_id += var.log_analytics_workspace_id", main)
     assert re.search(r"local_authentication_enabled += false", main)
     root = files["terraform/main.tf"]
     assert "log_analytics_workspace_id = module.log_analytics_workspace_logs.id" in root
-    bicep = files["bicep/modules/application_insights.bicep"]
     assert "  kind: sku\n" in bicep and "DisableLocalAuth: true" in bicep
     assert (
         "logAnalyticsWorkspaceId: logAnalyticsWorkspaceLogs.outputs.id" in files["bicep/main.bicep"]
@@ -98,14 +101,13 @@ def test_application_insights_reads_the_workspace_without_local_auth(
 
 
 def test_redis_signs_in_with_entra_over_tls_only_and_is_private(files: dict[str, str]) -> None:
-    main = files["terraform/modules/redis_cache/main.tf"]
+    main, bicep = _modules(files, "redis_cache")
     assert re.search(r"non_ssl_port_enabled += false", main)
     assert "active_directory_authentication_enabled = true" in main
     assert 'resource "azurerm_private_endpoint" "this"' in main
     assert 'resource "azurerm_monitor_diagnostic_setting" "this"' in main
     call = _block(files["terraform/main.tf"], 'module "redis_cache_session_cache"')
     assert re.search(r"public_network_access_enabled += false", call)
-    bicep = files["bicep/modules/redis_cache.bicep"]
     assert "    redisConfiguration: {\n      'aad-enabled': 'true'\n    }\n" in bicep
     assert "family: sku == 'Premium' ? 'P' : 'C'" in bicep
     assert "categoryGroup: 'allLogs'" in bicep
@@ -114,13 +116,12 @@ def test_redis_signs_in_with_entra_over_tls_only_and_is_private(files: dict[str,
 def test_the_cluster_is_private_and_its_principal_is_the_kubelet_identity(
     files: dict[str, str],
 ) -> None:
-    main = files["terraform/modules/kubernetes_cluster/main.tf"]
+    main, bicep = _modules(files, "kubernetes_cluster")
     assert re.search(r"private_cluster_enabled += true", main)
     # the system identity's block stands after the node pool, as azurerm's docs write it
     assert main.index("default_node_pool {") < main.index("identity {") < main.index("oms_agent")
     outputs = files["terraform/modules/kubernetes_cluster/outputs.tf"]
     assert "azurerm_kubernetes_cluster.this.kubelet_identity[0].object_id" in outputs
-    bicep = files["bicep/modules/kubernetes_cluster.bicep"]
     assert (
         "output principalId string = main.properties.identityProfile.kubeletidentity.objectId"
         in bicep
@@ -142,7 +143,7 @@ def test_the_cluster_is_private_and_its_principal_is_the_kubelet_identity(
 def test_the_vms_share_one_admin_key_and_sit_behind_a_nic_of_their_own(
     files: dict[str, str],
 ) -> None:
-    main = files["terraform/modules/linux_virtual_machine/main.tf"]
+    main, bicep = _modules(files, "linux_virtual_machine")
     nic = _block(main, 'resource "azurerm_network_interface" "this"')
     assert re.search(r"subnet_id += var.subnet_id", nic) and "public_ip" not in nic
     vm = _block(main, 'resource "azurerm_linux_virtual_machine" "this"')
@@ -167,14 +168,13 @@ def test_the_vms_share_one_admin_key_and_sit_behind_a_nic_of_their_own(
     )
     assert bicep_root.count(shared) == 1
     assert bicep_root.count("    adminSshPublicKey: adminSshPublicKey\n") == 2
-    bicep = files["bicep/modules/linux_virtual_machine.bicep"]
     assert "resource nic 'Microsoft.Network/networkInterfaces@" in bicep
     assert "keyData: adminSshPublicKey" in bicep
     assert "output principalId string = main.identity.principalId" in bicep
 
 
 def test_the_network_has_its_two_subnets_behind_one_nsg(files: dict[str, str]) -> None:
-    main = files["terraform/modules/virtual_network/main.tf"]
+    main, bicep = _modules(files, "virtual_network")
     heads = re.findall(r'^resource "(\w+)" "(\w+)"', main, re.M)
     # the network first, then what refers to it (Helper.tf_after), then its diagnostics
     assert heads == [
@@ -197,7 +197,6 @@ def test_the_network_has_its_two_subnets_behind_one_nsg(files: dict[str, str]) -
     # Bicep: the subnets in the network's properties, their prefixes computed by the
     # root from the network's address space (Variable.subnet), Terraform-only variables
     # not declared
-    bicep = files["bicep/modules/virtual_network.bicep"]
     assert bicep.index("resource nsg ") < bicep.index("resource main ")
     assert "param workloadSubnetPrefix string = '10.0.1.0/24'" in bicep
     assert "output privateEndpointSubnetId string = main.properties.subnets[1].id" in bicep
