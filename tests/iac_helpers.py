@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 from agents.synthforge.models import (
     ArchitectureAnalysis,
     Flow,
@@ -27,3 +31,29 @@ def analysis(
     return ArchitectureAnalysis(
         architecture=arch, network=NetworkFlowResult(flows=flows), report_markdown="# r\n"
     )
+
+
+def fmt_check(terraform_bin: str, folder: Path) -> str:
+    """The files ``terraform fmt -check`` would change, with its diff ('' when clean)."""
+    proc = subprocess.run(
+        [terraform_bin, "fmt", "-check", "-recursive", "-diff", "-no-color", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode in (0, 3), proc.stderr  # 3: files need formatting
+    return proc.stdout if proc.returncode else ""
+
+
+def fmt_diff(files: dict[str, str], folder: Path) -> str | None:
+    """What ``terraform fmt -check`` would change in the ``.tf`` of ``files`` (written
+    under ``folder``): '' when clean, None without a ``terraform`` on PATH."""
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        return None
+    for path, text in files.items():
+        if path.endswith(".tf"):
+            (folder / path).parent.mkdir(parents=True, exist_ok=True)
+            (folder / path).write_text(text, encoding="utf-8")
+    return fmt_check(terraform, folder)

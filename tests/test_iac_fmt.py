@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from iac_helpers import fmt_check
 
 from agents.synthforge.iac import terraform
 from agents.synthforge.iac.corpus import analyse, azure_diagrams
@@ -32,19 +32,6 @@ def terraform_bin() -> str:
             pytest.fail(reason + "; FORGEFLOW_REQUIRE_TERRAFORM=1 makes this a failure")
         pytest.skip(reason)
     return found
-
-
-def fmt_check(terraform_bin: str, folder: Path) -> str:
-    """The files ``terraform fmt -check`` would change, with its diff ('' when clean)."""
-    proc = subprocess.run(
-        [terraform_bin, "fmt", "-check", "-recursive", "-diff", "-no-color", str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode in (0, 3), proc.stderr  # 3: files need formatting
-    return proc.stdout if proc.returncode else ""
 
 
 def write(folder: Path, files: list[tuple[str, str]]) -> int:

@@ -1,7 +1,10 @@
 """Render a module plan as Bicep: ``main.bicep`` plus ``modules/<kind>.bicep``.
 
 Each module declares one main resource with the symbol ``main`` (two-space indentation,
-one property per line), so :mod:`agents.synthforge.iac.fixer` can edit it as text.
+one property per line), so :mod:`agents.synthforge.iac.fixer` can edit it as text. A
+module's resources come from its kind's entry in :mod:`~agents.synthforge.iac.kinds`
+(:func:`~agents.synthforge.iac.kinds.bicep_main`); the kinds not described there yet are
+templates here (:func:`_bodies`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from agents.synthforge.iac.kinds import (
     bicep_type,
     derive,
     kind_variables,
+    root_sku_help,
+    shared_variables,
 )
 
 if TYPE_CHECKING:
@@ -33,12 +38,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "postgresql_flexible_server": ("Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01", True),
     "mssql_database": ("Microsoft.Sql/servers@2021-11-01", False),
     "container_registry": ("Microsoft.ContainerRegistry/registries@2025-11-01", True),
-    "log_analytics_workspace": ("Microsoft.OperationalInsights/workspaces@2023-09-01", False),
-    "application_insights": ("Microsoft.Insights/components@2020-02-02", False),
-    "virtual_network": ("Microsoft.Network/virtualNetworks@2023-11-01", True),
-    "linux_virtual_machine": ("Microsoft.Compute/virtualMachines@2024-03-01", False),
-    "kubernetes_cluster": ("Microsoft.ContainerService/managedClusters@2024-02-01", True),
-    "redis_cache": ("Microsoft.Cache/redis@2024-03-01", True),
 }
 
 _PE_KINDS = {
@@ -50,19 +49,16 @@ _PE_KINDS = {
     "postgresql_flexible_server",
     "mssql_database",
     "container_registry",
-    "redis_cache",
 }
-_DIAG_KINDS = _PE_KINDS | {"virtual_network", "kubernetes_cluster"}
-_WORKSPACE_KINDS = _DIAG_KINDS | {"application_insights"}
-_SUBNET_KINDS = {"linux_virtual_machine", "kubernetes_cluster"}
+_DIAG_KINDS = set(_PE_KINDS)
+_WORKSPACE_KINDS = set(_DIAG_KINDS)
+_SUBNET_KINDS: set[str] = set()
 _NO_SKU: set[str] = set()
 #: Kinds encrypted with the customer-managed key (the Terraform modules' ``cmk`` input).
 _CMK_KINDS = {"storage_account", "cosmosdb_account"}
 _IDENTITY_OUTPUT = {
     "web_app": "main.identity.principalId",
     "function_app": "main.identity.principalId",
-    "linux_virtual_machine": "main.identity.principalId",
-    "kubernetes_cluster": "main.properties.identityProfile.kubeletidentity.objectId",
 }
 
 for _spec in SPECS.values():  # the kinds described as data
@@ -81,6 +77,8 @@ for _spec in SPECS.values():  # the kinds described as data
         _CMK_KINDS.add(_spec.kind)
     if _spec.identity:
         _IDENTITY_OUTPUT[_spec.kind] = "main.identity.principalId"
+    if _spec.principal[1]:
+        _IDENTITY_OUTPUT[_spec.kind] = _spec.principal[1]
 
 
 def s(value: str) -> str:
@@ -392,236 +390,6 @@ resource main 'Microsoft.ContainerRegistry/registries@2025-11-01' = {
   }
 }
 """
-    if kind == "log_analytics_workspace":
-        return """\
-resource main 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
-  name: name
-  location: location
-  tags: tags
-  properties: {
-    sku: {
-      name: sku
-    }
-    retentionInDays: retentionInDays
-  }
-}
-"""
-    if kind == "application_insights":
-        return """\
-resource main 'Microsoft.Insights/components@2020-02-02' = {
-  name: name
-  location: location
-  tags: tags
-  kind: sku
-  properties: {
-    Application_Type: sku
-    WorkspaceResourceId: logAnalyticsWorkspaceId
-    DisableLocalAuth: true
-  }
-}
-"""
-    if kind == "virtual_network":
-        return """\
-resource nsg 'Microsoft.Network/networkSecurityGroups@2023-11-01' = {
-  name: 'nsg-${name}'
-  location: location
-  tags: tags
-}
-
-resource main 'Microsoft.Network/virtualNetworks@2023-11-01' = {
-  name: name
-  location: location
-  tags: tags
-  properties: {
-    addressSpace: {
-      addressPrefixes: [
-        sku
-      ]
-    }
-    subnets: [
-      {
-        name: 'snet-workload'
-        properties: {
-          addressPrefix: workloadSubnetPrefix
-          networkSecurityGroup: {
-            id: nsg.id
-          }
-        }
-      }
-      {
-        name: 'snet-private-endpoints'
-        properties: {
-          addressPrefix: privateEndpointSubnetPrefix
-          privateEndpointNetworkPolicies: 'Enabled'
-          networkSecurityGroup: {
-            id: nsg.id
-          }
-        }
-      }
-    ]
-  }
-}
-"""
-    if kind == "linux_virtual_machine":
-        return """\
-resource nic 'Microsoft.Network/networkInterfaces@2023-11-01' = {
-  name: 'nic-${name}'
-  location: location
-  tags: tags
-  properties: {
-    ipConfigurations: [
-      {
-        name: 'internal'
-        properties: {
-          subnet: {
-            id: subnetId
-          }
-          privateIPAllocationMethod: 'Dynamic'
-        }
-      }
-    ]
-  }
-}
-
-resource main 'Microsoft.Compute/virtualMachines@2024-03-01' = {
-  name: name
-  location: location
-  tags: tags
-  identity: {
-    type: 'SystemAssigned'
-  }
-  properties: {
-    hardwareProfile: {
-      vmSize: sku
-    }
-    osProfile: {
-      computerName: name
-      adminUsername: adminUsername
-      linuxConfiguration: {
-        disablePasswordAuthentication: true
-        ssh: {
-          publicKeys: [
-            {
-              path: '/home/${adminUsername}/.ssh/authorized_keys'
-              keyData: adminSshPublicKey
-            }
-          ]
-        }
-      }
-      allowExtensionOperations: false
-    }
-    storageProfile: {
-      imageReference: {
-        publisher: 'Canonical'
-        offer: 'ubuntu-24_04-lts'
-        sku: 'server'
-        version: 'latest'
-      }
-      osDisk: {
-        createOption: 'FromImage'
-        caching: 'ReadWrite'
-        managedDisk: {
-          storageAccountType: 'Premium_LRS'
-        }
-      }
-    }
-    networkProfile: {
-      networkInterfaces: [
-        {
-          id: nic.id
-        }
-      ]
-    }
-    diagnosticsProfile: {
-      bootDiagnostics: {
-        enabled: true
-      }
-    }
-  }
-}
-"""
-    if kind == "kubernetes_cluster":
-        return """\
-resource main 'Microsoft.ContainerService/managedClusters@2024-02-01' = {
-  name: name
-  location: location
-  tags: tags
-  sku: {
-    name: 'Base'
-    tier: 'Standard'
-  }
-  identity: {
-    type: 'SystemAssigned'
-  }
-  properties: {
-    dnsPrefix: name
-    enableRBAC: true
-    disableLocalAccounts: true
-    aadProfile: {
-      managed: true
-      enableAzureRBAC: true
-    }
-    agentPoolProfiles: [
-      {
-        name: 'system'
-        mode: 'System'
-        count: 2
-        vmSize: sku
-        vnetSubnetID: subnetId
-        maxPods: 50
-        osDiskType: 'Ephemeral'
-        enableEncryptionAtHost: true
-      }
-    ]
-    apiServerAccessProfile: {
-      enablePrivateCluster: true
-    }
-    diskEncryptionSetID: diskEncryptionSetId
-    networkProfile: {
-      networkPlugin: 'azure'
-      networkPolicy: 'azure'
-    }
-    addonProfiles: {
-      azurepolicy: {
-        enabled: true
-      }
-      omsagent: {
-        enabled: true
-        config: {
-          logAnalyticsWorkspaceResourceID: logAnalyticsWorkspaceId
-        }
-      }
-      azureKeyvaultSecretsProvider: {
-        enabled: true
-        config: {
-          enableSecretRotation: 'true'
-        }
-      }
-    }
-  }
-}
-"""
-    if kind == "redis_cache":
-        return """\
-resource main 'Microsoft.Cache/redis@2024-03-01' = {
-  name: name
-  location: location
-  tags: tags
-  properties: {
-    sku: {
-      name: sku
-      family: sku == 'Premium' ? 'P' : 'C'
-      capacity: 1
-    }
-    minimumTlsVersion: '1.2'
-    enableNonSslPort: false
-    publicNetworkAccess: publicNetworkAccess
-    redisConfiguration: {
-      'aad-enabled': 'true'
-    }
-  }
-}
-"""
     if kind in SPECS:
         return bicep_main(SPECS[kind])
     raise KeyError(kind)
@@ -844,26 +612,12 @@ def module_file(kind: str, *, public: bool = True) -> str:
         ]
     if spec is None:
         params += _variable_params(kind_variables(kind, "bicep"))
-    if kind == "linux_virtual_machine":
-        params += [
-            "@description('Admin user name')\nparam adminUsername string = 'azureuser'",
-            "@description('SSH public key of the admin user')\nparam adminSshPublicKey string",
-        ]
-    if kind == "virtual_network":
-        params += [
-            "@description('Prefix of the workload subnet')\n"
-            "param workloadSubnetPrefix string = '10.0.1.0/24'",
-            "@description('Prefix of the private endpoint subnet')\n"
-            "param privateEndpointSubnetPrefix string = '10.0.2.0/24'",
-        ]
     if kind == "key_vault":
         params.append(
             "@description('Firewall default action: Allow only where a flow from the internet "
             "reaches the vault')\n@allowed([\n  'Allow'\n  'Deny'\n])\n"
             "param networkDefaultAction string = 'Deny'"
         )
-    if kind == "log_analytics_workspace":
-        params.append("@description('Log retention in days')\nparam retentionInDays int = 90")
     if kind in _CMK_KINDS:
         params += _CMK_PARAMS
     text = "\n\n".join(params) + "\n\n"
@@ -880,11 +634,8 @@ def module_file(kind: str, *, public: bool = True) -> str:
     outputs = ["output id string = main.id", "output name string = main.name"]
     if kind in _IDENTITY_OUTPUT:
         outputs.append(f"output principalId string = {_IDENTITY_OUTPUT[kind]}")
-    if kind == "virtual_network":
-        outputs += [
-            "output workloadSubnetId string = main.properties.subnets[0].id",
-            "output privateEndpointSubnetId string = main.properties.subnets[1].id",
-        ]
+    if spec is not None:
+        outputs += [f"output {camel(o.name)} string = {o.bicep}" for o in spec.outputs]
     text += "\n" + "\n".join(outputs) + "\n"
     return _MAIN.sub(SYMBOLS[kind], text) if kind in SYMBOLS else text
 
@@ -899,14 +650,12 @@ _MAIN = re.compile(r"(?<![\w'$.-])main(?![\w'-])")
 
 _SKU_HELP = {
     "storage_account": "SKU, e.g. Standard_GRS",
-    "virtual_network": "Address space (CIDR)",
-    "application_insights": "Application type",
     "cosmosdb_account": "Offer type",
-    "linux_virtual_machine": "VM size",
-    "kubernetes_cluster": "System node pool VM size",
 }
 
 
+#: What the root's descriptions keep of a label or text: plain characters only.
+_PLAIN = re.compile(r"[^A-Za-z0-9 ._()-]")
 _TYPE_AT = re.compile(r"'(Microsoft\.[A-Za-z./]+)@([0-9a-z-]+)'")
 
 
@@ -993,17 +742,17 @@ def _module(plan: Plan, inst: Instance) -> str:
         params += [(p, p) for p in ("customerManagedKeyId", "customerManagedKeyVaultId")]
     if inst.kind == "key_vault" and inst.public_access:
         params.append(("networkDefaultAction", s("Allow")))
-    if inst.kind == "linux_virtual_machine":
-        params.append(("adminSshPublicKey", "adminSshPublicKey"))
-    if inst.kind == "virtual_network":  # subnets of the default address space
-        params += [
-            ("workloadSubnetPrefix", s(subnet_prefix(inst.sku_default, 8, 1))),
-            ("privateEndpointSubnetPrefix", s(subnet_prefix(inst.sku_default, 8, 2))),
-        ]
+    shared = [camel(v.name) for v in kind_variables(inst.kind, "bicep") if v.shared]
+    params += [(name, name) for name in shared]
+    params += [  # subnets of the default address space
+        (camel(v.name), s(subnet_prefix(inst.sku_default, *v.subnet)))
+        for v in kind_variables(inst.kind, "bicep")
+        if v.subnet is not None
+    ]
     spec = SPECS.get(inst.kind)
     if spec is not None:
         params += _spec_module_params(plan, inst, spec)
-    required = [v for v in kind_variables(inst.kind, "bicep") if v.default is None]
+    required = [v for v in kind_variables(inst.kind, "bicep") if v.default is None and not v.shared]
     params += [(camel(v.name), sym + camel("_" + v.name)) for v in required]
     body = "\n".join(f"    {k}: {v}" for k, v in params)
     comment = (
@@ -1104,9 +853,10 @@ def render(plan: Plan) -> list[tuple[str, str]]:
         "@description('Tags for every resource')\nparam tags object = {\n"
         f"  source: {s(plan.source)}\n}}",
     ]
-    if any(i.kind == "linux_virtual_machine" for i in plan.instances):
+    for shared in shared_variables(plan, "bicep"):  # one for every instance
         params.append(
-            "@description('SSH public key for the VMs admin user')\nparam adminSshPublicKey string"
+            f"@description({s(_PLAIN.sub('', shared.shared))})\n"
+            f"param {camel(shared.name)} {bicep_type(shared.type)}"
         )
     if any(i.kind in _CMK_KINDS for i in plan.instances):
         params += _CMK_PARAMS
@@ -1121,17 +871,17 @@ def render(plan: Plan) -> list[tuple[str, str]]:
         )
     for inst in plan.instances:
         sym = camel(inst.symbol)
-        label = re.sub(r"[^A-Za-z0-9 ._()-]", "", inst.resource.name)
+        label = _PLAIN.sub("", inst.resource.name)
         params.append(
             f"@description('Name of {label}')\nparam {sym}Name string = {s(inst.name_default)}"
         )
         if inst.kind not in _NO_SKU:
             params.append(
-                f"@description('{_SKU_HELP.get(inst.kind, 'SKU')} of {label}')\n"
+                f"@description({s(f'{root_sku_help(inst.kind, _SKU_HELP)} of {label}')})\n"
                 f"param {sym}Sku string = {s(_sku(inst))}"
             )
         for extra in kind_variables(inst.kind, "bicep"):
-            if extra.default is None:  # required: the user gives it
+            if extra.default is None and not extra.shared:  # required: the user gives it
                 params.append(
                     f"@description({s(f'{extra.description} ({label})')})\n"
                     f"param {sym + camel('_' + extra.name)} {bicep_type(extra.type)}"

@@ -4,8 +4,16 @@ A :class:`KindSpec` says what one module deploys — the azurerm resource and th
 type@apiVersion, the settings of each (a tree: attributes and nested blocks for HCL,
 properties for Bicep), the module's inputs, extra variables and helper resources — and
 :func:`hcl_resource` / :func:`bicep_resource` render it. Adding a kind is one entry in
-:data:`SPECS` (plus its ARM type in ``data/iac_kinds.json``); the hand-written kinds of
-:mod:`~agents.synthforge.iac.terraform` and :mod:`~agents.synthforge.iac.bicep` come first.
+:data:`SPECS` (plus its ARM type in ``data/iac_kinds.json``). The kinds not described
+here yet are string templates in :mod:`~agents.synthforge.iac.terraform` and
+:mod:`~agents.synthforge.iac.bicep`, their own variables in :data:`HAND_VARIABLES`.
+
+Besides resources and settings, an entry says what the module gives and takes around
+them: further outputs (:class:`Output`, e.g. a network's subnet ids), the principal id
+output where it is not the system-assigned identity's (``principal``), helpers written
+after the main resource (``Helper.tf_after``), a variable the root declares once for
+every instance (``Variable.shared``, the VMs' SSH key) and one the Bicep root computes
+from the instance's address space (``Variable.subnet``).
 
 Values are source text: ``"var.sku"`` or ``'"Standard"'`` in HCL, ``"sku"`` or
 ``"'Standard'"`` in Bicep. In a tree a ``dict`` is a nested block (HCL) or object
@@ -25,8 +33,11 @@ creates and grants use of that key).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agents.synthforge.iac.plan import Plan
 
 Tree = dict[str, Any]
 
@@ -44,6 +55,13 @@ class Variable:
     description: str
     default: str | int | bool | None = None
     languages: tuple[str, ...] = ("terraform", "bicep")  # the modules that take it
+    #: Required and the same for every instance: the root module declares it once, under
+    #: its own name and with this description, and passes it to each (an admin's key).
+    shared: str = ""
+    #: Bicep: the root passes the prefix of subnet (newbits, netnum) of the instance's
+    #: address space (its sku), computed there (the Bicep parser checkov uses knows no
+    #: ``cidrSubnet``); the Terraform module computes it with ``cidrsubnet``.
+    subnet: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +85,17 @@ class Helper:
     tf_name: str = "this"
     bicep_parent: str | None = None  # Bicep symbol of its parent (an existing one, or main)
     named: bool = True  # takes a name (an association does not)
+    tf_after: bool = False  # Terraform: written after the main resource (what refers to it)
+
+
+@dataclass(frozen=True)
+class Output:
+    """A module output: snake_case name (camelCase in Bicep), value in each language."""
+
+    name: str
+    terraform: str
+    bicep: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -93,6 +122,12 @@ class KindSpec:
     bicep_existing: tuple[tuple[str, str, str], ...] = ()  # (symbol, type@ver, name expr)
     sku_help: str = "SKU"
     note: str = ""  # said in the module's comment and the output's warnings
+    #: The principal id output (Terraform, Bicep expression) where it is not the
+    #: system-assigned identity's of ``identity`` (AKS: its kubelet identity, which pulls
+    #: images), or where the bodies write the identity themselves.
+    principal: tuple[str, str] = ("", "")
+    outputs: tuple[Output, ...] = ()  # besides id, name and the principal id
+    root_sku_help: bool = False  # the root's sku variable says sku_help too (else "SKU")
 
     @property
     def arm_type(self) -> str:
@@ -108,6 +143,9 @@ def hcl_body(tree: Tree, indent: str = "  ") -> list[str]:
     for key, value in tree.items():
         blocks = [value] if isinstance(value, dict) else value if isinstance(value, list) else []
         for block in blocks:
+            if not block:  # an empty block: ``key {}``
+                lines += ["", f"{indent}{key} {{}}"]
+                continue
             lines += ["", f"{indent}{key} {{", *hcl_body(block, indent + "  "), f"{indent}}}"]
     if lines and lines[0] == "":
         lines = lines[1:]
@@ -182,13 +220,17 @@ def bicep_common(spec: KindSpec | Helper, *, main: bool = True) -> Tree:
 
 
 def tf_main(spec: KindSpec) -> str:
-    """The module's resources in HCL: helpers, then the main resource ``this``."""
-    parts = [
-        hcl_resource(h.terraform, h.tf_name, tf_common(h, main=False))
-        for h in spec.helpers
-        if h.terraform
-    ]
-    parts.append(hcl_resource(spec.terraform, "this", tf_common(spec)))
+    """The module's resources in HCL: helpers, the main resource ``this``, then the
+    helpers written after it (``tf_after``); a helper without an azurerm type is Bicep-only."""
+
+    def helpers(after: bool) -> list[str]:
+        return [
+            hcl_resource(h.terraform, h.tf_name, tf_common(h, main=False))
+            for h in spec.helpers
+            if h.terraform and h.tf_after == after
+        ]
+
+    parts = [*helpers(False), hcl_resource(spec.terraform, "this", tf_common(spec)), *helpers(True)]
     return "\n".join(parts)
 
 
@@ -219,6 +261,25 @@ def derive(text: str, edits: tuple[tuple[str, str], ...]) -> str:
             raise ValueError(f"derive: {old!r} is not in the template")
         text = text.replace(old, new)
     return text
+
+
+def root_sku_help(kind: str, hand: dict[str, str]) -> str:
+    """What the root's sku variable of an instance of ``kind`` is, before "of <name>":
+    its spec's ``sku_help`` where the spec says so, else ``hand``'s entry, else "SKU"."""
+    spec = SPECS.get(kind)
+    if spec is not None and spec.root_sku_help:
+        return spec.sku_help
+    return hand.get(kind, "SKU")
+
+
+def shared_variables(plan: Plan, language: str) -> list[Variable]:
+    """The ``shared`` variables of the kinds in ``plan``: each once, in the plan's order."""
+    found: dict[str, Variable] = {}
+    for inst in plan.instances:
+        for v in kind_variables(inst.kind, language):
+            if v.shared:
+                found.setdefault(v.name, v)
+    return list(found.values())
 
 
 def tf_default(value: str | int | bool) -> str:
@@ -385,6 +446,20 @@ _EDGE_IP_BICEP = [
         "properties": {"subnet": {"id": "subnet.id"}, "publicIPAddress": {"id": "publicIp.id"}},
     }
 ]
+#: The private IP configuration of a network interface in the workload subnet.
+_NIC_IP_TF: Tree = {
+    "name": '"internal"',
+    "subnet_id": "var.subnet_id",
+    "private_ip_address_allocation": '"Dynamic"',
+}
+_NIC_IP_BICEP: Tree = {
+    "ipConfigurations": [
+        {
+            "name": "'internal'",
+            "properties": {"subnet": {"id": "subnetId"}, "privateIPAllocationMethod": "'Dynamic'"},
+        }
+    ]
+}
 _VNET_EXISTING = (("network", f"{_NET}/virtualNetworks@{_NET_V}", "virtualNetworkName"),)
 
 
@@ -455,6 +530,38 @@ def _storage_child(
     )
 
 
+#: The subnets of a virtual network's module, (newbits, netnum) of its address space:
+#: the workload's and the private endpoints'.
+_WORKLOAD_SUBNET = (8, 1)
+_PE_SUBNET = (8, 2)
+
+
+def _network_subnet(
+    tf_name: str, name: str, size: tuple[int, int], settings: Tree | None = None
+) -> Helper:
+    """A subnet of the network's module, ``size`` of its address space (Terraform: in
+    Bicep the network's properties list its subnets)."""
+    newbits, netnum = size
+    return replace(
+        _own_subnet(name),
+        bicep="",
+        tf_body={
+            "name": f'"{name}"',
+            "virtual_network_name": "azurerm_virtual_network.this.name",
+            "address_prefixes": f"[cidrsubnet(var.sku, {newbits}, {netnum})]",
+            **(settings or {}),
+        },
+        tf_name=tf_name,
+        tf_after=True,
+    )
+
+
+def _bicep_subnet(name: str, prefix: str, settings: Tree | None = None) -> Tree:
+    """A subnet in the Bicep network's properties, with the module's NSG."""
+    props: Tree = {"addressPrefix": prefix, **(settings or {})}
+    return {"name": f"'{name}'", "properties": {**props, "networkSecurityGroup": {"id": "nsg.id"}}}
+
+
 _SPECS: list[KindSpec] = [
     KindSpec(
         kind="resource_group",
@@ -495,26 +602,8 @@ _SPECS: list[KindSpec] = [
         kind="network_interface",
         terraform="azurerm_network_interface",
         bicep=f"{_NET}/networkInterfaces@{_NET_V}",
-        tf_body={
-            "ip_configuration": {
-                "name": '"internal"',
-                "subnet_id": "var.subnet_id",
-                "private_ip_address_allocation": '"Dynamic"',
-            }
-        },
-        bicep_body={
-            "properties": {
-                "ipConfigurations": [
-                    {
-                        "name": "'internal'",
-                        "properties": {
-                            "subnet": {"id": "subnetId"},
-                            "privateIPAllocationMethod": "'Dynamic'",
-                        },
-                    }
-                ]
-            }
-        },
+        tf_body={"ip_configuration": _NIC_IP_TF},
+        bicep_body={"properties": _NIC_IP_BICEP},
         inputs=("subnet",),
     ),
     KindSpec(
@@ -1206,6 +1295,301 @@ _SPECS: list[KindSpec] = [
         note="no administrator password is generated: add a Microsoft Entra administrator "
         "(azurerm_mysql_flexible_server_active_directory_administrator)",
     ),
+    # --- original kinds: platform
+    KindSpec(
+        kind="log_analytics_workspace",
+        terraform="azurerm_log_analytics_workspace",
+        bicep="Microsoft.OperationalInsights/workspaces@2023-09-01",
+        tf_body={"sku": "var.sku", "retention_in_days": "var.retention_in_days"},
+        bicep_body={"properties": {"sku": {"name": "sku"}, "retentionInDays": "retentionInDays"}},
+        inputs=("sku",),
+        variables=(Variable("retention_in_days", "number", "Log retention in days", 90),),
+    ),
+    KindSpec(
+        kind="application_insights",
+        terraform="azurerm_application_insights",
+        bicep="Microsoft.Insights/components@2020-02-02",
+        tf_body={
+            "application_type": "var.sku",
+            "workspace_id": "var.log_analytics_workspace_id",
+            "local_authentication_enabled": "false",
+        },
+        bicep_body={
+            "kind": "sku",
+            "properties": {
+                "Application_Type": "sku",
+                "WorkspaceResourceId": "logAnalyticsWorkspaceId",
+                "DisableLocalAuth": "true",
+            },
+        },
+        inputs=("sku", "workspace"),
+        sku_help="Application type",
+        root_sku_help=True,
+    ),
+    KindSpec(
+        kind="redis_cache",
+        terraform="azurerm_redis_cache",
+        bicep="Microsoft.Cache/redis@2024-03-01",
+        tf_body={
+            "capacity": "1",
+            "family": 'var.sku == "Premium" ? "P" : "C"',
+            "sku_name": "var.sku",
+            "minimum_tls_version": '"1.2"',
+            "non_ssl_port_enabled": "false",
+            "public_network_access_enabled": "var.public_network_access_enabled",
+            "redis_configuration": {"active_directory_authentication_enabled": "true"},
+        },
+        bicep_body={
+            "properties": {
+                "sku": {"name": "sku", "family": "sku == 'Premium' ? 'P' : 'C'", "capacity": "1"},
+                "minimumTlsVersion": "'1.2'",
+                "enableNonSslPort": "false",
+                "publicNetworkAccess": "publicNetworkAccess",
+                "redisConfiguration": {"'aad-enabled'": "'true'"},
+            }
+        },
+        inputs=("sku", "public", "diagnostics", "private_endpoint"),
+        logs=True,
+    ),
+    KindSpec(
+        kind="kubernetes_cluster",
+        terraform="azurerm_kubernetes_cluster",
+        bicep="Microsoft.ContainerService/managedClusters@2024-02-01",
+        tf_body={
+            "dns_prefix": "var.name",
+            "sku_tier": '"Standard"',
+            "local_account_disabled": "true",
+            "role_based_access_control_enabled": "true",
+            "azure_policy_enabled": "true",
+            "private_cluster_enabled": "true",
+            "disk_encryption_set_id": "var.disk_encryption_set_id",
+            "default_node_pool": {
+                "name": '"system"',
+                "vm_size": "var.sku",
+                "node_count": "2",
+                "vnet_subnet_id": "var.subnet_id",
+                "only_critical_addons_enabled": "true",
+            },
+            "identity": {"type": '"SystemAssigned"'},
+            "azure_active_directory_role_based_access_control": {"azure_rbac_enabled": "true"},
+            "network_profile": {"network_plugin": '"azure"', "network_policy": '"azure"'},
+            "oms_agent": {"log_analytics_workspace_id": "var.log_analytics_workspace_id"},
+        },
+        bicep_body={
+            "sku": {"name": "'Base'", "tier": "'Standard'"},
+            "identity": {"type": "'SystemAssigned'"},
+            "properties": {
+                "dnsPrefix": "name",
+                "enableRBAC": "true",
+                "disableLocalAccounts": "true",
+                "aadProfile": {"managed": "true", "enableAzureRBAC": "true"},
+                "agentPoolProfiles": [
+                    {
+                        "name": "'system'",
+                        "mode": "'System'",
+                        "count": "2",
+                        "vmSize": "sku",
+                        "vnetSubnetID": "subnetId",
+                        "maxPods": "50",
+                        "osDiskType": "'Ephemeral'",
+                        "enableEncryptionAtHost": "true",
+                    }
+                ],
+                "apiServerAccessProfile": {"enablePrivateCluster": "true"},
+                "diskEncryptionSetID": "diskEncryptionSetId",
+                "networkProfile": {"networkPlugin": "'azure'", "networkPolicy": "'azure'"},
+                "addonProfiles": {
+                    "azurepolicy": {"enabled": "true"},
+                    "omsagent": {
+                        "enabled": "true",
+                        "config": {"logAnalyticsWorkspaceResourceID": "logAnalyticsWorkspaceId"},
+                    },
+                    "azureKeyvaultSecretsProvider": {
+                        "enabled": "true",
+                        "config": {"enableSecretRotation": "'true'"},
+                    },
+                },
+            },
+        },
+        inputs=("sku", "subnet", "diagnostics"),
+        logs=True,
+        variables=(
+            Variable(
+                "disk_encryption_set_id",
+                "string",
+                "Id of the disk encryption set (a customer-managed key) for the nodes' disks",
+            ),
+        ),
+        sku_help="System node pool VM size",
+        # AcrPull and similar go to the kubelet identity that pulls images
+        principal=(
+            "azurerm_kubernetes_cluster.this.kubelet_identity[0].object_id",
+            "main.properties.identityProfile.kubeletidentity.objectId",
+        ),
+        root_sku_help=True,
+    ),
+    KindSpec(
+        kind="linux_virtual_machine",
+        terraform="azurerm_linux_virtual_machine",
+        bicep="Microsoft.Compute/virtualMachines@2024-03-01",
+        tf_body={
+            "size": "var.sku",
+            "admin_username": "var.admin_username",
+            "disable_password_authentication": "true",
+            "network_interface_ids": "[azurerm_network_interface.this.id]",
+            "admin_ssh_key": {
+                "username": "var.admin_username",
+                "public_key": "var.admin_ssh_public_key",
+            },
+            "os_disk": {"caching": '"ReadWrite"', "storage_account_type": '"Premium_LRS"'},
+            "source_image_reference": {
+                "publisher": '"Canonical"',
+                "offer": '"ubuntu-24_04-lts"',
+                "sku": '"server"',
+                "version": '"latest"',
+            },
+            "identity": {"type": '"SystemAssigned"'},
+            "boot_diagnostics": {},
+        },
+        bicep_body={
+            "identity": {"type": "'SystemAssigned'"},
+            "properties": {
+                "hardwareProfile": {"vmSize": "sku"},
+                "osProfile": {
+                    "computerName": "name",
+                    "adminUsername": "adminUsername",
+                    "linuxConfiguration": {
+                        "disablePasswordAuthentication": "true",
+                        "ssh": {
+                            "publicKeys": [
+                                {
+                                    "path": "'/home/${adminUsername}/.ssh/authorized_keys'",
+                                    "keyData": "adminSshPublicKey",
+                                }
+                            ]
+                        },
+                    },
+                    "allowExtensionOperations": "false",
+                },
+                "storageProfile": {
+                    "imageReference": {
+                        "publisher": "'Canonical'",
+                        "offer": "'ubuntu-24_04-lts'",
+                        "sku": "'server'",
+                        "version": "'latest'",
+                    },
+                    "osDisk": {
+                        "createOption": "'FromImage'",
+                        "caching": "'ReadWrite'",
+                        "managedDisk": {"storageAccountType": "'Premium_LRS'"},
+                    },
+                },
+                "networkProfile": {"networkInterfaces": [{"id": "nic.id"}]},
+                "diagnosticsProfile": {"bootDiagnostics": {"enabled": "true"}},
+            },
+        },
+        inputs=("sku", "subnet"),
+        helpers=(
+            Helper(  # its network interface in the workload subnet, no public IP
+                terraform="azurerm_network_interface",
+                bicep_symbol="nic",
+                bicep=f"{_NET}/networkInterfaces@2023-11-01",
+                tf_body={"name": '"nic-${var.name}"', "ip_configuration": _NIC_IP_TF},
+                bicep_body={"name": "'nic-${name}'", "properties": _NIC_IP_BICEP},
+            ),
+        ),
+        variables=(
+            Variable("admin_username", "string", "Admin user name", "azureuser"),
+            Variable(
+                "admin_ssh_public_key",
+                "string",
+                "SSH public key of the admin user",
+                shared="SSH public key for the VMs' admin user",
+            ),
+        ),
+        sku_help="VM size",
+        principal=(  # the identity is in the bodies, where azurerm's docs write it
+            "azurerm_linux_virtual_machine.this.identity[0].principal_id",
+            "main.identity.principalId",
+        ),
+        root_sku_help=True,
+    ),
+    KindSpec(
+        kind="virtual_network",
+        terraform="azurerm_virtual_network",
+        bicep=f"{_NET}/virtualNetworks@2023-11-01",
+        tf_body={"address_space": "[var.sku]"},
+        bicep_body={
+            "properties": {
+                "addressSpace": {"addressPrefixes": ["sku"]},
+                "subnets": [
+                    _bicep_subnet("snet-workload", "workloadSubnetPrefix"),
+                    _bicep_subnet(
+                        "snet-private-endpoints",
+                        "privateEndpointSubnetPrefix",
+                        {"privateEndpointNetworkPolicies": "'Enabled'"},
+                    ),
+                ],
+            }
+        },
+        inputs=("sku", "diagnostics"),
+        logs=True,
+        helpers=(
+            Helper(  # one NSG on both subnets, Azure's default rules: add the flows'
+                terraform="azurerm_network_security_group",
+                bicep_symbol="nsg",
+                bicep=f"{_NET}/networkSecurityGroups@2023-11-01",
+                tf_body={"name": '"nsg-${var.name}"'},
+                bicep_body={"name": "'nsg-${name}'"},
+                tf_after=True,
+            ),
+            # Terraform: the subnets as resources of their own (Bicep: in the network's
+            # properties), each with the NSG
+            _network_subnet("workload", "snet-workload", _WORKLOAD_SUBNET),
+            _network_subnet(
+                "private_endpoints",
+                "snet-private-endpoints",
+                _PE_SUBNET,
+                {"private_endpoint_network_policies": '"Enabled"'},
+            ),
+            replace(_nsg_link("workload"), tf_name="workload", tf_after=True),
+            replace(_nsg_link("private_endpoints"), tf_name="private_endpoints", tf_after=True),
+        ),
+        variables=(
+            Variable(
+                "workload_subnet_prefix",
+                "string",
+                "Prefix of the workload subnet",
+                "10.0.1.0/24",
+                languages=("bicep",),
+                subnet=_WORKLOAD_SUBNET,
+            ),
+            Variable(
+                "private_endpoint_subnet_prefix",
+                "string",
+                "Prefix of the private endpoint subnet",
+                "10.0.2.0/24",
+                languages=("bicep",),
+                subnet=_PE_SUBNET,
+            ),
+        ),
+        outputs=(
+            Output(
+                "workload_subnet_id",
+                "azurerm_subnet.workload.id",
+                "main.properties.subnets[0].id",
+                "Workload subnet id",
+            ),
+            Output(
+                "private_endpoint_subnet_id",
+                "azurerm_subnet.private_endpoints.id",
+                "main.properties.subnets[1].id",
+                "Subnet id for private endpoints",
+            ),
+        ),
+        sku_help="Address space (CIDR)",
+        root_sku_help=True,
+    ),
 ]
 
 #: kind → spec, for every kind described as data.
@@ -1251,13 +1635,6 @@ HAND_VARIABLES: dict[str, tuple[Variable, ...]] = {
             "string",
             "Second region the registry is replicated to (geo-replication, Premium SKU)",
             languages=("terraform",),
-        ),
-    ),
-    "kubernetes_cluster": (
-        Variable(
-            "disk_encryption_set_id",
-            "string",
-            "Id of the disk encryption set (a customer-managed key) for the nodes' disks",
         ),
     ),
 }

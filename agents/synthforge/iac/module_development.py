@@ -300,7 +300,7 @@ def _public_access(
         )
 
 
-_SUBNET_KINDS = {"linux_virtual_machine", "kubernetes_cluster"} | {
+_SUBNET_KINDS = {
     spec.kind for spec in SPECS.values() if {"subnet", "vnet", "pe_subnet"} & set(spec.inputs)
 }
 
@@ -546,7 +546,7 @@ _PUBLIC_ACCESS_KINDS = {
     "redis_cache",
 }
 _PUBLIC_ACCESS_KINDS |= {k for k, spec in SPECS.items() if "public" in spec.inputs}
-_DIAGNOSTIC_KINDS = _PUBLIC_ACCESS_KINDS | {"kubernetes_cluster", "virtual_network"}
+_DIAGNOSTIC_KINDS = set(_PUBLIC_ACCESS_KINDS)
 _DIAGNOSTIC_KINDS = (_DIAGNOSTIC_KINDS - set(SPECS)) | {
     k for k, spec in SPECS.items() if "diagnostics" in spec.inputs
 }

@@ -2,9 +2,11 @@
 
 Layout: a root module (``versions.tf``, ``providers.tf``, ``variables.tf``, ``main.tf``,
 ``outputs.tf``) and one module per resource kind under ``modules/<kind>/`` (``main.tf``,
-``variables.tf``, ``outputs.tf``). Every resource block is written with two-space
-indentation and one attribute per line, so :mod:`agents.synthforge.iac.fixer`
-can edit it as text.
+``variables.tf``, ``outputs.tf``). A module's resources come from its kind's entry in
+:mod:`~agents.synthforge.iac.kinds` (:func:`~agents.synthforge.iac.kinds.tf_main`); the
+kinds not described there yet are templates here (:func:`_resource_bodies`). Every
+resource block is written with two-space indentation and one attribute per line, so
+:mod:`agents.synthforge.iac.fixer` can edit it as text.
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from agents.synthforge.iac.kinds import SPECS, derive, kind_variables, tf_default, tf_main
+from agents.synthforge.iac.kinds import (
+    SPECS,
+    derive,
+    kind_variables,
+    root_sku_help,
+    shared_variables,
+    tf_default,
+    tf_main,
+)
 
 if TYPE_CHECKING:
     from agents.synthforge.iac.kinds import KindSpec
@@ -32,12 +42,6 @@ _KIND_INPUTS: dict[str, tuple[str, ...]] = {
     "postgresql_flexible_server": ("sku", "public", "diagnostics", *_PE),
     "mssql_database": ("sku", "public", "diagnostics", *_PE),
     "container_registry": ("sku", "public", "diagnostics", *_PE),
-    "log_analytics_workspace": ("sku",),
-    "application_insights": ("sku", "workspace"),
-    "virtual_network": ("sku", "diagnostics"),
-    "linux_virtual_machine": ("sku", "subnet"),
-    "kubernetes_cluster": ("sku", "subnet", "diagnostics"),
-    "redis_cache": ("sku", "public", "diagnostics", *_PE),
 }
 
 #: The main resource of each kind: (terraform type, what to diagnose, logs supported).
@@ -50,20 +54,11 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     "postgresql_flexible_server": ("azurerm_postgresql_flexible_server", True),
     "mssql_database": ("azurerm_mssql_server", False),
     "container_registry": ("azurerm_container_registry", True),
-    "log_analytics_workspace": ("azurerm_log_analytics_workspace", False),
-    "application_insights": ("azurerm_application_insights", False),
-    "virtual_network": ("azurerm_virtual_network", True),
-    "linux_virtual_machine": ("azurerm_linux_virtual_machine", False),
-    "kubernetes_cluster": ("azurerm_kubernetes_cluster", True),
-    "redis_cache": ("azurerm_redis_cache", True),
 }
 
 _IDENTITY_OUTPUT = {
     "web_app": "azurerm_linux_web_app.this.identity[0].principal_id",
     "function_app": "azurerm_linux_function_app.this.identity[0].principal_id",
-    "linux_virtual_machine": "azurerm_linux_virtual_machine.this.identity[0].principal_id",
-    # AcrPull and similar go to the kubelet identity that pulls images
-    "kubernetes_cluster": "azurerm_kubernetes_cluster.this.kubelet_identity[0].object_id",
 }
 
 for _spec in SPECS.values():  # the kinds described as data
@@ -71,6 +66,8 @@ for _spec in SPECS.values():  # the kinds described as data
     MAIN_RESOURCE[_spec.kind] = (_spec.terraform, _spec.logs)
     if _spec.identity:
         _IDENTITY_OUTPUT[_spec.kind] = f"{_spec.terraform}.this.identity[0].principal_id"
+    if _spec.principal[0]:
+        _IDENTITY_OUTPUT[_spec.kind] = _spec.principal[0]
 
 
 def q(value: str) -> str:
@@ -358,180 +355,6 @@ resource "azurerm_container_registry" "this" {
   }
 }
 """
-    if kind == "log_analytics_workspace":
-        return """\
-resource "azurerm_log_analytics_workspace" "this" {
-  name                = var.name
-  location            = var.location
-  resource_group_name = var.resource_group_name
-  sku                 = var.sku
-  retention_in_days   = var.retention_in_days
-  tags                = var.tags
-}
-"""
-    if kind == "application_insights":
-        return """\
-resource "azurerm_application_insights" "this" {
-  name                          = var.name
-  location                      = var.location
-  resource_group_name           = var.resource_group_name
-  application_type              = var.sku
-  workspace_id                  = var.log_analytics_workspace_id
-  local_authentication_enabled  = false
-  tags                          = var.tags
-}
-"""
-    if kind == "virtual_network":
-        return """\
-resource "azurerm_virtual_network" "this" {
-  name                = var.name
-  location            = var.location
-  resource_group_name = var.resource_group_name
-  address_space       = [var.sku]
-  tags                = var.tags
-}
-
-resource "azurerm_network_security_group" "this" {
-  name                = "nsg-${var.name}"
-  location            = var.location
-  resource_group_name = var.resource_group_name
-  tags                = var.tags
-}
-
-resource "azurerm_subnet" "workload" {
-  name                 = "snet-workload"
-  resource_group_name  = var.resource_group_name
-  virtual_network_name = azurerm_virtual_network.this.name
-  address_prefixes     = [cidrsubnet(var.sku, 8, 1)]
-}
-
-resource "azurerm_subnet" "private_endpoints" {
-  name                              = "snet-private-endpoints"
-  resource_group_name               = var.resource_group_name
-  virtual_network_name              = azurerm_virtual_network.this.name
-  address_prefixes                  = [cidrsubnet(var.sku, 8, 2)]
-  private_endpoint_network_policies = "Enabled"
-}
-
-resource "azurerm_subnet_network_security_group_association" "workload" {
-  subnet_id                 = azurerm_subnet.workload.id
-  network_security_group_id = azurerm_network_security_group.this.id
-}
-
-resource "azurerm_subnet_network_security_group_association" "private_endpoints" {
-  subnet_id                 = azurerm_subnet.private_endpoints.id
-  network_security_group_id = azurerm_network_security_group.this.id
-}
-"""
-    if kind == "linux_virtual_machine":
-        return """\
-resource "azurerm_network_interface" "this" {
-  name                = "nic-${var.name}"
-  location            = var.location
-  resource_group_name = var.resource_group_name
-  tags                = var.tags
-
-  ip_configuration {
-    name                          = "internal"
-    subnet_id                     = var.subnet_id
-    private_ip_address_allocation = "Dynamic"
-  }
-}
-
-resource "azurerm_linux_virtual_machine" "this" {
-  name                            = var.name
-  location                        = var.location
-  resource_group_name             = var.resource_group_name
-  size                            = var.sku
-  admin_username                  = var.admin_username
-  disable_password_authentication = true
-  network_interface_ids           = [azurerm_network_interface.this.id]
-  tags                            = var.tags
-
-  admin_ssh_key {
-    username   = var.admin_username
-    public_key = var.admin_ssh_public_key
-  }
-
-  os_disk {
-    caching              = "ReadWrite"
-    storage_account_type = "Premium_LRS"
-  }
-
-  source_image_reference {
-    publisher = "Canonical"
-    offer     = "ubuntu-24_04-lts"
-    sku       = "server"
-    version   = "latest"
-  }
-
-  identity {
-    type = "SystemAssigned"
-  }
-
-  boot_diagnostics {}
-}
-"""
-    if kind == "kubernetes_cluster":
-        return """\
-resource "azurerm_kubernetes_cluster" "this" {
-  name                              = var.name
-  location                          = var.location
-  resource_group_name               = var.resource_group_name
-  dns_prefix                        = var.name
-  sku_tier                          = "Standard"
-  local_account_disabled            = true
-  role_based_access_control_enabled = true
-  azure_policy_enabled              = true
-  private_cluster_enabled           = true
-  disk_encryption_set_id            = var.disk_encryption_set_id
-  tags                              = var.tags
-
-  default_node_pool {
-    name                         = "system"
-    vm_size                      = var.sku
-    node_count                   = 2
-    vnet_subnet_id               = var.subnet_id
-    only_critical_addons_enabled = true
-  }
-
-  identity {
-    type = "SystemAssigned"
-  }
-
-  azure_active_directory_role_based_access_control {
-    azure_rbac_enabled = true
-  }
-
-  network_profile {
-    network_plugin = "azure"
-    network_policy = "azure"
-  }
-
-  oms_agent {
-    log_analytics_workspace_id = var.log_analytics_workspace_id
-  }
-}
-"""
-    if kind == "redis_cache":
-        return """\
-resource "azurerm_redis_cache" "this" {
-  name                          = var.name
-  location                      = var.location
-  resource_group_name           = var.resource_group_name
-  capacity                      = 1
-  family                        = var.sku == "Premium" ? "P" : "C"
-  sku_name                      = var.sku
-  minimum_tls_version           = "1.2"
-  non_ssl_port_enabled          = false
-  public_network_access_enabled = var.public_network_access_enabled
-  tags                          = var.tags
-
-  redis_configuration {
-    active_directory_authentication_enabled = true
-  }
-}
-"""
     if kind in SPECS:
         return tf_main(SPECS[kind])
     raise KeyError(kind)
@@ -738,13 +561,6 @@ def module_files(kind: str) -> list[tuple[str, str]]:
                 "Who receives the SQL threat detection alerts (e-mail addresses)",
             ),
         ]
-    if kind == "linux_virtual_machine":
-        variables += [
-            _var("admin_username", "string", "Admin user name", q("azureuser")),
-            _var("admin_ssh_public_key", "string", "SSH public key of the admin user"),
-        ]
-    if kind == "log_analytics_workspace":
-        variables.append(_var("retention_in_days", "number", "Log retention in days", "90"))
     outputs = [
         _output("id", f"{main_type}.this.id", "Resource id"),
         _output("name", f"{main_type}.this.name", "Resource name"),
@@ -753,15 +569,8 @@ def module_files(kind: str) -> list[tuple[str, str]]:
         outputs.append(
             _output("principal_id", _IDENTITY_OUTPUT[kind], "Principal id of its managed identity")
         )
-    if kind == "virtual_network":
-        outputs += [
-            _output("workload_subnet_id", "azurerm_subnet.workload.id", "Workload subnet id"),
-            _output(
-                "private_endpoint_subnet_id",
-                "azurerm_subnet.private_endpoints.id",
-                "Subnet id for private endpoints",
-            ),
-        ]
+    if spec is not None:
+        outputs += [_output(o.name, o.terraform, o.description) for o in spec.outputs]
     return [
         ("main.tf", main),
         ("variables.tf", "\n\n".join(variables) + "\n"),
@@ -776,11 +585,7 @@ _SQL_ZONES = (
 
 _SKU_HELP = {
     "storage_account": "Replication type (LRS, ZRS, GRS, GZRS, ...)",
-    "virtual_network": "Address space (CIDR)",
-    "application_insights": "Application type",
     "cosmosdb_account": "Offer type",
-    "linux_virtual_machine": "VM size",
-    "kubernetes_cluster": "System node pool VM size",
 }
 
 
@@ -823,15 +628,16 @@ def _module_call(plan: Plan, inst: Instance) -> str:
         ]
     if "subnet" in inputs and plan.network is not None:
         args.append(("subnet_id", f"module.{plan.network.symbol}.workload_subnet_id"))
-    if inst.kind == "linux_virtual_machine":
-        args.append(("admin_ssh_public_key", "var.admin_ssh_public_key"))
+    args += [(v.name, f"var.{v.name}") for v in kind_variables(inst.kind, "terraform") if v.shared]
     if inst.kind == "mssql_database":
         args.append(("alert_email_addresses", "var.sql_alert_email_addresses"))
     if "cmk" in inputs:
         args += [(name, f"var.{name}") for name, _, _ in CMK_VARIABLES]
     if spec is not None:
         args += _spec_args(plan, inst, spec)
-    required = [v for v in kind_variables(inst.kind, "terraform") if v.default is None]
+    required = [
+        v for v in kind_variables(inst.kind, "terraform") if v.default is None and not v.shared
+    ]
     args += [(v.name, f"var.{inst.symbol}_{v.name}") for v in required]
     width = max(len(k) for k, _ in args)
     body = "\n".join(f"  {k.ljust(width)} = {v}" for k, v in args)
@@ -926,10 +732,8 @@ def render(plan: Plan) -> list[tuple[str, str]]:
         _var("resource_group_name", "string", "Resource group", q(plan.resource_group)),
         _var("tags", "map(string)", "Tags for every resource", f"{{ source = {q(plan.source)} }}"),
     ]
-    if any(i.kind == "linux_virtual_machine" for i in plan.instances):
-        variables.append(
-            _var("admin_ssh_public_key", "string", "SSH public key for the VMs' admin user")
-        )
+    for shared in shared_variables(plan, "terraform"):  # one for every instance
+        variables.append(_var(shared.name, shared.type, shared.shared))
     if any("cmk" in _KIND_INPUTS[i.kind] for i in plan.instances):
         variables += [_var(*v) for v in CMK_VARIABLES]
     if any(i.kind == "mssql_database" for i in plan.instances):
@@ -954,12 +758,12 @@ def render(plan: Plan) -> list[tuple[str, str]]:
                 _var(
                     f"{inst.symbol}_sku",
                     "string",
-                    f"{_SKU_HELP.get(inst.kind, 'SKU')} of {inst.resource.name}",
+                    f"{root_sku_help(inst.kind, _SKU_HELP)} of {inst.resource.name}",
                     q(inst.sku_default),
                 )
             )
         for extra in kind_variables(inst.kind, "terraform"):
-            if extra.default is None:  # required: the user gives it
+            if extra.default is None and not extra.shared:  # required: the user gives it
                 variables.append(
                     _var(
                         f"{inst.symbol}_{extra.name}",
