@@ -98,3 +98,18 @@ def spec_stub(tmp_path: Path) -> Iterator[GitHubStub]:
     spec = Spec(require_corpus("github-rest") / "operations.json")
     with GitHubStub(spec, record=tmp_path / "requests.jsonl") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def terraform_bin() -> str:
+    """The ``terraform`` on PATH; the test skips without one, unless
+    ``FORGEFLOW_REQUIRE_TERRAFORM=1`` (set by ``.ci/run``) makes that a failure."""
+    import shutil
+
+    found = shutil.which("terraform")
+    if found is None:
+        reason = "terraform is not on PATH (terraform fmt -check needs it)"
+        if os.environ.get("FORGEFLOW_REQUIRE_TERRAFORM") == "1":
+            pytest.fail(reason + "; FORGEFLOW_REQUIRE_TERRAFORM=1 makes this a failure")
+        pytest.skip(reason)
+    return found

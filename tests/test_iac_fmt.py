@@ -7,8 +7,6 @@ no network). Where it is absent the tests skip with the reason, unless
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,17 +19,6 @@ from agents.synthforge.iac.hcl_format import format_hcl
 from agents.synthforge.iac.module_development import generate
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def terraform_bin() -> str:
-    found = shutil.which("terraform")
-    if found is None:
-        reason = "terraform is not on PATH (terraform fmt -check needs it)"
-        if os.environ.get("FORGEFLOW_REQUIRE_TERRAFORM") == "1":
-            pytest.fail(reason + "; FORGEFLOW_REQUIRE_TERRAFORM=1 makes this a failure")
-        pytest.skip(reason)
-    return found
 
 
 def write(folder: Path, files: list[tuple[str, str]]) -> int:

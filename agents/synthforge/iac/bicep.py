@@ -51,6 +51,8 @@ _PE_KINDS = {
     "container_registry",
 }
 _DIAG_KINDS = set(_PE_KINDS)
+#: Kinds whose public network access the flow analysis decides (param publicNetworkAccess).
+_PUBLIC_KINDS = set(_PE_KINDS)
 _WORKSPACE_KINDS = set(_DIAG_KINDS)
 _SUBNET_KINDS: set[str] = set()
 _NO_SKU: set[str] = set()
@@ -65,6 +67,8 @@ for _spec in SPECS.values():  # the kinds described as data
     MAIN_RESOURCE[_spec.kind] = (_spec.bicep, _spec.logs)
     if "private_endpoint" in _spec.inputs:
         _PE_KINDS.add(_spec.kind)
+    if {"private_endpoint", "public"} & set(_spec.inputs):
+        _PUBLIC_KINDS.add(_spec.kind)
     if "diagnostics" in _spec.inputs:
         _DIAG_KINDS.add(_spec.kind)
     if {"diagnostics", "workspace"} & set(_spec.inputs):
@@ -580,12 +584,15 @@ def module_file(kind: str, *, public: bool = True) -> str:
         params.append(f"@description({s(help_)}){only}\nparam sku string")
     if spec is not None:
         params += _spec_params(spec)
-    if kind in _PE_KINDS:
-        params += [
+    if kind in _PUBLIC_KINDS:
+        params.append(
             "@description('Public network access; Disabled unless a flow from the internet "
             "needs it')\n"
             "@allowed([\n  'Enabled'\n  'Disabled'\n])\n"
-            "param publicNetworkAccess string = 'Disabled'",
+            "param publicNetworkAccess string = 'Disabled'"
+        )
+    if kind in _PE_KINDS:
+        params += [
             "@description('Subnet for a private endpoint (empty: none)')\n"
             "param privateEndpointSubnetId string = ''",
             "@description('Private link sub-resource')\nparam privateEndpointGroupId string = ''",
@@ -718,8 +725,9 @@ def _module(plan: Plan, inst: Instance) -> str:
     ]
     if inst.kind not in _NO_SKU:
         params.append(("sku", f"{sym}Sku"))
-    if inst.kind in _PE_KINDS:
+    if inst.kind in _PUBLIC_KINDS:
         params.append(("publicNetworkAccess", s("Enabled" if inst.public_access else "Disabled")))
+    if inst.kind in _PE_KINDS:
         pe = inst.private_endpoint
         if pe is not None and plan.network is not None:
             zone = plan.dns_zones.index(pe.private_dns_zone) + 1

@@ -243,12 +243,11 @@ NOT_FIXED: dict[str, str] = {
         "local authentication is off (local_authentication_enabled = false); checkov reads "
         "only local_authentication_disabled, deprecated in azurerm 4.x"
     ),
-    "CKV_AZURE_107": "VNet injection of API Management needs a Developer or Premium SKU and "
-    "a subnet with its NSG rules designed for it; decide per instance",
     "CKV_AZURE_174": "API Management cannot be created with public network access disabled "
     "(Azure accepts that only on an existing instance) and the modules set it on creation; "
-    "where no flow from the internet reaches it, disable it after the first deployment, "
-    "once its callers reach it over a private endpoint or VNet injection",
+    "no flow from the internet reaches this one, so its gateway is in Internal mode (reached "
+    "from the network only): disable public access to its management plane after the first "
+    "deployment",
     "CKV_AZURE_152": "client certificates would be required from every API caller; decide per API",
     "CKV_AZURE_173": "API Management's front- and back-end TLS settings are per-API decisions",
     "CKV_AZURE_186": _CMK_BICEP,

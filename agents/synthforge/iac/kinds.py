@@ -352,8 +352,77 @@ _BASTION_RULES = (
 )
 
 
-def _nsg(rules: tuple[tuple[str, int, str, str, str, str, tuple[str, ...]], ...]) -> Helper:
-    """A network security group with ``rules`` (every one an Allow)."""
+@dataclass(frozen=True)
+class Expr:
+    """A value that is an expression, one per language (not a literal string)."""
+
+    terraform: str
+    bicep: str
+
+
+def _literal(value: str | Expr, language: str) -> str:
+    if isinstance(value, Expr):
+        return value.terraform if language == "terraform" else value.bicep
+    return f'"{value}"' if language == "terraform" else f"'{value}'"
+
+
+NsgRule = tuple[str, int, str, str, str | Expr, str, tuple[str, ...]]
+
+
+#: The rules API Management in a virtual network requires of its subnet's network security
+#: group (Microsoft Learn, "Virtual network configuration reference: API Management"):
+#: the management endpoint, Azure's load balancer, and the Azure services it depends on.
+#: Callers reach the gateway on 443: from the internet in External mode (a flow from
+#: the internet reaches it), else only from the virtual network (Internal mode).
+_APIM_RULES: tuple[NsgRule, ...] = (
+    (
+        "AllowClientHttpsInbound",
+        100,
+        "Inbound",
+        "Tcp",
+        Expr(
+            'var.public_network_access_enabled ? "Internet" : "VirtualNetwork"',
+            "publicNetworkAccess == 'Enabled' ? 'Internet' : 'VirtualNetwork'",
+        ),
+        "VirtualNetwork",
+        ("443",),
+    ),
+    (
+        "AllowApiManagementInbound",
+        110,
+        "Inbound",
+        "Tcp",
+        "ApiManagement",
+        "VirtualNetwork",
+        ("3443",),
+    ),
+    (
+        "AllowAzureLoadBalancerInbound",
+        120,
+        "Inbound",
+        "Tcp",
+        "AzureLoadBalancer",
+        "VirtualNetwork",
+        ("6390",),
+    ),
+    ("AllowStorageOutbound", 100, "Outbound", "Tcp", "VirtualNetwork", "Storage", ("443",)),
+    ("AllowSqlOutbound", 110, "Outbound", "Tcp", "VirtualNetwork", "Sql", ("1433",)),
+    ("AllowKeyVaultOutbound", 120, "Outbound", "Tcp", "VirtualNetwork", "AzureKeyVault", ("443",)),
+    (
+        "AllowAzureMonitorOutbound",
+        130,
+        "Outbound",
+        "Tcp",
+        "VirtualNetwork",
+        "AzureMonitor",
+        ("1886", "443"),
+    ),
+)
+
+
+def _nsg(rules: tuple[NsgRule, ...]) -> Helper:
+    """A network security group with ``rules`` (every one an Allow; a source may be an
+    :class:`Expr`, e.g. chosen by an input)."""
     tf_rules, bicep_rules = [], []
     for name, priority, direction, protocol, source, target, ports in rules:
         tf_rules.append(
@@ -365,7 +434,7 @@ def _nsg(rules: tuple[tuple[str, int, str, str, str, str, tuple[str, ...]], ...]
                 "protocol": f'"{protocol}"',
                 "source_port_range": '"*"',
                 "destination_port_ranges": "[" + ", ".join(f'"{p}"' for p in ports) + "]",
-                "source_address_prefix": f'"{source}"',
+                "source_address_prefix": _literal(source, "terraform"),
                 "destination_address_prefix": f'"{target}"',
             }
         )
@@ -379,7 +448,7 @@ def _nsg(rules: tuple[tuple[str, int, str, str, str, str, tuple[str, ...]], ...]
                     "protocol": f"'{protocol}'",
                     "sourcePortRange": "'*'",
                     "destinationPortRanges": [f"'{p}'" for p in ports],
-                    "sourceAddressPrefix": f"'{source}'",
+                    "sourceAddressPrefix": _literal(source, "bicep"),
                     "destinationAddressPrefix": f"'{target}'",
                 },
             }
@@ -1140,6 +1209,8 @@ _SPECS: list[KindSpec] = [
             "publisher_email": "var.publisher_email",
             "sku_name": "var.sku",
             "min_api_version": '"2021-08-01"',
+            "virtual_network_type": 'var.public_network_access_enabled ? "External" : "Internal"',
+            "virtual_network_configuration": {"subnet_id": "azurerm_subnet.own.id"},
         },
         bicep_body={
             "sku": {"name": "split(sku, '_')[0]", "capacity": "int(split(sku, '_')[1])"},
@@ -1147,16 +1218,27 @@ _SPECS: list[KindSpec] = [
                 "publisherName": "publisherName",
                 "publisherEmail": "publisherEmail",
                 "apiVersionConstraint": {"minApiVersion": "'2021-08-01'"},
+                "virtualNetworkType": "publicNetworkAccess == 'Enabled' ? 'External' : 'Internal'",
+                "virtualNetworkConfiguration": {"subnetResourceId": "subnet.id"},
             },
         },
-        inputs=("sku", "diagnostics"),
+        inputs=("sku", "public", "vnet", "diagnostics"),
         logs=True,
         identity=True,
+        helpers=(_nsg(_APIM_RULES), _own_subnet("snet-apim", nsg=True), _nsg_link("own")),
+        bicep_existing=_VNET_EXISTING,
         variables=(
             Variable("publisher_name", "string", "Organisation that publishes the APIs"),
             Variable("publisher_email", "string", "Address for the API publisher's mail"),
         ),
-        sku_help="SKU and capacity (Developer_1, Premium_1, ...)",
+        subnet_newbits=10,
+        subnet_netnum=1008,
+        sku_help="SKU and capacity (Developer_1 or Premium_1, ...: the tiers that join a "
+        "virtual network)",
+        note="in its own subnet of the network with the NSG rules API Management requires: "
+        "External mode (gateway on the internet) where a flow from the internet reaches "
+        "it, else Internal (reached from the network only); Azure accepts public network "
+        "access disabled only on an existing instance",
     ),
     KindSpec(
         kind="container_app_environment",

@@ -245,7 +245,8 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
     _address_spaces(plan, analysis.network.vnets if analysis.network is not None else [])
     _hub_prefixes(plan)
     for inst in plan.instances:
-        unreachable = not inst.public_access and inst.private_endpoint is None
+        in_network = inst.kind in SPECS and "vnet" in SPECS[inst.kind].inputs  # own subnet
+        unreachable = not inst.public_access and inst.private_endpoint is None and not in_network
         said = any(w.startswith(f"{inst.resource.name!r}: reached over") for w in plan.warnings)
         if inst.kind in _PUBLIC_ACCESS_KINDS and unreachable and not said:
             plan.warnings.append(
