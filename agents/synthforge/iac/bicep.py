@@ -13,9 +13,9 @@ from agents.synthforge.iac.kinds import (
     SPECS,
     Variable,
     bicep_default,
+    bicep_helpers,
     bicep_main,
     bicep_type,
-    derive,
     kind_variables,
 )
 
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 
 #: kind → (ARM type@apiVersion of the main resource, diagnostic logs supported)
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
-    "web_app": ("Microsoft.Web/sites@2023-12-01", True),
-    "function_app": ("Microsoft.Web/sites@2023-12-01", True),
     "storage_account": ("Microsoft.Storage/storageAccounts@2023-05-01", False),
     "key_vault": ("Microsoft.KeyVault/vaults@2023-07-01", True),
     "cosmosdb_account": ("Microsoft.DocumentDB/databaseAccounts@2024-05-15", True),
@@ -42,8 +40,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
 }
 
 _PE_KINDS = {
-    "web_app",
-    "function_app",
     "storage_account",
     "key_vault",
     "cosmosdb_account",
@@ -59,8 +55,6 @@ _NO_SKU: set[str] = set()
 #: Kinds encrypted with the customer-managed key (the Terraform modules' ``cmk`` input).
 _CMK_KINDS = {"storage_account", "cosmosdb_account"}
 _IDENTITY_OUTPUT = {
-    "web_app": "main.identity.principalId",
-    "function_app": "main.identity.principalId",
     "linux_virtual_machine": "main.identity.principalId",
     "kubernetes_cluster": "main.properties.identityProfile.kubeletidentity.objectId",
 }
@@ -88,70 +82,7 @@ def s(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-#: How the function app module differs from the web app's: its kind, and the runtime's
-#: storage reached with the managed identity (AzureWebJobsStorage__accountName).
-_FUNCTION_APP_EDITS = (
-    ("  kind: 'app,linux'\n", "  kind: 'functionapp,linux'\n"),
-    (
-        "      http20Enabled: true\n",
-        "      http20Enabled: true\n"
-        "      appSettings: [\n"
-        "        {\n"
-        "          name: 'AzureWebJobsStorage__accountName'\n"
-        "          value: runtimeStorageAccountName\n"
-        "        }\n"
-        "        {\n"
-        "          name: 'FUNCTIONS_EXTENSION_VERSION'\n"
-        "          value: '~4'\n"
-        "        }\n"
-        "      ]\n",
-    ),
-)
-
-
 def _bodies(kind: str) -> str:  # noqa: C901 - one template per kind
-    if kind == "function_app":  # the web app's template, as a function app on its plan
-        return derive(_bodies("web_app"), _FUNCTION_APP_EDITS)
-    if kind == "web_app":
-        return """\
-resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
-  name: 'asp-${name}'
-  location: location
-  tags: tags
-  kind: 'linux'
-  sku: {
-    name: sku
-  }
-  properties: {
-    reserved: true
-  }
-}
-
-// App Service authentication is in the Terraform module (auth_settings_v2) only: its
-// resource here, Microsoft.Web/sites/config 'authsettingsV2', is not among the Bicep
-// type definitions these modules are checked against; add it, or sign callers in.
-resource main 'Microsoft.Web/sites@2023-12-01' = {
-  name: name
-  location: location
-  tags: tags
-  kind: 'app,linux'
-  identity: {
-    type: 'SystemAssigned'
-  }
-  properties: {
-    serverFarmId: plan.id
-    httpsOnly: true
-    publicNetworkAccess: publicNetworkAccess
-    clientCertEnabled: true
-    clientCertMode: clientCertificateMode
-    siteConfig: {
-      minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-      http20Enabled: true
-    }
-  }
-}
-"""
     if kind == "storage_account":
         return """\
 resource main 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -806,7 +737,7 @@ def module_file(kind: str, *, public: bool = True) -> str:
         "@description('Tags for every resource')\nparam tags object = {}",
     ]
     if kind not in _NO_SKU:
-        help_ = spec.sku_help if spec is not None else _SKU_HELP.get(kind, "SKU")
+        help_ = _SKU_HELP.get(kind, spec.sku_help if spec is not None else "SKU")
         allowed = "".join(f"\n  {s(v)}" for v in ALLOWED_SKUS.get(kind, ()))
         only = f"\n@allowed([{allowed}\n])" if allowed else ""
         params.append(f"@description({s(help_)}){only}\nparam sku string")
@@ -877,6 +808,8 @@ def module_file(kind: str, *, public: bool = True) -> str:
         text += "\n" + _PRIVATE_ENDPOINT
     if kind in _DIAG_KINDS:
         text += "\n" + _diagnostics(logs)
+    if spec is not None:
+        text += "".join("\n" + part for part in bicep_helpers(spec, "last"))
     outputs = ["output id string = main.id", "output name string = main.name"]
     if kind in _IDENTITY_OUTPUT:
         outputs.append(f"output principalId string = {_IDENTITY_OUTPUT[kind]}")
@@ -933,7 +866,7 @@ def _spec_params(spec: KindSpec) -> list[str]:
             "@description('Id of the resource it belongs to')\nparam parentId string",
             "@description('Name of the resource it belongs to')\nparam parentName string",
         ]
-    return params + _variable_params(spec.variables)
+    return params + _variable_params(kind_variables(spec.kind, "bicep"))
 
 
 def _variable_params(variables: tuple[Variable, ...]) -> list[str]:

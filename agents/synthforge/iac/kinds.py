@@ -25,7 +25,7 @@ creates and grants use of that key).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 Tree = dict[str, Any]
@@ -44,6 +44,10 @@ class Variable:
     description: str
     default: str | int | bool | None = None
     languages: tuple[str, ...] = ("terraform", "bicep")  # the modules that take it
+    allowed: tuple[str, ...] = ()  # the only values it takes (Bicep: @allowed)
+    #: What the root module passes for an instance with public network access (None:
+    #: nothing, the default stands).
+    if_public: str | int | bool | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,11 @@ class Helper:
     tf_name: str = "this"
     bicep_parent: str | None = None  # Bicep symbol of an existing parent resource
     named: bool = True  # takes a name (an association does not)
+    comment: str = ""  # said above it (lines apart by "\n"), in both languages
+    #: Where it stands: "before" the main resource, "after" it, or "last", after the
+    #: private endpoint and the diagnostic setting. An empty ``terraform``: Bicep only.
+    place: str = "before"
+    block: str = "resource"  # "data": a Terraform data source
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,8 @@ class KindSpec:
     bicep_existing: tuple[tuple[str, str, str], ...] = ()  # (symbol, type@ver, name expr)
     sku_help: str = "SKU"
     note: str = ""  # said in the module's comment and the output's warnings
+    bicep_comment: str = ""  # said above the main resource in Bicep (lines apart by "\n")
+    bicep_sku_prefix: str = ""  # before the plan's SKU in Bicep (Standard_ + GRS)
 
     @property
     def arm_type(self) -> str:
@@ -111,9 +122,17 @@ def hcl_body(tree: Tree, indent: str = "  ") -> list[str]:
     return lines
 
 
-def hcl_resource(type_: str, name: str, tree: Tree) -> str:
-    """``resource "type_" "name" { ... }`` (aligned by :func:`format_hcl` later)."""
-    return "\n".join([f'resource "{type_}" "{name}" {{', *hcl_body(tree), "}"]) + "\n"
+def hcl_resource(type_: str, name: str, tree: Tree, *, block: str = "resource") -> str:
+    """``resource "type_" "name" { ... }`` (aligned by :func:`format_hcl` later); ``block``
+    ``data`` for a data source. An empty body is ``{}``."""
+    if not tree:
+        return f'{block} "{type_}" "{name}" {{}}\n'
+    return "\n".join([f'{block} "{type_}" "{name}" {{', *hcl_body(tree), "}"]) + "\n"
+
+
+def comment_lines(prefix: str, text: str) -> str:
+    """``text`` as comment lines (``#`` or ``//``), one per line of it; empty: none."""
+    return "".join(f"{prefix} {line}\n" for line in text.split("\n")) if text else ""
 
 
 def bicep_value(value: Any, indent: str) -> str:
@@ -148,12 +167,14 @@ def tf_common(spec: KindSpec | Helper, *, main: bool = True) -> Tree:
     tree.update({k: v for k, v in spec.tf_body.items() if isinstance(v, str)})
     if "tags" in spec.tf_common:
         tree["tags"] = "var.tags"
-    if isinstance(spec, KindSpec) and spec.identity and "cmk" in spec.inputs:
+    cmk = isinstance(spec, KindSpec) and "cmk" in spec.inputs
+    own = isinstance(spec, KindSpec) and spec.identity and "identity" not in spec.tf_body
+    if own and cmk:
         tree["identity"] = {  # the user-assigned one reads the customer-managed key
             "type": '"SystemAssigned, UserAssigned"',
             "identity_ids": "[azurerm_user_assigned_identity.cmk.id]",
         }
-    elif isinstance(spec, KindSpec) and spec.identity:
+    elif own:
         tree["identity"] = {"type": '"SystemAssigned"'}
     tree.update({k: v for k, v in spec.tf_body.items() if not isinstance(v, str)})
     return tree
@@ -165,46 +186,63 @@ def bicep_common(spec: KindSpec | Helper, *, main: bool = True) -> Tree:
         tree["location"] = "location"
     if spec.located or "location" in spec.bicep_body:  # child resources take no tags
         tree["tags"] = "tags"
-    if isinstance(spec, KindSpec) and spec.identity and "cmk" in spec.inputs:
+    # an identity or dependsOn the body names itself stands where the body puts it
+    cmk = isinstance(spec, KindSpec) and "cmk" in spec.inputs
+    own = isinstance(spec, KindSpec) and spec.identity and "identity" not in spec.bicep_body
+    if own and cmk:
         tree["identity"] = {
             "type": "'SystemAssigned, UserAssigned'",
             "userAssignedIdentities": {"'${cmkIdentity.id}'": "{}"},
         }
-    elif isinstance(spec, KindSpec) and spec.identity:
+    elif own:
         tree["identity"] = {"type": "'SystemAssigned'"}
-    if isinstance(spec, KindSpec) and "cmk" in spec.inputs:
+    if cmk and "dependsOn" not in spec.bicep_body:
         tree["dependsOn"] = ["keyAccess"]  # use of the key granted first
     tree.update(spec.bicep_body)
     return tree
 
 
+def tf_helpers(spec: KindSpec, place: str) -> list[str]:
+    """The HCL of the module's Terraform helpers at ``place``, each after its comment."""
+    return [
+        comment_lines("#", h.comment)
+        + hcl_resource(h.terraform, h.tf_name, tf_common(h, main=False), block=h.block)
+        for h in spec.helpers
+        if h.terraform and h.place == place
+    ]
+
+
 def tf_main(spec: KindSpec) -> str:
-    """The module's resources in HCL: helpers, then the main resource ``this``."""
-    parts = [hcl_resource(h.terraform, h.tf_name, tf_common(h, main=False)) for h in spec.helpers]
+    """The module's resources in HCL: helpers, the main resource ``this``, helpers after
+    it (those ``last`` are the caller's, after the private endpoint and diagnostics)."""
+    parts = tf_helpers(spec, "before")
     parts.append(hcl_resource(spec.terraform, "this", tf_common(spec)))
-    return "\n".join(parts)
+    return "\n".join(parts + tf_helpers(spec, "after"))
+
+
+def bicep_helpers(spec: KindSpec, place: str) -> list[str]:
+    """The Bicep of the module's Bicep helpers at ``place``, each after its comment."""
+    return [
+        comment_lines("//", h.comment)
+        + bicep_resource(
+            h.bicep_symbol, h.bicep, bicep_common(h, main=False), parent=h.bicep_parent
+        )
+        for h in spec.helpers
+        if h.bicep and h.place == place
+    ]
 
 
 def bicep_main(spec: KindSpec) -> str:
-    """The module's resources in Bicep: existing parents, helpers, the main ``main``."""
+    """The module's resources in Bicep: existing parents, helpers, the main ``main``,
+    helpers after it (those ``last`` are the caller's)."""
     parts = [
         f"resource {sym} '{type_at}' existing = {{\n  name: {name}\n}}\n"
         for sym, type_at, name in spec.bicep_existing
     ]
-    for h in (h for h in spec.helpers if h.bicep):
-        tree = bicep_common(h, main=False)
-        parts.append(bicep_resource(h.bicep_symbol, h.bicep, tree, parent=h.bicep_parent))
-    parts.append(bicep_resource("main", spec.bicep, bicep_common(spec)))
-    return "\n".join(parts)
-
-
-def derive(text: str, edits: tuple[tuple[str, str], ...]) -> str:
-    """``text`` with each (old, new) of ``edits`` replaced: a template derived from another."""
-    for old, new in edits:
-        if old not in text:
-            raise ValueError(f"derive: {old!r} is not in the template")
-        text = text.replace(old, new)
-    return text
+    parts += bicep_helpers(spec, "before")
+    main = bicep_resource("main", spec.bicep, bicep_common(spec))
+    parts.append(comment_lines("//", spec.bicep_comment) + main)
+    return "\n".join(parts + bicep_helpers(spec, "after"))
 
 
 def tf_default(value: str | int | bool) -> str:
@@ -441,7 +479,156 @@ def _storage_child(
     )
 
 
+# --- original kinds: data and apps
+#: Microsoft Entra's tenant of the deploying principal (Terraform's azurerm_client_config).
+_CLIENT_CONFIG = Helper(
+    terraform="azurerm_client_config",
+    bicep_symbol="",
+    bicep="",
+    tf_body={},
+    bicep_body={},
+    located=False,
+    tf_common=(),
+    tf_name="current",
+    named=False,
+    block="data",
+)
+_WEB_APP = KindSpec(
+    kind="web_app",
+    terraform="azurerm_linux_web_app",
+    bicep="Microsoft.Web/sites@2023-12-01",
+    tf_body={
+        "service_plan_id": "azurerm_service_plan.this.id",
+        "https_only": "true",
+        "public_network_access_enabled": "var.public_network_access_enabled",
+        "ftp_publish_basic_authentication_enabled": "false",
+        "webdeploy_publish_basic_authentication_enabled": "false",
+        "client_certificate_enabled": "true",
+        "client_certificate_mode": "var.client_certificate_mode",
+        "site_config": {
+            "minimum_tls_version": '"1.2"',
+            "ftps_state": '"Disabled"',
+            "http2_enabled": "true",
+        },
+        "auth_settings_v2": {
+            "auth_enabled": "true",
+            "require_authentication": "true",
+            "unauthenticated_action": "var.unauthenticated_action",
+            "default_provider": '"azureactivedirectory"',
+            "active_directory_v2": {
+                "client_id": "var.auth_client_id",
+                "tenant_auth_endpoint": '"https://login.microsoftonline.com/'
+                '${data.azurerm_client_config.current.tenant_id}/v2.0"',
+            },
+            "login": {"token_store_enabled": "false"},
+        },
+    },
+    bicep_body={
+        "kind": "'app,linux'",
+        "identity": {"type": "'SystemAssigned'"},
+        "properties": {
+            "serverFarmId": "plan.id",
+            "httpsOnly": "true",
+            "publicNetworkAccess": "publicNetworkAccess",
+            "clientCertEnabled": "true",
+            "clientCertMode": "clientCertificateMode",
+            "siteConfig": {
+                "minTlsVersion": "'1.2'",
+                "ftpsState": "'Disabled'",
+                "http20Enabled": "true",
+            },
+        },
+    },
+    inputs=("sku", "public", "diagnostics", "private_endpoint"),
+    logs=True,
+    identity=True,
+    variables=(
+        Variable(
+            "auth_client_id",
+            "string",
+            "Application (client) id of the Microsoft Entra app registration that signs "
+            "callers in (App Service authentication)",
+            languages=("terraform",),
+        ),
+        Variable(
+            "unauthenticated_action",
+            "string",
+            "What a caller without a valid token gets: Return401 (APIs, functions) or "
+            "RedirectToLoginPage (browser apps)",
+            "Return401",
+            languages=("terraform",),
+        ),
+        Variable(
+            "client_certificate_mode",
+            "string",
+            "Incoming client certificates: Required, Optional or OptionalInteractiveUser",
+            "Required",
+        ),
+    ),
+    helpers=(
+        Helper(  # the app's Linux App Service plan, of the module's SKU
+            terraform="azurerm_service_plan",
+            bicep_symbol="plan",
+            bicep="Microsoft.Web/serverfarms@2023-12-01",
+            tf_body={"name": '"asp-${var.name}"', "os_type": '"Linux"', "sku_name": "var.sku"},
+            bicep_body={
+                "name": "'asp-${name}'",
+                "kind": "'linux'",
+                "sku": {"name": "sku"},
+                "properties": {"reserved": "true"},
+            },
+        ),
+        replace(_CLIENT_CONFIG, place="after"),
+    ),
+    bicep_comment="App Service authentication is in the Terraform module (auth_settings_v2) "
+    "only: its\nresource here, Microsoft.Web/sites/config 'authsettingsV2', is not among "
+    "the Bicep\ntype definitions these modules are checked against; add it, or sign "
+    "callers in.",
+)
+
+
+def _function_app(web: KindSpec) -> KindSpec:
+    """The web app's module as a function app on its plan: the runtime's storage reached
+    with the managed identity (AzureWebJobsStorage__accountName)."""
+    tf: Tree = {}
+    for key, value in web.tf_body.items():
+        tf[key] = value
+        if key == "client_certificate_mode":
+            tf["storage_account_name"] = "var.runtime_storage_account_name"
+            tf["storage_uses_managed_identity"] = "true"
+    props = web.bicep_body["properties"]
+    site = {
+        **props["siteConfig"],
+        "appSettings": [
+            {"name": "'AzureWebJobsStorage__accountName'", "value": "runtimeStorageAccountName"},
+            {"name": "'FUNCTIONS_EXTENSION_VERSION'", "value": "'~4'"},
+        ],
+    }
+    runtime = Variable(
+        "runtime_storage_account_name",
+        "string",
+        "Storage account the Functions runtime uses (AzureWebJobsStorage, reached with "
+        "the app's managed identity, which needs Storage Blob Data Owner on it)",
+    )
+    return replace(
+        web,
+        kind="function_app",
+        terraform="azurerm_linux_function_app",
+        tf_body=tf,
+        bicep_body={
+            **web.bicep_body,
+            "kind": "'functionapp,linux'",
+            "properties": {**props, "siteConfig": site},
+        },
+        variables=(*web.variables, runtime),
+    )
+
+
+_DATA_AND_APPS: tuple[KindSpec, ...] = (_WEB_APP, _function_app(_WEB_APP))
+
+
 _SPECS: list[KindSpec] = [
+    *_DATA_AND_APPS,
     KindSpec(
         kind="resource_group",
         terraform="azurerm_resource_group",
@@ -1190,37 +1377,6 @@ SPECS: dict[str, KindSpec] = {spec.kind: spec for spec in _SPECS}
 #: The own variables of the hand-written kinds (the data kinds' are in their spec). A
 #: secure setting that needs a value only a person can give is a required one.
 HAND_VARIABLES: dict[str, tuple[Variable, ...]] = {
-    "web_app": (
-        Variable(
-            "auth_client_id",
-            "string",
-            "Application (client) id of the Microsoft Entra app registration that signs "
-            "callers in (App Service authentication)",
-            languages=("terraform",),
-        ),
-        Variable(
-            "unauthenticated_action",
-            "string",
-            "What a caller without a valid token gets: Return401 (APIs, functions) or "
-            "RedirectToLoginPage (browser apps)",
-            "Return401",
-            languages=("terraform",),
-        ),
-        Variable(
-            "client_certificate_mode",
-            "string",
-            "Incoming client certificates: Required, Optional or OptionalInteractiveUser",
-            "Required",
-        ),
-    ),
-    "function_app": (
-        Variable(
-            "runtime_storage_account_name",
-            "string",
-            "Storage account the Functions runtime uses (AzureWebJobsStorage, reached with "
-            "the app's managed identity, which needs Storage Blob Data Owner on it)",
-        ),
-    ),
     "container_registry": (
         Variable(
             "georeplication_location",
@@ -1237,9 +1393,6 @@ HAND_VARIABLES: dict[str, tuple[Variable, ...]] = {
         ),
     ),
 }
-
-
-HAND_VARIABLES["function_app"] = HAND_VARIABLES["web_app"] + HAND_VARIABLES["function_app"]
 
 
 def kind_variables(kind: str, language: str) -> tuple[Variable, ...]:

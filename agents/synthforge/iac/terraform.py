@@ -12,7 +12,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from agents.synthforge.iac.kinds import SPECS, derive, kind_variables, tf_default, tf_main
+from agents.synthforge.iac.kinds import (
+    SPECS,
+    kind_variables,
+    tf_default,
+    tf_helpers,
+    tf_main,
+)
 
 if TYPE_CHECKING:
     from agents.synthforge.iac.kinds import KindSpec
@@ -24,8 +30,6 @@ TERRAFORM_VERSION = ">= 1.5.0"
 # Optional module inputs per kind: which of the shared variables the module declares.
 _PE = ("private_endpoint",)
 _KIND_INPUTS: dict[str, tuple[str, ...]] = {
-    "web_app": ("sku", "public", "diagnostics", *_PE),
-    "function_app": ("sku", "public", "diagnostics", *_PE),
     "storage_account": ("sku", "public", "diagnostics", *_PE, "cmk"),
     "key_vault": ("sku", "public", "diagnostics", *_PE),
     "cosmosdb_account": ("sku", "public", "diagnostics", *_PE, "cmk"),
@@ -42,8 +46,6 @@ _KIND_INPUTS: dict[str, tuple[str, ...]] = {
 
 #: The main resource of each kind: (terraform type, what to diagnose, logs supported).
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
-    "web_app": ("azurerm_linux_web_app", True),
-    "function_app": ("azurerm_linux_function_app", True),
     "storage_account": ("azurerm_storage_account", False),
     "key_vault": ("azurerm_key_vault", True),
     "cosmosdb_account": ("azurerm_cosmosdb_account", True),
@@ -59,8 +61,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
 }
 
 _IDENTITY_OUTPUT = {
-    "web_app": "azurerm_linux_web_app.this.identity[0].principal_id",
-    "function_app": "azurerm_linux_function_app.this.identity[0].principal_id",
     "linux_virtual_machine": "azurerm_linux_virtual_machine.this.identity[0].principal_id",
     # AcrPull and similar go to the kubelet identity that pulls images
     "kubernetes_cluster": "azurerm_kubernetes_cluster.this.kubelet_identity[0].object_id",
@@ -93,75 +93,7 @@ def _var(name: str, type_: str, description: str, default: str | None = None) ->
 # --------------------------------------------------------------------------- modules
 
 
-#: How the function app module differs from the web app's: its resource, and the
-#: runtime's storage reached with the managed identity.
-_FUNCTION_APP_EDITS = (
-    ('"azurerm_linux_web_app"', '"azurerm_linux_function_app"'),
-    (
-        "  client_certificate_mode                        = var.client_certificate_mode\n",
-        "  client_certificate_mode                        = var.client_certificate_mode\n"
-        "  storage_account_name                           = var.runtime_storage_account_name\n"
-        "  storage_uses_managed_identity                  = true\n",
-    ),
-)
-
-
 def _resource_bodies(kind: str) -> str:  # noqa: C901 - one template per kind
-    if kind == "function_app":  # the web app's template, as a function app on its plan
-        return derive(_resource_bodies("web_app"), _FUNCTION_APP_EDITS)
-    if kind == "web_app":
-        return """\
-resource "azurerm_service_plan" "this" {
-  name                = "asp-${var.name}"
-  location            = var.location
-  resource_group_name = var.resource_group_name
-  os_type             = "Linux"
-  sku_name            = var.sku
-  tags                = var.tags
-}
-
-resource "azurerm_linux_web_app" "this" {
-  name                                           = var.name
-  location                                       = var.location
-  resource_group_name                            = var.resource_group_name
-  service_plan_id                                = azurerm_service_plan.this.id
-  https_only                                     = true
-  public_network_access_enabled                  = var.public_network_access_enabled
-  ftp_publish_basic_authentication_enabled       = false
-  webdeploy_publish_basic_authentication_enabled = false
-  client_certificate_enabled                     = true
-  client_certificate_mode                        = var.client_certificate_mode
-  tags                                           = var.tags
-
-  identity {
-    type = "SystemAssigned"
-  }
-
-  site_config {
-    minimum_tls_version = "1.2"
-    ftps_state          = "Disabled"
-    http2_enabled       = true
-  }
-
-  auth_settings_v2 {
-    auth_enabled           = true
-    require_authentication = true
-    unauthenticated_action = var.unauthenticated_action
-    default_provider       = "azureactivedirectory"
-
-    active_directory_v2 {
-      client_id            = var.auth_client_id
-      tenant_auth_endpoint = "https://login.microsoftonline.com/${data.azurerm_client_config.current.tenant_id}/v2.0"
-    }
-
-    login {
-      token_store_enabled = false
-    }
-  }
-}
-
-data "azurerm_client_config" "current" {}
-"""
     if kind == "storage_account":
         return """\
 resource "azurerm_storage_account" "this" {
@@ -673,6 +605,8 @@ def module_files(kind: str) -> list[tuple[str, str]]:
     if kind == "storage_account" and "diagnostics" in inputs:
         main += "".join("\n" + _storage_service_logs(service) for service in _STORAGE_SERVICES)
     spec = SPECS.get(kind)
+    if spec is not None:
+        main += "".join("\n" + text for text in tf_helpers(spec, "last"))
     variables = [
         _var("name", "string", "Name of the resource"),
         _var("location", "string", "Azure region"),
@@ -682,7 +616,7 @@ def module_files(kind: str) -> list[tuple[str, str]]:
     if spec is not None and "resource_group_name" not in spec.tf_common:
         del variables[2]
     if "sku" in inputs:
-        help_ = spec.sku_help if spec is not None else _SKU_HELP.get(kind, "SKU")
+        help_ = _SKU_HELP.get(kind, spec.sku_help if spec is not None else "SKU")
         variables.append(_var("sku", "string", help_))
     if "vnet" in inputs:
         variables += [

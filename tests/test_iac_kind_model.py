@@ -1,0 +1,111 @@
+"""The data model of a module kind (``KindSpec``) says what the hand templates said.
+
+Small specs made here exercise what the original kinds needed of the model: helpers
+before the main resource, after it and last (after the private endpoint and the
+diagnostic setting), Terraform data sources, comments above a resource, an identity
+or ``dependsOn`` the body places itself, and variables one language only takes. The
+web and function app modules, now data, are checked for what their templates wrote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from agents.synthforge.iac import bicep, kinds, terraform
+from agents.synthforge.iac.kinds import Helper, KindSpec, Variable
+
+_DATA = kinds._CLIENT_CONFIG  # a data source: Terraform only
+
+
+def _helper(name: str, place: str, comment: str = "", *, tf: bool = True) -> Helper:
+    return Helper(
+        terraform=f"azurerm_{name}" if tf else "",
+        bicep_symbol=name,
+        bicep=f"Microsoft.Test/{name}s@2026-01-01",
+        tf_body={"name": f'"{name}-${{var.name}}"'},
+        bicep_body={"name": f"'{name}-${{name}}'"},
+        located=False,
+        tf_common=(),
+        comment=comment,
+        place=place,
+    )
+
+
+_SPEC = KindSpec(
+    kind="test_thing",
+    terraform="azurerm_test_thing",
+    bicep="Microsoft.Test/things@2026-01-01",
+    tf_body={"setting": '"on"', "tags": "var.tags", "depends_on": "[azurerm_first.this]"},
+    bicep_body={
+        "kind": "'thing'",
+        "properties": {"setting": "'on'"},
+        "identity": {"type": "'SystemAssigned'"},
+        "dependsOn": ["keyAccess"],
+    },
+    inputs=("cmk",),
+    identity=True,
+    helpers=(
+        _DATA,
+        _helper("first", "before", "Made first:\nfor the main one"),
+        _helper("second", "after", tf=False),
+        _helper("third", "last", "Made last"),
+    ),
+    bicep_comment="Said in Bicep only",
+)
+
+
+def test_helpers_stand_where_their_place_says_with_their_comments() -> None:
+    tf = kinds.tf_main(_SPEC)
+    assert tf.index('data "azurerm_client_config" "current" {}\n') < tf.index("azurerm_first")
+    assert '# Made first:\n# for the main one\nresource "azurerm_first" "this" {' in tf
+    assert tf.index("azurerm_first") < tf.index('resource "azurerm_test_thing" "this"')
+    assert "second" not in tf  # Bicep only
+    assert "third" not in tf  # last: the caller's, after the diagnostics
+    assert kinds.tf_helpers(_SPEC, "last") == [
+        '# Made last\nresource "azurerm_third" "this" {\n  name = "third-${var.name}"\n}\n'
+    ]
+    text = kinds.bicep_main(_SPEC)
+    assert "client_config" not in text  # a Terraform data source
+    assert "// Said in Bicep only\nresource main 'Microsoft.Test/things@2026-01-01'" in text
+    assert text.index("resource first") < text.index("resource main") < text.index("second")
+    assert "// Made first:\n// for the main one\nresource first" in text
+
+
+def test_an_identity_or_depends_on_the_body_names_stands_where_it_puts_it() -> None:
+    tree = kinds.bicep_common(_SPEC)
+    assert list(tree) == ["name", "location", "tags", "kind", "properties", "identity", "dependsOn"]
+    assert tree["identity"] == {"type": "'SystemAssigned'"}  # not the cmk default
+    hcl = kinds.tf_common(replace(_SPEC, tf_body={**_SPEC.tf_body, "identity": {"type": "x"}}))
+    assert list(hcl)[-3:] == ["tags", "depends_on", "identity"]  # tags where the body says
+    assert hcl["identity"] == {"type": "x"}
+    plain = kinds.bicep_common(replace(_SPEC, bicep_body={}))
+    assert list(plain) == ["name", "location", "tags", "identity", "dependsOn"]
+
+
+def test_a_variable_of_one_language_is_not_a_parameter_of_the_other() -> None:
+    only_tf = Variable("tf_only", "string", "Terraform only", languages=("terraform",))
+    spec = replace(_SPEC, kind="web_app", variables=(only_tf,))
+    assert "tfOnly" not in "".join(bicep._spec_params(spec))
+
+
+def test_web_and_function_app_modules_come_from_their_specs() -> None:
+    web = dict(terraform.module_files("web_app"))["main.tf"]
+    assert 'resource "azurerm_service_plan" "this"' in web
+    assert web.index("azurerm_linux_web_app") < web.index('data "azurerm_client_config"')
+    assert 'tenant_auth_endpoint = "https://login.microsoftonline.com/${data.' in web
+    func = dict(terraform.module_files("function_app"))["main.tf"]
+    assert "azurerm_linux_web_app" not in func
+    app = func[func.index('resource "azurerm_linux_function_app"') :]
+    mode = app.index("client_certificate_mode")
+    assert mode < app.index("storage_account_name") < app.index("tags")
+    assert "storage_uses_managed_identity = true" in func
+    web_bicep = bicep.module_file("web_app")
+    assert "param authClientId" not in web_bicep  # App Service auth: Terraform only
+    assert "// App Service authentication is in the Terraform module (auth_settings_v2)" in (
+        web_bicep
+    )
+    func_bicep = bicep.module_file("function_app")
+    assert "kind: 'functionapp,linux'" in func_bicep
+    assert "name: 'AzureWebJobsStorage__accountName'" in func_bicep
+    assert "param runtimeStorageAccountName string" in func_bicep
+    assert "web_app" not in kinds.HAND_VARIABLES and "function_app" not in kinds.HAND_VARIABLES
