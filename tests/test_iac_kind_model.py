@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from iac_helpers import analysis
+
 from agents.synthforge.iac import bicep, kinds, terraform
 from agents.synthforge.iac.kinds import Helper, KindSpec, Variable
+from agents.synthforge.iac.module_development import generate
 
 _DATA = kinds._CLIENT_CONFIG  # a data source: Terraform only
 
@@ -109,3 +112,33 @@ def test_web_and_function_app_modules_come_from_their_specs() -> None:
     assert "name: 'AzureWebJobsStorage__accountName'" in func_bicep
     assert "param runtimeStorageAccountName string" in func_bicep
     assert "web_app" not in kinds.HAND_VARIABLES and "function_app" not in kinds.HAND_VARIABLES
+
+
+def test_storage_account_module_comes_from_its_spec() -> None:
+    main = dict(terraform.module_files("storage_account"))["main.tf"]
+    queue = main.index(
+        "# Queue logging the azurerm 4.x way (the queue_properties block is deprecated)\n"
+        'resource "azurerm_storage_account_queue_properties" "this" {'
+    )
+    assert main.index('resource "azurerm_storage_account" "this"') < queue
+    diagnostics = main.index('resource "azurerm_monitor_diagnostic_setting" "this"')
+    for service in ("blob", "queue", "table"):  # last: after the account's own setting
+        assert diagnostics < main.index(f'"azurerm_monitor_diagnostic_setting" "{service}"')
+    account = main[main.index('resource "azurerm_storage_account" "this"') :]
+    assert account.index("tags") < account.index("depends_on") < account.index("identity {")
+    text = bicep.module_file("storage_account", public=False)
+    assert "defaultAction: 'Deny'" in text and "DEFAULT_ACTION" not in text
+    assert text.index("properties: {") < text.index("identity: {") < text.index("dependsOn")
+    assert "storage_account" not in bicep.MAIN_RESOURCE or "storage_account" in kinds.SPECS
+    assert kinds.SPECS["storage_account"].bicep_sku_prefix == "Standard_"
+
+
+def test_the_bicep_root_module_gives_the_storage_sku_its_prefix() -> None:
+    made = analysis(
+        "contoso__data__architecture.drawio",
+        [("st", "Microsoft.Storage/storageAccounts", "Data Lake")],
+        [],
+    )
+    files = {f.path: f.content for f in generate(made, {"iac": "both"}).files}
+    assert "param storageAccountDataLakeSku string = 'Standard_GRS'" in files["bicep/main.bicep"]
+    assert 'default     = "GRS"' in files["terraform/variables.tf"]

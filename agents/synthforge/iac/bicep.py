@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 #: kind → (ARM type@apiVersion of the main resource, diagnostic logs supported)
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
-    "storage_account": ("Microsoft.Storage/storageAccounts@2023-05-01", False),
     "key_vault": ("Microsoft.KeyVault/vaults@2023-07-01", True),
     "cosmosdb_account": ("Microsoft.DocumentDB/databaseAccounts@2024-05-15", True),
     "postgresql_flexible_server": ("Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01", True),
@@ -40,7 +39,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
 }
 
 _PE_KINDS = {
-    "storage_account",
     "key_vault",
     "cosmosdb_account",
     "postgresql_flexible_server",
@@ -53,7 +51,7 @@ _WORKSPACE_KINDS = _DIAG_KINDS | {"application_insights"}
 _SUBNET_KINDS = {"linux_virtual_machine", "kubernetes_cluster"}
 _NO_SKU: set[str] = set()
 #: Kinds encrypted with the customer-managed key (the Terraform modules' ``cmk`` input).
-_CMK_KINDS = {"storage_account", "cosmosdb_account"}
+_CMK_KINDS = {"cosmosdb_account"}
 _IDENTITY_OUTPUT = {
     "linux_virtual_machine": "main.identity.principalId",
     "kubernetes_cluster": "main.properties.identityProfile.kubeletidentity.objectId",
@@ -83,59 +81,6 @@ def s(value: str) -> str:
 
 
 def _bodies(kind: str) -> str:  # noqa: C901 - one template per kind
-    if kind == "storage_account":
-        return """\
-resource main 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  name: name
-  location: location
-  tags: tags
-  kind: 'StorageV2'
-  sku: {
-    name: sku
-  }
-  properties: {
-    minimumTlsVersion: 'TLS1_2'
-    supportsHttpsTrafficOnly: true
-    publicNetworkAccess: publicNetworkAccess
-    allowBlobPublicAccess: false
-    allowSharedKeyAccess: false
-    defaultToOAuthAuthentication: true
-    encryption: {
-      keySource: 'Microsoft.Keyvault'
-      identity: {
-        userAssignedIdentity: cmkIdentity.id
-      }
-      keyvaultproperties: {
-        keyname: split(customerManagedKeyId, '/')[4]
-        keyvaulturi: 'https://${split(customerManagedKeyId, '/')[2]}/'
-      }
-      services: {
-        blob: {
-          enabled: true
-          keyType: 'Account'
-        }
-        file: {
-          enabled: true
-          keyType: 'Account'
-        }
-      }
-    }
-    networkAcls: {
-      bypass: 'AzureServices'
-      defaultAction: DEFAULT_ACTION
-    }
-  }
-  identity: {
-    type: 'UserAssigned'
-    userAssignedIdentities: {
-      '${cmkIdentity.id}': {}
-    }
-  }
-  dependsOn: [
-    keyAccess
-  ]
-}
-"""
     if kind == "key_vault":
         return """\
 resource main 'Microsoft.KeyVault/vaults@2023-07-01' = {
@@ -888,9 +833,8 @@ def camel(symbol: str) -> str:
 
 
 def _sku(inst: Instance) -> str:
-    if inst.kind == "storage_account":
-        return "Standard_" + inst.sku_default
-    return inst.sku_default
+    spec = SPECS.get(inst.kind)
+    return (spec.bicep_sku_prefix if spec is not None else "") + inst.sku_default
 
 
 def _module(plan: Plan, inst: Instance) -> str:

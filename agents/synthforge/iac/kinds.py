@@ -624,7 +624,120 @@ def _function_app(web: KindSpec) -> KindSpec:
     )
 
 
-_DATA_AND_APPS: tuple[KindSpec, ...] = (_WEB_APP, _function_app(_WEB_APP))
+def _service_logs(service: str) -> Helper:
+    """A diagnostic setting of one storage service (Terraform): its read, write and delete
+    requests logged to the workspace."""
+    return Helper(
+        terraform="azurerm_monitor_diagnostic_setting",
+        bicep_symbol="",
+        bicep="",
+        tf_body={
+            "name": f'"diag-${{var.name}}-{service}"',
+            "target_resource_id": '"${azurerm_storage_account.this.id}/'
+            + f'{service}Services/default"',
+            "log_analytics_workspace_id": "var.log_analytics_workspace_id",
+            "enabled_log": [
+                {"category": f'"{category}"'}
+                for category in ("StorageRead", "StorageWrite", "StorageDelete")
+            ],
+        },
+        bicep_body={},
+        located=False,
+        tf_common=(),
+        tf_name=service,
+        place="last",
+    )
+
+
+#: The user-assigned identity that reads the customer-managed key, the main resource's only
+#: one (Bicep).
+_CMK_IDENTITY_BICEP: Tree = {
+    "type": "'UserAssigned'",
+    "userAssignedIdentities": {"'${cmkIdentity.id}'": "{}"},
+}
+_STORAGE = KindSpec(
+    kind="storage_account",
+    terraform="azurerm_storage_account",
+    bicep="Microsoft.Storage/storageAccounts@2023-05-01",
+    tf_body={
+        "account_kind": '"StorageV2"',
+        "account_tier": '"Standard"',
+        "account_replication_type": "var.sku",
+        "min_tls_version": '"TLS1_2"',
+        "https_traffic_only_enabled": "true",
+        "public_network_access_enabled": "var.public_network_access_enabled",
+        "allow_nested_items_to_be_public": "false",
+        "shared_access_key_enabled": "false",
+        "default_to_oauth_authentication": "true",
+        "tags": "var.tags",
+        "depends_on": "[azurerm_role_assignment.cmk]",
+        "identity": {
+            "type": '"UserAssigned"',
+            "identity_ids": "[azurerm_user_assigned_identity.cmk.id]",
+        },
+        "customer_managed_key": {
+            "key_vault_key_id": "var.customer_managed_key_id",
+            "user_assigned_identity_id": "azurerm_user_assigned_identity.cmk.id",
+        },
+    },
+    bicep_body={
+        "kind": "'StorageV2'",
+        "sku": {"name": "sku"},
+        "properties": {
+            "minimumTlsVersion": "'TLS1_2'",
+            "supportsHttpsTrafficOnly": "true",
+            "publicNetworkAccess": "publicNetworkAccess",
+            "allowBlobPublicAccess": "false",
+            "allowSharedKeyAccess": "false",
+            "defaultToOAuthAuthentication": "true",
+            "encryption": {
+                "keySource": "'Microsoft.Keyvault'",
+                "identity": {"userAssignedIdentity": "cmkIdentity.id"},
+                "keyvaultproperties": {
+                    "keyname": "split(customerManagedKeyId, '/')[4]",
+                    "keyvaulturi": "'https://${split(customerManagedKeyId, '/')[2]}/'",
+                },
+                "services": {
+                    "blob": {"enabled": "true", "keyType": "'Account'"},
+                    "file": {"enabled": "true", "keyType": "'Account'"},
+                },
+            },
+            # the module writes a literal Deny where no instance is public (bicep.py)
+            "networkAcls": {"bypass": "'AzureServices'", "defaultAction": "DEFAULT_ACTION"},
+        },
+        "identity": _CMK_IDENTITY_BICEP,
+        "dependsOn": ["keyAccess"],
+    },
+    inputs=("sku", "public", "diagnostics", "private_endpoint", "cmk"),
+    helpers=(
+        Helper(
+            terraform="azurerm_storage_account_queue_properties",
+            bicep_symbol="",
+            bicep="",
+            tf_body={
+                "storage_account_id": "azurerm_storage_account.this.id",
+                "logging": {
+                    "delete": "true",
+                    "read": "true",
+                    "write": "true",
+                    "version": '"1.0"',
+                    "retention_policy_days": "10",
+                },
+            },
+            bicep_body={},
+            located=False,
+            tf_common=(),
+            named=False,
+            comment="Queue logging the azurerm 4.x way (the queue_properties block is deprecated)",
+            place="after",
+        ),
+        *(_service_logs(service) for service in ("blob", "queue", "table")),
+    ),
+    bicep_sku_prefix="Standard_",
+)
+
+
+_DATA_AND_APPS: tuple[KindSpec, ...] = (_WEB_APP, _function_app(_WEB_APP), _STORAGE)
 
 
 _SPECS: list[KindSpec] = [

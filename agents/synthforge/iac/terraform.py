@@ -30,7 +30,6 @@ TERRAFORM_VERSION = ">= 1.5.0"
 # Optional module inputs per kind: which of the shared variables the module declares.
 _PE = ("private_endpoint",)
 _KIND_INPUTS: dict[str, tuple[str, ...]] = {
-    "storage_account": ("sku", "public", "diagnostics", *_PE, "cmk"),
     "key_vault": ("sku", "public", "diagnostics", *_PE),
     "cosmosdb_account": ("sku", "public", "diagnostics", *_PE, "cmk"),
     "postgresql_flexible_server": ("sku", "public", "diagnostics", *_PE),
@@ -46,7 +45,6 @@ _KIND_INPUTS: dict[str, tuple[str, ...]] = {
 
 #: The main resource of each kind: (terraform type, what to diagnose, logs supported).
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
-    "storage_account": ("azurerm_storage_account", False),
     "key_vault": ("azurerm_key_vault", True),
     "cosmosdb_account": ("azurerm_cosmosdb_account", True),
     "postgresql_flexible_server": ("azurerm_postgresql_flexible_server", True),
@@ -94,48 +92,6 @@ def _var(name: str, type_: str, description: str, default: str | None = None) ->
 
 
 def _resource_bodies(kind: str) -> str:  # noqa: C901 - one template per kind
-    if kind == "storage_account":
-        return """\
-resource "azurerm_storage_account" "this" {
-  name                            = var.name
-  location                        = var.location
-  resource_group_name             = var.resource_group_name
-  account_kind                    = "StorageV2"
-  account_tier                    = "Standard"
-  account_replication_type        = var.sku
-  min_tls_version                 = "TLS1_2"
-  https_traffic_only_enabled      = true
-  public_network_access_enabled   = var.public_network_access_enabled
-  allow_nested_items_to_be_public = false
-  shared_access_key_enabled       = false
-  default_to_oauth_authentication = true
-  tags                            = var.tags
-  depends_on                      = [azurerm_role_assignment.cmk]
-
-  identity {
-    type         = "UserAssigned"
-    identity_ids = [azurerm_user_assigned_identity.cmk.id]
-  }
-
-  customer_managed_key {
-    key_vault_key_id          = var.customer_managed_key_id
-    user_assigned_identity_id = azurerm_user_assigned_identity.cmk.id
-  }
-}
-
-# Queue logging the azurerm 4.x way (the queue_properties block is deprecated)
-resource "azurerm_storage_account_queue_properties" "this" {
-  storage_account_id = azurerm_storage_account.this.id
-
-  logging {
-    delete                = true
-    read                  = true
-    write                 = true
-    version               = "1.0"
-    retention_policy_days = 10
-  }
-}
-"""
     if kind == "key_vault":
         return """\
 data "azurerm_client_config" "current" {}
@@ -572,25 +528,6 @@ resource "azurerm_monitor_diagnostic_setting" "this" {{
 """
 
 
-#: The storage services whose read, write and delete requests are logged to the workspace.
-_STORAGE_SERVICES = ("blob", "queue", "table")
-
-
-def _storage_service_logs(service: str) -> str:
-    """A diagnostic setting of one storage service: its requests logged to the workspace."""
-    logs = "".join(
-        f'\n  enabled_log {{\n    category = "{category}"\n  }}\n'
-        for category in ("StorageRead", "StorageWrite", "StorageDelete")
-    )
-    return f"""\
-resource "azurerm_monitor_diagnostic_setting" "{service}" {{
-  name                       = "diag-${{var.name}}-{service}"
-  target_resource_id         = "${{azurerm_storage_account.this.id}}/{service}Services/default"
-  log_analytics_workspace_id = var.log_analytics_workspace_id
-{logs}}}
-"""
-
-
 def module_files(kind: str) -> list[tuple[str, str]]:
     """``main.tf``, ``variables.tf`` and ``outputs.tf`` of the module for ``kind``."""
     inputs = _KIND_INPUTS[kind]
@@ -602,8 +539,6 @@ def module_files(kind: str) -> list[tuple[str, str]]:
         main += "\n" + _private_endpoint(main_type)
     if "diagnostics" in inputs:
         main += "\n" + _diagnostics(main_type, logs)
-    if kind == "storage_account" and "diagnostics" in inputs:
-        main += "".join("\n" + _storage_service_logs(service) for service in _STORAGE_SERVICES)
     spec = SPECS.get(kind)
     if spec is not None:
         main += "".join("\n" + text for text in tf_helpers(spec, "last"))
