@@ -9,13 +9,16 @@ web and function app modules, now data, are checked for what their templates wro
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
+import pytest
 from iac_helpers import analysis
 
 from agents.synthforge.iac import bicep, kinds, terraform
 from agents.synthforge.iac.kinds import Helper, KindSpec, Variable
 from agents.synthforge.iac.module_development import generate
+from agents.synthforge.models import Flow
 
 _DATA = kinds._CLIENT_CONFIG  # a data source: Terraform only
 
@@ -142,3 +145,33 @@ def test_the_bicep_root_module_gives_the_storage_sku_its_prefix() -> None:
     files = {f.path: f.content for f in generate(made, {"iac": "both"}).files}
     assert "param storageAccountDataLakeSku string = 'Standard_GRS'" in files["bicep/main.bicep"]
     assert 'default     = "GRS"' in files["terraform/variables.tf"]
+
+
+def _vaults() -> dict[str, str]:
+    made = analysis(
+        "contoso__vaults__architecture.drawio",
+        [
+            ("open", "Microsoft.KeyVault/vaults", "Open Vault"),
+            ("shut", "Microsoft.KeyVault/vaults", "Shut Vault"),
+        ],
+        [Flow(source="internet", target="open", protocol="HTTPS", port=443, private=False)],
+    )
+    return {f.path: f.content for f in generate(made, {"iac": "both"}).files}
+
+
+def test_a_variable_takes_its_public_value_only_where_the_instance_is_public(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    vault = kinds.SPECS["key_vault"]
+    both = tuple(replace(v, languages=("terraform", "bicep")) for v in vault.variables)
+    monkeypatch.setitem(kinds.SPECS, "key_vault", replace(vault, variables=both))
+    files = _vaults()
+    main = files["terraform/main.tf"]
+    open_call = main[main.index('module "key_vault_open_vault"') :].split("}\n", 1)[0]
+    shut_call = main[main.index('module "key_vault_shut_vault"') :].split("}\n", 1)[0]
+    assert re.search(r'network_default_action += "Allow"', open_call)
+    assert "network_default_action" not in shut_call
+    assert 'default     = "Deny"' in files["terraform/modules/key_vault/variables.tf"]
+    module = files["bicep/modules/key_vault.bicep"]
+    allowed = "@allowed([\n  'Allow'\n  'Deny'\n])\nparam networkDefaultAction string = 'Deny'"
+    assert allowed in module

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 #: kind → (ARM type@apiVersion of the main resource, diagnostic logs supported)
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
-    "key_vault": ("Microsoft.KeyVault/vaults@2023-07-01", True),
     "cosmosdb_account": ("Microsoft.DocumentDB/databaseAccounts@2024-05-15", True),
     "postgresql_flexible_server": ("Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01", True),
     "mssql_database": ("Microsoft.Sql/servers@2021-11-01", False),
@@ -39,7 +38,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
 }
 
 _PE_KINDS = {
-    "key_vault",
     "cosmosdb_account",
     "postgresql_flexible_server",
     "mssql_database",
@@ -81,30 +79,6 @@ def s(value: str) -> str:
 
 
 def _bodies(kind: str) -> str:  # noqa: C901 - one template per kind
-    if kind == "key_vault":
-        return """\
-resource main 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  name: name
-  location: location
-  tags: tags
-  properties: {
-    tenantId: subscription().tenantId
-    sku: {
-      family: 'A'
-      name: sku
-    }
-    enableRbacAuthorization: true
-    enablePurgeProtection: true
-    enableSoftDelete: true
-    softDeleteRetentionInDays: 90
-    publicNetworkAccess: publicNetworkAccess
-    networkAcls: {
-      defaultAction: networkDefaultAction
-      bypass: 'AzureServices'
-    }
-  }
-}
-"""
     if kind == "cosmosdb_account":
         return """\
 resource main 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
@@ -683,9 +657,8 @@ def module_file(kind: str, *, public: bool = True) -> str:
     ]
     if kind not in _NO_SKU:
         help_ = _SKU_HELP.get(kind, spec.sku_help if spec is not None else "SKU")
-        allowed = "".join(f"\n  {s(v)}" for v in ALLOWED_SKUS.get(kind, ()))
-        only = f"\n@allowed([{allowed}\n])" if allowed else ""
-        params.append(f"@description({s(help_)}){only}\nparam sku string")
+        only = _allowed(ALLOWED_SKUS.get(kind, ()))
+        params.append(f"@description({s(help_)})\n{only}param sku string")
     if spec is not None:
         params += _spec_params(spec)
     if kind in _PE_KINDS:
@@ -732,12 +705,6 @@ def module_file(kind: str, *, public: bool = True) -> str:
             "@description('Prefix of the private endpoint subnet')\n"
             "param privateEndpointSubnetPrefix string = '10.0.2.0/24'",
         ]
-    if kind == "key_vault":
-        params.append(
-            "@description('Firewall default action: Allow only where a flow from the internet "
-            "reaches the vault')\n@allowed([\n  'Allow'\n  'Deny'\n])\n"
-            "param networkDefaultAction string = 'Deny'"
-        )
     if kind == "log_analytics_workspace":
         params.append("@description('Log retention in days')\nparam retentionInDays int = 90")
     if kind in _CMK_KINDS:
@@ -820,10 +787,17 @@ def _variable_params(variables: tuple[Variable, ...]) -> list[str]:
     for extra in variables:
         default = "" if extra.default is None else f" = {bicep_default(extra.default)}"
         out.append(
-            f"@description({s(extra.description)})\n"
+            f"@description({s(extra.description)})\n{_allowed(extra.allowed)}"
             f"param {camel(extra.name)} {bicep_type(extra.type)}{default}"
         )
     return out
+
+
+def _allowed(values: tuple[str, ...]) -> str:
+    """The ``@allowed`` decorator of a parameter that takes only ``values`` (none: any)."""
+    if not values:
+        return ""
+    return "@allowed([" + "".join(f"\n  {s(v)}" for v in values) + "\n])\n"
 
 
 def camel(symbol: str) -> str:
@@ -868,8 +842,12 @@ def _module(plan: Plan, inst: Instance) -> str:
         ]
     if inst.kind in _CMK_KINDS:
         params += [(p, p) for p in ("customerManagedKeyId", "customerManagedKeyVaultId")]
-    if inst.kind == "key_vault" and inst.public_access:
-        params.append(("networkDefaultAction", s("Allow")))
+    if inst.public_access:
+        params += [
+            (camel(v.name), bicep_default(v.if_public))
+            for v in kind_variables(inst.kind, "bicep")
+            if v.if_public is not None
+        ]
     if inst.kind == "linux_virtual_machine":
         params.append(("adminSshPublicKey", "adminSshPublicKey"))
     if inst.kind == "virtual_network":  # subnets of the default address space

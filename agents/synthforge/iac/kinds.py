@@ -736,8 +736,53 @@ _STORAGE = KindSpec(
     bicep_sku_prefix="Standard_",
 )
 
+_KEY_VAULT = KindSpec(
+    kind="key_vault",
+    terraform="azurerm_key_vault",
+    bicep="Microsoft.KeyVault/vaults@2023-07-01",
+    tf_body={
+        "tenant_id": "data.azurerm_client_config.current.tenant_id",
+        "sku_name": "var.sku",
+        "rbac_authorization_enabled": "true",
+        "purge_protection_enabled": "true",
+        "soft_delete_retention_days": "90",
+        "public_network_access_enabled": "var.public_network_access_enabled",
+    },
+    bicep_body={
+        "properties": {
+            "tenantId": "subscription().tenantId",
+            "sku": {"family": "'A'", "name": "sku"},
+            "enableRbacAuthorization": "true",
+            "enablePurgeProtection": "true",
+            "enableSoftDelete": "true",
+            "softDeleteRetentionInDays": "90",
+            "publicNetworkAccess": "publicNetworkAccess",
+            "networkAcls": {"defaultAction": "networkDefaultAction", "bypass": "'AzureServices'"},
+        }
+    },
+    inputs=("sku", "public", "diagnostics", "private_endpoint"),
+    logs=True,
+    variables=(
+        Variable(
+            "network_default_action",
+            "string",
+            "Firewall default action: Allow only where a flow from the internet reaches the vault",
+            "Deny",
+            languages=("bicep",),
+            allowed=("Allow", "Deny"),
+            if_public="Allow",
+        ),
+    ),
+    helpers=(_CLIENT_CONFIG,),
+)
 
-_DATA_AND_APPS: tuple[KindSpec, ...] = (_WEB_APP, _function_app(_WEB_APP), _STORAGE)
+
+_DATA_AND_APPS: tuple[KindSpec, ...] = (
+    _WEB_APP,
+    _function_app(_WEB_APP),
+    _STORAGE,
+    _KEY_VAULT,
+)
 
 
 _SPECS: list[KindSpec] = [

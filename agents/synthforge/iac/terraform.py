@@ -30,7 +30,6 @@ TERRAFORM_VERSION = ">= 1.5.0"
 # Optional module inputs per kind: which of the shared variables the module declares.
 _PE = ("private_endpoint",)
 _KIND_INPUTS: dict[str, tuple[str, ...]] = {
-    "key_vault": ("sku", "public", "diagnostics", *_PE),
     "cosmosdb_account": ("sku", "public", "diagnostics", *_PE, "cmk"),
     "postgresql_flexible_server": ("sku", "public", "diagnostics", *_PE),
     "mssql_database": ("sku", "public", "diagnostics", *_PE),
@@ -45,7 +44,6 @@ _KIND_INPUTS: dict[str, tuple[str, ...]] = {
 
 #: The main resource of each kind: (terraform type, what to diagnose, logs supported).
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
-    "key_vault": ("azurerm_key_vault", True),
     "cosmosdb_account": ("azurerm_cosmosdb_account", True),
     "postgresql_flexible_server": ("azurerm_postgresql_flexible_server", True),
     "mssql_database": ("azurerm_mssql_server", False),
@@ -92,23 +90,6 @@ def _var(name: str, type_: str, description: str, default: str | None = None) ->
 
 
 def _resource_bodies(kind: str) -> str:  # noqa: C901 - one template per kind
-    if kind == "key_vault":
-        return """\
-data "azurerm_client_config" "current" {}
-
-resource "azurerm_key_vault" "this" {
-  name                          = var.name
-  location                      = var.location
-  resource_group_name           = var.resource_group_name
-  tenant_id                     = data.azurerm_client_config.current.tenant_id
-  sku_name                      = var.sku
-  rbac_authorization_enabled    = true
-  purge_protection_enabled      = true
-  soft_delete_retention_days    = 90
-  public_network_access_enabled = var.public_network_access_enabled
-  tags                          = var.tags
-}
-"""
     if kind == "cosmosdb_account":
         return """\
 resource "azurerm_cosmosdb_account" "this" {
@@ -698,6 +679,12 @@ def _module_call(plan: Plan, inst: Instance) -> str:
         args.append(("alert_email_addresses", "var.sql_alert_email_addresses"))
     if "cmk" in inputs:
         args += [(name, f"var.{name}") for name, _, _ in CMK_VARIABLES]
+    if inst.public_access:
+        args += [
+            (v.name, tf_default(v.if_public))
+            for v in kind_variables(inst.kind, "terraform")
+            if v.if_public is not None
+        ]
     if spec is not None:
         args += _spec_args(plan, inst, spec)
     required = [v for v in kind_variables(inst.kind, "terraform") if v.default is None]
