@@ -175,3 +175,17 @@ def test_a_variable_takes_its_public_value_only_where_the_instance_is_public(
     module = files["bicep/modules/key_vault.bicep"]
     allowed = "@allowed([\n  'Allow'\n  'Deny'\n])\nparam networkDefaultAction string = 'Deny'"
     assert allowed in module
+
+
+def test_cosmos_account_reads_its_key_with_the_user_assigned_identity_only() -> None:
+    files = dict(terraform.module_files("cosmosdb_account"))
+    main = files["main.tf"]
+    assert main.index('resource "azurerm_user_assigned_identity" "cmk"') < main.index(
+        'resource "azurerm_cosmosdb_account" "this"'
+    )
+    account = main[main.index('resource "azurerm_cosmosdb_account" "this"') :]
+    assert 'type = "UserAssigned"' in account and "SystemAssigned" not in account
+    assert "principal_id" not in files["outputs.tf"]  # no identity of its own to grant
+    text = bicep.module_file("cosmosdb_account")
+    assert "type: 'UserAssigned'" in text and "output principalId" not in text
+    assert text.index("locations: [") < text.index("identity: {") < text.index("dependsOn")

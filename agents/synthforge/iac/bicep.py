@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 #: kind → (ARM type@apiVersion of the main resource, diagnostic logs supported)
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
-    "cosmosdb_account": ("Microsoft.DocumentDB/databaseAccounts@2024-05-15", True),
     "postgresql_flexible_server": ("Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01", True),
     "mssql_database": ("Microsoft.Sql/servers@2021-11-01", False),
     "container_registry": ("Microsoft.ContainerRegistry/registries@2025-11-01", True),
@@ -38,7 +37,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
 }
 
 _PE_KINDS = {
-    "cosmosdb_account",
     "postgresql_flexible_server",
     "mssql_database",
     "container_registry",
@@ -49,7 +47,7 @@ _WORKSPACE_KINDS = _DIAG_KINDS | {"application_insights"}
 _SUBNET_KINDS = {"linux_virtual_machine", "kubernetes_cluster"}
 _NO_SKU: set[str] = set()
 #: Kinds encrypted with the customer-managed key (the Terraform modules' ``cmk`` input).
-_CMK_KINDS = {"cosmosdb_account"}
+_CMK_KINDS: set[str] = set()
 _IDENTITY_OUTPUT = {
     "linux_virtual_machine": "main.identity.principalId",
     "kubernetes_cluster": "main.properties.identityProfile.kubeletidentity.objectId",
@@ -79,42 +77,6 @@ def s(value: str) -> str:
 
 
 def _bodies(kind: str) -> str:  # noqa: C901 - one template per kind
-    if kind == "cosmosdb_account":
-        return """\
-resource main 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
-  name: name
-  location: location
-  tags: tags
-  kind: 'GlobalDocumentDB'
-  properties: {
-    databaseAccountOfferType: sku
-    publicNetworkAccess: publicNetworkAccess
-    enableMultipleWriteLocations: false
-    disableLocalAuth: true
-    minimalTlsVersion: 'Tls12'
-    keyVaultKeyUri: customerManagedKeyId
-    defaultIdentity: 'UserAssignedIdentity=${cmkIdentity.id}'
-    consistencyPolicy: {
-      defaultConsistencyLevel: 'Session'
-    }
-    locations: [
-      {
-        locationName: location
-        failoverPriority: 0
-      }
-    ]
-  }
-  identity: {
-    type: 'UserAssigned'
-    userAssignedIdentities: {
-      '${cmkIdentity.id}': {}
-    }
-  }
-  dependsOn: [
-    keyAccess
-  ]
-}
-"""
     if kind == "postgresql_flexible_server":
         return """\
 resource main 'Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01' = {

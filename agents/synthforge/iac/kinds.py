@@ -650,7 +650,11 @@ def _service_logs(service: str) -> Helper:
 
 
 #: The user-assigned identity that reads the customer-managed key, the main resource's only
-#: one (Bicep).
+#: one (Terraform, Bicep).
+_CMK_IDENTITY_TF: Tree = {
+    "type": '"UserAssigned"',
+    "identity_ids": "[azurerm_user_assigned_identity.cmk.id]",
+}
 _CMK_IDENTITY_BICEP: Tree = {
     "type": "'UserAssigned'",
     "userAssignedIdentities": {"'${cmkIdentity.id}'": "{}"},
@@ -671,10 +675,7 @@ _STORAGE = KindSpec(
         "default_to_oauth_authentication": "true",
         "tags": "var.tags",
         "depends_on": "[azurerm_role_assignment.cmk]",
-        "identity": {
-            "type": '"UserAssigned"',
-            "identity_ids": "[azurerm_user_assigned_identity.cmk.id]",
-        },
+        "identity": _CMK_IDENTITY_TF,
         "customer_managed_key": {
             "key_vault_key_id": "var.customer_managed_key_id",
             "user_assigned_identity_id": "azurerm_user_assigned_identity.cmk.id",
@@ -776,12 +777,51 @@ _KEY_VAULT = KindSpec(
     helpers=(_CLIENT_CONFIG,),
 )
 
+_COSMOS = KindSpec(
+    kind="cosmosdb_account",
+    terraform="azurerm_cosmosdb_account",
+    bicep="Microsoft.DocumentDB/databaseAccounts@2024-05-15",
+    tf_body={
+        "offer_type": "var.sku",
+        "kind": '"GlobalDocumentDB"',
+        "public_network_access_enabled": "var.public_network_access_enabled",
+        "local_authentication_enabled": "false",
+        "minimal_tls_version": '"Tls12"',
+        "key_vault_key_id": "var.customer_managed_key_id",
+        "default_identity_type": '"UserAssignedIdentity=${azurerm_user_assigned_identity.cmk.id}"',
+        "tags": "var.tags",
+        "depends_on": "[azurerm_role_assignment.cmk]",
+        "identity": _CMK_IDENTITY_TF,
+        "consistency_policy": {"consistency_level": '"Session"'},
+        "geo_location": {"location": "var.location", "failover_priority": "0"},
+    },
+    bicep_body={
+        "kind": "'GlobalDocumentDB'",
+        "properties": {
+            "databaseAccountOfferType": "sku",
+            "publicNetworkAccess": "publicNetworkAccess",
+            "enableMultipleWriteLocations": "false",
+            "disableLocalAuth": "true",
+            "minimalTlsVersion": "'Tls12'",
+            "keyVaultKeyUri": "customerManagedKeyId",
+            "defaultIdentity": "'UserAssignedIdentity=${cmkIdentity.id}'",
+            "consistencyPolicy": {"defaultConsistencyLevel": "'Session'"},
+            "locations": [{"locationName": "location", "failoverPriority": "0"}],
+        },
+        "identity": _CMK_IDENTITY_BICEP,
+        "dependsOn": ["keyAccess"],
+    },
+    inputs=("sku", "public", "diagnostics", "private_endpoint", "cmk"),
+    logs=True,
+)
+
 
 _DATA_AND_APPS: tuple[KindSpec, ...] = (
     _WEB_APP,
     _function_app(_WEB_APP),
     _STORAGE,
     _KEY_VAULT,
+    _COSMOS,
 )
 
 

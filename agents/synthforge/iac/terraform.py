@@ -30,7 +30,6 @@ TERRAFORM_VERSION = ">= 1.5.0"
 # Optional module inputs per kind: which of the shared variables the module declares.
 _PE = ("private_endpoint",)
 _KIND_INPUTS: dict[str, tuple[str, ...]] = {
-    "cosmosdb_account": ("sku", "public", "diagnostics", *_PE, "cmk"),
     "postgresql_flexible_server": ("sku", "public", "diagnostics", *_PE),
     "mssql_database": ("sku", "public", "diagnostics", *_PE),
     "container_registry": ("sku", "public", "diagnostics", *_PE),
@@ -44,7 +43,6 @@ _KIND_INPUTS: dict[str, tuple[str, ...]] = {
 
 #: The main resource of each kind: (terraform type, what to diagnose, logs supported).
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
-    "cosmosdb_account": ("azurerm_cosmosdb_account", True),
     "postgresql_flexible_server": ("azurerm_postgresql_flexible_server", True),
     "mssql_database": ("azurerm_mssql_server", False),
     "container_registry": ("azurerm_container_registry", True),
@@ -90,37 +88,6 @@ def _var(name: str, type_: str, description: str, default: str | None = None) ->
 
 
 def _resource_bodies(kind: str) -> str:  # noqa: C901 - one template per kind
-    if kind == "cosmosdb_account":
-        return """\
-resource "azurerm_cosmosdb_account" "this" {
-  name                          = var.name
-  location                      = var.location
-  resource_group_name           = var.resource_group_name
-  offer_type                    = var.sku
-  kind                          = "GlobalDocumentDB"
-  public_network_access_enabled = var.public_network_access_enabled
-  local_authentication_enabled  = false
-  minimal_tls_version           = "Tls12"
-  key_vault_key_id              = var.customer_managed_key_id
-  default_identity_type         = "UserAssignedIdentity=${azurerm_user_assigned_identity.cmk.id}"
-  tags                          = var.tags
-  depends_on                    = [azurerm_role_assignment.cmk]
-
-  identity {
-    type         = "UserAssigned"
-    identity_ids = [azurerm_user_assigned_identity.cmk.id]
-  }
-
-  consistency_policy {
-    consistency_level = "Session"
-  }
-
-  geo_location {
-    location          = var.location
-    failover_priority = 0
-  }
-}
-"""
     if kind == "postgresql_flexible_server":
         return """\
 data "azurerm_client_config" "current" {}
