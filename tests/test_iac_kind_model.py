@@ -189,3 +189,12 @@ def test_cosmos_account_reads_its_key_with_the_user_assigned_identity_only() -> 
     text = bicep.module_file("cosmosdb_account")
     assert "type: 'UserAssigned'" in text and "output principalId" not in text
     assert text.index("locations: [") < text.index("identity: {") < text.index("dependsOn")
+
+
+def test_postgres_signs_in_with_entra_of_the_deploying_tenant_only() -> None:
+    main = dict(terraform.module_files("postgresql_flexible_server"))["main.tf"]
+    assert main.startswith('data "azurerm_client_config" "current" {}\n\n')
+    assert "tenant_id = data.azurerm_client_config.current.tenant_id" in main
+    assert "password_auth_enabled = false" in main
+    text = bicep.module_file("postgresql_flexible_server")
+    assert "passwordAuth: 'Disabled'" in text and "azurerm_client_config" not in text

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 #: kind → (ARM type@apiVersion of the main resource, diagnostic logs supported)
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
-    "postgresql_flexible_server": ("Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01", True),
     "mssql_database": ("Microsoft.Sql/servers@2021-11-01", False),
     "container_registry": ("Microsoft.ContainerRegistry/registries@2025-11-01", True),
     "log_analytics_workspace": ("Microsoft.OperationalInsights/workspaces@2023-09-01", False),
@@ -37,7 +36,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
 }
 
 _PE_KINDS = {
-    "postgresql_flexible_server",
     "mssql_database",
     "container_registry",
     "redis_cache",
@@ -77,35 +75,6 @@ def s(value: str) -> str:
 
 
 def _bodies(kind: str) -> str:  # noqa: C901 - one template per kind
-    if kind == "postgresql_flexible_server":
-        return """\
-resource main 'Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01' = {
-  name: name
-  location: location
-  tags: tags
-  sku: {
-    name: sku
-    tier: 'GeneralPurpose'
-  }
-  properties: {
-    version: '16'
-    storage: {
-      storageSizeGB: 32
-    }
-    backup: {
-      backupRetentionDays: 7
-    }
-    network: {
-      publicNetworkAccess: publicNetworkAccess
-    }
-    authConfig: {
-      activeDirectoryAuth: 'Enabled'
-      passwordAuth: 'Disabled'
-      tenantId: subscription().tenantId
-    }
-  }
-}
-"""
     if kind == "mssql_database":
         return """\
 resource main 'Microsoft.Sql/servers@2021-11-01' = {

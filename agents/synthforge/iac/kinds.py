@@ -815,6 +815,41 @@ _COSMOS = KindSpec(
     logs=True,
 )
 
+_POSTGRES = KindSpec(
+    kind="postgresql_flexible_server",
+    terraform="azurerm_postgresql_flexible_server",
+    bicep="Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01",
+    tf_body={
+        "version": '"16"',
+        "sku_name": "var.sku",
+        "storage_mb": "32768",
+        "backup_retention_days": "7",
+        "public_network_access_enabled": "var.public_network_access_enabled",
+        "authentication": {
+            "active_directory_auth_enabled": "true",
+            "password_auth_enabled": "false",
+            "tenant_id": "data.azurerm_client_config.current.tenant_id",
+        },
+    },
+    bicep_body={
+        "sku": {"name": "sku", "tier": "'GeneralPurpose'"},
+        "properties": {
+            "version": "'16'",
+            "storage": {"storageSizeGB": "32"},
+            "backup": {"backupRetentionDays": "7"},
+            "network": {"publicNetworkAccess": "publicNetworkAccess"},
+            "authConfig": {
+                "activeDirectoryAuth": "'Enabled'",
+                "passwordAuth": "'Disabled'",
+                "tenantId": "subscription().tenantId",
+            },
+        },
+    },
+    inputs=("sku", "public", "diagnostics", "private_endpoint"),
+    logs=True,
+    helpers=(_CLIENT_CONFIG,),
+)
+
 
 _DATA_AND_APPS: tuple[KindSpec, ...] = (
     _WEB_APP,
@@ -822,6 +857,7 @@ _DATA_AND_APPS: tuple[KindSpec, ...] = (
     _STORAGE,
     _KEY_VAULT,
     _COSMOS,
+    _POSTGRES,
 )
 
 

@@ -30,7 +30,6 @@ TERRAFORM_VERSION = ">= 1.5.0"
 # Optional module inputs per kind: which of the shared variables the module declares.
 _PE = ("private_endpoint",)
 _KIND_INPUTS: dict[str, tuple[str, ...]] = {
-    "postgresql_flexible_server": ("sku", "public", "diagnostics", *_PE),
     "mssql_database": ("sku", "public", "diagnostics", *_PE),
     "container_registry": ("sku", "public", "diagnostics", *_PE),
     "log_analytics_workspace": ("sku",),
@@ -43,7 +42,6 @@ _KIND_INPUTS: dict[str, tuple[str, ...]] = {
 
 #: The main resource of each kind: (terraform type, what to diagnose, logs supported).
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
-    "postgresql_flexible_server": ("azurerm_postgresql_flexible_server", True),
     "mssql_database": ("azurerm_mssql_server", False),
     "container_registry": ("azurerm_container_registry", True),
     "log_analytics_workspace": ("azurerm_log_analytics_workspace", False),
@@ -88,28 +86,6 @@ def _var(name: str, type_: str, description: str, default: str | None = None) ->
 
 
 def _resource_bodies(kind: str) -> str:  # noqa: C901 - one template per kind
-    if kind == "postgresql_flexible_server":
-        return """\
-data "azurerm_client_config" "current" {}
-
-resource "azurerm_postgresql_flexible_server" "this" {
-  name                          = var.name
-  location                      = var.location
-  resource_group_name           = var.resource_group_name
-  version                       = "16"
-  sku_name                      = var.sku
-  storage_mb                    = 32768
-  backup_retention_days         = 7
-  public_network_access_enabled = var.public_network_access_enabled
-  tags                          = var.tags
-
-  authentication {
-    active_directory_auth_enabled = true
-    password_auth_enabled         = false
-    tenant_id                     = data.azurerm_client_config.current.tenant_id
-  }
-}
-"""
     if kind == "mssql_database":
         return """\
 data "azurerm_client_config" "current" {}
