@@ -198,3 +198,33 @@ def test_postgres_signs_in_with_entra_of_the_deploying_tenant_only() -> None:
     assert "password_auth_enabled = false" in main
     text = bicep.module_file("postgresql_flexible_server")
     assert "passwordAuth: 'Disabled'" in text and "azurerm_client_config" not in text
+
+
+def test_sql_servers_share_the_root_inputs_and_read_their_master_database() -> None:
+    made = analysis(
+        "contoso__sql__architecture.drawio",
+        [
+            ("a", "Microsoft.Sql/servers/databases", "Orders DB"),
+            ("b", "Microsoft.Sql/servers/databases", "Billing DB"),
+        ],
+        [],
+    )
+    files = {f.path: f.content for f in generate(made, {"iac": "both"}).files}
+    root = files["terraform/variables.tf"]
+    assert root.count('variable "sql_alert_email_addresses"') == 1  # shared, declared once
+    assert "alert_email_addresses" not in root.replace("sql_alert_email_addresses", "")
+    assert files["terraform/main.tf"].count("= var.sql_alert_email_addresses") == 2
+    module = files["terraform/modules/mssql_database/main.tf"]
+    assert module.index('data "azurerm_client_config"') < module.index("locals {")
+    assert module.index("locals {") < module.index('resource "azurerm_mssql_server" "this"')
+    assert "  entra_admin_object_id = coalesce(\n    var.entra_admin_object_id," in module
+    optional = files["terraform/modules/mssql_database/variables.tf"]
+    assert re.search(r'variable "entra_admin_object_id" \{[^}]*default += null', optional)
+    main = files["bicep/main.bicep"]
+    assert main.count("param sqlAlertEmailAddresses array") == 1
+    assert main.count("param sqlEntraAdminObjectId string") == 1
+    assert main.count("entraAdminObjectId: sqlEntraAdminObjectId") == 2
+    text = files["bicep/modules/mssql_database.bicep"]
+    assert "// diagnostic setting of its master database\nresource masterDatabase " in text
+    assert "@2021-11-01' existing = {\n  parent: server\n  name: 'master'\n}" in text
+    assert "resource server 'Microsoft.Sql/servers@" in text and "main" not in text

@@ -16,7 +16,9 @@ from agents.synthforge.iac.kinds import (
     bicep_helpers,
     bicep_main,
     bicep_type,
+    instance_inputs,
     kind_variables,
+    shared_inputs,
 )
 
 if TYPE_CHECKING:
@@ -25,7 +27,6 @@ if TYPE_CHECKING:
 
 #: kind → (ARM type@apiVersion of the main resource, diagnostic logs supported)
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
-    "mssql_database": ("Microsoft.Sql/servers@2021-11-01", False),
     "container_registry": ("Microsoft.ContainerRegistry/registries@2025-11-01", True),
     "log_analytics_workspace": ("Microsoft.OperationalInsights/workspaces@2023-09-01", False),
     "application_insights": ("Microsoft.Insights/components@2020-02-02", False),
@@ -36,7 +37,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
 }
 
 _PE_KINDS = {
-    "mssql_database",
     "container_registry",
     "redis_cache",
 }
@@ -75,85 +75,6 @@ def s(value: str) -> str:
 
 
 def _bodies(kind: str) -> str:  # noqa: C901 - one template per kind
-    if kind == "mssql_database":
-        return """\
-resource main 'Microsoft.Sql/servers@2021-11-01' = {
-  name: name
-  location: location
-  tags: tags
-  identity: {
-    type: 'SystemAssigned'
-  }
-  properties: {
-    minimalTlsVersion: '1.2'
-    publicNetworkAccess: publicNetworkAccess
-    administrators: {
-      administratorType: 'ActiveDirectory'
-      azureADOnlyAuthentication: true
-      login: entraAdminLogin
-      sid: entraAdminObjectId
-      tenantId: subscription().tenantId
-      principalType: 'Group'
-    }
-  }
-}
-
-resource database 'Microsoft.Sql/servers/databases@2021-11-01' = {
-  parent: main
-  name: 'sqldb-${name}'
-  location: location
-  tags: tags
-  sku: {
-    name: sku
-  }
-  properties: {
-    zoneRedundant: zoneRedundant
-  }
-}
-
-// Auditing to the Log Analytics workspace: the server's audit events go through a
-// diagnostic setting of its master database
-resource masterDatabase 'Microsoft.Sql/servers/databases@2021-11-01' existing = {
-  parent: main
-  name: 'master'
-}
-
-resource audit 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
-  name: 'audit-${name}'
-  scope: masterDatabase
-  properties: {
-    workspaceId: logAnalyticsWorkspaceId
-    logs: [
-      {
-        category: 'SQLSecurityAuditEvents'
-        enabled: true
-      }
-    ]
-  }
-}
-
-resource auditing 'Microsoft.Sql/servers/auditingSettings@2021-11-01' = {
-  parent: main
-  name: 'default'
-  properties: {
-    state: 'Enabled'
-    isAzureMonitorTargetEnabled: true
-    retentionDays: 90
-  }
-}
-
-// Threat detection of every alert type, alerts by e-mail
-resource alerts 'Microsoft.Sql/servers/securityAlertPolicies@2021-11-01' = {
-  parent: main
-  name: 'Default'
-  properties: {
-    state: 'Enabled'
-    emailAccountAdmins: true
-    emailAddresses: alertEmailAddresses
-    retentionDays: 90
-  }
-}
-"""
     if kind == "container_registry":
         return """\
 // Geo-replication is in the Terraform module (georeplications) only: its resource here,
@@ -610,18 +531,6 @@ def module_file(kind: str, *, public: bool = True) -> str:
         )
     if kind in _SUBNET_KINDS:
         params.append("@description('Subnet to place the resource in')\nparam subnetId string")
-    if kind == "mssql_database":
-        params += [
-            "@description('Microsoft Entra admin group name')\n"
-            "param entraAdminLogin string = 'sql-admins'",
-            "@description('Object id of the Microsoft Entra admin group')\n"
-            "param entraAdminObjectId string",
-            "@description('Zone-redundant database: needs a General Purpose, Business "
-            "Critical, Hyperscale or Premium SKU (not the Basic and Standard DTU tiers)')\n"
-            "param zoneRedundant bool = false",
-            "@description('Who receives the SQL threat detection alerts (e-mail addresses)')\n"
-            "param alertEmailAddresses array",
-        ]
     if spec is None:
         params += _variable_params(kind_variables(kind, "bicep"))
     if kind == "linux_virtual_machine":
@@ -665,11 +574,11 @@ def module_file(kind: str, *, public: bool = True) -> str:
     return _MAIN.sub(SYMBOLS[kind], text) if kind in SYMBOLS else text
 
 
-#: kind → the symbol of its main resource where it is not ``main``. checkov's Bicep graph
-#: resolves a symbol over every file of the folder (the last file's wins), so a module
-#: whose checks follow the edges from children to their parent (``parent: main``) names
-#: the parent with a symbol no other module uses.
-SYMBOLS = {"mssql_database": "server"}
+#: kind → the symbol of its main resource where it is not ``main`` (``KindSpec.
+#: bicep_main_symbol``: a parent named with a symbol no other module uses).
+SYMBOLS = {
+    k: spec.bicep_main_symbol for k, spec in SPECS.items() if spec.bicep_main_symbol != "main"
+}
 _MAIN = re.compile(r"(?<![\w'$.-])main(?![\w'-])")
 
 
@@ -766,11 +675,9 @@ def _module(plan: Plan, inst: Instance) -> str:
         params.append(("logAnalyticsWorkspaceId", f"{camel(plan.workspace.symbol)}.outputs.id"))
     if inst.kind in _SUBNET_KINDS and plan.network is not None:
         params.append(("subnetId", f"{camel(plan.network.symbol)}.outputs.workloadSubnetId"))
-    if inst.kind == "mssql_database":
-        params += [
-            ("entraAdminObjectId", "sqlEntraAdminObjectId"),
-            ("alertEmailAddresses", "sqlAlertEmailAddresses"),
-        ]
+    params += [
+        (camel(v.name), camel(v.shared)) for v in kind_variables(inst.kind, "bicep") if v.shared
+    ]
     if inst.kind in _CMK_KINDS:
         params += [(p, p) for p in ("customerManagedKeyId", "customerManagedKeyVaultId")]
     if inst.public_access:
@@ -789,7 +696,7 @@ def _module(plan: Plan, inst: Instance) -> str:
     spec = SPECS.get(inst.kind)
     if spec is not None:
         params += _spec_module_params(plan, inst, spec)
-    required = [v for v in kind_variables(inst.kind, "bicep") if v.default is None]
+    required = instance_inputs(inst.kind, "bicep")
     params += [(camel(v.name), sym + camel("_" + v.name)) for v in required]
     body = "\n".join(f"    {k}: {v}" for k, v in params)
     comment = (
@@ -896,14 +803,9 @@ def render(plan: Plan) -> list[tuple[str, str]]:
         )
     if any(i.kind in _CMK_KINDS for i in plan.instances):
         params += _CMK_PARAMS
-    if any(i.kind == "mssql_database" for i in plan.instances):
+    for name, v in shared_inputs((i.kind for i in plan.instances), "bicep").items():
         params.append(
-            "@description('Object id of the Microsoft Entra group that administers SQL')\n"
-            "param sqlEntraAdminObjectId string"
-        )
-        params.append(
-            "@description('Who receives the SQL servers threat detection alerts (e-mail "
-            "addresses)')\nparam sqlAlertEmailAddresses array"
+            f"@description({s(v.shared_description)})\nparam {camel(name)} {bicep_type(v.type)}"
         )
     for inst in plan.instances:
         sym = camel(inst.symbol)
@@ -916,12 +818,11 @@ def render(plan: Plan) -> list[tuple[str, str]]:
                 f"@description('{_SKU_HELP.get(inst.kind, 'SKU')} of {label}')\n"
                 f"param {sym}Sku string = {s(_sku(inst))}"
             )
-        for extra in kind_variables(inst.kind, "bicep"):
-            if extra.default is None:  # required: the user gives it
-                params.append(
-                    f"@description({s(f'{extra.description} ({label})')})\n"
-                    f"param {sym + camel('_' + extra.name)} {bicep_type(extra.type)}"
-                )
+        for extra in instance_inputs(inst.kind, "bicep"):  # required: the user gives it
+            params.append(
+                f"@description({s(f'{extra.description} ({label})')})\n"
+                f"param {sym + camel('_' + extra.name)} {bicep_type(extra.type)}"
+            )
     parts = ["\n\n".join(params) + "\n"]
     if plan.network is not None:
         net = camel(plan.network.symbol)

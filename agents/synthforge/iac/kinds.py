@@ -25,6 +25,7 @@ creates and grants use of that key).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -48,6 +49,11 @@ class Variable:
     #: What the root module passes for an instance with public network access (None:
     #: nothing, the default stands).
     if_public: str | int | bool | None = None
+    optional: bool = False  # Terraform: default null (the module falls back on its own)
+    #: The root module's variable every instance of the kind passes (declared once, e.g.
+    #: ``sql_alert_email_addresses``) with its description; empty: ``<instance>_<name>``.
+    shared: str = ""
+    shared_description: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ class Helper:
     #: private endpoint and the diagnostic setting. An empty ``terraform``: Bicep only.
     place: str = "before"
     block: str = "resource"  # "data": a Terraform data source
+    existing: bool = False  # Bicep: an existing resource, read and not deployed
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,11 @@ class KindSpec:
     note: str = ""  # said in the module's comment and the output's warnings
     bicep_comment: str = ""  # said above the main resource in Bicep (lines apart by "\n")
     bicep_sku_prefix: str = ""  # before the plan's SKU in Bicep (Standard_ + GRS)
+    tf_locals: tuple[tuple[str, str], ...] = ()  # (name, value) of a locals block (HCL)
+    #: The Bicep symbol of the main resource: checkov's Bicep graph resolves a symbol over
+    #: every file of the folder (the last file's wins), so a module whose checks follow
+    #: the edges from children to their parent (``parent: main``) names it uniquely.
+    bicep_main_symbol: str = "main"
 
     @property
     def arm_type(self) -> str:
@@ -148,11 +160,18 @@ def bicep_value(value: Any, indent: str) -> str:
 
 
 def bicep_resource(
-    symbol: str, type_at: str, tree: Tree, *, condition: str = "", parent: str | None = None
+    symbol: str,
+    type_at: str,
+    tree: Tree,
+    *,
+    condition: str = "",
+    parent: str | None = None,
+    existing: bool = False,
 ) -> str:
-    """``resource symbol 'Type@version' = { ... }``."""
+    """``resource symbol 'Type@version' = { ... }`` (``existing``: one read, not deployed)."""
     body: Tree = {"parent": parent, **tree} if parent else tree
-    head = f"resource {symbol} '{type_at}' = {condition + ' ' if condition else ''}"
+    read = " existing" if existing else ""
+    head = f"resource {symbol} '{type_at}'{read} = {condition + ' ' if condition else ''}"
     return head + bicep_value(body, "") + "\n"
 
 
@@ -216,6 +235,8 @@ def tf_main(spec: KindSpec) -> str:
     """The module's resources in HCL: helpers, the main resource ``this``, helpers after
     it (those ``last`` are the caller's, after the private endpoint and diagnostics)."""
     parts = tf_helpers(spec, "before")
+    if spec.tf_locals:
+        parts.append("\n".join(["locals {", *hcl_body(dict(spec.tf_locals)), "}"]) + "\n")
     parts.append(hcl_resource(spec.terraform, "this", tf_common(spec)))
     return "\n".join(parts + tf_helpers(spec, "after"))
 
@@ -225,7 +246,11 @@ def bicep_helpers(spec: KindSpec, place: str) -> list[str]:
     return [
         comment_lines("//", h.comment)
         + bicep_resource(
-            h.bicep_symbol, h.bicep, bicep_common(h, main=False), parent=h.bicep_parent
+            h.bicep_symbol,
+            h.bicep,
+            bicep_common(h, main=False),
+            parent=h.bicep_parent,
+            existing=h.existing,
         )
         for h in spec.helpers
         if h.bicep and h.place == place
@@ -258,7 +283,7 @@ def bicep_default(value: str | int | bool) -> str:
 
 
 def bicep_type(type_: str) -> str:
-    return {"string": "string", "number": "int", "bool": "bool"}[type_]
+    return {"string": "string", "number": "int", "bool": "bool", "list(string)": "array"}[type_]
 
 
 # --------------------------------------------------------------------------- the kinds
@@ -481,18 +506,20 @@ def _storage_child(
 
 # --- original kinds: data and apps
 #: Microsoft Entra's tenant of the deploying principal (Terraform's azurerm_client_config).
-_CLIENT_CONFIG = Helper(
-    terraform="azurerm_client_config",
-    bicep_symbol="",
-    bicep="",
-    tf_body={},
-    bicep_body={},
-    located=False,
-    tf_common=(),
-    tf_name="current",
-    named=False,
-    block="data",
-)
+def _tf_only(terraform: str, tf_body: Tree, **settings: Any) -> Helper:
+    """A Terraform-only helper, not located, with no common arguments and no name
+    unless ``settings`` give them."""
+    args: dict[str, Any] = {"located": False, "tf_common": (), "named": False, **settings}
+    return Helper(terraform, "", "", tf_body, {}, **args)
+
+
+def _bicep_only(symbol: str, type_at: str, bicep_body: Tree, **settings: Any) -> Helper:
+    """A Bicep-only helper (a child of the main resource unless ``settings`` say)."""
+    args: dict[str, Any] = {"located": False, "bicep_parent": "main", **settings}
+    return Helper("", symbol, type_at, {}, bicep_body, **args)
+
+
+_CLIENT_CONFIG = _tf_only("azurerm_client_config", {}, tf_name="current", block="data")
 _WEB_APP = KindSpec(
     kind="web_app",
     terraform="azurerm_linux_web_app",
@@ -627,11 +654,9 @@ def _function_app(web: KindSpec) -> KindSpec:
 def _service_logs(service: str) -> Helper:
     """A diagnostic setting of one storage service (Terraform): its read, write and delete
     requests logged to the workspace."""
-    return Helper(
-        terraform="azurerm_monitor_diagnostic_setting",
-        bicep_symbol="",
-        bicep="",
-        tf_body={
+    return _tf_only(
+        "azurerm_monitor_diagnostic_setting",
+        {
             "name": f'"diag-${{var.name}}-{service}"',
             "target_resource_id": '"${azurerm_storage_account.this.id}/'
             + f'{service}Services/default"',
@@ -641,10 +666,8 @@ def _service_logs(service: str) -> Helper:
                 for category in ("StorageRead", "StorageWrite", "StorageDelete")
             ],
         },
-        bicep_body={},
-        located=False,
-        tf_common=(),
         tf_name=service,
+        named=True,
         place="last",
     )
 
@@ -711,11 +734,9 @@ _STORAGE = KindSpec(
     },
     inputs=("sku", "public", "diagnostics", "private_endpoint", "cmk"),
     helpers=(
-        Helper(
-            terraform="azurerm_storage_account_queue_properties",
-            bicep_symbol="",
-            bicep="",
-            tf_body={
+        _tf_only(
+            "azurerm_storage_account_queue_properties",
+            {
                 "storage_account_id": "azurerm_storage_account.this.id",
                 "logging": {
                     "delete": "true",
@@ -725,10 +746,6 @@ _STORAGE = KindSpec(
                     "retention_policy_days": "10",
                 },
             },
-            bicep_body={},
-            located=False,
-            tf_common=(),
-            named=False,
             comment="Queue logging the azurerm 4.x way (the queue_properties block is deprecated)",
             place="after",
         ),
@@ -850,6 +867,199 @@ _POSTGRES = KindSpec(
     helpers=(_CLIENT_CONFIG,),
 )
 
+_SQL_AUDIT = (
+    "Auditing to the Log Analytics workspace: the server's audit events go through a\n"
+    "diagnostic setting of its master database"
+)
+_SQL_V = "2021-11-01"
+_SQL_ALERTS = "Who receives the SQL threat detection alerts (e-mail addresses)"
+_MSSQL = KindSpec(
+    kind="mssql_database",
+    terraform="azurerm_mssql_server",
+    bicep=f"Microsoft.Sql/servers@{_SQL_V}",
+    tf_body={
+        "version": '"12.0"',
+        "minimum_tls_version": '"1.2"',
+        "public_network_access_enabled": "var.public_network_access_enabled",
+        "azuread_administrator": {
+            "login_username": "var.entra_admin_login",
+            "object_id": "local.entra_admin_object_id",
+            "azuread_authentication_only": "true",
+        },
+        "identity": {"type": '"SystemAssigned"'},
+    },
+    bicep_body={
+        "identity": {"type": "'SystemAssigned'"},
+        "properties": {
+            "minimalTlsVersion": "'1.2'",
+            "publicNetworkAccess": "publicNetworkAccess",
+            "administrators": {
+                "administratorType": "'ActiveDirectory'",
+                "azureADOnlyAuthentication": "true",
+                "login": "entraAdminLogin",
+                "sid": "entraAdminObjectId",
+                "tenantId": "subscription().tenantId",
+                "principalType": "'Group'",
+            },
+        },
+    },
+    inputs=("sku", "public", "diagnostics", "private_endpoint"),
+    variables=(
+        Variable("entra_admin_login", "string", "Microsoft Entra admin group name", "sql-admins"),
+        Variable(
+            "entra_admin_object_id",
+            "string",
+            "Object id of the Entra admin (default: the deploying principal)",
+            languages=("terraform",),
+            optional=True,
+        ),
+        Variable(
+            "entra_admin_object_id",
+            "string",
+            "Object id of the Microsoft Entra admin group",
+            languages=("bicep",),
+            shared="sql_entra_admin_object_id",
+            shared_description="Object id of the Microsoft Entra group that administers SQL",
+        ),
+        Variable(
+            "zone_redundant",
+            "bool",
+            "Zone-redundant database: needs a General Purpose, Business Critical, Hyperscale "
+            "or Premium SKU (not the Basic and Standard DTU tiers)",
+            False,
+        ),
+        Variable(
+            "alert_email_addresses",
+            "list(string)",
+            _SQL_ALERTS,
+            languages=("terraform",),
+            shared="sql_alert_email_addresses",
+            shared_description="Who receives the SQL servers' threat detection alerts "
+            "(e-mail addresses)",
+        ),
+        Variable(
+            "alert_email_addresses",
+            "list(string)",
+            _SQL_ALERTS,
+            languages=("bicep",),
+            shared="sql_alert_email_addresses",
+            shared_description="Who receives the SQL servers threat detection alerts "
+            "(e-mail addresses)",
+        ),
+    ),
+    helpers=(
+        _CLIENT_CONFIG,
+        Helper(  # the database, on the server
+            terraform="azurerm_mssql_database",
+            bicep_symbol="database",
+            bicep=f"Microsoft.Sql/servers/databases@{_SQL_V}",
+            tf_body={
+                "name": '"sqldb-${var.name}"',
+                "server_id": "azurerm_mssql_server.this.id",
+                "sku_name": "var.sku",
+                "zone_redundant": "var.zone_redundant",
+            },
+            bicep_body={
+                "name": "'sqldb-${name}'",
+                "sku": {"name": "sku"},
+                "properties": {"zoneRedundant": "zoneRedundant"},
+            },
+            tf_common=("tags",),
+            bicep_parent="main",
+            place="after",
+        ),
+        _tf_only(
+            "azurerm_mssql_server_extended_auditing_policy",
+            {
+                "server_id": "azurerm_mssql_server.this.id",
+                "log_monitoring_enabled": "true",
+                "retention_in_days": "90",
+            },
+            comment=_SQL_AUDIT,
+            place="after",
+        ),
+        _bicep_only(
+            "masterDatabase",
+            f"Microsoft.Sql/servers/databases@{_SQL_V}",
+            {"name": "'master'"},
+            comment=_SQL_AUDIT,
+            place="after",
+            existing=True,
+        ),
+        Helper(  # the audit events to the workspace
+            terraform="azurerm_monitor_diagnostic_setting",
+            bicep_symbol="audit",
+            bicep="Microsoft.Insights/diagnosticSettings@2021-05-01-preview",
+            tf_body={
+                "name": '"audit-${var.name}"',
+                "target_resource_id": '"${azurerm_mssql_server.this.id}/databases/master"',
+                "log_analytics_workspace_id": "var.log_analytics_workspace_id",
+                "enabled_log": {"category": '"SQLSecurityAuditEvents"'},
+            },
+            bicep_body={
+                "name": "'audit-${name}'",
+                "scope": "masterDatabase",
+                "properties": {
+                    "workspaceId": "logAnalyticsWorkspaceId",
+                    "logs": [{"category": "'SQLSecurityAuditEvents'", "enabled": "true"}],
+                },
+            },
+            located=False,
+            tf_common=(),
+            tf_name="audit",
+            place="after",
+        ),
+        _bicep_only(
+            "auditing",
+            f"Microsoft.Sql/servers/auditingSettings@{_SQL_V}",
+            {
+                "name": "'default'",
+                "properties": {
+                    "state": "'Enabled'",
+                    "isAzureMonitorTargetEnabled": "true",
+                    "retentionDays": "90",
+                },
+            },
+            place="after",
+        ),
+        Helper(
+            terraform="azurerm_mssql_server_security_alert_policy",
+            bicep_symbol="alerts",
+            bicep=f"Microsoft.Sql/servers/securityAlertPolicies@{_SQL_V}",
+            tf_body={
+                "server_name": "azurerm_mssql_server.this.name",
+                "state": '"Enabled"',
+                "email_account_admins": "true",
+                "email_addresses": "var.alert_email_addresses",
+                "retention_days": "90",
+            },
+            bicep_body={
+                "name": "'Default'",
+                "properties": {
+                    "state": "'Enabled'",
+                    "emailAccountAdmins": "true",
+                    "emailAddresses": "alertEmailAddresses",
+                    "retentionDays": "90",
+                },
+            },
+            located=False,
+            tf_common=("resource_group_name",),
+            named=False,
+            bicep_parent="main",
+            comment="Threat detection of every alert type, alerts by e-mail",
+            place="after",
+        ),
+    ),
+    tf_locals=(
+        (
+            "entra_admin_object_id",
+            "coalesce(\n    var.entra_admin_object_id, "
+            "data.azurerm_client_config.current.object_id\n  )",
+        ),
+    ),
+    bicep_main_symbol="server",
+)
+
 
 _DATA_AND_APPS: tuple[KindSpec, ...] = (
     _WEB_APP,
@@ -858,6 +1068,7 @@ _DATA_AND_APPS: tuple[KindSpec, ...] = (
     _KEY_VAULT,
     _COSMOS,
     _POSTGRES,
+    _MSSQL,
 )
 
 
@@ -1633,3 +1844,23 @@ def kind_variables(kind: str, language: str) -> tuple[Variable, ...]:
     """The ``language`` module's own variables: its spec's, or the hand-written kind's."""
     found = SPECS[kind].variables if kind in SPECS else HAND_VARIABLES.get(kind, ())
     return tuple(v for v in found if language in v.languages)
+
+
+def instance_inputs(kind: str, language: str) -> tuple[Variable, ...]:
+    """The variables the root module declares for each instance of ``kind`` and passes
+    on: the required ones, neither shared by the kind's instances nor optional."""
+    return tuple(
+        v
+        for v in kind_variables(kind, language)
+        if v.default is None and not v.shared and not v.optional
+    )
+
+
+def shared_inputs(kinds: Iterable[str], language: str) -> dict[str, Variable]:
+    """Root variable name → the variable, of the shared inputs of ``kinds`` (once each)."""
+    found: dict[str, Variable] = {}
+    for kind in kinds:
+        for v in kind_variables(kind, language):
+            if v.shared:
+                found.setdefault(v.shared, v)
+    return found

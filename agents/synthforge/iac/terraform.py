@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 
 from agents.synthforge.iac.kinds import (
     SPECS,
+    instance_inputs,
     kind_variables,
+    shared_inputs,
     tf_default,
     tf_helpers,
     tf_main,
@@ -30,7 +32,6 @@ TERRAFORM_VERSION = ">= 1.5.0"
 # Optional module inputs per kind: which of the shared variables the module declares.
 _PE = ("private_endpoint",)
 _KIND_INPUTS: dict[str, tuple[str, ...]] = {
-    "mssql_database": ("sku", "public", "diagnostics", *_PE),
     "container_registry": ("sku", "public", "diagnostics", *_PE),
     "log_analytics_workspace": ("sku",),
     "application_insights": ("sku", "workspace"),
@@ -42,7 +43,6 @@ _KIND_INPUTS: dict[str, tuple[str, ...]] = {
 
 #: The main resource of each kind: (terraform type, what to diagnose, logs supported).
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
-    "mssql_database": ("azurerm_mssql_server", False),
     "container_registry": ("azurerm_container_registry", True),
     "log_analytics_workspace": ("azurerm_log_analytics_workspace", False),
     "application_insights": ("azurerm_application_insights", False),
@@ -86,72 +86,6 @@ def _var(name: str, type_: str, description: str, default: str | None = None) ->
 
 
 def _resource_bodies(kind: str) -> str:  # noqa: C901 - one template per kind
-    if kind == "mssql_database":
-        return """\
-data "azurerm_client_config" "current" {}
-
-locals {
-  entra_admin_object_id = coalesce(
-    var.entra_admin_object_id, data.azurerm_client_config.current.object_id
-  )
-}
-
-resource "azurerm_mssql_server" "this" {
-  name                          = var.name
-  location                      = var.location
-  resource_group_name           = var.resource_group_name
-  version                       = "12.0"
-  minimum_tls_version           = "1.2"
-  public_network_access_enabled = var.public_network_access_enabled
-  tags                          = var.tags
-
-  azuread_administrator {
-    login_username              = var.entra_admin_login
-    object_id                   = local.entra_admin_object_id
-    azuread_authentication_only = true
-  }
-
-  identity {
-    type = "SystemAssigned"
-  }
-}
-
-resource "azurerm_mssql_database" "this" {
-  name           = "sqldb-${var.name}"
-  server_id      = azurerm_mssql_server.this.id
-  sku_name       = var.sku
-  zone_redundant = var.zone_redundant
-  tags           = var.tags
-}
-
-# Auditing to the Log Analytics workspace: the server's audit events go through a
-# diagnostic setting of its master database
-resource "azurerm_mssql_server_extended_auditing_policy" "this" {
-  server_id              = azurerm_mssql_server.this.id
-  log_monitoring_enabled = true
-  retention_in_days      = 90
-}
-
-resource "azurerm_monitor_diagnostic_setting" "audit" {
-  name                       = "audit-${var.name}"
-  target_resource_id         = "${azurerm_mssql_server.this.id}/databases/master"
-  log_analytics_workspace_id = var.log_analytics_workspace_id
-
-  enabled_log {
-    category = "SQLSecurityAuditEvents"
-  }
-}
-
-# Threat detection of every alert type, alerts by e-mail
-resource "azurerm_mssql_server_security_alert_policy" "this" {
-  resource_group_name  = var.resource_group_name
-  server_name          = azurerm_mssql_server.this.name
-  state                = "Enabled"
-  email_account_admins = true
-  email_addresses      = var.alert_email_addresses
-  retention_days       = 90
-}
-"""
     if kind == "container_registry":
         return """\
 resource "azurerm_container_registry" "this" {
@@ -489,6 +423,8 @@ def module_files(kind: str) -> list[tuple[str, str]]:
         ]
     for extra in kind_variables(kind, "terraform"):
         default = None if extra.default is None else tf_default(extra.default)
+        if extra.optional:
+            default = "null"
         variables.append(_var(extra.name, extra.type, extra.description, default))
     if "public" in inputs:
         variables.append(
@@ -513,24 +449,6 @@ def module_files(kind: str) -> list[tuple[str, str]]:
         variables.append(_var("subnet_id", "string", "Subnet to place the resource in"))
     if "cmk" in inputs:
         variables += [_var(*v) for v in CMK_VARIABLES]
-    if kind == "mssql_database":
-        variables += [
-            _var(
-                "entra_admin_login", "string", "Microsoft Entra admin group name", q("sql-admins")
-            ),
-            _var(
-                "entra_admin_object_id",
-                "string",
-                "Object id of the Entra admin (default: the deploying principal)",
-                "null",
-            ),
-            _var("zone_redundant", "bool", _SQL_ZONES, "false"),
-            _var(
-                "alert_email_addresses",
-                "list(string)",
-                "Who receives the SQL threat detection alerts (e-mail addresses)",
-            ),
-        ]
     if kind == "linux_virtual_machine":
         variables += [
             _var("admin_username", "string", "Admin user name", q("azureuser")),
@@ -561,11 +479,6 @@ def module_files(kind: str) -> list[tuple[str, str]]:
         ("outputs.tf", "\n\n".join(outputs) + "\n"),
     ]
 
-
-_SQL_ZONES = (
-    "Zone-redundant database: needs a General Purpose, Business Critical, Hyperscale or "
-    "Premium SKU (not the Basic and Standard DTU tiers)"
-)
 
 _SKU_HELP = {
     "storage_account": "Replication type (LRS, ZRS, GRS, GZRS, ...)",
@@ -618,8 +531,9 @@ def _module_call(plan: Plan, inst: Instance) -> str:
         args.append(("subnet_id", f"module.{plan.network.symbol}.workload_subnet_id"))
     if inst.kind == "linux_virtual_machine":
         args.append(("admin_ssh_public_key", "var.admin_ssh_public_key"))
-    if inst.kind == "mssql_database":
-        args.append(("alert_email_addresses", "var.sql_alert_email_addresses"))
+    args += [
+        (v.name, f"var.{v.shared}") for v in kind_variables(inst.kind, "terraform") if v.shared
+    ]
     if "cmk" in inputs:
         args += [(name, f"var.{name}") for name, _, _ in CMK_VARIABLES]
     if inst.public_access:
@@ -630,7 +544,7 @@ def _module_call(plan: Plan, inst: Instance) -> str:
         ]
     if spec is not None:
         args += _spec_args(plan, inst, spec)
-    required = [v for v in kind_variables(inst.kind, "terraform") if v.default is None]
+    required = instance_inputs(inst.kind, "terraform")
     args += [(v.name, f"var.{inst.symbol}_{v.name}") for v in required]
     width = max(len(k) for k, _ in args)
     body = "\n".join(f"  {k.ljust(width)} = {v}" for k, v in args)
@@ -731,14 +645,8 @@ def render(plan: Plan) -> list[tuple[str, str]]:
         )
     if any("cmk" in _KIND_INPUTS[i.kind] for i in plan.instances):
         variables += [_var(*v) for v in CMK_VARIABLES]
-    if any(i.kind == "mssql_database" for i in plan.instances):
-        variables.append(
-            _var(
-                "sql_alert_email_addresses",
-                "list(string)",
-                "Who receives the SQL servers' threat detection alerts (e-mail addresses)",
-            )
-        )
+    shared = shared_inputs((i.kind for i in plan.instances), "terraform")
+    variables += [_var(name, v.type, v.shared_description) for name, v in shared.items()]
     for inst in plan.instances:
         variables.append(
             _var(
@@ -757,15 +665,14 @@ def render(plan: Plan) -> list[tuple[str, str]]:
                     q(inst.sku_default),
                 )
             )
-        for extra in kind_variables(inst.kind, "terraform"):
-            if extra.default is None:  # required: the user gives it
-                variables.append(
-                    _var(
-                        f"{inst.symbol}_{extra.name}",
-                        extra.type,
-                        f"{extra.description} ({inst.resource.name})",
-                    )
+        for extra in instance_inputs(inst.kind, "terraform"):  # required: the user gives it
+            variables.append(
+                _var(
+                    f"{inst.symbol}_{extra.name}",
+                    extra.type,
+                    f"{extra.description} ({inst.resource.name})",
                 )
+            )
     main = [
         'resource "azurerm_resource_group" "this" {\n'
         "  name     = var.resource_group_name\n"
