@@ -228,3 +228,12 @@ def test_sql_servers_share_the_root_inputs_and_read_their_master_database() -> N
     assert "// diagnostic setting of its master database\nresource masterDatabase " in text
     assert "@2021-11-01' existing = {\n  parent: server\n  name: 'master'\n}" in text
     assert "resource server 'Microsoft.Sql/servers@" in text and "main" not in text
+
+
+def test_registry_says_in_bicep_why_geo_replication_is_terraform_only() -> None:
+    text = bicep.module_file("container_registry")
+    assert "// Geo-replication is in the Terraform module (georeplications) only" in text
+    assert "georeplication" not in text.replace("Geo-replication", "").replace(
+        "(georeplications)", ""
+    )
+    assert "container_registry" not in kinds.HAND_VARIABLES

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 #: kind → (ARM type@apiVersion of the main resource, diagnostic logs supported)
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
-    "container_registry": ("Microsoft.ContainerRegistry/registries@2025-11-01", True),
     "log_analytics_workspace": ("Microsoft.OperationalInsights/workspaces@2023-09-01", False),
     "application_insights": ("Microsoft.Insights/components@2020-02-02", False),
     "virtual_network": ("Microsoft.Network/virtualNetworks@2023-11-01", True),
@@ -37,7 +36,6 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
 }
 
 _PE_KINDS = {
-    "container_registry",
     "redis_cache",
 }
 _DIAG_KINDS = _PE_KINDS | {"virtual_network", "kubernetes_cluster"}
@@ -75,25 +73,6 @@ def s(value: str) -> str:
 
 
 def _bodies(kind: str) -> str:  # noqa: C901 - one template per kind
-    if kind == "container_registry":
-        return """\
-// Geo-replication is in the Terraform module (georeplications) only: its resource here,
-// Microsoft.ContainerRegistry/registries/replications, is not among the Bicep type
-// definitions these modules are checked against.
-resource main 'Microsoft.ContainerRegistry/registries@2025-11-01' = {
-  name: name
-  location: location
-  tags: tags
-  sku: {
-    name: sku
-  }
-  properties: {
-    adminUserEnabled: false
-    anonymousPullEnabled: false
-    publicNetworkAccess: publicNetworkAccess
-  }
-}
-"""
     if kind == "log_analytics_workspace":
         return """\
 resource main 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {

@@ -32,7 +32,6 @@ TERRAFORM_VERSION = ">= 1.5.0"
 # Optional module inputs per kind: which of the shared variables the module declares.
 _PE = ("private_endpoint",)
 _KIND_INPUTS: dict[str, tuple[str, ...]] = {
-    "container_registry": ("sku", "public", "diagnostics", *_PE),
     "log_analytics_workspace": ("sku",),
     "application_insights": ("sku", "workspace"),
     "virtual_network": ("sku", "diagnostics"),
@@ -43,7 +42,6 @@ _KIND_INPUTS: dict[str, tuple[str, ...]] = {
 
 #: The main resource of each kind: (terraform type, what to diagnose, logs supported).
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
-    "container_registry": ("azurerm_container_registry", True),
     "log_analytics_workspace": ("azurerm_log_analytics_workspace", False),
     "application_insights": ("azurerm_application_insights", False),
     "virtual_network": ("azurerm_virtual_network", True),
@@ -86,24 +84,6 @@ def _var(name: str, type_: str, description: str, default: str | None = None) ->
 
 
 def _resource_bodies(kind: str) -> str:  # noqa: C901 - one template per kind
-    if kind == "container_registry":
-        return """\
-resource "azurerm_container_registry" "this" {
-  name                          = var.name
-  location                      = var.location
-  resource_group_name           = var.resource_group_name
-  sku                           = var.sku
-  admin_enabled                 = false
-  anonymous_pull_enabled        = false
-  public_network_access_enabled = var.public_network_access_enabled
-  tags                          = var.tags
-
-  georeplications {
-    location                = var.georeplication_location
-    zone_redundancy_enabled = true
-  }
-}
-"""
     if kind == "log_analytics_workspace":
         return """\
 resource "azurerm_log_analytics_workspace" "this" {
