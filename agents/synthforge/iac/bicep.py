@@ -2,6 +2,9 @@
 
 Each module declares one main resource with the symbol ``main`` (two-space indentation,
 one property per line), so :mod:`agents.synthforge.iac.fixer` can edit it as text.
+A module's resources come from its kind's entry in :mod:`agents.synthforge.iac.kinds`
+(:func:`~agents.synthforge.iac.kinds.bicep_main`); the few kinds not described there yet
+are templates here (``_bodies``).
 """
 
 from __future__ import annotations

@@ -4,8 +4,15 @@ A :class:`KindSpec` says what one module deploys — the azurerm resource and th
 type@apiVersion, the settings of each (a tree: attributes and nested blocks for HCL,
 properties for Bicep), the module's inputs, extra variables and helper resources — and
 :func:`hcl_resource` / :func:`bicep_resource` render it. Adding a kind is one entry in
-:data:`SPECS` (plus its ARM type in ``data/iac_kinds.json``); the hand-written kinds of
-:mod:`~agents.synthforge.iac.terraform` and :mod:`~agents.synthforge.iac.bicep` come first.
+:data:`SPECS` (plus its ARM type in ``data/iac_kinds.json``). The kinds still written as
+templates in :mod:`~agents.synthforge.iac.terraform` and :mod:`~agents.synthforge.iac.bicep`
+are those not in :data:`SPECS`.
+
+A helper stands before the main resource, after it (a child such as a database), or last
+(after the private endpoint and the diagnostic setting); it may be one language's only
+(an empty ``terraform`` or ``bicep``), a Terraform data source, or a Bicep ``existing``
+resource, with a comment said above it. What one language cannot deploy is said in the
+other's comment (``bicep_comment``: e.g. why geo-replication is Terraform-only).
 
 Values are source text: ``"var.sku"`` or ``'"Standard"'`` in HCL, ``"sku"`` or
 ``"'Standard'"`` in Bicep. In a tree a ``dict`` is a nested block (HCL) or object
@@ -19,7 +26,10 @@ subnet of the module's own, e.g. ``GatewaySubnet``); ``parent`` (the instance of
 ``parent_kind`` it belongs to, e.g. the storage account of a blob container); ``cmk``
 (encryption with a customer-managed key, the root module's ``customer_managed_key_id``
 and ``customer_managed_key_vault_id``, read by a user-assigned identity the module
-creates and grants use of that key).
+creates and grants use of that key). A kind's own :class:`Variable` may be required
+(the root module asks for it per instance, or once for every instance of the kind:
+``shared``), optional (Terraform ``null``), limited to ``allowed`` values, or set by the
+root module where the instance has public network access (``if_public``).
 """
 
 from __future__ import annotations
@@ -505,6 +515,10 @@ def _storage_child(
 
 
 # --- original kinds: data and apps
+#: The inputs of a PaaS service reached over a private endpoint.
+_PAAS = ("sku", "public", "diagnostics", "private_endpoint")
+
+
 #: Microsoft Entra's tenant of the deploying principal (Terraform's azurerm_client_config).
 def _tf_only(terraform: str, tf_body: Tree, **settings: Any) -> Helper:
     """A Terraform-only helper, not located, with no common arguments and no name
@@ -566,7 +580,7 @@ _WEB_APP = KindSpec(
             },
         },
     },
-    inputs=("sku", "public", "diagnostics", "private_endpoint"),
+    inputs=_PAAS,
     logs=True,
     identity=True,
     variables=(
@@ -732,7 +746,7 @@ _STORAGE = KindSpec(
         "identity": _CMK_IDENTITY_BICEP,
         "dependsOn": ["keyAccess"],
     },
-    inputs=("sku", "public", "diagnostics", "private_endpoint", "cmk"),
+    inputs=(*_PAAS, "cmk"),
     helpers=(
         _tf_only(
             "azurerm_storage_account_queue_properties",
@@ -778,7 +792,7 @@ _KEY_VAULT = KindSpec(
             "networkAcls": {"defaultAction": "networkDefaultAction", "bypass": "'AzureServices'"},
         }
     },
-    inputs=("sku", "public", "diagnostics", "private_endpoint"),
+    inputs=_PAAS,
     logs=True,
     variables=(
         Variable(
@@ -828,7 +842,7 @@ _COSMOS = KindSpec(
         "identity": _CMK_IDENTITY_BICEP,
         "dependsOn": ["keyAccess"],
     },
-    inputs=("sku", "public", "diagnostics", "private_endpoint", "cmk"),
+    inputs=(*_PAAS, "cmk"),
     logs=True,
 )
 
@@ -862,7 +876,7 @@ _POSTGRES = KindSpec(
             },
         },
     },
-    inputs=("sku", "public", "diagnostics", "private_endpoint"),
+    inputs=_PAAS,
     logs=True,
     helpers=(_CLIENT_CONFIG,),
 )
@@ -903,7 +917,7 @@ _MSSQL = KindSpec(
             },
         },
     },
-    inputs=("sku", "public", "diagnostics", "private_endpoint"),
+    inputs=_PAAS,
     variables=(
         Variable("entra_admin_login", "string", "Microsoft Entra admin group name", "sql-admins"),
         Variable(
@@ -1082,7 +1096,7 @@ _REGISTRY = KindSpec(
             "publicNetworkAccess": "publicNetworkAccess",
         },
     },
-    inputs=("sku", "public", "diagnostics", "private_endpoint"),
+    inputs=_PAAS,
     logs=True,
     variables=(
         Variable(
@@ -1857,8 +1871,8 @@ _SPECS: list[KindSpec] = [
 #: kind → spec, for every kind described as data.
 SPECS: dict[str, KindSpec] = {spec.kind: spec for spec in _SPECS}
 
-#: The own variables of the hand-written kinds (the data kinds' are in their spec). A
-#: secure setting that needs a value only a person can give is a required one.
+#: The own variables of the kinds still written as templates (the data kinds' are in
+#: their spec). A secure setting that needs a value only a person can give is required.
 HAND_VARIABLES: dict[str, tuple[Variable, ...]] = {
     "kubernetes_cluster": (
         Variable(

@@ -4,7 +4,9 @@ Layout: a root module (``versions.tf``, ``providers.tf``, ``variables.tf``, ``ma
 ``outputs.tf``) and one module per resource kind under ``modules/<kind>/`` (``main.tf``,
 ``variables.tf``, ``outputs.tf``). Every resource block is written with two-space
 indentation and one attribute per line, so :mod:`agents.synthforge.iac.fixer`
-can edit it as text.
+can edit it as text. A module's resources come from its kind's entry in
+:mod:`agents.synthforge.iac.kinds` (:func:`~agents.synthforge.iac.kinds.tf_main`); the
+few kinds not described there yet are templates here (``_resource_bodies``).
 """
 
 from __future__ import annotations
