@@ -468,11 +468,9 @@ def _diagnostics(logs: bool) -> str:
     )
 
 
-#: The SKUs a module allows, where only some meet its checks: geo-redundant storage (the
-#: default is Standard_GRS); registries with vulnerability scanning (not Basic).
+#: The SKUs a module allows, where only some meet its checks (``KindSpec.bicep_skus``).
 ALLOWED_SKUS: dict[str, tuple[str, ...]] = {
-    "storage_account": ("Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"),
-    "container_registry": ("Standard", "Premium"),
+    k: v.bicep_skus for k, v in SPECS.items() if v.bicep_skus
 }
 
 #: The network rules' default action: a literal Deny where no instance of the kind has

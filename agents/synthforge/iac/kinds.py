@@ -123,6 +123,7 @@ class KindSpec:
     #: every file of the folder (the last file's wins), so a module whose checks follow
     #: the edges from children to their parent (``parent: main``) names it uniquely.
     bicep_main_symbol: str = "main"
+    bicep_skus: tuple[str, ...] = ()  # the only SKUs the Bicep module allows (@allowed)
 
     @property
     def arm_type(self) -> str:
@@ -766,6 +767,8 @@ _STORAGE = KindSpec(
         *(_service_logs(service) for service in ("blob", "queue", "table")),
     ),
     bicep_sku_prefix="Standard_",
+    # geo-redundant only (the default is Standard_GRS)
+    bicep_skus=("Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"),
 )
 
 _KEY_VAULT = KindSpec(
@@ -1106,6 +1109,7 @@ _REGISTRY = KindSpec(
             languages=("terraform",),
         ),
     ),
+    bicep_skus=("Standard", "Premium"),  # the tiers with vulnerability scanning
     bicep_comment="Geo-replication is in the Terraform module (georeplications) only: its "
     "resource here,\nMicrosoft.ContainerRegistry/registries/replications, is not among the "
     "Bicep type\ndefinitions these modules are checked against.",
