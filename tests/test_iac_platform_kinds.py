@@ -176,7 +176,7 @@ def test_the_vms_share_one_admin_key_and_sit_behind_a_nic_of_their_own(
 def test_the_network_has_its_two_subnets_behind_one_nsg(files: dict[str, str]) -> None:
     main, bicep = _modules(files, "virtual_network")
     heads = re.findall(r'^resource "(\w+)" "(\w+)"', main, re.M)
-    # the network first, then what refers to it (Helper.tf_after), then its diagnostics
+    # the network first, then what refers to it (Helper.place "after"), then its diagnostics
     assert heads == [
         ("azurerm_virtual_network", "this"),
         ("azurerm_network_security_group", "this"),

@@ -3,8 +3,9 @@
 Each module declares one main resource with the symbol ``main`` (two-space indentation,
 one property per line), so :mod:`agents.synthforge.iac.fixer` can edit it as text. A
 module's resources come from its kind's entry in :mod:`~agents.synthforge.iac.kinds`
-(:func:`~agents.synthforge.iac.kinds.bicep_main`); the kinds not described there yet are
-templates here (:func:`_bodies`).
+(:func:`~agents.synthforge.iac.kinds.bicep_main`); this module adds what every kind
+shares (the customer-managed key's identity, the private endpoint, the diagnostic
+setting), the parameters and outputs, and ``main.bicep``.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from agents.synthforge.iac.kinds import (
     SPECS,
     Variable,
     bicep_default,
+    bicep_helpers,
     bicep_main,
     bicep_type,
-    derive,
+    instance_inputs,
     kind_variables,
     root_sku_help,
-    shared_variables,
+    shared_inputs,
 )
 
 if TYPE_CHECKING:
@@ -29,42 +31,20 @@ if TYPE_CHECKING:
     from agents.synthforge.iac.plan import Instance, Plan
 
 #: kind → (ARM type@apiVersion of the main resource, diagnostic logs supported)
-MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
-    "web_app": ("Microsoft.Web/sites@2023-12-01", True),
-    "function_app": ("Microsoft.Web/sites@2023-12-01", True),
-    "storage_account": ("Microsoft.Storage/storageAccounts@2023-05-01", False),
-    "key_vault": ("Microsoft.KeyVault/vaults@2023-07-01", True),
-    "cosmosdb_account": ("Microsoft.DocumentDB/databaseAccounts@2024-05-15", True),
-    "postgresql_flexible_server": ("Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01", True),
-    "mssql_database": ("Microsoft.Sql/servers@2021-11-01", False),
-    "container_registry": ("Microsoft.ContainerRegistry/registries@2025-11-01", True),
-}
+MAIN_RESOURCE: dict[str, tuple[str, bool]] = {k: (v.bicep, v.logs) for k, v in SPECS.items()}
 
-_PE_KINDS = {
-    "web_app",
-    "function_app",
-    "storage_account",
-    "key_vault",
-    "cosmosdb_account",
-    "postgresql_flexible_server",
-    "mssql_database",
-    "container_registry",
-}
-_DIAG_KINDS = set(_PE_KINDS)
+_PE_KINDS: set[str] = set()
+_DIAG_KINDS: set[str] = set()
 #: Kinds whose public network access the flow analysis decides (param publicNetworkAccess).
-_PUBLIC_KINDS = set(_PE_KINDS)
-_WORKSPACE_KINDS = set(_DIAG_KINDS)
+_PUBLIC_KINDS: set[str] = set()
+_WORKSPACE_KINDS: set[str] = set()
 _SUBNET_KINDS: set[str] = set()
 _NO_SKU: set[str] = set()
 #: Kinds encrypted with the customer-managed key (the Terraform modules' ``cmk`` input).
-_CMK_KINDS = {"storage_account", "cosmosdb_account"}
-_IDENTITY_OUTPUT = {
-    "web_app": "main.identity.principalId",
-    "function_app": "main.identity.principalId",
-}
+_CMK_KINDS: set[str] = set()
+_IDENTITY_OUTPUT: dict[str, str] = {}
 
-for _spec in SPECS.values():  # the kinds described as data
-    MAIN_RESOURCE[_spec.kind] = (_spec.bicep, _spec.logs)
+for _spec in SPECS.values():
     if "private_endpoint" in _spec.inputs:
         _PE_KINDS.add(_spec.kind)
     if {"private_endpoint", "public"} & set(_spec.inputs):
@@ -88,315 +68,6 @@ for _spec in SPECS.values():  # the kinds described as data
 def s(value: str) -> str:
     """A Bicep string literal."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-#: How the function app module differs from the web app's: its kind, and the runtime's
-#: storage reached with the managed identity (AzureWebJobsStorage__accountName).
-_FUNCTION_APP_EDITS = (
-    ("  kind: 'app,linux'\n", "  kind: 'functionapp,linux'\n"),
-    (
-        "      http20Enabled: true\n",
-        "      http20Enabled: true\n"
-        "      appSettings: [\n"
-        "        {\n"
-        "          name: 'AzureWebJobsStorage__accountName'\n"
-        "          value: runtimeStorageAccountName\n"
-        "        }\n"
-        "        {\n"
-        "          name: 'FUNCTIONS_EXTENSION_VERSION'\n"
-        "          value: '~4'\n"
-        "        }\n"
-        "      ]\n",
-    ),
-)
-
-
-def _bodies(kind: str) -> str:  # noqa: C901 - one template per kind
-    if kind == "function_app":  # the web app's template, as a function app on its plan
-        return derive(_bodies("web_app"), _FUNCTION_APP_EDITS)
-    if kind == "web_app":
-        return """\
-resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
-  name: 'asp-${name}'
-  location: location
-  tags: tags
-  kind: 'linux'
-  sku: {
-    name: sku
-  }
-  properties: {
-    reserved: true
-  }
-}
-
-// App Service authentication is in the Terraform module (auth_settings_v2) only: its
-// resource here, Microsoft.Web/sites/config 'authsettingsV2', is not among the Bicep
-// type definitions these modules are checked against; add it, or sign callers in.
-resource main 'Microsoft.Web/sites@2023-12-01' = {
-  name: name
-  location: location
-  tags: tags
-  kind: 'app,linux'
-  identity: {
-    type: 'SystemAssigned'
-  }
-  properties: {
-    serverFarmId: plan.id
-    httpsOnly: true
-    publicNetworkAccess: publicNetworkAccess
-    clientCertEnabled: true
-    clientCertMode: clientCertificateMode
-    siteConfig: {
-      minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-      http20Enabled: true
-    }
-  }
-}
-"""
-    if kind == "storage_account":
-        return """\
-resource main 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  name: name
-  location: location
-  tags: tags
-  kind: 'StorageV2'
-  sku: {
-    name: sku
-  }
-  properties: {
-    minimumTlsVersion: 'TLS1_2'
-    supportsHttpsTrafficOnly: true
-    publicNetworkAccess: publicNetworkAccess
-    allowBlobPublicAccess: false
-    allowSharedKeyAccess: false
-    defaultToOAuthAuthentication: true
-    encryption: {
-      keySource: 'Microsoft.Keyvault'
-      identity: {
-        userAssignedIdentity: cmkIdentity.id
-      }
-      keyvaultproperties: {
-        keyname: split(customerManagedKeyId, '/')[4]
-        keyvaulturi: 'https://${split(customerManagedKeyId, '/')[2]}/'
-      }
-      services: {
-        blob: {
-          enabled: true
-          keyType: 'Account'
-        }
-        file: {
-          enabled: true
-          keyType: 'Account'
-        }
-      }
-    }
-    networkAcls: {
-      bypass: 'AzureServices'
-      defaultAction: DEFAULT_ACTION
-    }
-  }
-  identity: {
-    type: 'UserAssigned'
-    userAssignedIdentities: {
-      '${cmkIdentity.id}': {}
-    }
-  }
-  dependsOn: [
-    keyAccess
-  ]
-}
-"""
-    if kind == "key_vault":
-        return """\
-resource main 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  name: name
-  location: location
-  tags: tags
-  properties: {
-    tenantId: subscription().tenantId
-    sku: {
-      family: 'A'
-      name: sku
-    }
-    enableRbacAuthorization: true
-    enablePurgeProtection: true
-    enableSoftDelete: true
-    softDeleteRetentionInDays: 90
-    publicNetworkAccess: publicNetworkAccess
-    networkAcls: {
-      defaultAction: networkDefaultAction
-      bypass: 'AzureServices'
-    }
-  }
-}
-"""
-    if kind == "cosmosdb_account":
-        return """\
-resource main 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
-  name: name
-  location: location
-  tags: tags
-  kind: 'GlobalDocumentDB'
-  properties: {
-    databaseAccountOfferType: sku
-    publicNetworkAccess: publicNetworkAccess
-    enableMultipleWriteLocations: false
-    disableLocalAuth: true
-    minimalTlsVersion: 'Tls12'
-    keyVaultKeyUri: customerManagedKeyId
-    defaultIdentity: 'UserAssignedIdentity=${cmkIdentity.id}'
-    consistencyPolicy: {
-      defaultConsistencyLevel: 'Session'
-    }
-    locations: [
-      {
-        locationName: location
-        failoverPriority: 0
-      }
-    ]
-  }
-  identity: {
-    type: 'UserAssigned'
-    userAssignedIdentities: {
-      '${cmkIdentity.id}': {}
-    }
-  }
-  dependsOn: [
-    keyAccess
-  ]
-}
-"""
-    if kind == "postgresql_flexible_server":
-        return """\
-resource main 'Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01' = {
-  name: name
-  location: location
-  tags: tags
-  sku: {
-    name: sku
-    tier: 'GeneralPurpose'
-  }
-  properties: {
-    version: '16'
-    storage: {
-      storageSizeGB: 32
-    }
-    backup: {
-      backupRetentionDays: 7
-    }
-    network: {
-      publicNetworkAccess: publicNetworkAccess
-    }
-    authConfig: {
-      activeDirectoryAuth: 'Enabled'
-      passwordAuth: 'Disabled'
-      tenantId: subscription().tenantId
-    }
-  }
-}
-"""
-    if kind == "mssql_database":
-        return """\
-resource main 'Microsoft.Sql/servers@2021-11-01' = {
-  name: name
-  location: location
-  tags: tags
-  identity: {
-    type: 'SystemAssigned'
-  }
-  properties: {
-    minimalTlsVersion: '1.2'
-    publicNetworkAccess: publicNetworkAccess
-    administrators: {
-      administratorType: 'ActiveDirectory'
-      azureADOnlyAuthentication: true
-      login: entraAdminLogin
-      sid: entraAdminObjectId
-      tenantId: subscription().tenantId
-      principalType: 'Group'
-    }
-  }
-}
-
-resource database 'Microsoft.Sql/servers/databases@2021-11-01' = {
-  parent: main
-  name: 'sqldb-${name}'
-  location: location
-  tags: tags
-  sku: {
-    name: sku
-  }
-  properties: {
-    zoneRedundant: zoneRedundant
-  }
-}
-
-// Auditing to the Log Analytics workspace: the server's audit events go through a
-// diagnostic setting of its master database
-resource masterDatabase 'Microsoft.Sql/servers/databases@2021-11-01' existing = {
-  parent: main
-  name: 'master'
-}
-
-resource audit 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
-  name: 'audit-${name}'
-  scope: masterDatabase
-  properties: {
-    workspaceId: logAnalyticsWorkspaceId
-    logs: [
-      {
-        category: 'SQLSecurityAuditEvents'
-        enabled: true
-      }
-    ]
-  }
-}
-
-resource auditing 'Microsoft.Sql/servers/auditingSettings@2021-11-01' = {
-  parent: main
-  name: 'default'
-  properties: {
-    state: 'Enabled'
-    isAzureMonitorTargetEnabled: true
-    retentionDays: 90
-  }
-}
-
-// Threat detection of every alert type, alerts by e-mail
-resource alerts 'Microsoft.Sql/servers/securityAlertPolicies@2021-11-01' = {
-  parent: main
-  name: 'Default'
-  properties: {
-    state: 'Enabled'
-    emailAccountAdmins: true
-    emailAddresses: alertEmailAddresses
-    retentionDays: 90
-  }
-}
-"""
-    if kind == "container_registry":
-        return """\
-// Geo-replication is in the Terraform module (georeplications) only: its resource here,
-// Microsoft.ContainerRegistry/registries/replications, is not among the Bicep type
-// definitions these modules are checked against.
-resource main 'Microsoft.ContainerRegistry/registries@2025-11-01' = {
-  name: name
-  location: location
-  tags: tags
-  sku: {
-    name: sku
-  }
-  properties: {
-    adminUserEnabled: false
-    anonymousPullEnabled: false
-    publicNetworkAccess: publicNetworkAccess
-  }
-}
-"""
-    if kind in SPECS:
-        return bicep_main(SPECS[kind])
-    raise KeyError(kind)
 
 
 _IF_PE = "if (!empty(privateEndpointSubnetId))"
@@ -556,11 +227,9 @@ def _diagnostics(logs: bool) -> str:
     )
 
 
-#: The SKUs a module allows, where only some meet its checks: geo-redundant storage (the
-#: default is Standard_GRS); registries with vulnerability scanning (not Basic).
+#: The SKUs a module allows, where only some meet its checks (``KindSpec.bicep_skus``).
 ALLOWED_SKUS: dict[str, tuple[str, ...]] = {
-    "storage_account": ("Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"),
-    "container_registry": ("Standard", "Premium"),
+    k: v.bicep_skus for k, v in SPECS.items() if v.bicep_skus
 }
 
 #: The network rules' default action: a literal Deny where no instance of the kind has
@@ -571,19 +240,17 @@ _DEFAULT_ACTION = ("'Deny'", "publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny
 def module_file(kind: str, *, public: bool = True) -> str:
     """The text of ``modules/<kind>.bicep`` (``public``: some instance of it has public
     network access)."""
-    spec = SPECS.get(kind)
+    spec = SPECS[kind]
     params = [
         "@description('Name of the resource')\nparam name string",
         "@description('Azure region')\nparam location string",
         "@description('Tags for every resource')\nparam tags object = {}",
     ]
     if kind not in _NO_SKU:
-        help_ = spec.sku_help if spec is not None else _SKU_HELP.get(kind, "SKU")
-        allowed = "".join(f"\n  {s(v)}" for v in ALLOWED_SKUS.get(kind, ()))
-        only = f"\n@allowed([{allowed}\n])" if allowed else ""
-        params.append(f"@description({s(help_)}){only}\nparam sku string")
-    if spec is not None:
-        params += _spec_params(spec)
+        help_ = _SKU_HELP.get(kind, spec.sku_help)
+        only = _allowed(ALLOWED_SKUS.get(kind, ()))
+        params.append(f"@description({s(help_)})\n{only}param sku string")
+    params += _spec_params(spec)
     if kind in _PUBLIC_KINDS:
         params.append(
             "@description('Public network access; Disabled unless a flow from the internet "
@@ -605,56 +272,37 @@ def module_file(kind: str, *, public: bool = True) -> str:
         )
     if kind in _SUBNET_KINDS:
         params.append("@description('Subnet to place the resource in')\nparam subnetId string")
-    if kind == "mssql_database":
-        params += [
-            "@description('Microsoft Entra admin group name')\n"
-            "param entraAdminLogin string = 'sql-admins'",
-            "@description('Object id of the Microsoft Entra admin group')\n"
-            "param entraAdminObjectId string",
-            "@description('Zone-redundant database: needs a General Purpose, Business "
-            "Critical, Hyperscale or Premium SKU (not the Basic and Standard DTU tiers)')\n"
-            "param zoneRedundant bool = false",
-            "@description('Who receives the SQL threat detection alerts (e-mail addresses)')\n"
-            "param alertEmailAddresses array",
-        ]
-    if spec is None:
-        params += _variable_params(kind_variables(kind, "bicep"))
-    if kind == "key_vault":
-        params.append(
-            "@description('Firewall default action: Allow only where a flow from the internet "
-            "reaches the vault')\n@allowed([\n  'Allow'\n  'Deny'\n])\n"
-            "param networkDefaultAction string = 'Deny'"
-        )
     if kind in _CMK_KINDS:
         params += _CMK_PARAMS
     text = "\n\n".join(params) + "\n\n"
     if kind in _CMK_KINDS:
         text += _CMK + "\n" + _CMK_USER.get(kind, "")
-    text += _bodies(kind).replace("DEFAULT_ACTION", _DEFAULT_ACTION[public])
-    if spec is not None and spec.bicep_scope:
+    text += bicep_main(spec).replace("DEFAULT_ACTION", _DEFAULT_ACTION[public])
+    if spec.bicep_scope:
         text = f"targetScope = '{spec.bicep_scope}'\n\n" + text
     _, logs = MAIN_RESOURCE[kind]
     if kind in _PE_KINDS:
         text += "\n" + _PRIVATE_ENDPOINT
     if kind in _DIAG_KINDS:
         text += "\n" + _diagnostics(logs)
+    text += "".join("\n" + part for part in bicep_helpers(spec, "last"))
     outputs = ["output id string = main.id", "output name string = main.name"]
     if kind in _IDENTITY_OUTPUT:
         outputs.append(f"output principalId string = {_IDENTITY_OUTPUT[kind]}")
-    if spec is not None:
-        outputs += [f"output {camel(o.name)} string = {o.bicep}" for o in spec.outputs]
+    outputs += [f"output {camel(o.name)} string = {o.bicep}" for o in spec.outputs]
     text += "\n" + "\n".join(outputs) + "\n"
     return _MAIN.sub(SYMBOLS[kind], text) if kind in SYMBOLS else text
 
 
-#: kind → the symbol of its main resource where it is not ``main``. checkov's Bicep graph
-#: resolves a symbol over every file of the folder (the last file's wins), so a module
-#: whose checks follow the edges from children to their parent (``parent: main``) names
-#: the parent with a symbol no other module uses.
-SYMBOLS = {"mssql_database": "server"}
+#: kind → the symbol of its main resource where it is not ``main`` (``KindSpec.
+#: bicep_main_symbol``: a parent named with a symbol no other module uses).
+SYMBOLS = {
+    k: spec.bicep_main_symbol for k, spec in SPECS.items() if spec.bicep_main_symbol != "main"
+}
 _MAIN = re.compile(r"(?<![\w'$.-])main(?![\w'-])")
 
 
+#: What a kind's SKU is in Bicep where it is not its spec's ``sku_help``.
 _SKU_HELP = {
     "storage_account": "SKU, e.g. Standard_GRS",
     "cosmosdb_account": "Offer type",
@@ -689,7 +337,7 @@ def _spec_params(spec: KindSpec) -> list[str]:
             "@description('Id of the resource it belongs to')\nparam parentId string",
             "@description('Name of the resource it belongs to')\nparam parentName string",
         ]
-    return params + _variable_params(spec.variables)
+    return params + _variable_params(kind_variables(spec.kind, "bicep"))
 
 
 def _variable_params(variables: tuple[Variable, ...]) -> list[str]:
@@ -698,10 +346,17 @@ def _variable_params(variables: tuple[Variable, ...]) -> list[str]:
     for extra in variables:
         default = "" if extra.default is None else f" = {bicep_default(extra.default)}"
         out.append(
-            f"@description({s(extra.description)})\n"
+            f"@description({s(extra.description)})\n{_allowed(extra.allowed)}"
             f"param {camel(extra.name)} {bicep_type(extra.type)}{default}"
         )
     return out
+
+
+def _allowed(values: tuple[str, ...]) -> str:
+    """The ``@allowed`` decorator of a parameter that takes only ``values`` (none: any)."""
+    if not values:
+        return ""
+    return "@allowed([" + "".join(f"\n  {s(v)}" for v in values) + "\n])\n"
 
 
 def camel(symbol: str) -> str:
@@ -711,9 +366,7 @@ def camel(symbol: str) -> str:
 
 
 def _sku(inst: Instance) -> str:
-    if inst.kind == "storage_account":
-        return "Standard_" + inst.sku_default
-    return inst.sku_default
+    return SPECS[inst.kind].bicep_sku_prefix + inst.sku_default
 
 
 def _module(plan: Plan, inst: Instance) -> str:
@@ -741,26 +394,25 @@ def _module(plan: Plan, inst: Instance) -> str:
         params.append(("logAnalyticsWorkspaceId", f"{camel(plan.workspace.symbol)}.outputs.id"))
     if inst.kind in _SUBNET_KINDS and plan.network is not None:
         params.append(("subnetId", f"{camel(plan.network.symbol)}.outputs.workloadSubnetId"))
-    if inst.kind == "mssql_database":
-        params += [
-            ("entraAdminObjectId", "sqlEntraAdminObjectId"),
-            ("alertEmailAddresses", "sqlAlertEmailAddresses"),
-        ]
+    params += [
+        (camel(v.name), camel(v.shared)) for v in kind_variables(inst.kind, "bicep") if v.shared
+    ]
     if inst.kind in _CMK_KINDS:
         params += [(p, p) for p in ("customerManagedKeyId", "customerManagedKeyVaultId")]
-    if inst.kind == "key_vault" and inst.public_access:
-        params.append(("networkDefaultAction", s("Allow")))
-    shared = [camel(v.name) for v in kind_variables(inst.kind, "bicep") if v.shared]
-    params += [(name, name) for name in shared]
+    if inst.public_access:
+        params += [
+            (camel(v.name), bicep_default(v.if_public))
+            for v in kind_variables(inst.kind, "bicep")
+            if v.if_public is not None
+        ]
     params += [  # subnets of the default address space
         (camel(v.name), s(subnet_prefix(inst.sku_default, *v.subnet)))
         for v in kind_variables(inst.kind, "bicep")
         if v.subnet is not None
     ]
-    spec = SPECS.get(inst.kind)
-    if spec is not None:
-        params += _spec_module_params(plan, inst, spec)
-    required = [v for v in kind_variables(inst.kind, "bicep") if v.default is None and not v.shared]
+    spec = SPECS[inst.kind]
+    params += _spec_module_params(plan, inst, spec)
+    required = instance_inputs(inst.kind, "bicep")
     params += [(camel(v.name), sym + camel("_" + v.name)) for v in required]
     body = "\n".join(f"    {k}: {v}" for k, v in params)
     comment = (
@@ -768,7 +420,7 @@ def _module(plan: Plan, inst: Instance) -> str:
     )
     if inst.public_reason:
         comment += f"\n// public network access enabled: {inst.public_reason}"
-    scope = f"  scope: {spec.bicep_scope}()\n" if spec is not None and spec.bicep_scope else ""
+    scope = f"  scope: {spec.bicep_scope}()\n" if spec.bicep_scope else ""
     return (
         f"{comment}\nmodule {sym} 'modules/{inst.kind}.bicep' = {{\n"
         f"  name: {s(inst.symbol)}\n{scope}  params: {{\n{body}\n  }}\n}}\n"
@@ -861,22 +513,13 @@ def render(plan: Plan) -> list[tuple[str, str]]:
         "@description('Tags for every resource')\nparam tags object = {\n"
         f"  source: {s(plan.source)}\n}}",
     ]
-    for shared in shared_variables(plan, "bicep"):  # one for every instance
+    for name, v in shared_inputs((i.kind for i in plan.instances), "bicep").items():  # once
         params.append(
-            f"@description({s(_PLAIN.sub('', shared.shared))})\n"
-            f"param {camel(shared.name)} {bicep_type(shared.type)}"
+            f"@description({s(_PLAIN.sub('', v.shared_description))})\n"
+            f"param {camel(name)} {bicep_type(v.type)}"
         )
     if any(i.kind in _CMK_KINDS for i in plan.instances):
         params += _CMK_PARAMS
-    if any(i.kind == "mssql_database" for i in plan.instances):
-        params.append(
-            "@description('Object id of the Microsoft Entra group that administers SQL')\n"
-            "param sqlEntraAdminObjectId string"
-        )
-        params.append(
-            "@description('Who receives the SQL servers threat detection alerts (e-mail "
-            "addresses)')\nparam sqlAlertEmailAddresses array"
-        )
     for inst in plan.instances:
         sym = camel(inst.symbol)
         label = _PLAIN.sub("", inst.resource.name)
@@ -888,12 +531,11 @@ def render(plan: Plan) -> list[tuple[str, str]]:
                 f"@description({s(f'{root_sku_help(inst.kind, _SKU_HELP)} of {label}')})\n"
                 f"param {sym}Sku string = {s(_sku(inst))}"
             )
-        for extra in kind_variables(inst.kind, "bicep"):
-            if extra.default is None and not extra.shared:  # required: the user gives it
-                params.append(
-                    f"@description({s(f'{extra.description} ({label})')})\n"
-                    f"param {sym + camel('_' + extra.name)} {bicep_type(extra.type)}"
-                )
+        for extra in instance_inputs(inst.kind, "bicep"):  # required: the user gives it
+            params.append(
+                f"@description({s(f'{extra.description} ({label})')})\n"
+                f"param {sym + camel('_' + extra.name)} {bicep_type(extra.type)}"
+            )
     parts = ["\n\n".join(params) + "\n"]
     if plan.network is not None:
         net = camel(plan.network.symbol)

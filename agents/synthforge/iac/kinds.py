@@ -4,16 +4,23 @@ A :class:`KindSpec` says what one module deploys — the azurerm resource and th
 type@apiVersion, the settings of each (a tree: attributes and nested blocks for HCL,
 properties for Bicep), the module's inputs, extra variables and helper resources — and
 :func:`hcl_resource` / :func:`bicep_resource` render it. Adding a kind is one entry in
-:data:`SPECS` (plus its ARM type in ``data/iac_kinds.json``). The kinds not described
-here yet are string templates in :mod:`~agents.synthforge.iac.terraform` and
-:mod:`~agents.synthforge.iac.bicep`, their own variables in :data:`HAND_VARIABLES`.
+:data:`SPECS` (plus its ARM type in ``data/iac_kinds.json``). Every kind is described
+here, none is a template: :mod:`~agents.synthforge.iac.terraform` and
+:mod:`~agents.synthforge.iac.bicep` add only what the kinds share (the private endpoint,
+the diagnostic setting, the customer-managed key's identity) and the root module.
 
 Besides resources and settings, an entry says what the module gives and takes around
 them: further outputs (:class:`Output`, e.g. a network's subnet ids), the principal id
-output where it is not the system-assigned identity's (``principal``), helpers written
-after the main resource (``Helper.tf_after``), a variable the root declares once for
-every instance (``Variable.shared``, the VMs' SSH key) and one the Bicep root computes
-from the instance's address space (``Variable.subnet``).
+output where it is not the system-assigned identity's (``principal``), the Bicep
+symbol of the main resource (``bicep_main_symbol``) and whether the root's SKU variable
+says ``sku_help`` too (``root_sku_help``). A helper stands before the main
+resource, after it (a child such as a database, or what refers to it, such as a
+subnet's association with its NSG), or last (after the private endpoint and the
+diagnostic setting); it may be one language's only (an empty ``terraform`` or
+``bicep``; where the two languages place a resource apart, it is two such helpers), a
+Terraform data source, or a Bicep ``existing`` resource, with a comment said above it.
+What one language cannot deploy is said in the other's comment (``bicep_comment``:
+e.g. why geo-replication is Terraform-only).
 
 Values are source text: ``"var.sku"`` or ``'"Standard"'`` in HCL, ``"sku"`` or
 ``"'Standard'"`` in Bicep. In a tree a ``dict`` is a nested block (HCL) or object
@@ -27,17 +34,20 @@ subnet of the module's own, e.g. ``GatewaySubnet``); ``parent`` (the instance of
 ``parent_kind`` it belongs to, e.g. the storage account of a blob container); ``cmk``
 (encryption with a customer-managed key, the root module's ``customer_managed_key_id``
 and ``customer_managed_key_vault_id``, read by a user-assigned identity the module
-creates and grants use of that key).
+creates and grants use of that key). A kind's own :class:`Variable` may be required
+(the root module asks for it per instance, or once for every instance of the kind:
+``shared``, e.g. the VMs' SSH key), optional (Terraform ``null``), limited to
+``allowed`` values, set by the root module where the instance has public network access
+(``if_public``), or, in Bicep, computed by the root from the instance's address space
+(``subnet``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from agents.synthforge.iac.plan import Plan
+from typing import Any
 
 Tree = dict[str, Any]
 
@@ -55,9 +65,16 @@ class Variable:
     description: str
     default: str | int | bool | None = None
     languages: tuple[str, ...] = ("terraform", "bicep")  # the modules that take it
-    #: Required and the same for every instance: the root module declares it once, under
-    #: its own name and with this description, and passes it to each (an admin's key).
+    allowed: tuple[str, ...] = ()  # the only values it takes (Bicep: @allowed)
+    #: What the root module passes for an instance with public network access (None:
+    #: nothing, the default stands).
+    if_public: str | int | bool | None = None
+    optional: bool = False  # Terraform: default null (the module falls back on its own)
+    #: Required and the same for every instance of the kind: the root module's variable
+    #: (declared once, e.g. ``sql_alert_email_addresses``, the VMs' ``admin_ssh_public_key``)
+    #: every instance passes, with its description; empty: ``<instance>_<name>``.
     shared: str = ""
+    shared_description: str = ""
     #: Bicep: the root passes the prefix of subnet (newbits, netnum) of the instance's
     #: address space (its sku), computed there (the Bicep parser checkov uses knows no
     #: ``cidrSubnet``); the Terraform module computes it with ``cidrsubnet``.
@@ -72,7 +89,7 @@ class Helper:
     resource, such as a subnet's network security group). An empty ``terraform`` type:
     Bicep only (what the azurerm resource says as its own arguments, such as a Route
     Server's IP configuration); with ``bicep_parent="main"`` it is a child of the main
-    resource, written after it.
+    resource, placed after it.
     """
 
     terraform: str
@@ -85,7 +102,12 @@ class Helper:
     tf_name: str = "this"
     bicep_parent: str | None = None  # Bicep symbol of its parent (an existing one, or main)
     named: bool = True  # takes a name (an association does not)
-    tf_after: bool = False  # Terraform: written after the main resource (what refers to it)
+    comment: str = ""  # said above it (lines apart by "\n"), in both languages
+    #: Where it stands: "before" the main resource, "after" it (a child, or what refers to
+    #: it), or "last", after the private endpoint and the diagnostic setting.
+    place: str = "before"
+    block: str = "resource"  # "data": a Terraform data source
+    existing: bool = False  # Bicep: an existing resource, read and not deployed
 
 
 @dataclass(frozen=True)
@@ -128,6 +150,14 @@ class KindSpec:
     principal: tuple[str, str] = ("", "")
     outputs: tuple[Output, ...] = ()  # besides id, name and the principal id
     root_sku_help: bool = False  # the root's sku variable says sku_help too (else "SKU")
+    bicep_comment: str = ""  # said above the main resource in Bicep (lines apart by "\n")
+    bicep_sku_prefix: str = ""  # before the plan's SKU in Bicep (Standard_ + GRS)
+    tf_locals: tuple[tuple[str, str], ...] = ()  # (name, value) of a locals block (HCL)
+    #: The Bicep symbol of the main resource: checkov's Bicep graph resolves a symbol over
+    #: every file of the folder (the last file's wins), so a module whose checks follow
+    #: the edges from children to their parent (``parent: main``) names it uniquely.
+    bicep_main_symbol: str = "main"
+    bicep_skus: tuple[str, ...] = ()  # the only SKUs the Bicep module allows (@allowed)
 
     @property
     def arm_type(self) -> str:
@@ -152,9 +182,17 @@ def hcl_body(tree: Tree, indent: str = "  ") -> list[str]:
     return lines
 
 
-def hcl_resource(type_: str, name: str, tree: Tree) -> str:
-    """``resource "type_" "name" { ... }`` (aligned by :func:`format_hcl` later)."""
-    return "\n".join([f'resource "{type_}" "{name}" {{', *hcl_body(tree), "}"]) + "\n"
+def hcl_resource(type_: str, name: str, tree: Tree, *, block: str = "resource") -> str:
+    """``resource "type_" "name" { ... }`` (aligned by :func:`format_hcl` later); ``block``
+    ``data`` for a data source. An empty body is ``{}``."""
+    if not tree:
+        return f'{block} "{type_}" "{name}" {{}}\n'
+    return "\n".join([f'{block} "{type_}" "{name}" {{', *hcl_body(tree), "}"]) + "\n"
+
+
+def comment_lines(prefix: str, text: str) -> str:
+    """``text`` as comment lines (``#`` or ``//``), one per line of it; empty: none."""
+    return "".join(f"{prefix} {line}\n" for line in text.split("\n")) if text else ""
 
 
 def bicep_value(value: Any, indent: str) -> str:
@@ -170,11 +208,18 @@ def bicep_value(value: Any, indent: str) -> str:
 
 
 def bicep_resource(
-    symbol: str, type_at: str, tree: Tree, *, condition: str = "", parent: str | None = None
+    symbol: str,
+    type_at: str,
+    tree: Tree,
+    *,
+    condition: str = "",
+    parent: str | None = None,
+    existing: bool = False,
 ) -> str:
-    """``resource symbol 'Type@version' = { ... }``."""
+    """``resource symbol 'Type@version' = { ... }`` (``existing``: one read, not deployed)."""
     body: Tree = {"parent": parent, **tree} if parent else tree
-    head = f"resource {symbol} '{type_at}' = {condition + ' ' if condition else ''}"
+    read = " existing" if existing else ""
+    head = f"resource {symbol} '{type_at}'{read} = {condition + ' ' if condition else ''}"
     return head + bicep_value(body, "") + "\n"
 
 
@@ -189,12 +234,14 @@ def tf_common(spec: KindSpec | Helper, *, main: bool = True) -> Tree:
     tree.update({k: v for k, v in spec.tf_body.items() if isinstance(v, str)})
     if "tags" in spec.tf_common:
         tree["tags"] = "var.tags"
-    if isinstance(spec, KindSpec) and spec.identity and "cmk" in spec.inputs:
+    cmk = isinstance(spec, KindSpec) and "cmk" in spec.inputs
+    own = isinstance(spec, KindSpec) and spec.identity and "identity" not in spec.tf_body
+    if own and cmk:
         tree["identity"] = {  # the user-assigned one reads the customer-managed key
             "type": '"SystemAssigned, UserAssigned"',
             "identity_ids": "[azurerm_user_assigned_identity.cmk.id]",
         }
-    elif isinstance(spec, KindSpec) and spec.identity:
+    elif own:
         tree["identity"] = {"type": '"SystemAssigned"'}
     tree.update({k: v for k, v in spec.tf_body.items() if not isinstance(v, str)})
     return tree
@@ -206,61 +253,69 @@ def bicep_common(spec: KindSpec | Helper, *, main: bool = True) -> Tree:
         tree["location"] = "location"
     if spec.located or "location" in spec.bicep_body:  # child resources take no tags
         tree["tags"] = "tags"
-    if isinstance(spec, KindSpec) and spec.identity and "cmk" in spec.inputs:
+    # an identity or dependsOn the body names itself stands where the body puts it
+    cmk = isinstance(spec, KindSpec) and "cmk" in spec.inputs
+    own = isinstance(spec, KindSpec) and spec.identity and "identity" not in spec.bicep_body
+    if own and cmk:
         tree["identity"] = {
             "type": "'SystemAssigned, UserAssigned'",
             "userAssignedIdentities": {"'${cmkIdentity.id}'": "{}"},
         }
-    elif isinstance(spec, KindSpec) and spec.identity:
+    elif own:
         tree["identity"] = {"type": "'SystemAssigned'"}
-    if isinstance(spec, KindSpec) and "cmk" in spec.inputs:
+    if cmk and "dependsOn" not in spec.bicep_body:
         tree["dependsOn"] = ["keyAccess"]  # use of the key granted first
     tree.update(spec.bicep_body)
     return tree
 
 
+def tf_helpers(spec: KindSpec, place: str) -> list[str]:
+    """The HCL of the module's Terraform helpers at ``place``, each after its comment."""
+    return [
+        comment_lines("#", h.comment)
+        + hcl_resource(h.terraform, h.tf_name, tf_common(h, main=False), block=h.block)
+        for h in spec.helpers
+        if h.terraform and h.place == place
+    ]
+
+
 def tf_main(spec: KindSpec) -> str:
-    """The module's resources in HCL: helpers, the main resource ``this``, then the
-    helpers written after it (``tf_after``); a helper without an azurerm type is Bicep-only."""
+    """The module's resources in HCL: helpers, the main resource ``this``, helpers after
+    it (those ``last`` are the caller's, after the private endpoint and diagnostics)."""
+    parts = tf_helpers(spec, "before")
+    if spec.tf_locals:
+        parts.append("\n".join(["locals {", *hcl_body(dict(spec.tf_locals)), "}"]) + "\n")
+    parts.append(hcl_resource(spec.terraform, "this", tf_common(spec)))
+    return "\n".join(parts + tf_helpers(spec, "after"))
 
-    def helpers(after: bool) -> list[str]:
-        return [
-            hcl_resource(h.terraform, h.tf_name, tf_common(h, main=False))
-            for h in spec.helpers
-            if h.terraform and h.tf_after == after
-        ]
 
-    parts = [*helpers(False), hcl_resource(spec.terraform, "this", tf_common(spec)), *helpers(True)]
-    return "\n".join(parts)
+def bicep_helpers(spec: KindSpec, place: str) -> list[str]:
+    """The Bicep of the module's Bicep helpers at ``place``, each after its comment."""
+    return [
+        comment_lines("//", h.comment)
+        + bicep_resource(
+            h.bicep_symbol,
+            h.bicep,
+            bicep_common(h, main=False),
+            parent=h.bicep_parent,
+            existing=h.existing,
+        )
+        for h in spec.helpers
+        if h.bicep and h.place == place
+    ]
 
 
 def bicep_main(spec: KindSpec) -> str:
     """The module's resources in Bicep: existing parents, helpers, the main ``main``,
-    then the helpers that are children of ``main``."""
+    helpers after it (those ``last`` are the caller's)."""
     parts = [
         f"resource {sym} '{type_at}' existing = {{\n  name: {name}\n}}\n"
         for sym, type_at, name in spec.bicep_existing
     ]
-    helpers = [h for h in spec.helpers if h.bicep]
-    children = [h for h in helpers if h.bicep_parent == "main"]
-    for h in [h for h in helpers if h not in children]:
-        tree = bicep_common(h, main=False)
-        parts.append(bicep_resource(h.bicep_symbol, h.bicep, tree, parent=h.bicep_parent))
-    parts.append(bicep_resource("main", spec.bicep, bicep_common(spec)))
-    for h in children:
-        parts.append(
-            bicep_resource(h.bicep_symbol, h.bicep, bicep_common(h, main=False), parent="main")
-        )
-    return "\n".join(parts)
-
-
-def derive(text: str, edits: tuple[tuple[str, str], ...]) -> str:
-    """``text`` with each (old, new) of ``edits`` replaced: a template derived from another."""
-    for old, new in edits:
-        if old not in text:
-            raise ValueError(f"derive: {old!r} is not in the template")
-        text = text.replace(old, new)
-    return text
+    parts += bicep_helpers(spec, "before")
+    main = bicep_resource("main", spec.bicep, bicep_common(spec))
+    parts.append(comment_lines("//", spec.bicep_comment) + main)
+    return "\n".join(parts + bicep_helpers(spec, "after"))
 
 
 def root_sku_help(kind: str, hand: dict[str, str]) -> str:
@@ -270,16 +325,6 @@ def root_sku_help(kind: str, hand: dict[str, str]) -> str:
     if spec is not None and spec.root_sku_help:
         return spec.sku_help
     return hand.get(kind, "SKU")
-
-
-def shared_variables(plan: Plan, language: str) -> list[Variable]:
-    """The ``shared`` variables of the kinds in ``plan``: each once, in the plan's order."""
-    found: dict[str, Variable] = {}
-    for inst in plan.instances:
-        for v in kind_variables(inst.kind, language):
-            if v.shared:
-                found.setdefault(v.name, v)
-    return list(found.values())
 
 
 def tf_default(value: str | int | bool) -> str:
@@ -295,7 +340,7 @@ def bicep_default(value: str | int | bool) -> str:
 
 
 def bicep_type(type_: str) -> str:
-    return {"string": "string", "number": "int", "bool": "bool"}[type_]
+    return {"string": "string", "number": "int", "bool": "bool", "list(string)": "array"}[type_]
 
 
 # --------------------------------------------------------------------------- the kinds
@@ -621,8 +666,18 @@ def _network_subnet(
             **(settings or {}),
         },
         tf_name=tf_name,
-        tf_after=True,
+        place="after",
     )
+
+
+#: The network's NSG, on both its subnets.
+_VNET_NSG = Helper(
+    terraform="azurerm_network_security_group",
+    bicep_symbol="nsg",
+    bicep=f"{_NET}/networkSecurityGroups@2023-11-01",
+    tf_body={"name": '"nsg-${var.name}"'},
+    bicep_body={"name": "'nsg-${name}'"},
+)
 
 
 def _bicep_subnet(name: str, prefix: str, settings: Tree | None = None) -> Tree:
@@ -631,7 +686,621 @@ def _bicep_subnet(name: str, prefix: str, settings: Tree | None = None) -> Tree:
     return {"name": f"'{name}'", "properties": {**props, "networkSecurityGroup": {"id": "nsg.id"}}}
 
 
+# --- original kinds: data and apps
+#: The inputs of a PaaS service reached over a private endpoint.
+_PAAS = ("sku", "public", "diagnostics", "private_endpoint")
+
+
+def _tf_only(terraform: str, tf_body: Tree, **settings: Any) -> Helper:
+    """A Terraform-only helper, not located, with no common arguments and no name
+    unless ``settings`` give them."""
+    args: dict[str, Any] = {"located": False, "tf_common": (), "named": False, **settings}
+    return Helper(terraform, "", "", tf_body, {}, **args)
+
+
+def _bicep_only(symbol: str, type_at: str, bicep_body: Tree, **settings: Any) -> Helper:
+    """A Bicep-only helper (a child of the main resource unless ``settings`` say)."""
+    args: dict[str, Any] = {"located": False, "bicep_parent": "main", **settings}
+    return Helper("", symbol, type_at, {}, bicep_body, **args)
+
+
+#: Microsoft Entra's tenant of the deploying principal (Terraform's azurerm_client_config).
+_CLIENT_CONFIG = _tf_only("azurerm_client_config", {}, tf_name="current", block="data")
+_WEB_APP = KindSpec(
+    kind="web_app",
+    terraform="azurerm_linux_web_app",
+    bicep="Microsoft.Web/sites@2023-12-01",
+    tf_body={
+        "service_plan_id": "azurerm_service_plan.this.id",
+        "https_only": "true",
+        "public_network_access_enabled": "var.public_network_access_enabled",
+        "ftp_publish_basic_authentication_enabled": "false",
+        "webdeploy_publish_basic_authentication_enabled": "false",
+        "client_certificate_enabled": "true",
+        "client_certificate_mode": "var.client_certificate_mode",
+        "site_config": {
+            "minimum_tls_version": '"1.2"',
+            "ftps_state": '"Disabled"',
+            "http2_enabled": "true",
+        },
+        "auth_settings_v2": {
+            "auth_enabled": "true",
+            "require_authentication": "true",
+            "unauthenticated_action": "var.unauthenticated_action",
+            "default_provider": '"azureactivedirectory"',
+            "active_directory_v2": {
+                "client_id": "var.auth_client_id",
+                "tenant_auth_endpoint": '"https://login.microsoftonline.com/'
+                '${data.azurerm_client_config.current.tenant_id}/v2.0"',
+            },
+            "login": {"token_store_enabled": "false"},
+        },
+    },
+    bicep_body={
+        "kind": "'app,linux'",
+        "identity": {"type": "'SystemAssigned'"},
+        "properties": {
+            "serverFarmId": "plan.id",
+            "httpsOnly": "true",
+            "publicNetworkAccess": "publicNetworkAccess",
+            "clientCertEnabled": "true",
+            "clientCertMode": "clientCertificateMode",
+            "siteConfig": {
+                "minTlsVersion": "'1.2'",
+                "ftpsState": "'Disabled'",
+                "http20Enabled": "true",
+            },
+        },
+    },
+    inputs=_PAAS,
+    logs=True,
+    identity=True,
+    variables=(
+        Variable(
+            "auth_client_id",
+            "string",
+            "Application (client) id of the Microsoft Entra app registration that signs "
+            "callers in (App Service authentication)",
+            languages=("terraform",),
+        ),
+        Variable(
+            "unauthenticated_action",
+            "string",
+            "What a caller without a valid token gets: Return401 (APIs, functions) or "
+            "RedirectToLoginPage (browser apps)",
+            "Return401",
+            languages=("terraform",),
+        ),
+        Variable(
+            "client_certificate_mode",
+            "string",
+            "Incoming client certificates: Required, Optional or OptionalInteractiveUser",
+            "Required",
+        ),
+    ),
+    helpers=(
+        Helper(  # the app's Linux App Service plan, of the module's SKU
+            terraform="azurerm_service_plan",
+            bicep_symbol="plan",
+            bicep="Microsoft.Web/serverfarms@2023-12-01",
+            tf_body={"name": '"asp-${var.name}"', "os_type": '"Linux"', "sku_name": "var.sku"},
+            bicep_body={
+                "name": "'asp-${name}'",
+                "kind": "'linux'",
+                "sku": {"name": "sku"},
+                "properties": {"reserved": "true"},
+            },
+        ),
+        replace(_CLIENT_CONFIG, place="after"),
+    ),
+    bicep_comment="App Service authentication is in the Terraform module (auth_settings_v2) "
+    "only: its\nresource here, Microsoft.Web/sites/config 'authsettingsV2', is not among "
+    "the Bicep\ntype definitions these modules are checked against; add it, or sign "
+    "callers in.",
+)
+
+
+def _function_app(web: KindSpec) -> KindSpec:
+    """The web app's module as a function app on its plan: the runtime's storage reached
+    with the managed identity (AzureWebJobsStorage__accountName)."""
+    tf: Tree = {}
+    for key, value in web.tf_body.items():
+        tf[key] = value
+        if key == "client_certificate_mode":
+            tf["storage_account_name"] = "var.runtime_storage_account_name"
+            tf["storage_uses_managed_identity"] = "true"
+    props = web.bicep_body["properties"]
+    site = {
+        **props["siteConfig"],
+        "appSettings": [
+            {"name": "'AzureWebJobsStorage__accountName'", "value": "runtimeStorageAccountName"},
+            {"name": "'FUNCTIONS_EXTENSION_VERSION'", "value": "'~4'"},
+        ],
+    }
+    runtime = Variable(
+        "runtime_storage_account_name",
+        "string",
+        "Storage account the Functions runtime uses (AzureWebJobsStorage, reached with "
+        "the app's managed identity, which needs Storage Blob Data Owner on it)",
+    )
+    return replace(
+        web,
+        kind="function_app",
+        terraform="azurerm_linux_function_app",
+        tf_body=tf,
+        bicep_body={
+            **web.bicep_body,
+            "kind": "'functionapp,linux'",
+            "properties": {**props, "siteConfig": site},
+        },
+        variables=(*web.variables, runtime),
+    )
+
+
+def _service_logs(service: str) -> Helper:
+    """A diagnostic setting of one storage service (Terraform): its read, write and delete
+    requests logged to the workspace."""
+    return _tf_only(
+        "azurerm_monitor_diagnostic_setting",
+        {
+            "name": f'"diag-${{var.name}}-{service}"',
+            "target_resource_id": '"${azurerm_storage_account.this.id}/'
+            + f'{service}Services/default"',
+            "log_analytics_workspace_id": "var.log_analytics_workspace_id",
+            "enabled_log": [
+                {"category": f'"{category}"'}
+                for category in ("StorageRead", "StorageWrite", "StorageDelete")
+            ],
+        },
+        tf_name=service,
+        named=True,
+        place="last",
+    )
+
+
+#: The user-assigned identity that reads the customer-managed key, the main resource's only
+#: one (Terraform, Bicep).
+_CMK_IDENTITY_TF: Tree = {
+    "type": '"UserAssigned"',
+    "identity_ids": "[azurerm_user_assigned_identity.cmk.id]",
+}
+_CMK_IDENTITY_BICEP: Tree = {
+    "type": "'UserAssigned'",
+    "userAssignedIdentities": {"'${cmkIdentity.id}'": "{}"},
+}
+_STORAGE = KindSpec(
+    kind="storage_account",
+    terraform="azurerm_storage_account",
+    bicep="Microsoft.Storage/storageAccounts@2023-05-01",
+    tf_body={
+        "account_kind": '"StorageV2"',
+        "account_tier": '"Standard"',
+        "account_replication_type": "var.sku",
+        "min_tls_version": '"TLS1_2"',
+        "https_traffic_only_enabled": "true",
+        "public_network_access_enabled": "var.public_network_access_enabled",
+        "allow_nested_items_to_be_public": "false",
+        "shared_access_key_enabled": "false",
+        "default_to_oauth_authentication": "true",
+        "tags": "var.tags",
+        "depends_on": "[azurerm_role_assignment.cmk]",
+        "identity": _CMK_IDENTITY_TF,
+        "customer_managed_key": {
+            "key_vault_key_id": "var.customer_managed_key_id",
+            "user_assigned_identity_id": "azurerm_user_assigned_identity.cmk.id",
+        },
+    },
+    bicep_body={
+        "kind": "'StorageV2'",
+        "sku": {"name": "sku"},
+        "properties": {
+            "minimumTlsVersion": "'TLS1_2'",
+            "supportsHttpsTrafficOnly": "true",
+            "publicNetworkAccess": "publicNetworkAccess",
+            "allowBlobPublicAccess": "false",
+            "allowSharedKeyAccess": "false",
+            "defaultToOAuthAuthentication": "true",
+            "encryption": {
+                "keySource": "'Microsoft.Keyvault'",
+                "identity": {"userAssignedIdentity": "cmkIdentity.id"},
+                "keyvaultproperties": {
+                    "keyname": "split(customerManagedKeyId, '/')[4]",
+                    "keyvaulturi": "'https://${split(customerManagedKeyId, '/')[2]}/'",
+                },
+                "services": {
+                    "blob": {"enabled": "true", "keyType": "'Account'"},
+                    "file": {"enabled": "true", "keyType": "'Account'"},
+                },
+            },
+            # the module writes a literal Deny where no instance is public (bicep.py)
+            "networkAcls": {"bypass": "'AzureServices'", "defaultAction": "DEFAULT_ACTION"},
+        },
+        "identity": _CMK_IDENTITY_BICEP,
+        "dependsOn": ["keyAccess"],
+    },
+    inputs=(*_PAAS, "cmk"),
+    helpers=(
+        _tf_only(
+            "azurerm_storage_account_queue_properties",
+            {
+                "storage_account_id": "azurerm_storage_account.this.id",
+                "logging": {
+                    "delete": "true",
+                    "read": "true",
+                    "write": "true",
+                    "version": '"1.0"',
+                    "retention_policy_days": "10",
+                },
+            },
+            comment="Queue logging the azurerm 4.x way (the queue_properties block is deprecated)",
+            place="after",
+        ),
+        *(_service_logs(service) for service in ("blob", "queue", "table")),
+    ),
+    bicep_sku_prefix="Standard_",
+    # geo-redundant only (the default is Standard_GRS)
+    bicep_skus=("Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"),
+)
+
+_KEY_VAULT = KindSpec(
+    kind="key_vault",
+    terraform="azurerm_key_vault",
+    bicep="Microsoft.KeyVault/vaults@2023-07-01",
+    tf_body={
+        "tenant_id": "data.azurerm_client_config.current.tenant_id",
+        "sku_name": "var.sku",
+        "rbac_authorization_enabled": "true",
+        "purge_protection_enabled": "true",
+        "soft_delete_retention_days": "90",
+        "public_network_access_enabled": "var.public_network_access_enabled",
+    },
+    bicep_body={
+        "properties": {
+            "tenantId": "subscription().tenantId",
+            "sku": {"family": "'A'", "name": "sku"},
+            "enableRbacAuthorization": "true",
+            "enablePurgeProtection": "true",
+            "enableSoftDelete": "true",
+            "softDeleteRetentionInDays": "90",
+            "publicNetworkAccess": "publicNetworkAccess",
+            "networkAcls": {"defaultAction": "networkDefaultAction", "bypass": "'AzureServices'"},
+        }
+    },
+    inputs=_PAAS,
+    logs=True,
+    variables=(
+        Variable(
+            "network_default_action",
+            "string",
+            "Firewall default action: Allow only where a flow from the internet reaches the vault",
+            "Deny",
+            languages=("bicep",),
+            allowed=("Allow", "Deny"),
+            if_public="Allow",
+        ),
+    ),
+    helpers=(_CLIENT_CONFIG,),
+)
+
+_COSMOS = KindSpec(
+    kind="cosmosdb_account",
+    terraform="azurerm_cosmosdb_account",
+    bicep="Microsoft.DocumentDB/databaseAccounts@2024-05-15",
+    tf_body={
+        "offer_type": "var.sku",
+        "kind": '"GlobalDocumentDB"',
+        "public_network_access_enabled": "var.public_network_access_enabled",
+        "local_authentication_enabled": "false",
+        "minimal_tls_version": '"Tls12"',
+        "key_vault_key_id": "var.customer_managed_key_id",
+        "default_identity_type": '"UserAssignedIdentity=${azurerm_user_assigned_identity.cmk.id}"',
+        "tags": "var.tags",
+        "depends_on": "[azurerm_role_assignment.cmk]",
+        "identity": _CMK_IDENTITY_TF,
+        "consistency_policy": {"consistency_level": '"Session"'},
+        "geo_location": {"location": "var.location", "failover_priority": "0"},
+    },
+    bicep_body={
+        "kind": "'GlobalDocumentDB'",
+        "properties": {
+            "databaseAccountOfferType": "sku",
+            "publicNetworkAccess": "publicNetworkAccess",
+            "enableMultipleWriteLocations": "false",
+            "disableLocalAuth": "true",
+            "minimalTlsVersion": "'Tls12'",
+            "keyVaultKeyUri": "customerManagedKeyId",
+            "defaultIdentity": "'UserAssignedIdentity=${cmkIdentity.id}'",
+            "consistencyPolicy": {"defaultConsistencyLevel": "'Session'"},
+            "locations": [{"locationName": "location", "failoverPriority": "0"}],
+        },
+        "identity": _CMK_IDENTITY_BICEP,
+        "dependsOn": ["keyAccess"],
+    },
+    inputs=(*_PAAS, "cmk"),
+    logs=True,
+)
+
+_POSTGRES = KindSpec(
+    kind="postgresql_flexible_server",
+    terraform="azurerm_postgresql_flexible_server",
+    bicep="Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01",
+    tf_body={
+        "version": '"16"',
+        "sku_name": "var.sku",
+        "storage_mb": "32768",
+        "backup_retention_days": "7",
+        "public_network_access_enabled": "var.public_network_access_enabled",
+        "authentication": {
+            "active_directory_auth_enabled": "true",
+            "password_auth_enabled": "false",
+            "tenant_id": "data.azurerm_client_config.current.tenant_id",
+        },
+    },
+    bicep_body={
+        "sku": {"name": "sku", "tier": "'GeneralPurpose'"},
+        "properties": {
+            "version": "'16'",
+            "storage": {"storageSizeGB": "32"},
+            "backup": {"backupRetentionDays": "7"},
+            "network": {"publicNetworkAccess": "publicNetworkAccess"},
+            "authConfig": {
+                "activeDirectoryAuth": "'Enabled'",
+                "passwordAuth": "'Disabled'",
+                "tenantId": "subscription().tenantId",
+            },
+        },
+    },
+    inputs=_PAAS,
+    logs=True,
+    helpers=(_CLIENT_CONFIG,),
+)
+
+_SQL_AUDIT = (
+    "Auditing to the Log Analytics workspace: the server's audit events go through a\n"
+    "diagnostic setting of its master database"
+)
+_SQL_V = "2021-11-01"
+_SQL_ALERTS = "Who receives the SQL threat detection alerts (e-mail addresses)"
+_MSSQL = KindSpec(
+    kind="mssql_database",
+    terraform="azurerm_mssql_server",
+    bicep=f"Microsoft.Sql/servers@{_SQL_V}",
+    tf_body={
+        "version": '"12.0"',
+        "minimum_tls_version": '"1.2"',
+        "public_network_access_enabled": "var.public_network_access_enabled",
+        "azuread_administrator": {
+            "login_username": "var.entra_admin_login",
+            "object_id": "local.entra_admin_object_id",
+            "azuread_authentication_only": "true",
+        },
+        "identity": {"type": '"SystemAssigned"'},
+    },
+    bicep_body={
+        "identity": {"type": "'SystemAssigned'"},
+        "properties": {
+            "minimalTlsVersion": "'1.2'",
+            "publicNetworkAccess": "publicNetworkAccess",
+            "administrators": {
+                "administratorType": "'ActiveDirectory'",
+                "azureADOnlyAuthentication": "true",
+                "login": "entraAdminLogin",
+                "sid": "entraAdminObjectId",
+                "tenantId": "subscription().tenantId",
+                "principalType": "'Group'",
+            },
+        },
+    },
+    inputs=_PAAS,
+    variables=(
+        Variable("entra_admin_login", "string", "Microsoft Entra admin group name", "sql-admins"),
+        Variable(
+            "entra_admin_object_id",
+            "string",
+            "Object id of the Entra admin (default: the deploying principal)",
+            languages=("terraform",),
+            optional=True,
+        ),
+        Variable(
+            "entra_admin_object_id",
+            "string",
+            "Object id of the Microsoft Entra admin group",
+            languages=("bicep",),
+            shared="sql_entra_admin_object_id",
+            shared_description="Object id of the Microsoft Entra group that administers SQL",
+        ),
+        Variable(
+            "zone_redundant",
+            "bool",
+            "Zone-redundant database: needs a General Purpose, Business Critical, Hyperscale "
+            "or Premium SKU (not the Basic and Standard DTU tiers)",
+            False,
+        ),
+        Variable(
+            "alert_email_addresses",
+            "list(string)",
+            _SQL_ALERTS,
+            languages=("terraform",),
+            shared="sql_alert_email_addresses",
+            shared_description="Who receives the SQL servers' threat detection alerts "
+            "(e-mail addresses)",
+        ),
+        Variable(
+            "alert_email_addresses",
+            "list(string)",
+            _SQL_ALERTS,
+            languages=("bicep",),
+            shared="sql_alert_email_addresses",
+            shared_description="Who receives the SQL servers threat detection alerts "
+            "(e-mail addresses)",
+        ),
+    ),
+    helpers=(
+        _CLIENT_CONFIG,
+        Helper(  # the database, on the server
+            terraform="azurerm_mssql_database",
+            bicep_symbol="database",
+            bicep=f"Microsoft.Sql/servers/databases@{_SQL_V}",
+            tf_body={
+                "name": '"sqldb-${var.name}"',
+                "server_id": "azurerm_mssql_server.this.id",
+                "sku_name": "var.sku",
+                "zone_redundant": "var.zone_redundant",
+            },
+            bicep_body={
+                "name": "'sqldb-${name}'",
+                "sku": {"name": "sku"},
+                "properties": {"zoneRedundant": "zoneRedundant"},
+            },
+            tf_common=("tags",),
+            bicep_parent="main",
+            place="after",
+        ),
+        _tf_only(
+            "azurerm_mssql_server_extended_auditing_policy",
+            {
+                "server_id": "azurerm_mssql_server.this.id",
+                "log_monitoring_enabled": "true",
+                "retention_in_days": "90",
+            },
+            comment=_SQL_AUDIT,
+            place="after",
+        ),
+        _bicep_only(
+            "masterDatabase",
+            f"Microsoft.Sql/servers/databases@{_SQL_V}",
+            {"name": "'master'"},
+            comment=_SQL_AUDIT,
+            place="after",
+            existing=True,
+        ),
+        Helper(  # the audit events to the workspace
+            terraform="azurerm_monitor_diagnostic_setting",
+            bicep_symbol="audit",
+            bicep="Microsoft.Insights/diagnosticSettings@2021-05-01-preview",
+            tf_body={
+                "name": '"audit-${var.name}"',
+                "target_resource_id": '"${azurerm_mssql_server.this.id}/databases/master"',
+                "log_analytics_workspace_id": "var.log_analytics_workspace_id",
+                "enabled_log": {"category": '"SQLSecurityAuditEvents"'},
+            },
+            bicep_body={
+                "name": "'audit-${name}'",
+                "scope": "masterDatabase",
+                "properties": {
+                    "workspaceId": "logAnalyticsWorkspaceId",
+                    "logs": [{"category": "'SQLSecurityAuditEvents'", "enabled": "true"}],
+                },
+            },
+            located=False,
+            tf_common=(),
+            tf_name="audit",
+            place="after",
+        ),
+        _bicep_only(
+            "auditing",
+            f"Microsoft.Sql/servers/auditingSettings@{_SQL_V}",
+            {
+                "name": "'default'",
+                "properties": {
+                    "state": "'Enabled'",
+                    "isAzureMonitorTargetEnabled": "true",
+                    "retentionDays": "90",
+                },
+            },
+            place="after",
+        ),
+        Helper(
+            terraform="azurerm_mssql_server_security_alert_policy",
+            bicep_symbol="alerts",
+            bicep=f"Microsoft.Sql/servers/securityAlertPolicies@{_SQL_V}",
+            tf_body={
+                "server_name": "azurerm_mssql_server.this.name",
+                "state": '"Enabled"',
+                "email_account_admins": "true",
+                "email_addresses": "var.alert_email_addresses",
+                "retention_days": "90",
+            },
+            bicep_body={
+                "name": "'Default'",
+                "properties": {
+                    "state": "'Enabled'",
+                    "emailAccountAdmins": "true",
+                    "emailAddresses": "alertEmailAddresses",
+                    "retentionDays": "90",
+                },
+            },
+            located=False,
+            tf_common=("resource_group_name",),
+            named=False,
+            bicep_parent="main",
+            comment="Threat detection of every alert type, alerts by e-mail",
+            place="after",
+        ),
+    ),
+    tf_locals=(
+        (
+            "entra_admin_object_id",
+            "coalesce(\n    var.entra_admin_object_id, "
+            "data.azurerm_client_config.current.object_id\n  )",
+        ),
+    ),
+    bicep_main_symbol="server",
+)
+
+_REGISTRY = KindSpec(
+    kind="container_registry",
+    terraform="azurerm_container_registry",
+    bicep="Microsoft.ContainerRegistry/registries@2025-11-01",
+    tf_body={
+        "sku": "var.sku",
+        "admin_enabled": "false",
+        "anonymous_pull_enabled": "false",
+        "public_network_access_enabled": "var.public_network_access_enabled",
+        "georeplications": {
+            "location": "var.georeplication_location",
+            "zone_redundancy_enabled": "true",
+        },
+    },
+    bicep_body={
+        "sku": {"name": "sku"},
+        "properties": {
+            "adminUserEnabled": "false",
+            "anonymousPullEnabled": "false",
+            "publicNetworkAccess": "publicNetworkAccess",
+        },
+    },
+    inputs=_PAAS,
+    logs=True,
+    variables=(
+        Variable(
+            "georeplication_location",
+            "string",
+            "Second region the registry is replicated to (geo-replication, Premium SKU)",
+            languages=("terraform",),
+        ),
+    ),
+    bicep_skus=("Standard", "Premium"),  # the tiers with vulnerability scanning
+    bicep_comment="Geo-replication is in the Terraform module (georeplications) only: its "
+    "resource here,\nMicrosoft.ContainerRegistry/registries/replications, is not among the "
+    "Bicep type\ndefinitions these modules are checked against.",
+)
+
+
+_DATA_AND_APPS: tuple[KindSpec, ...] = (
+    _WEB_APP,
+    _function_app(_WEB_APP),
+    _STORAGE,
+    _KEY_VAULT,
+    _COSMOS,
+    _POSTGRES,
+    _MSSQL,
+    _REGISTRY,
+)
+
+
 _SPECS: list[KindSpec] = [
+    *_DATA_AND_APPS,
     KindSpec(
         kind="resource_group",
         terraform="azurerm_resource_group",
@@ -932,14 +1601,11 @@ _SPECS: list[KindSpec] = [
         helpers=(
             _own_subnet("RouteServerSubnet"),
             _PIP,
-            Helper(  # Bicep: the hub's IP configuration makes it a Route Server
-                terraform="",
-                bicep_symbol="ipConfig",
-                bicep=f"{_NET}/virtualHubs/ipConfigurations@{_NET_V}",
-                tf_body={},
-                bicep_body=_EDGE_IP_BICEP[0],
-                located=False,
-                bicep_parent="main",
+            _bicep_only(  # the hub's IP configuration makes it a Route Server
+                "ipConfig",
+                f"{_NET}/virtualHubs/ipConfigurations@{_NET_V}",
+                _EDGE_IP_BICEP[0],
+                place="after",
             ),
         ),
         bicep_existing=_VNET_EXISTING,
@@ -1586,7 +2252,8 @@ _SPECS: list[KindSpec] = [
                 "admin_ssh_public_key",
                 "string",
                 "SSH public key of the admin user",
-                shared="SSH public key for the VMs' admin user",
+                shared="admin_ssh_public_key",
+                shared_description="SSH public key for the VMs' admin user",
             ),
         ),
         sku_help="VM size",
@@ -1617,14 +2284,10 @@ _SPECS: list[KindSpec] = [
         inputs=("sku", "diagnostics"),
         logs=True,
         helpers=(
-            Helper(  # one NSG on both subnets, Azure's default rules: add the flows'
-                terraform="azurerm_network_security_group",
-                bicep_symbol="nsg",
-                bicep=f"{_NET}/networkSecurityGroups@2023-11-01",
-                tf_body={"name": '"nsg-${var.name}"'},
-                bicep_body={"name": "'nsg-${name}'"},
-                tf_after=True,
-            ),
+            # one NSG on both subnets, Azure's default rules: add the flows'. Terraform
+            # writes it after the network, Bicep before it (its subnets name the NSG)
+            replace(_VNET_NSG, bicep="", place="after"),
+            replace(_VNET_NSG, terraform=""),
             # Terraform: the subnets as resources of their own (Bicep: in the network's
             # properties), each with the NSG
             _network_subnet("workload", "snet-workload", _WORKLOAD_SUBNET),
@@ -1634,8 +2297,8 @@ _SPECS: list[KindSpec] = [
                 _PE_SUBNET,
                 {"private_endpoint_network_policies": '"Enabled"'},
             ),
-            replace(_nsg_link("workload"), tf_name="workload", tf_after=True),
-            replace(_nsg_link("private_endpoints"), tf_name="private_endpoints", tf_after=True),
+            replace(_nsg_link("workload"), tf_name="workload", place="after"),
+            replace(_nsg_link("private_endpoints"), tf_name="private_endpoints", place="after"),
         ),
         variables=(
             Variable(
@@ -1677,55 +2340,32 @@ _SPECS: list[KindSpec] = [
 #: kind → spec, for every kind described as data.
 SPECS: dict[str, KindSpec] = {spec.kind: spec for spec in _SPECS}
 
-#: The own variables of the hand-written kinds (the data kinds' are in their spec). A
-#: secure setting that needs a value only a person can give is a required one.
-HAND_VARIABLES: dict[str, tuple[Variable, ...]] = {
-    "web_app": (
-        Variable(
-            "auth_client_id",
-            "string",
-            "Application (client) id of the Microsoft Entra app registration that signs "
-            "callers in (App Service authentication)",
-            languages=("terraform",),
-        ),
-        Variable(
-            "unauthenticated_action",
-            "string",
-            "What a caller without a valid token gets: Return401 (APIs, functions) or "
-            "RedirectToLoginPage (browser apps)",
-            "Return401",
-            languages=("terraform",),
-        ),
-        Variable(
-            "client_certificate_mode",
-            "string",
-            "Incoming client certificates: Required, Optional or OptionalInteractiveUser",
-            "Required",
-        ),
-    ),
-    "function_app": (
-        Variable(
-            "runtime_storage_account_name",
-            "string",
-            "Storage account the Functions runtime uses (AzureWebJobsStorage, reached with "
-            "the app's managed identity, which needs Storage Blob Data Owner on it)",
-        ),
-    ),
-    "container_registry": (
-        Variable(
-            "georeplication_location",
-            "string",
-            "Second region the registry is replicated to (geo-replication, Premium SKU)",
-            languages=("terraform",),
-        ),
-    ),
-}
-
-
-HAND_VARIABLES["function_app"] = HAND_VARIABLES["web_app"] + HAND_VARIABLES["function_app"]
+#: The own variables of kinds not described in :data:`SPECS`: none (every kind's are in
+#: its spec). A secure setting that needs a value only a person can give is required.
+HAND_VARIABLES: dict[str, tuple[Variable, ...]] = {}
 
 
 def kind_variables(kind: str, language: str) -> tuple[Variable, ...]:
-    """The ``language`` module's own variables: its spec's, or the hand-written kind's."""
+    """The ``language`` module's own variables (its spec's)."""
     found = SPECS[kind].variables if kind in SPECS else HAND_VARIABLES.get(kind, ())
     return tuple(v for v in found if language in v.languages)
+
+
+def instance_inputs(kind: str, language: str) -> tuple[Variable, ...]:
+    """The variables the root module declares for each instance of ``kind`` and passes
+    on: the required ones, neither shared by the kind's instances nor optional."""
+    return tuple(
+        v
+        for v in kind_variables(kind, language)
+        if v.default is None and not v.shared and not v.optional
+    )
+
+
+def shared_inputs(kinds: Iterable[str], language: str) -> dict[str, Variable]:
+    """Root variable name → the variable, of the shared inputs of ``kinds`` (once each)."""
+    found: dict[str, Variable] = {}
+    for kind in kinds:
+        for v in kind_variables(kind, language):
+            if v.shared:
+                found.setdefault(v.shared, v)
+    return found

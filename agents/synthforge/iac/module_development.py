@@ -508,7 +508,7 @@ def applied_measures(plan: Plan) -> list[AppliedSecurity]:
     return out
 
 
-#: What the hand-written modules of a kind always do besides the shared measures.
+#: What the modules of a kind always do besides the shared measures.
 _KIND_MEASURES: dict[str, list[str]] = {
     "web_app": [
         "client certificates requested (mode a variable, default Required)",

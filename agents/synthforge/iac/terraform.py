@@ -3,8 +3,9 @@
 Layout: a root module (``versions.tf``, ``providers.tf``, ``variables.tf``, ``main.tf``,
 ``outputs.tf``) and one module per resource kind under ``modules/<kind>/`` (``main.tf``,
 ``variables.tf``, ``outputs.tf``). A module's resources come from its kind's entry in
-:mod:`~agents.synthforge.iac.kinds` (:func:`~agents.synthforge.iac.kinds.tf_main`); the
-kinds not described there yet are templates here (:func:`_resource_bodies`). Every
+:mod:`~agents.synthforge.iac.kinds` (:func:`~agents.synthforge.iac.kinds.tf_main`); this
+module adds what every kind shares (the customer-managed key's identity, the private
+endpoint, the diagnostic setting), the variables and outputs, and the root module. Every
 resource block is written with two-space indentation and one attribute per line, so
 :mod:`agents.synthforge.iac.fixer` can edit it as text.
 """
@@ -16,11 +17,12 @@ from typing import TYPE_CHECKING
 
 from agents.synthforge.iac.kinds import (
     SPECS,
-    derive,
+    instance_inputs,
     kind_variables,
     root_sku_help,
-    shared_variables,
+    shared_inputs,
     tf_default,
+    tf_helpers,
     tf_main,
 )
 
@@ -31,39 +33,17 @@ if TYPE_CHECKING:
 AZURERM_VERSION = "~> 4.0"
 TERRAFORM_VERSION = ">= 1.5.0"
 
-# Optional module inputs per kind: which of the shared variables the module declares.
-_PE = ("private_endpoint",)
-_KIND_INPUTS: dict[str, tuple[str, ...]] = {
-    "web_app": ("sku", "public", "diagnostics", *_PE),
-    "function_app": ("sku", "public", "diagnostics", *_PE),
-    "storage_account": ("sku", "public", "diagnostics", *_PE, "cmk"),
-    "key_vault": ("sku", "public", "diagnostics", *_PE),
-    "cosmosdb_account": ("sku", "public", "diagnostics", *_PE, "cmk"),
-    "postgresql_flexible_server": ("sku", "public", "diagnostics", *_PE),
-    "mssql_database": ("sku", "public", "diagnostics", *_PE),
-    "container_registry": ("sku", "public", "diagnostics", *_PE),
-}
+# Module inputs per kind: which of the shared variables the module declares.
+_KIND_INPUTS: dict[str, tuple[str, ...]] = {k: spec.inputs for k, spec in SPECS.items()}
 
 #: The main resource of each kind: (terraform type, what to diagnose, logs supported).
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
-    "web_app": ("azurerm_linux_web_app", True),
-    "function_app": ("azurerm_linux_function_app", True),
-    "storage_account": ("azurerm_storage_account", False),
-    "key_vault": ("azurerm_key_vault", True),
-    "cosmosdb_account": ("azurerm_cosmosdb_account", True),
-    "postgresql_flexible_server": ("azurerm_postgresql_flexible_server", True),
-    "mssql_database": ("azurerm_mssql_server", False),
-    "container_registry": ("azurerm_container_registry", True),
+    k: (spec.terraform, spec.logs) for k, spec in SPECS.items()
 }
 
-_IDENTITY_OUTPUT = {
-    "web_app": "azurerm_linux_web_app.this.identity[0].principal_id",
-    "function_app": "azurerm_linux_function_app.this.identity[0].principal_id",
-}
-
-for _spec in SPECS.values():  # the kinds described as data
-    _KIND_INPUTS[_spec.kind] = _spec.inputs
-    MAIN_RESOURCE[_spec.kind] = (_spec.terraform, _spec.logs)
+#: The principal id output of each kind with a managed identity.
+_IDENTITY_OUTPUT: dict[str, str] = {}
+for _spec in SPECS.values():
     if _spec.identity:
         _IDENTITY_OUTPUT[_spec.kind] = f"{_spec.terraform}.this.identity[0].principal_id"
     if _spec.principal[0]:
@@ -88,276 +68,6 @@ def _var(name: str, type_: str, description: str, default: str | None = None) ->
 
 
 # --------------------------------------------------------------------------- modules
-
-
-#: How the function app module differs from the web app's: its resource, and the
-#: runtime's storage reached with the managed identity.
-_FUNCTION_APP_EDITS = (
-    ('"azurerm_linux_web_app"', '"azurerm_linux_function_app"'),
-    (
-        "  client_certificate_mode                        = var.client_certificate_mode\n",
-        "  client_certificate_mode                        = var.client_certificate_mode\n"
-        "  storage_account_name                           = var.runtime_storage_account_name\n"
-        "  storage_uses_managed_identity                  = true\n",
-    ),
-)
-
-
-def _resource_bodies(kind: str) -> str:  # noqa: C901 - one template per kind
-    if kind == "function_app":  # the web app's template, as a function app on its plan
-        return derive(_resource_bodies("web_app"), _FUNCTION_APP_EDITS)
-    if kind == "web_app":
-        return """\
-resource "azurerm_service_plan" "this" {
-  name                = "asp-${var.name}"
-  location            = var.location
-  resource_group_name = var.resource_group_name
-  os_type             = "Linux"
-  sku_name            = var.sku
-  tags                = var.tags
-}
-
-resource "azurerm_linux_web_app" "this" {
-  name                                           = var.name
-  location                                       = var.location
-  resource_group_name                            = var.resource_group_name
-  service_plan_id                                = azurerm_service_plan.this.id
-  https_only                                     = true
-  public_network_access_enabled                  = var.public_network_access_enabled
-  ftp_publish_basic_authentication_enabled       = false
-  webdeploy_publish_basic_authentication_enabled = false
-  client_certificate_enabled                     = true
-  client_certificate_mode                        = var.client_certificate_mode
-  tags                                           = var.tags
-
-  identity {
-    type = "SystemAssigned"
-  }
-
-  site_config {
-    minimum_tls_version = "1.2"
-    ftps_state          = "Disabled"
-    http2_enabled       = true
-  }
-
-  auth_settings_v2 {
-    auth_enabled           = true
-    require_authentication = true
-    unauthenticated_action = var.unauthenticated_action
-    default_provider       = "azureactivedirectory"
-
-    active_directory_v2 {
-      client_id            = var.auth_client_id
-      tenant_auth_endpoint = "https://login.microsoftonline.com/${data.azurerm_client_config.current.tenant_id}/v2.0"
-    }
-
-    login {
-      token_store_enabled = false
-    }
-  }
-}
-
-data "azurerm_client_config" "current" {}
-"""
-    if kind == "storage_account":
-        return """\
-resource "azurerm_storage_account" "this" {
-  name                            = var.name
-  location                        = var.location
-  resource_group_name             = var.resource_group_name
-  account_kind                    = "StorageV2"
-  account_tier                    = "Standard"
-  account_replication_type        = var.sku
-  min_tls_version                 = "TLS1_2"
-  https_traffic_only_enabled      = true
-  public_network_access_enabled   = var.public_network_access_enabled
-  allow_nested_items_to_be_public = false
-  shared_access_key_enabled       = false
-  default_to_oauth_authentication = true
-  tags                            = var.tags
-  depends_on                      = [azurerm_role_assignment.cmk]
-
-  identity {
-    type         = "UserAssigned"
-    identity_ids = [azurerm_user_assigned_identity.cmk.id]
-  }
-
-  customer_managed_key {
-    key_vault_key_id          = var.customer_managed_key_id
-    user_assigned_identity_id = azurerm_user_assigned_identity.cmk.id
-  }
-}
-
-# Queue logging the azurerm 4.x way (the queue_properties block is deprecated)
-resource "azurerm_storage_account_queue_properties" "this" {
-  storage_account_id = azurerm_storage_account.this.id
-
-  logging {
-    delete                = true
-    read                  = true
-    write                 = true
-    version               = "1.0"
-    retention_policy_days = 10
-  }
-}
-"""
-    if kind == "key_vault":
-        return """\
-data "azurerm_client_config" "current" {}
-
-resource "azurerm_key_vault" "this" {
-  name                          = var.name
-  location                      = var.location
-  resource_group_name           = var.resource_group_name
-  tenant_id                     = data.azurerm_client_config.current.tenant_id
-  sku_name                      = var.sku
-  rbac_authorization_enabled    = true
-  purge_protection_enabled      = true
-  soft_delete_retention_days    = 90
-  public_network_access_enabled = var.public_network_access_enabled
-  tags                          = var.tags
-}
-"""
-    if kind == "cosmosdb_account":
-        return """\
-resource "azurerm_cosmosdb_account" "this" {
-  name                          = var.name
-  location                      = var.location
-  resource_group_name           = var.resource_group_name
-  offer_type                    = var.sku
-  kind                          = "GlobalDocumentDB"
-  public_network_access_enabled = var.public_network_access_enabled
-  local_authentication_enabled  = false
-  minimal_tls_version           = "Tls12"
-  key_vault_key_id              = var.customer_managed_key_id
-  default_identity_type         = "UserAssignedIdentity=${azurerm_user_assigned_identity.cmk.id}"
-  tags                          = var.tags
-  depends_on                    = [azurerm_role_assignment.cmk]
-
-  identity {
-    type         = "UserAssigned"
-    identity_ids = [azurerm_user_assigned_identity.cmk.id]
-  }
-
-  consistency_policy {
-    consistency_level = "Session"
-  }
-
-  geo_location {
-    location          = var.location
-    failover_priority = 0
-  }
-}
-"""
-    if kind == "postgresql_flexible_server":
-        return """\
-data "azurerm_client_config" "current" {}
-
-resource "azurerm_postgresql_flexible_server" "this" {
-  name                          = var.name
-  location                      = var.location
-  resource_group_name           = var.resource_group_name
-  version                       = "16"
-  sku_name                      = var.sku
-  storage_mb                    = 32768
-  backup_retention_days         = 7
-  public_network_access_enabled = var.public_network_access_enabled
-  tags                          = var.tags
-
-  authentication {
-    active_directory_auth_enabled = true
-    password_auth_enabled         = false
-    tenant_id                     = data.azurerm_client_config.current.tenant_id
-  }
-}
-"""
-    if kind == "mssql_database":
-        return """\
-data "azurerm_client_config" "current" {}
-
-locals {
-  entra_admin_object_id = coalesce(
-    var.entra_admin_object_id, data.azurerm_client_config.current.object_id
-  )
-}
-
-resource "azurerm_mssql_server" "this" {
-  name                          = var.name
-  location                      = var.location
-  resource_group_name           = var.resource_group_name
-  version                       = "12.0"
-  minimum_tls_version           = "1.2"
-  public_network_access_enabled = var.public_network_access_enabled
-  tags                          = var.tags
-
-  azuread_administrator {
-    login_username              = var.entra_admin_login
-    object_id                   = local.entra_admin_object_id
-    azuread_authentication_only = true
-  }
-
-  identity {
-    type = "SystemAssigned"
-  }
-}
-
-resource "azurerm_mssql_database" "this" {
-  name           = "sqldb-${var.name}"
-  server_id      = azurerm_mssql_server.this.id
-  sku_name       = var.sku
-  zone_redundant = var.zone_redundant
-  tags           = var.tags
-}
-
-# Auditing to the Log Analytics workspace: the server's audit events go through a
-# diagnostic setting of its master database
-resource "azurerm_mssql_server_extended_auditing_policy" "this" {
-  server_id              = azurerm_mssql_server.this.id
-  log_monitoring_enabled = true
-  retention_in_days      = 90
-}
-
-resource "azurerm_monitor_diagnostic_setting" "audit" {
-  name                       = "audit-${var.name}"
-  target_resource_id         = "${azurerm_mssql_server.this.id}/databases/master"
-  log_analytics_workspace_id = var.log_analytics_workspace_id
-
-  enabled_log {
-    category = "SQLSecurityAuditEvents"
-  }
-}
-
-# Threat detection of every alert type, alerts by e-mail
-resource "azurerm_mssql_server_security_alert_policy" "this" {
-  resource_group_name  = var.resource_group_name
-  server_name          = azurerm_mssql_server.this.name
-  state                = "Enabled"
-  email_account_admins = true
-  email_addresses      = var.alert_email_addresses
-  retention_days       = 90
-}
-"""
-    if kind == "container_registry":
-        return """\
-resource "azurerm_container_registry" "this" {
-  name                          = var.name
-  location                      = var.location
-  resource_group_name           = var.resource_group_name
-  sku                           = var.sku
-  admin_enabled                 = false
-  anonymous_pull_enabled        = false
-  public_network_access_enabled = var.public_network_access_enabled
-  tags                          = var.tags
-
-  georeplications {
-    location                = var.georeplication_location
-    zone_redundancy_enabled = true
-  }
-}
-"""
-    if kind in SPECS:
-        return tf_main(SPECS[kind])
-    raise KeyError(kind)
 
 
 def _private_endpoint(main: str) -> str:
@@ -463,49 +173,29 @@ resource "azurerm_monitor_diagnostic_setting" "this" {{
 """
 
 
-#: The storage services whose read, write and delete requests are logged to the workspace.
-_STORAGE_SERVICES = ("blob", "queue", "table")
-
-
-def _storage_service_logs(service: str) -> str:
-    """A diagnostic setting of one storage service: its requests logged to the workspace."""
-    logs = "".join(
-        f'\n  enabled_log {{\n    category = "{category}"\n  }}\n'
-        for category in ("StorageRead", "StorageWrite", "StorageDelete")
-    )
-    return f"""\
-resource "azurerm_monitor_diagnostic_setting" "{service}" {{
-  name                       = "diag-${{var.name}}-{service}"
-  target_resource_id         = "${{azurerm_storage_account.this.id}}/{service}Services/default"
-  log_analytics_workspace_id = var.log_analytics_workspace_id
-{logs}}}
-"""
-
-
 def module_files(kind: str) -> list[tuple[str, str]]:
     """``main.tf``, ``variables.tf`` and ``outputs.tf`` of the module for ``kind``."""
     inputs = _KIND_INPUTS[kind]
     main_type, logs = MAIN_RESOURCE[kind]
-    main = _resource_bodies(kind)
+    spec = SPECS[kind]
+    main = tf_main(spec)
     if "cmk" in inputs:
         main = _CMK + "\n" + _CMK_USER.get(kind, "") + main
     if "private_endpoint" in inputs:
         main += "\n" + _private_endpoint(main_type)
     if "diagnostics" in inputs:
         main += "\n" + _diagnostics(main_type, logs)
-    if kind == "storage_account" and "diagnostics" in inputs:
-        main += "".join("\n" + _storage_service_logs(service) for service in _STORAGE_SERVICES)
-    spec = SPECS.get(kind)
+    main += "".join("\n" + text for text in tf_helpers(spec, "last"))
     variables = [
         _var("name", "string", "Name of the resource"),
         _var("location", "string", "Azure region"),
         _var("resource_group_name", "string", "Resource group to deploy into"),
         _var("tags", "map(string)", "Tags for every resource", "{}"),
     ]
-    if spec is not None and "resource_group_name" not in spec.tf_common:
+    if "resource_group_name" not in spec.tf_common:
         del variables[2]
     if "sku" in inputs:
-        help_ = spec.sku_help if spec is not None else _SKU_HELP.get(kind, "SKU")
+        help_ = _SKU_HELP.get(kind, spec.sku_help)
         variables.append(_var("sku", "string", help_))
     if "vnet" in inputs:
         variables += [
@@ -519,6 +209,8 @@ def module_files(kind: str) -> list[tuple[str, str]]:
         ]
     for extra in kind_variables(kind, "terraform"):
         default = None if extra.default is None else tf_default(extra.default)
+        if extra.optional:
+            default = "null"
         variables.append(_var(extra.name, extra.type, extra.description, default))
     if "public" in inputs:
         variables.append(
@@ -543,24 +235,6 @@ def module_files(kind: str) -> list[tuple[str, str]]:
         variables.append(_var("subnet_id", "string", "Subnet to place the resource in"))
     if "cmk" in inputs:
         variables += [_var(*v) for v in CMK_VARIABLES]
-    if kind == "mssql_database":
-        variables += [
-            _var(
-                "entra_admin_login", "string", "Microsoft Entra admin group name", q("sql-admins")
-            ),
-            _var(
-                "entra_admin_object_id",
-                "string",
-                "Object id of the Entra admin (default: the deploying principal)",
-                "null",
-            ),
-            _var("zone_redundant", "bool", _SQL_ZONES, "false"),
-            _var(
-                "alert_email_addresses",
-                "list(string)",
-                "Who receives the SQL threat detection alerts (e-mail addresses)",
-            ),
-        ]
     outputs = [
         _output("id", f"{main_type}.this.id", "Resource id"),
         _output("name", f"{main_type}.this.name", "Resource name"),
@@ -569,8 +243,7 @@ def module_files(kind: str) -> list[tuple[str, str]]:
         outputs.append(
             _output("principal_id", _IDENTITY_OUTPUT[kind], "Principal id of its managed identity")
         )
-    if spec is not None:
-        outputs += [_output(o.name, o.terraform, o.description) for o in spec.outputs]
+    outputs += [_output(o.name, o.terraform, o.description) for o in spec.outputs]
     return [
         ("main.tf", main),
         ("variables.tf", "\n\n".join(variables) + "\n"),
@@ -578,11 +251,7 @@ def module_files(kind: str) -> list[tuple[str, str]]:
     ]
 
 
-_SQL_ZONES = (
-    "Zone-redundant database: needs a General Purpose, Business Critical, Hyperscale or "
-    "Premium SKU (not the Basic and Standard DTU tiers)"
-)
-
+#: What a kind's SKU is in Terraform where it is not its spec's ``sku_help``.
 _SKU_HELP = {
     "storage_account": "Replication type (LRS, ZRS, GRS, GZRS, ...)",
     "cosmosdb_account": "Offer type",
@@ -598,7 +267,7 @@ def _output(name: str, value: str, description: str) -> str:
 
 def _module_call(plan: Plan, inst: Instance) -> str:
     inputs = _KIND_INPUTS[inst.kind]
-    spec = SPECS.get(inst.kind)
+    spec = SPECS[inst.kind]
     args: list[tuple[str, str]] = [
         ("source", q(f"./modules/{inst.kind}")),
         ("name", f"var.{inst.symbol}_name"),
@@ -606,7 +275,7 @@ def _module_call(plan: Plan, inst: Instance) -> str:
         ("resource_group_name", "azurerm_resource_group.this.name"),
         ("tags", "var.tags"),
     ]
-    if spec is not None and "resource_group_name" not in spec.tf_common:
+    if "resource_group_name" not in spec.tf_common:
         del args[3]
     if "sku" in inputs:
         args.append(("sku", f"var.{inst.symbol}_sku"))
@@ -628,16 +297,19 @@ def _module_call(plan: Plan, inst: Instance) -> str:
         ]
     if "subnet" in inputs and plan.network is not None:
         args.append(("subnet_id", f"module.{plan.network.symbol}.workload_subnet_id"))
-    args += [(v.name, f"var.{v.name}") for v in kind_variables(inst.kind, "terraform") if v.shared]
-    if inst.kind == "mssql_database":
-        args.append(("alert_email_addresses", "var.sql_alert_email_addresses"))
+    args += [
+        (v.name, f"var.{v.shared}") for v in kind_variables(inst.kind, "terraform") if v.shared
+    ]
     if "cmk" in inputs:
         args += [(name, f"var.{name}") for name, _, _ in CMK_VARIABLES]
-    if spec is not None:
-        args += _spec_args(plan, inst, spec)
-    required = [
-        v for v in kind_variables(inst.kind, "terraform") if v.default is None and not v.shared
-    ]
+    if inst.public_access:
+        args += [
+            (v.name, tf_default(v.if_public))
+            for v in kind_variables(inst.kind, "terraform")
+            if v.if_public is not None
+        ]
+    args += _spec_args(plan, inst, spec)
+    required = instance_inputs(inst.kind, "terraform")
     args += [(v.name, f"var.{inst.symbol}_{v.name}") for v in required]
     width = max(len(k) for k, _ in args)
     body = "\n".join(f"  {k.ljust(width)} = {v}" for k, v in args)
@@ -732,18 +404,10 @@ def render(plan: Plan) -> list[tuple[str, str]]:
         _var("resource_group_name", "string", "Resource group", q(plan.resource_group)),
         _var("tags", "map(string)", "Tags for every resource", f"{{ source = {q(plan.source)} }}"),
     ]
-    for shared in shared_variables(plan, "terraform"):  # one for every instance
-        variables.append(_var(shared.name, shared.type, shared.shared))
+    shared = shared_inputs((i.kind for i in plan.instances), "terraform")  # one for all
+    variables += [_var(name, v.type, v.shared_description) for name, v in shared.items()]
     if any("cmk" in _KIND_INPUTS[i.kind] for i in plan.instances):
         variables += [_var(*v) for v in CMK_VARIABLES]
-    if any(i.kind == "mssql_database" for i in plan.instances):
-        variables.append(
-            _var(
-                "sql_alert_email_addresses",
-                "list(string)",
-                "Who receives the SQL servers' threat detection alerts (e-mail addresses)",
-            )
-        )
     for inst in plan.instances:
         variables.append(
             _var(
@@ -762,15 +426,14 @@ def render(plan: Plan) -> list[tuple[str, str]]:
                     q(inst.sku_default),
                 )
             )
-        for extra in kind_variables(inst.kind, "terraform"):
-            if extra.default is None and not extra.shared:  # required: the user gives it
-                variables.append(
-                    _var(
-                        f"{inst.symbol}_{extra.name}",
-                        extra.type,
-                        f"{extra.description} ({inst.resource.name})",
-                    )
+        for extra in instance_inputs(inst.kind, "terraform"):  # required: the user gives it
+            variables.append(
+                _var(
+                    f"{inst.symbol}_{extra.name}",
+                    extra.type,
+                    f"{extra.description} ({inst.resource.name})",
                 )
+            )
     main = [
         'resource "azurerm_resource_group" "this" {\n'
         "  name     = var.resource_group_name\n"
