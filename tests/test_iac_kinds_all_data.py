@@ -103,3 +103,26 @@ def test_a_bicep_only_child_stands_after_the_main_resource_and_not_in_terraform(
     assert "resource ipConfig 'Microsoft.Test/nets/ipConfigurations@2026-01-01' = {\n" in text
     assert "  parent: main\n  name: 'cfg'\n" in text
     assert "ipConfig" not in kinds.tf_main(spec) and "ipConfigurations" not in kinds.tf_main(spec)
+
+
+def test_sku_descriptions_come_from_the_spec_unless_the_languages_name_the_sku_apart() -> None:
+    made = analysis(
+        "contoso__data__architecture.drawio",
+        [
+            ("a", "Microsoft.DocumentDB/databaseAccounts", "Catalog"),
+            ("b", "Microsoft.Storage/storageAccounts", "Exports"),
+        ],
+        [],
+    )
+    files = {f.path: f.content for f in generate(made, {"iac": "both"}).files}
+    assert '"Offer type of Catalog"' in files["terraform/variables.tf"]
+    assert "@description('Offer type of Catalog')" in files["bicep/main.bicep"]
+    module = files["terraform/modules/cosmosdb_account/variables.tf"]
+    assert 'variable "sku" {\n  description = "Offer type"' in module
+    assert (
+        "@description('Offer type')\nparam sku string"
+        in files["bicep/modules/cosmosdb_account.bicep"]
+    )
+    tf_storage = files["terraform/modules/storage_account/variables.tf"]
+    assert 'description = "Replication type (LRS, ZRS, GRS, GZRS, ...)"' in tf_storage
+    assert "@description('SKU, e.g. Standard_GRS')" in files["bicep/modules/storage_account.bicep"]

@@ -302,10 +302,10 @@ SYMBOLS = {
 _MAIN = re.compile(r"(?<![\w'$.-])main(?![\w'-])")
 
 
-#: What a kind's SKU is in Bicep where it is not its spec's ``sku_help``.
+#: What the SKU is of a kind each language names apart (a SKU name here, a replication
+#: type in Terraform); the other kinds' is their spec's ``sku_help``.
 _SKU_HELP = {
     "storage_account": "SKU, e.g. Standard_GRS",
-    "cosmosdb_account": "Offer type",
 }
 
 

@@ -1018,6 +1018,8 @@ _COSMOS = KindSpec(
     },
     inputs=(*_PAAS, "cmk"),
     logs=True,
+    sku_help="Offer type",
+    root_sku_help=True,
 )
 
 _POSTGRES = KindSpec(

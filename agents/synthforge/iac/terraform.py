@@ -251,10 +251,10 @@ def module_files(kind: str) -> list[tuple[str, str]]:
     ]
 
 
-#: What a kind's SKU is in Terraform where it is not its spec's ``sku_help``.
+#: What the SKU is of a kind each language names apart (a replication type here, a SKU
+#: name in Bicep); the other kinds' is their spec's ``sku_help``.
 _SKU_HELP = {
     "storage_account": "Replication type (LRS, ZRS, GRS, GZRS, ...)",
-    "cosmosdb_account": "Offer type",
 }
 
 
