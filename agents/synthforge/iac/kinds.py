@@ -88,8 +88,10 @@ class Helper:
     An empty ``bicep`` type: Terraform only (what Bicep says as a property of the main
     resource, such as a subnet's network security group). An empty ``terraform`` type:
     Bicep only (what the azurerm resource says as its own arguments, such as a Route
-    Server's IP configuration); with ``bicep_parent="main"`` it is a child of the main
-    resource, placed after it.
+    Server's IP configuration; with ``bicep_parent="main"`` a child of the main resource,
+    placed ``after`` it). Where the two languages place one resource apart (the network's
+    NSG: after the network in Terraform, before it in Bicep, whose subnets name it), it
+    is two helpers, one a language.
     """
 
     terraform: str
