@@ -28,22 +28,22 @@ def test_every_kind_the_emitters_know_is_a_spec_and_no_template_is_left() -> Non
         assert bicep.module_file(kind)
 
 
-def _vm_sql_storage() -> dict[str, str]:
-    made = analysis(
-        "contoso__mixed__architecture.drawio",
+def _files(name: str, resources: list[tuple[str, str, str]]) -> dict[str, str]:
+    """The generated files (both languages) of a drawing of ``resources``, no flows."""
+    made = analysis(f"contoso__{name}__architecture.drawio", resources, [])
+    return {f.path: f.content for f in generate(made, {"iac": "both"}).files}
+
+
+def test_shared_inputs_of_every_kind_are_declared_once_before_the_key_variables() -> None:
+    files = _files(
+        "mixed",
         [
             ("a", "Microsoft.Compute/virtualMachines", "Jump box"),
             ("b", "Microsoft.Sql/servers/databases", "Orders DB"),
             ("c", "Microsoft.Storage/storageAccounts", "Exports"),
             ("d", "Microsoft.Compute/virtualMachines", "Runner"),
         ],
-        [],
     )
-    return {f.path: f.content for f in generate(made, {"iac": "both"}).files}
-
-
-def test_shared_inputs_of_every_kind_are_declared_once_before_the_key_variables() -> None:
-    files = _vm_sql_storage()
     root = files["terraform/variables.tf"]
     names = ["admin_ssh_public_key", "sql_alert_email_addresses", "customer_managed_key_id"]
     at = [root.index(f'variable "{name}"') for name in names]
@@ -106,15 +106,13 @@ def test_a_bicep_only_child_stands_after_the_main_resource_and_not_in_terraform(
 
 
 def test_sku_descriptions_come_from_the_spec_unless_the_languages_name_the_sku_apart() -> None:
-    made = analysis(
-        "contoso__data__architecture.drawio",
+    files = _files(
+        "data",
         [
             ("a", "Microsoft.DocumentDB/databaseAccounts", "Catalog"),
             ("b", "Microsoft.Storage/storageAccounts", "Exports"),
         ],
-        [],
     )
-    files = {f.path: f.content for f in generate(made, {"iac": "both"}).files}
     assert '"Offer type of Catalog"' in files["terraform/variables.tf"]
     assert "@description('Offer type of Catalog')" in files["bicep/main.bicep"]
     module = files["terraform/modules/cosmosdb_account/variables.tf"]
