@@ -3,6 +3,9 @@ and the cost estimate counts the pair once."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from synthforge_fixtures import resource
 
 from agents.synthforge.analysis.children import ancestor_types, drawn_children, drawn_parent
@@ -96,3 +99,79 @@ def test_a_blob_container_named_after_its_account_gets_that_account_in_the_modul
     root = {f.path: f.content for f in generate(shop, {"iac": "terraform"}).files}["main.tf"]
     block = root.split('source      = "./modules/storage_container"', 1)[1].split("}", 1)[0]
     assert "parent_id   = module.storage_account_stweb.id" in block
+
+
+_SQL_SERVER, _SQL_DB = "Microsoft.Sql/servers", "Microsoft.Sql/servers/databases"
+
+
+def _sql_modules(resources: list[tuple[str, str, str]]) -> dict[str, str]:
+    from iac_helpers import analysis
+
+    from agents.synthforge.iac.module_development import generate
+
+    made = analysis("shop__sql__architecture.drawio", resources, [])
+    out = generate(made, {"iac": "both"})
+    files = {f.path: f.content for f in out.files}
+    files["warnings"] = "\n".join(out.warnings)
+    return files
+
+
+def test_databases_drawn_on_their_server_are_deployed_by_its_module_by_name() -> None:
+    files = _sql_modules(
+        [
+            ("srv", _SQL_SERVER, "sqlsrv-shop"),
+            ("orders", _SQL_DB, "sqlsrv-shop/sqldb-orders"),
+            ("billing", _SQL_DB, "sqlsrv-shop/Billing"),
+        ]
+    )
+    root = files["terraform/main.tf"]
+    assert root.count('source                        = "./modules/mssql_database"') == 1
+    assert "database_names                = var.mssql_database_sqlsrv_shop_database_names" in root
+    variables = files["terraform/variables.tf"]
+    block = variables.split('variable "mssql_database_sqlsrv_shop_database_names" {', 1)[1]
+    default = block.split("default     = ", 1)[1].split("\n", 1)[0]
+    names = json.loads(default)
+    assert len(names) == 2 and names[0].startswith("sqldb-orders-")
+    assert names[1].startswith("sqldb-billing-")  # the kind's prefix, once
+    module = files["terraform/modules/mssql_database/main.tf"]
+    assert "for_each       = toset(local.database_names)" in module
+    assert 'length(var.database_names) > 0 ? var.database_names : ["sqldb-${var.name}"]' in module
+    bicep_root = files["bicep/main.bicep"]
+    assert bicep_root.count("'modules/mssql_database.bicep'") == 1
+    assert "databaseNames: mssqlDatabaseSqlsrvShopDatabaseNames" in bicep_root
+    assert (
+        "[for item in (empty(databaseNames) ? ['sqldb-${name}'] : databaseNames): {"
+        in (files["bicep/modules/mssql_database.bicep"])
+    )
+    assert "'sqlsrv-shop/sqldb-orders' is drawn on 'sqlsrv-shop'" in files["warnings"]
+
+
+def test_a_database_whose_server_is_not_drawn_or_is_ambiguous_gets_a_server_of_its_own() -> None:
+    alone = _sql_modules([("orders", _SQL_DB, "orders")])
+    assert alone["terraform/main.tf"].count('"./modules/mssql_database"') == 1
+    assert "database_names" not in alone["terraform/main.tf"]
+    two = _sql_modules(
+        [("a", _SQL_SERVER, "one"), ("b", _SQL_SERVER, "two"), ("orders", _SQL_DB, "orders")]
+    )
+    assert two["terraform/main.tf"].count('"./modules/mssql_database"') == 3
+    assert "is drawn on" not in two["warnings"]
+
+
+def test_the_folded_modules_fit_the_references_and_terraform_fmt(
+    terraform_bin: str, tmp_path: Path
+) -> None:
+    from conftest import require_corpus
+    from iac_helpers import fmt_check
+    from iac_reference import check_files
+
+    files = _sql_modules(
+        [("srv", _SQL_SERVER, "sqlsrv-shop"), ("orders", _SQL_DB, "sqlsrv-shop/orders")]
+    )
+    del files["warnings"]
+    problems = check_files(require_corpus("azure-schemas"), list(files.items()))
+    assert not problems, "\n".join(problems)
+    for path, text in files.items():
+        if path.endswith(".tf"):
+            (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / path).write_text(text, encoding="utf-8")
+    assert fmt_check(terraform_bin, tmp_path) == ""

@@ -458,6 +458,9 @@ def _spec_module_params(plan: Plan, inst: Instance, spec: KindSpec) -> list[tupl
     if "parent" in spec.inputs and inst.parent is not None:
         parent = camel(inst.parent.symbol)
         params += [("parentId", f"{parent}.outputs.id"), ("parentName", f"{parent}.outputs.name")]
+    if spec.children is not None and inst.children:
+        variable = camel(spec.children.variable)
+        params.append((variable, f"{camel(inst.symbol)}{variable[0].upper()}{variable[1:]}"))
     return params
 
 
@@ -530,6 +533,15 @@ def render(plan: Plan) -> list[tuple[str, str]]:
             params.append(
                 f"@description({s(f'{root_sku_help(inst.kind, _SKU_HELP)} of {label}')})\n"
                 f"param {sym}Sku string = {s(_sku(inst))}"
+            )
+        drawn = SPECS[inst.kind].children if inst.kind in SPECS else None
+        if drawn is not None and inst.children:  # the child resources drawn on it
+            variable = camel(drawn.variable)
+            description = f"{drawn.root_description} ({label})"
+            params.append(
+                f"@description({s(description)})\n"
+                f"param {sym}{variable[0].upper()}{variable[1:]} array = "
+                f"{bicep_default(inst.children)}"
             )
         for extra in instance_inputs(inst.kind, "bicep"):  # required: the user gives it
             params.append(

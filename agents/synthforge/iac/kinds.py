@@ -63,7 +63,7 @@ class Variable:
     name: str
     type: str  # string, number, bool
     description: str
-    default: str | int | bool | None = None
+    default: str | int | bool | list[str] | None = None
     languages: tuple[str, ...] = ("terraform", "bicep")  # the modules that take it
     allowed: tuple[str, ...] = ()  # the only values it takes (Bicep: @allowed)
     #: What the root module passes for an instance with public network access (None:
@@ -110,6 +110,9 @@ class Helper:
     place: str = "before"
     block: str = "resource"  # "data": a Terraform data source
     existing: bool = False  # Bicep: an existing resource, read and not deployed
+    #: Repeated once for each value of a list (HCL expression, Bicep expression): the
+    #: bodies name the value ``each.value`` (HCL) and ``item`` (Bicep).
+    each: tuple[str, str] = ("", "")
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,27 @@ class Output:
     terraform: str
     bicep: str
     description: str
+
+
+@dataclass(frozen=True)
+class Children:
+    """Child resources the diagram draws on an instance, which its module deploys itself
+    (the databases drawn on a SQL server), by name.
+
+    A child of ``arm_type`` drawn on an instance of the kind
+    (:func:`~agents.synthforge.analysis.children.drawn_parent`) gets no module of its
+    own: its name, made by Azure's rule for it (``prefix``, ``rule``, ``max``), joins the
+    list the root module passes in ``variable`` (a root variable per instance, its
+    default the drawn children's names); an empty list keeps the module's own default.
+    """
+
+    arm_type: str
+    variable: str
+    description: str  # of the module's variable
+    root_description: str  # of the root module's variable, before "(<instance>)"
+    prefix: str
+    rule: str = "hyphen"
+    max: int = 63
 
 
 @dataclass(frozen=True)
@@ -160,6 +184,7 @@ class KindSpec:
     #: the edges from children to their parent (``parent: main``) names it uniquely.
     bicep_main_symbol: str = "main"
     bicep_skus: tuple[str, ...] = ()  # the only SKUs the Bicep module allows (@allowed)
+    children: Children | None = None  # drawn children its module deploys by name
 
     @property
     def arm_type(self) -> str:
@@ -217,11 +242,15 @@ def bicep_resource(
     condition: str = "",
     parent: str | None = None,
     existing: bool = False,
+    loop: str = "",
 ) -> str:
-    """``resource symbol 'Type@version' = { ... }`` (``existing``: one read, not deployed)."""
+    """``resource symbol 'Type@version' = { ... }`` (``existing``: one read, not deployed;
+    ``loop``: one for each ``item`` of that array, ``[for item in loop: { ... }]``)."""
     body: Tree = {"parent": parent, **tree} if parent else tree
     read = " existing" if existing else ""
     head = f"resource {symbol} '{type_at}'{read} = {condition + ' ' if condition else ''}"
+    if loop:
+        return f"{head}[for item in {loop}: {bicep_value(body, '')}]\n"
     return head + bicep_value(body, "") + "\n"
 
 
@@ -275,10 +304,16 @@ def tf_helpers(spec: KindSpec, place: str) -> list[str]:
     """The HCL of the module's Terraform helpers at ``place``, each after its comment."""
     return [
         comment_lines("#", h.comment)
-        + hcl_resource(h.terraform, h.tf_name, tf_common(h, main=False), block=h.block)
+        + hcl_resource(h.terraform, h.tf_name, _repeated(h), block=h.block)
         for h in spec.helpers
         if h.terraform and h.place == place
     ]
+
+
+def _repeated(helper: Helper) -> Tree:
+    """The helper's HCL tree, with ``for_each`` first where it is repeated (``each``)."""
+    tree = tf_common(helper, main=False)
+    return {"for_each": f"toset({helper.each[0]})", **tree} if helper.each[0] else tree
 
 
 def tf_main(spec: KindSpec) -> str:
@@ -301,6 +336,7 @@ def bicep_helpers(spec: KindSpec, place: str) -> list[str]:
             bicep_common(h, main=False),
             parent=h.bicep_parent,
             existing=h.existing,
+            loop=h.each[1],
         )
         for h in spec.helpers
         if h.bicep and h.place == place
@@ -329,11 +365,13 @@ def root_sku_help(kind: str, hand: dict[str, str]) -> str:
     return hand.get(kind, "SKU")
 
 
-def tf_default(value: str | int | bool) -> str:
+def tf_default(value: str | int | bool | list[str]) -> str:
     return json.dumps(value)
 
 
-def bicep_default(value: str | int | bool) -> str:
+def bicep_default(value: str | int | bool | list[str]) -> str:
+    if isinstance(value, list):
+        return "[" + "".join(f"\n  {bicep_default(v)}" for v in value) + ("\n]" if value else "]")
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -1121,6 +1159,12 @@ _MSSQL = KindSpec(
             False,
         ),
         Variable(
+            "database_names",
+            "list(string)",
+            "Databases on the server (empty: one, sqldb-<server name>)",
+            [],
+        ),
+        Variable(
             "alert_email_addresses",
             "list(string)",
             _SQL_ALERTS,
@@ -1141,24 +1185,28 @@ _MSSQL = KindSpec(
     ),
     helpers=(
         _CLIENT_CONFIG,
-        Helper(  # the database, on the server
+        Helper(  # the databases, on the server: those drawn on it, else one of its own
             terraform="azurerm_mssql_database",
             bicep_symbol="database",
             bicep=f"Microsoft.Sql/servers/databases@{_SQL_V}",
             tf_body={
-                "name": '"sqldb-${var.name}"',
+                "name": "each.value",
                 "server_id": "azurerm_mssql_server.this.id",
                 "sku_name": "var.sku",
                 "zone_redundant": "var.zone_redundant",
             },
             bicep_body={
-                "name": "'sqldb-${name}'",
+                "name": "item",
                 "sku": {"name": "sku"},
                 "properties": {"zoneRedundant": "zoneRedundant"},
             },
             tf_common=("tags",),
             bicep_parent="main",
             place="after",
+            each=(
+                "local.database_names",
+                "(empty(databaseNames) ? ['sqldb-${name}'] : databaseNames)",
+            ),
         ),
         _tf_only(
             "azurerm_mssql_server_extended_auditing_policy",
@@ -1248,8 +1296,20 @@ _MSSQL = KindSpec(
             "coalesce(\n    var.entra_admin_object_id, "
             "data.azurerm_client_config.current.object_id\n  )",
         ),
+        (
+            "database_names",
+            'length(var.database_names) > 0 ? var.database_names : ["sqldb-${var.name}"]',
+        ),
     ),
     bicep_main_symbol="server",
+    children=Children(
+        arm_type="Microsoft.Sql/servers/databases",
+        variable="database_names",
+        description="Databases on the server (empty: one, sqldb-<server name>)",
+        root_description="Names of the databases drawn on the server",
+        prefix="sqldb",
+        max=128,
+    ),
 )
 
 _REGISTRY = KindSpec(

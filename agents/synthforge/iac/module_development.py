@@ -236,6 +236,7 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
             plan.workspace = inst
         if kind == "virtual_network" and plan.network is None:
             plan.network = inst
+    _fold_children(plan, by_id)
     if plan.instances and plan.workspace is None:
         plan.workspace = _added(plan, "log_analytics_workspace", "diagnostics", used)
     if plan.network is None and any(
@@ -264,6 +265,40 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
         for ra in sec.role_assignments:
             _grant(plan, by_id, ra)
     return plan
+
+
+def _fold_children(plan: Plan, by_id: dict[str, Instance]) -> None:
+    """A child resource drawn on an instance whose kind deploys such children by name
+    (``KindSpec.children``: a database drawn on its SQL server) joins that instance's
+    module instead of getting one of its own; the output's warnings say so. Public network
+    access the child needs is the parent's too (one endpoint serves both)."""
+    for child in list(plan.instances):
+        if child.added:
+            continue
+        for inst in plan.instances:
+            spec = SPECS.get(inst.kind)
+            kids = spec.children if spec is not None else None
+            if kids is None or kids.arm_type.casefold() != child.resource.resource_type.casefold():
+                continue
+            peers = [i.resource for i in plan.instances if i.kind == inst.kind and not i.added]
+            if drawn_parent(child.resource, peers) is not inst.resource:
+                continue
+            label = child.resource.name.rsplit("/", 1)[-1]
+            prefix = "" if slug(label).startswith(kids.prefix) else kids.prefix  # sqldb-orders
+            name = default_name(
+                prefix, label, kids.rule, kids.max, f"{plan.source}|{child.resource.id}"
+            )
+            inst.children.append(name)
+            if child.public_access and not inst.public_access:
+                inst.public_access, inst.public_reason = True, child.public_reason
+            inst.public_flows += child.public_flows
+            plan.instances.remove(child)
+            del by_id[child.resource.id]
+            plan.warnings.append(
+                f"{child.resource.name!r} is drawn on {inst.resource.name!r}: that module "
+                f"deploys it, as {name!r} (input {inst.symbol}_{kids.variable})"
+            )
+            break
 
 
 def _public_access(

@@ -27,6 +27,9 @@ class Instance:
     diagnostics: bool = True
     added: bool = False  # not in the diagram; added for diagnostics or private endpoints
     parent: Instance | None = None  # the instance it belongs to (a blob container's account)
+    #: Names of the drawn child resources its module deploys (a SQL server's databases,
+    #: the kind's ``children``); empty: the module's own default.
+    children: list[str] = field(default_factory=list)
 
     @property
     def function_app(self) -> bool:

@@ -343,6 +343,8 @@ def _spec_args(plan: Plan, inst: Instance, spec: KindSpec) -> list[tuple[str, st
             ("parent_id", f"module.{inst.parent.symbol}.id"),
             ("parent_name", f"module.{inst.parent.symbol}.name"),
         ]
+    if spec.children is not None and inst.children:
+        args.append((spec.children.variable, f"var.{inst.symbol}_{spec.children.variable}"))
     return args
 
 
@@ -424,6 +426,16 @@ def render(plan: Plan) -> list[tuple[str, str]]:
                     "string",
                     f"{root_sku_help(inst.kind, _SKU_HELP)} of {inst.resource.name}",
                     q(inst.sku_default),
+                )
+            )
+        drawn = SPECS[inst.kind].children if inst.kind in SPECS else None
+        if drawn is not None and inst.children:  # the child resources drawn on it
+            variables.append(
+                _var(
+                    f"{inst.symbol}_{drawn.variable}",
+                    "list(string)",
+                    f"{drawn.root_description} ({inst.resource.name})",
+                    tf_default(inst.children),
                 )
             )
         for extra in instance_inputs(inst.kind, "terraform"):  # required: the user gives it
