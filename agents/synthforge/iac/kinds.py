@@ -185,6 +185,14 @@ class KindSpec:
     bicep_main_symbol: str = "main"
     bicep_skus: tuple[str, ...] = ()  # the only SKUs the Bicep module allows (@allowed)
     children: Children | None = None  # drawn children its module deploys by name
+    #: What the output's applied-security list says of every instance of the kind: its
+    #: ``measures`` besides the shared ones, minimum TLS 1.2 (``min_tls``), Microsoft
+    #: Entra authentication only (``entra_only``), a managed identity whatever the
+    #: security analysis says (``always_identity``).
+    measures: tuple[str, ...] = ()
+    min_tls: bool = False
+    entra_only: bool = False
+    always_identity: bool = False
 
     @property
     def arm_type(self) -> str:
@@ -748,6 +756,13 @@ def _bicep_only(symbol: str, type_at: str, bicep_body: Tree, **settings: Any) ->
 _CLIENT_CONFIG = _tf_only("azurerm_client_config", {}, tf_name="current", block="data")
 _WEB_APP = KindSpec(
     kind="web_app",
+    measures=(
+        "client certificates requested (mode a variable, default Required)",
+        "App Service authentication with Microsoft Entra (Terraform; the app "
+        "registration's client id is a required input)",
+    ),
+    min_tls=True,
+    always_identity=True,
     terraform="azurerm_linux_web_app",
     bicep="Microsoft.Web/sites@2023-12-01",
     tf_body={
@@ -874,6 +889,10 @@ def _function_app(web: KindSpec) -> KindSpec:
             "properties": {**props, "siteConfig": site},
         },
         variables=(*web.variables, runtime),
+        measures=(
+            *web.measures,
+            "the runtime's storage reached with the managed identity (no access key)",
+        ),
     )
 
 
@@ -910,6 +929,7 @@ _CMK_IDENTITY_BICEP: Tree = {
 }
 _STORAGE = KindSpec(
     kind="storage_account",
+    min_tls=True,
     terraform="azurerm_storage_account",
     bicep="Microsoft.Storage/storageAccounts@2023-05-01",
     tf_body={
@@ -1024,6 +1044,7 @@ _KEY_VAULT = KindSpec(
 
 _COSMOS = KindSpec(
     kind="cosmosdb_account",
+    min_tls=True,
     terraform="azurerm_cosmosdb_account",
     bicep="Microsoft.DocumentDB/databaseAccounts@2024-05-15",
     tf_body={
@@ -1064,6 +1085,7 @@ _COSMOS = KindSpec(
 
 _POSTGRES = KindSpec(
     kind="postgresql_flexible_server",
+    entra_only=True,
     terraform="azurerm_postgresql_flexible_server",
     bicep="Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01",
     tf_body={
@@ -1105,6 +1127,8 @@ _SQL_V = "2021-11-01"
 _SQL_ALERTS = "Who receives the SQL threat detection alerts (e-mail addresses)"
 _MSSQL = KindSpec(
     kind="mssql_database",
+    min_tls=True,
+    entra_only=True,
     terraform="azurerm_mssql_server",
     bicep=f"Microsoft.Sql/servers@{_SQL_V}",
     tf_body={
@@ -1314,6 +1338,7 @@ _MSSQL = KindSpec(
 
 _REGISTRY = KindSpec(
     kind="container_registry",
+    measures=("geo-replication to the given region (Terraform; a required input)",),
     terraform="azurerm_container_registry",
     bicep="Microsoft.ContainerRegistry/registries@2025-11-01",
     tf_body={
@@ -2140,6 +2165,7 @@ _SPECS: list[KindSpec] = [
     ),
     KindSpec(
         kind="redis_cache",
+        min_tls=True,
         terraform="azurerm_redis_cache",
         bicep="Microsoft.Cache/redis@2024-03-01",
         tf_body={
@@ -2165,6 +2191,12 @@ _SPECS: list[KindSpec] = [
     ),
     KindSpec(
         kind="kubernetes_cluster",
+        measures=(
+            "private API server",
+            "node disks encrypted with the given disk encryption set (a required input)",
+            "Key Vault secrets provider with rotation",
+        ),
+        always_identity=True,
         terraform="azurerm_kubernetes_cluster",
         bicep="Microsoft.ContainerService/managedClusters@2024-02-01",
         tf_body={
@@ -2242,6 +2274,7 @@ _SPECS: list[KindSpec] = [
     ),
     KindSpec(
         kind="linux_virtual_machine",
+        always_identity=True,
         terraform="azurerm_linux_virtual_machine",
         bicep="Microsoft.Compute/virtualMachines@2024-03-01",
         tf_body={

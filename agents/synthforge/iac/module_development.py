@@ -226,7 +226,7 @@ def build_plan(analysis: ArchitectureAnalysis, settings: SettingsLike) -> Plan:
                 f"{source}|{resource.id}",
             ),
             sku_default=entry["sku"],
-            identity=bool(sec and sec.managed_identity) or kind in _ALWAYS_IDENTITY,
+            identity=bool(sec and sec.managed_identity) or SPECS[kind].always_identity,
             private_endpoint=sec.private_endpoint if sec else None,
         )
         _public_access(plan, inst, sec, [f for f in flows if f.target == resource.id], names)
@@ -458,9 +458,6 @@ def _parent_of(plan: Plan, inst: Instance, kind: str, used: set[str]) -> Instanc
     return _added(plan, kind, f"{inst.resource.name} {kind.replace('_', ' ')}", used)
 
 
-_ALWAYS_IDENTITY = {"web_app", "function_app", "linux_virtual_machine", "kubernetes_cluster"}
-
-
 def _added(plan: Plan, kind: str, label: str, used: set[str]) -> Instance:
     arm = next(t for t, e in load_kinds().items() if e["kind"] == kind)
     entry = load_kinds()[arm]
@@ -510,7 +507,8 @@ def applied_measures(plan: Plan) -> list[AppliedSecurity]:
     """What the generated code does for each instance, for the output document."""
     out = []
     for inst in plan.instances:
-        measures = ["min TLS 1.2"] if inst.kind in _TLS_KINDS else []
+        spec = SPECS[inst.kind]
+        measures = ["min TLS 1.2"] if spec.min_tls else []
         if inst.identity:
             measures.append("system-assigned managed identity")
         for g in plan.grants:
@@ -527,9 +525,9 @@ def applied_measures(plan: Plan) -> list[AppliedSecurity]:
             )
         if inst.kind in _DIAGNOSTIC_KINDS and plan.workspace is not None:
             measures.append(f"diagnostic settings to {plan.workspace.symbol}")
-        if inst.kind in ("postgresql_flexible_server", "mssql_database"):
+        if spec.entra_only:
             measures.append("Microsoft Entra authentication only (no password)")
-        measures += _KIND_MEASURES.get(inst.kind, [])
+        measures += spec.measures
         out.append(
             AppliedSecurity(
                 resource_id=inst.resource.id,
@@ -543,49 +541,11 @@ def applied_measures(plan: Plan) -> list[AppliedSecurity]:
     return out
 
 
-#: What the modules of a kind always do besides the shared measures.
-_KIND_MEASURES: dict[str, list[str]] = {
-    "web_app": [
-        "client certificates requested (mode a variable, default Required)",
-        "App Service authentication with Microsoft Entra (Terraform; the app "
-        "registration's client id is a required input)",
-    ],
-    "kubernetes_cluster": [
-        "private API server",
-        "node disks encrypted with the given disk encryption set (a required input)",
-        "Key Vault secrets provider with rotation",
-    ],
-    "container_registry": ["geo-replication to the given region (Terraform; a required input)"],
-}
-_KIND_MEASURES["function_app"] = [
-    *_KIND_MEASURES["web_app"],
-    "the runtime's storage reached with the managed identity (no access key)",
-]
-
-_TLS_KINDS = {
-    "web_app",
-    "function_app",
-    "storage_account",
-    "mssql_database",
-    "redis_cache",
-    "cosmosdb_account",
-}
+#: Kinds whose public network access the flow analysis decides (said in the output).
 _PUBLIC_ACCESS_KINDS = {
-    "web_app",
-    "function_app",
-    "storage_account",
-    "key_vault",
-    "cosmosdb_account",
-    "postgresql_flexible_server",
-    "mssql_database",
-    "container_registry",
-    "redis_cache",
+    k for k, spec in SPECS.items() if {"public", "private_endpoint"} & set(spec.inputs)
 }
-_PUBLIC_ACCESS_KINDS |= {k for k, spec in SPECS.items() if "public" in spec.inputs}
-_DIAGNOSTIC_KINDS = set(_PUBLIC_ACCESS_KINDS)
-_DIAGNOSTIC_KINDS = (_DIAGNOSTIC_KINDS - set(SPECS)) | {
-    k for k, spec in SPECS.items() if "diagnostics" in spec.inputs
-}
+_DIAGNOSTIC_KINDS = {k for k, spec in SPECS.items() if "diagnostics" in spec.inputs}
 
 
 def render(plan: Plan, iac: str) -> list[GeneratedFile]:
