@@ -167,7 +167,6 @@ class KindSpec:
     subnet_newbits: int = 8  # size of the own subnet ("vnet"): /16 + newbits
     subnet_netnum: int = 10  # its number inside the address space
     bicep_scope: str | None = None  # 'subscription' for a resource group
-    bicep_existing: tuple[tuple[str, str, str], ...] = ()  # (symbol, type@ver, name expr)
     sku_help: str = "SKU"
     note: str = ""  # said in the module's comment and the output's warnings
     #: The principal id output (Terraform, Bicep expression) where it is not the
@@ -352,13 +351,9 @@ def bicep_helpers(spec: KindSpec, place: str) -> list[str]:
 
 
 def bicep_main(spec: KindSpec) -> str:
-    """The module's resources in Bicep: existing parents, helpers, the main ``main``,
+    """The module's resources in Bicep: helpers (what it reads first), the main ``main``,
     helpers after it (those ``last`` are the caller's)."""
-    parts = [
-        f"resource {sym} '{type_at}' existing = {{\n  name: {name}\n}}\n"
-        for sym, type_at, name in spec.bicep_existing
-    ]
-    parts += bicep_helpers(spec, "before")
+    parts = bicep_helpers(spec, "before")
     main = bicep_resource("main", spec.bicep, bicep_common(spec))
     parts.append(comment_lines("//", spec.bicep_comment) + main)
     return "\n".join(parts + bicep_helpers(spec, "after"))
@@ -622,7 +617,16 @@ _NIC_IP_BICEP: Tree = {
         }
     ]
 }
-_VNET_EXISTING = (("network", f"{_NET}/virtualNetworks@{_NET_V}", "virtualNetworkName"),)
+#: The network a module's own subnet is made in, read (Bicep).
+_VNET_READ = Helper(
+    "",
+    "network",
+    f"{_NET}/virtualNetworks@{_NET_V}",
+    {},
+    {"name": "virtualNetworkName"},
+    located=False,
+    existing=True,
+)
 
 
 def _private_service(
@@ -1538,8 +1542,7 @@ _SPECS: list[KindSpec] = [
         },
         inputs=("sku", "vnet", "diagnostics"),
         logs=True,
-        helpers=(_own_subnet("GatewaySubnet"), _PIP),
-        bicep_existing=_VNET_EXISTING,
+        helpers=(_VNET_READ, _own_subnet("GatewaySubnet"), _PIP),
         variables=(Variable("gateway_type", "string", "Vpn or ExpressRoute", "Vpn"),),
         subnet_newbits=11,
         subnet_netnum=2040,
@@ -1616,12 +1619,12 @@ _SPECS: list[KindSpec] = [
         inputs=("vnet", "diagnostics"),
         logs=True,
         helpers=(
+            _VNET_READ,
             _nsg(_BASTION_RULES),
             _own_subnet("AzureBastionSubnet", nsg=True),
             _nsg_link("own"),
             _PIP,
         ),
-        bicep_existing=_VNET_EXISTING,
         subnet_newbits=10,
         subnet_netnum=1018,
         note="in its own AzureBastionSubnet of the network, with the NSG rules Azure "
@@ -1651,6 +1654,7 @@ _SPECS: list[KindSpec] = [
         inputs=("vnet", "diagnostics"),
         logs=True,
         helpers=(
+            _VNET_READ,
             _own_subnet("AzureFirewallSubnet"),
             _PIP,
             Helper(  # threat intelligence in deny mode; its rule collections are yours
@@ -1668,7 +1672,6 @@ _SPECS: list[KindSpec] = [
                 },
             ),
         ),
-        bicep_existing=_VNET_EXISTING,
         subnet_newbits=10,
         subnet_netnum=1016,
         note="in its own AzureFirewallSubnet of the network, with a firewall policy (threat "
@@ -1688,6 +1691,7 @@ _SPECS: list[KindSpec] = [
         bicep_body={"properties": {"sku": "'Standard'", "allowBranchToBranchTraffic": "false"}},
         inputs=("vnet",),
         helpers=(
+            _VNET_READ,
             _own_subnet("RouteServerSubnet"),
             _PIP,
             _bicep_only(  # the hub's IP configuration makes it a Route Server
@@ -1697,7 +1701,6 @@ _SPECS: list[KindSpec] = [
                 place="after",
             ),
         ),
-        bicep_existing=_VNET_EXISTING,
         subnet_newbits=11,
         subnet_netnum=2038,
         note="in its own RouteServerSubnet of the network, with a public IP; its BGP peers "
@@ -1807,9 +1810,8 @@ _SPECS: list[KindSpec] = [
         },
         inputs=("vnet",),
         located=False,
-        bicep_existing=_VNET_EXISTING,
         tf_common=("resource_group_name",),
-        helpers=(_nsg(()), _nsg_link("this")),  # Azure's default rules: add the flows'
+        helpers=(_VNET_READ, _nsg(()), _nsg_link("this")),  # Azure's default rules: add the flows'
         note="with a network security group of its own, Azure's default rules only: add "
         "the flows' rules (deny by default)",
     ),
@@ -1980,8 +1982,12 @@ _SPECS: list[KindSpec] = [
         inputs=("sku", "public", "vnet", "diagnostics"),
         logs=True,
         identity=True,
-        helpers=(_nsg(_APIM_RULES), _own_subnet("snet-apim", nsg=True), _nsg_link("own")),
-        bicep_existing=_VNET_EXISTING,
+        helpers=(
+            _VNET_READ,
+            _nsg(_APIM_RULES),
+            _own_subnet("snet-apim", nsg=True),
+            _nsg_link("own"),
+        ),
         variables=(
             Variable("publisher_name", "string", "Organisation that publishes the APIs"),
             Variable("publisher_email", "string", "Address for the API publisher's mail"),
