@@ -274,6 +274,21 @@ def test_set_reruns_from_the_review_stage_and_records_who(pr: PR) -> None:
     assert [r["content"] for r in pr.stub.reactions()] == ["eyes", "+1"]
 
 
+def test_a_review_too_large_to_keep_reruns_from_the_diagram_and_says_so(
+    pr: PR, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agents.synthforge.review import console
+
+    monkeypatch.setattr(console, "MAX_EMBEDDED", 10)  # nothing fits in the PR body
+    pr.open(pr.analyse())
+    assert pr.state().diagrams[pr.path].classified is None
+    outcome = pr.handle(pr.comment("/forgeflow set widget type=Microsoft.Web/sites"))
+    assert outcome.errors == [] and outcome.runs[pr.path]["from"] == "diagram"
+    assert "vision" in outcome.runs[pr.path]["stages"]
+    [note] = [r for r in pr.replies() if "too large to keep" in r]
+    assert "ran again from the diagram" in note
+
+
 def test_two_commands_posted_at_once_both_apply_in_order(pr: PR) -> None:
     pr.open(pr.analyse())
     first = pr.comment("/forgeflow set widget type=Microsoft.Web/sites")
