@@ -134,3 +134,10 @@ def test_missing_parser_through_the_cli_is_one_line_and_exit_2(tmp_path: Path) -
     proc = run_cli("-c", script, cwd=tmp_path)
     assert_user_error(proc, "main.tf", "python-hcl2", "forgeflow[iac]")
     assert not (tmp_path / "out.json").exists()
+
+
+def test_the_documented_limit_of_a_review_kept_in_the_pr_body_is_the_code_s() -> None:
+    from agents.synthforge.review.console import MAX_EMBEDDED
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert f"over {MAX_EMBEDDED:,} characters\ncompressed" in readme
