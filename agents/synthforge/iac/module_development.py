@@ -272,33 +272,39 @@ def _fold_children(plan: Plan, by_id: dict[str, Instance]) -> None:
     (``KindSpec.children``: a database drawn on its SQL server) joins that instance's
     module instead of getting one of its own; the output's warnings say so. Public network
     access the child needs is the parent's too (one endpoint serves both)."""
-    for child in list(plan.instances):
-        if child.added:
+    folds = {s.children.arm_type.casefold(): k for k, s in SPECS.items() if s.children}
+    parents: dict[str, list[Instance]] = {}
+    for inst in plan.instances:
+        if inst.kind in folds.values() and not inst.added:
+            parents.setdefault(inst.kind, []).append(inst)
+    folded: set[int] = set()
+    for child in plan.instances:
+        kind = folds.get(child.resource.resource_type.casefold())
+        if kind is None or child.added or kind not in parents:
             continue
-        for inst in plan.instances:
-            spec = SPECS.get(inst.kind)
-            kids = spec.children if spec is not None else None
-            if kids is None or kids.arm_type.casefold() != child.resource.resource_type.casefold():
-                continue
-            peers = [i.resource for i in plan.instances if i.kind == inst.kind and not i.added]
-            if drawn_parent(child.resource, peers) is not inst.resource:
-                continue
-            label = child.resource.name.rsplit("/", 1)[-1]
-            prefix = "" if slug(label).startswith(kids.prefix) else kids.prefix  # sqldb-orders
-            name = default_name(
-                prefix, label, kids.rule, kids.max, f"{plan.source}|{child.resource.id}"
-            )
-            inst.children.append(name)
-            if child.public_access and not inst.public_access:
-                inst.public_access, inst.public_reason = True, child.public_reason
-            inst.public_flows += child.public_flows
-            plan.instances.remove(child)
-            del by_id[child.resource.id]
-            plan.warnings.append(
-                f"{child.resource.name!r} is drawn on {inst.resource.name!r}: that module "
-                f"deploys it, as {name!r} (input {inst.symbol}_{kids.variable})"
-            )
-            break
+        found = drawn_parent(child.resource, [p.resource for p in parents[kind]])
+        parent = next((p for p in parents[kind] if p.resource is found), None)
+        if parent is None:
+            continue
+        kids = SPECS[kind].children
+        assert kids is not None
+        label = child.resource.name.rsplit("/", 1)[-1]
+        prefix = "" if slug(label).startswith(kids.prefix) else kids.prefix  # sqldb-orders
+        name = default_name(
+            prefix, label, kids.rule, kids.max, f"{plan.source}|{child.resource.id}"
+        )
+        parent.children.append(name)
+        if child.public_access and not parent.public_access:
+            parent.public_access, parent.public_reason = True, child.public_reason
+        parent.public_flows += child.public_flows
+        folded.add(id(child))
+        del by_id[child.resource.id]
+        plan.warnings.append(
+            f"{child.resource.name!r} is drawn on {parent.resource.name!r}: that module "
+            f"deploys it, as {name!r} (input {parent.symbol}_{kids.variable})"
+        )
+    if folded:
+        plan.instances = [i for i in plan.instances if id(i) not in folded]
 
 
 def _public_access(
