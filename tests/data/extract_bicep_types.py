@@ -7,7 +7,11 @@ checked out). The output has that excerpt's layout, one entry per type:
 ``{"Microsoft.X/y": {"api_versions", "newest_stable", "schema_versions", "newest",
 "requested_versions", "schemas", "sources", "scopes"}}``; a property node is
 ``{"type", "readonly", "required"}`` with ``writeonly``, ``sensitive``, ``enum``
-(``open_enum``), ``properties``, ``items`` and ``additionalProperties`` where they apply.
+(``open_enum``, ``enum_truncated``), ``properties``, ``items`` and ``additionalProperties``
+where they apply; a discriminated object has ``discriminator`` and ``variants`` (each
+value's ``properties``), and where a resource body is one (a site's config, a variant per
+name) ``schemas`` holds its base properties and ``body_variants`` the rest, as in the
+excerpt.
 
     git clone --bare https://github.com/Azure/bicep-types-az BICEP_TYPES_GIT_DIR
     python tests/data/extract_bicep_types.py BICEP_TYPES_GIT_DIR > tests/data/bicep-types-extra.json
