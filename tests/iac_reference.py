@@ -235,6 +235,25 @@ def _check_value(value: Any, node: dict[str, Any], where: str, problems: list[st
             _check_value(item, node["items"], f"{where}[{n}]", problems)
 
 
+def _body_props(
+    entry: dict[str, Any], version: str, body: dict[str, Any], where: str, problems: list[str]
+) -> dict[str, Any] | None:
+    """The properties a resource body may have: where the body is a discriminated object
+    (``body_variants``, e.g. a site's config by its name), the base ones and the chosen
+    variant's (None, with the problem said, where the body names no variant)."""
+    props = dict(entry["schemas"][version])
+    split = entry.get("body_variants", {}).get(version)
+    if split:
+        chosen = body.get(split["discriminator"])
+        variant = split["variants"].get(chosen) if isinstance(chosen, str) else None
+        if variant is None:
+            known = ", ".join(sorted(split["variants"]))
+            problems.append(f"{where}: {split['discriminator']} {chosen!r} is not one of {known}")
+            return None
+        props.update(variant.get("properties", {}))
+    return props
+
+
 @cache
 def _bicep_parser() -> Any:
     from pycep import BicepParser
@@ -272,7 +291,9 @@ def check_bicep_file(path: str, text: str, types: dict[str, Any]) -> list[str]:
         if "condition" in config and isinstance(config.get("config"), dict):
             config = config["config"]
         body = {k: v for k, v in config.items() if k not in _BICEP_KEYWORDS}
-        _check_props(body, schema, where, problems)
+        props = _body_props(entry, version, body, where, problems)
+        if props is not None:
+            _check_props(body, props, where, problems)
     return problems
 
 

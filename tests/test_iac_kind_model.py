@@ -106,10 +106,9 @@ def test_web_and_function_app_modules_come_from_their_specs() -> None:
     assert mode < app.index("storage_account_name") < app.index("tags")
     assert "storage_uses_managed_identity = true" in func
     web_bicep = bicep.module_file("web_app")
-    assert "param authClientId" not in web_bicep  # App Service auth: Terraform only
-    assert "// App Service authentication is in the Terraform module (auth_settings_v2)" in (
-        web_bicep
-    )
+    assert "\nparam authClientId string\n" in web_bicep  # sign-in: both languages
+    assert "resource authSettings 'Microsoft.Web/sites/config@2023-12-01' = {\n" in web_bicep
+    assert web_bicep.index("resource main ") < web_bicep.index("resource authSettings ")
     func_bicep = bicep.module_file("function_app")
     assert "kind: 'functionapp,linux'" in func_bicep
     assert "name: 'AzureWebJobsStorage__accountName'" in func_bicep
@@ -230,10 +229,13 @@ def test_sql_servers_share_the_root_inputs_and_read_their_master_database() -> N
     assert "resource server 'Microsoft.Sql/servers@" in text and "main" not in text
 
 
-def test_registry_says_in_bicep_why_geo_replication_is_terraform_only() -> None:
+def test_registry_geo_replicates_in_bicep_too() -> None:
     text = bicep.module_file("container_registry")
-    assert "// Geo-replication is in the Terraform module (georeplications) only" in text
-    assert "georeplication" not in text.replace("Geo-replication", "").replace(
-        "(georeplications)", ""
+    assert "in the Terraform module" not in text
+    assert "\nparam georeplicationLocation string\n" in text
+    child = text[text.index("resource replication ") :]
+    assert child.startswith(
+        "resource replication 'Microsoft.ContainerRegistry/registries/replications@2025-11-01'"
+        " = {\n  parent: main\n  name: georeplicationLocation\n"
     )
     assert "container_registry" not in kinds.HAND_VARIABLES

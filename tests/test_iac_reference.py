@@ -225,6 +225,46 @@ def test_the_bicep_supplement_adds_only_types_the_excerpt_lacks(schemas: Path) -
     assert any("'creationTime' is read-only" in p for p in problems)
 
 
+SITE_CONFIGS = """\
+resource main 'Microsoft.Web/sites@2023-12-01' existing = {
+  name: 'app'
+}
+
+resource auth 'Microsoft.Web/sites/config@2023-12-01' = {
+  parent: main
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    httpLoggingEnabled: true
+  }
+}
+
+resource web 'Microsoft.Web/sites/config@2023-12-01' = {
+  parent: main
+  name: 'web'
+  properties: {
+    httpLoggingEnabled: true
+  }
+}
+
+resource typo 'Microsoft.Web/sites/config@2023-12-01' = {
+  parent: main
+  name: 'authSettingsV3'
+}
+"""
+
+
+def test_a_discriminated_body_is_checked_by_its_variant(schemas: Path) -> None:
+    """A site's config is one type with a variant per name: each config's properties
+    are its name's (the web config has httpLoggingEnabled, the sign-in config not)."""
+    problems = check_bicep_file("main.bicep", SITE_CONFIGS, bicep_types(schemas))
+    assert len(problems) == 2, problems
+    assert any("auth (" in p and "unknown property 'httpLoggingEnabled'" in p for p in problems)
+    assert any("typo (" in p and "name 'authSettingsV3' is not one of" in p for p in problems)
+
+
 def test_module_calls_must_match_the_modules_variables() -> None:
     from iac_reference import check_terraform_modules
 

@@ -7,7 +7,11 @@ checked out). The output has that excerpt's layout, one entry per type:
 ``{"Microsoft.X/y": {"api_versions", "newest_stable", "schema_versions", "newest",
 "requested_versions", "schemas", "sources", "scopes"}}``; a property node is
 ``{"type", "readonly", "required"}`` with ``writeonly``, ``sensitive``, ``enum``
-(``open_enum``), ``properties``, ``items`` and ``additionalProperties`` where they apply.
+(``open_enum``, ``enum_truncated``), ``properties``, ``items`` and ``additionalProperties``
+where they apply; a discriminated object has ``discriminator`` and ``variants`` (each
+value's ``properties``), and where a resource body is one (a site's config, a variant per
+name) ``schemas`` holds its base properties and ``body_variants`` the rest, as in the
+excerpt.
 
     git clone --bare https://github.com/Azure/bicep-types-az BICEP_TYPES_GIT_DIR
     python tests/data/extract_bicep_types.py BICEP_TYPES_GIT_DIR > tests/data/bicep-types-extra.json
@@ -28,6 +32,10 @@ TYPES = {
     "Microsoft.Sql/servers/securityAlertPolicies": ["2021-11-01"],
     # a Route Server's IP configuration; the newest stable version is its hub's
     "Microsoft.Network/virtualHubs/ipConfigurations": [],
+    # a site's sign-in settings (the config named authsettingsV2), at its site's version
+    "Microsoft.Web/sites/config": ["2023-12-01"],
+    # a registry's geo-replication; the newest stable version is its registry's
+    "Microsoft.ContainerRegistry/registries/replications": [],
 }
 REQUIRED, READONLY, WRITEONLY = 1, 2, 4
 SCOPES = (
@@ -38,6 +46,7 @@ SCOPES = (
     (16, "Extension"),
 )
 DEPTH = 6
+ENUM_MAX = 64  # values of an enum kept (enum_truncated: how many it has)
 
 
 def git(gitdir: str, *args: str) -> bytes:
@@ -67,6 +76,8 @@ def node(types: list[dict[str, Any]], ref: dict[str, Any], depth: int, seen: fro
         if {m["$type"] for m in members} <= {"StringLiteralType", "StringType"}:
             out["type"] = "string"
             out["enum"] = [m["value"] for m in members if "value" in m]
+            if len(out["enum"]) > ENUM_MAX:
+                out["enum"], out["enum_truncated"] = out["enum"][:ENUM_MAX], len(out["enum"])
             if any(m["$type"] == "StringType" for m in members):
                 out["open_enum"] = True
         else:
@@ -92,8 +103,32 @@ def node(types: list[dict[str, Any]], ref: dict[str, Any], depth: int, seen: fro
             out["additionalProperties"] = node(
                 types, t["additionalProperties"], depth + 1, seen | {index}
             )
+    elif kind == "DiscriminatedObjectType":
+        out["type"] = "object"
+        out["discriminator"] = t["discriminator"]
+        out.update(variants(types, t, depth, seen | {index}))
     else:
         raise SystemExit(f"type kind not handled here: {kind}")
+    return out
+
+
+def variants(types: list[dict[str, Any]], t: dict[str, Any], depth: int, seen: frozenset[int]):
+    """A discriminated object's base ``properties`` (where it has any) and ``variants``:
+    the properties each value of the discriminator adds."""
+    out: dict[str, Any] = {}
+    if t.get("baseProperties"):
+        out["properties"] = {
+            name: prop(types, p, depth + 1, seen) for name, p in sorted(t["baseProperties"].items())
+        }
+    out["variants"] = {}
+    for value, ref in t["elements"].items():
+        element = types[int(ref["$ref"].split("/")[-1])]
+        out["variants"][value] = {
+            "properties": {
+                name: prop(types, p, depth + 1, seen)
+                for name, p in sorted(element.get("properties", {}).items())
+            }
+        }
     return out
 
 
@@ -142,7 +177,15 @@ def main(gitdir: str) -> None:
         }
         for version in chosen:
             path, resource, types = found[name][version]
-            entry["schemas"][version] = node(types, resource["body"], 0, frozenset())["properties"]
+            body = types[int(resource["body"]["$ref"].split("/")[-1])]
+            if body["$type"] == "DiscriminatedObjectType":  # e.g. a site's config, by name
+                split = variants(types, body, 0, frozenset())
+                entry["schemas"][version] = split.get("properties", {})
+                variant = {"discriminator": body["discriminator"], "variants": split["variants"]}
+                entry.setdefault("body_variants", {})[version] = variant
+            else:
+                tree = node(types, resource["body"], 0, frozenset())
+                entry["schemas"][version] = tree["properties"]
             entry["sources"][version] = path
             entry["scopes"][version] = {
                 "readable": scopes(resource.get("readableScopes")),

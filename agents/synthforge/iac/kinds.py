@@ -19,8 +19,7 @@ subnet's association with its NSG), or last (after the private endpoint and the
 diagnostic setting); it may be one language's only (an empty ``terraform`` or
 ``bicep``; where the two languages place a resource apart, it is two such helpers), a
 Terraform data source, or a Bicep ``existing`` resource, with a comment said above it.
-What one language cannot deploy is said in the other's comment (``bicep_comment``:
-e.g. why geo-replication is Terraform-only).
+What one language cannot deploy is said in the other's comment (``bicep_comment``).
 
 Values are source text: ``"var.sku"`` or ``'"Standard"'`` in HCL, ``"sku"`` or
 ``"'Standard'"`` in Bicep. In a tree a ``dict`` is a nested block (HCL) or object
@@ -762,8 +761,8 @@ _WEB_APP = KindSpec(
     kind="web_app",
     measures=(
         "client certificates requested (mode a variable, default Required)",
-        "App Service authentication with Microsoft Entra (Terraform; the app "
-        "registration's client id is a required input)",
+        "App Service authentication with Microsoft Entra (the app registration's client "
+        "id is a required input)",
     ),
     min_tls=True,
     always_identity=True,
@@ -808,6 +807,10 @@ _WEB_APP = KindSpec(
                 "minTlsVersion": "'1.2'",
                 "ftpsState": "'Disabled'",
                 "http20Enabled": "true",
+                # the logging of Terraform's logs block (HTTP, detailed errors, failed requests)
+                "httpLoggingEnabled": "true",
+                "detailedErrorLoggingEnabled": "true",
+                "requestTracingEnabled": "true",
             },
         },
     },
@@ -820,7 +823,6 @@ _WEB_APP = KindSpec(
             "string",
             "Application (client) id of the Microsoft Entra app registration that signs "
             "callers in (App Service authentication)",
-            languages=("terraform",),
         ),
         Variable(
             "unauthenticated_action",
@@ -828,7 +830,6 @@ _WEB_APP = KindSpec(
             "What a caller without a valid token gets: Return401 (APIs, functions) or "
             "RedirectToLoginPage (browser apps)",
             "Return401",
-            languages=("terraform",),
         ),
         Variable(
             "client_certificate_mode",
@@ -851,11 +852,35 @@ _WEB_APP = KindSpec(
             },
         ),
         replace(_CLIENT_CONFIG, place="after"),
+        _bicep_only(  # Terraform's auth_settings_v2: the site's config named authsettingsV2
+            "authSettings",
+            "Microsoft.Web/sites/config@2023-12-01",
+            {
+                "name": "'authsettingsV2'",
+                "properties": {
+                    "platform": {"enabled": "true"},
+                    "globalValidation": {
+                        "requireAuthentication": "true",
+                        "unauthenticatedClientAction": "unauthenticatedAction",
+                        "redirectToProvider": "'azureactivedirectory'",
+                    },
+                    "identityProviders": {
+                        "azureActiveDirectory": {
+                            "enabled": "true",
+                            "registration": {
+                                "clientId": "authClientId",
+                                "openIdIssuer": "'https://login.microsoftonline.com/"
+                                "${subscription().tenantId}/v2.0'",
+                            },
+                        }
+                    },
+                    "login": {"tokenStore": {"enabled": "false"}},
+                },
+            },
+            comment="App Service authentication: callers sign in with Microsoft Entra",
+            place="after",
+        ),
     ),
-    bicep_comment="App Service authentication is in the Terraform module (auth_settings_v2) "
-    "only: its\nresource here, Microsoft.Web/sites/config 'authsettingsV2', is not among "
-    "the Bicep\ntype definitions these modules are checked against; add it, or sign "
-    "callers in.",
 )
 
 
@@ -1342,7 +1367,7 @@ _MSSQL = KindSpec(
 
 _REGISTRY = KindSpec(
     kind="container_registry",
-    measures=("geo-replication to the given region (Terraform; a required input)",),
+    measures=("geo-replication to the given region (a required input), zone-redundant",),
     terraform="azurerm_container_registry",
     bicep="Microsoft.ContainerRegistry/registries@2025-11-01",
     tf_body={
@@ -1370,13 +1395,21 @@ _REGISTRY = KindSpec(
             "georeplication_location",
             "string",
             "Second region the registry is replicated to (geo-replication, Premium SKU)",
-            languages=("terraform",),
+        ),
+    ),
+    helpers=(
+        _bicep_only(  # Terraform's georeplications block: a replication, named by its region
+            "replication",
+            "Microsoft.ContainerRegistry/registries/replications@2025-11-01",
+            {
+                "name": "georeplicationLocation",
+                "location": "georeplicationLocation",
+                "properties": {"zoneRedundancy": "'Enabled'"},
+            },
+            place="after",
         ),
     ),
     bicep_skus=("Standard", "Premium"),  # the tiers with vulnerability scanning
-    bicep_comment="Geo-replication is in the Terraform module (georeplications) only: its "
-    "resource here,\nMicrosoft.ContainerRegistry/registries/replications, is not among the "
-    "Bicep type\ndefinitions these modules are checked against.",
 )
 
 

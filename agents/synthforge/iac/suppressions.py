@@ -118,6 +118,52 @@ FALSE_POSITIVES[("bicep", "CKV_AZURE_172")] = Suppression(
     ),
 )
 
+#: A site's sign-in settings, the config named authsettingsV2. checkov's Bicep checks of
+#: Microsoft.Web/sites/config read every such config as if it were the site's web config.
+_SITE_CONFIG = ("Microsoft.Web/sites/config",)
+_AUTH_V2 = ((("name",), "'authsettingsV2'"),)
+_NOT_IN_AUTH = (
+    "checkov reads {prop} from every Microsoft.Web/sites/config, and this one is the "
+    "authsettingsV2 (sign-in) config, which has no such property"
+)
+FALSE_POSITIVES[("bicep", "CKV_AZURE_13")] = Suppression(
+    _SITE_CONFIG,
+    f"{FALSE_POSITIVE}: App Service authentication is on (this authsettingsV2 config: "
+    "platform.enabled: true, Microsoft Entra sign-in required); checkov reads enabled of "
+    "the older authsettings config, which authsettingsV2 does not have (its check "
+    "CKV_AZURE_56 reads platform.enabled here and passes)",
+    evidence=(*_AUTH_V2, (("properties", "platform", "enabled"), "true")),
+)
+for _code, _what, _prop in (
+    ("CKV_AZURE_63", "HTTP logging", "httpLoggingEnabled"),
+    ("CKV_AZURE_65", "detailed error logging", "detailedErrorLoggingEnabled"),
+    ("CKV_AZURE_66", "failed request tracing", "requestTracingEnabled"),
+):
+    FALSE_POSITIVES[("bicep", _code)] = Suppression(
+        _SITE_CONFIG,
+        f"{FALSE_POSITIVE}: {_what} is on in the site's siteConfig ({_prop}: true); "
+        + _NOT_IN_AUTH.format(prop=_prop),
+        evidence=_AUTH_V2,
+        in_file=rf"\n    siteConfig: \{{\n(?:      [^\n]*\n)*?      {_prop}: true\n",
+    )
+FALSE_POSITIVES[("bicep", "CKV_AZURE_80")] = Suppression(
+    _SITE_CONFIG,
+    f"{FALSE_POSITIVE}: the app runs on Linux (its kind ends in ',linux'), where no .NET "
+    "Framework version applies (checkov's Terraform check is for Windows apps only); "
+    + _NOT_IN_AUTH.format(prop="netFrameworkVersion"),
+    evidence=_AUTH_V2,
+    in_file=r"\n  kind: '[a-z]+,linux'\n",
+)
+FALSE_POSITIVES[("bicep", "CKV_AZURE_222")] = Suppression(
+    _SITE_CONFIG,
+    f"{FALSE_POSITIVE}: public network access is the site's property "
+    "(publicNetworkAccess), which checkov checks on the site itself; "
+    + _NOT_IN_AUTH.format(prop="publicNetworkAccess"),
+    evidence=_AUTH_V2,
+    in_file=r"\n    publicNetworkAccess: publicNetworkAccess\n",
+)
+
+
 FALSE_POSITIVES[("terraform", "CKV2_AZURE_31")] = Suppression(
     ("azurerm_subnet",),
     f"{FALSE_POSITIVE}: RouteServerSubnet, Azure Route Server's own subnet, takes no "
