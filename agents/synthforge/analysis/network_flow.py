@@ -87,7 +87,7 @@ def load_data(name: str) -> dict[str, Any]:
 
 @cache
 def _lower_set(section: str) -> frozenset[str]:
-    """A list of types from ``protocols.json``, lower-cased, built once."""
+    """A list of types or words from ``protocols.json``, lower-cased, built once."""
     return frozenset(t.lower() for t in load_data("protocols.json")[section])
 
 
@@ -270,13 +270,12 @@ class Topology:
 
 def is_internet_icon(icon_key: str, label: str) -> bool:
     """True for a user, browser, client or internet icon."""
-    words = set(load_data("protocols.json")["internet_keywords"])
-    return bool((tokens(icon_key) | tokens(label)) & words)
+    return bool((tokens(icon_key) | tokens(label)) & _lower_set("internet_keywords"))
 
 
 def is_decoration(icon_key: str, label: str, reason: str) -> bool:
     """True for a legend, logo, note or a timer glyph: nothing traffic reaches."""
-    words = set(load_data("protocols.json")["not_a_party_keywords"])
+    words = _lower_set("not_a_party_keywords")
     return bool((tokens(icon_key) | tokens(label) | tokens(reason)) & words)
 
 
@@ -753,7 +752,7 @@ def _containment_drafts(
     topology: Topology, drafts: list[_Draft], warnings: list[str]
 ) -> list[_Draft]:
     """Backends of a load balancer/gateway that has none drawn: compute in its VNet."""
-    fronts = {t.lower() for t in load_data("protocols.json")["fronts"]}
+    fronts = _lower_set("fronts")
     has_out = {d.source for d in drafts} | {d.target for d in drafts if d.direction == "both"}
     out: list[_Draft] = []
     for front in topology.arch.resources:
@@ -811,7 +810,7 @@ def analyse(arch: ReviewedArchitecture) -> NetworkAnalysis:
         if has_network and r.id not in public_targets and private_endpoint_rule(r) is not None
     }
     private_endpoints |= _drawn_private_endpoints(arch, relationships)
-    fronts = {t.lower() for t in load_data("protocols.json")["fronts"]}
+    fronts = _lower_set("fronts")
     exposed = {  # internet-facing load balancers and gateways
         r.id for r in arch.resources if r.id in public_targets and r.resource_type.lower() in fronts
     }
