@@ -201,3 +201,17 @@ def test_a_child_resource_is_reached_through_its_parents_endpoint() -> None:
     assert "reached through its parent Microsoft.DocumentDB/databaseAccounts:" in reason
     orphan = resource("o", "x", "Contoso.Unknown/things/parts", "other", [])
     assert protocol_for(orphan, "")[:2] == ("unknown", None)
+
+
+def test_a_direct_child_type_is_reached_through_its_parent_too() -> None:
+    from agents.synthforge.analysis.network_flow import protocol_for
+
+    slot = resource("s", "staging", "Microsoft.Web/sites/slots", "compute", [])
+    site = resource("w", "web", "Microsoft.Web/sites", "compute", [])
+    protocol, port, reason = protocol_for(slot, "")
+    assert (protocol, port) == protocol_for(site, "")[:2]
+    assert "reached through its parent Microsoft.Web/sites:" in reason
+    # a grandchild takes the nearest parent type that has a protocol
+    sync = resource("g", "sync", "Microsoft.Sql/servers/databases/syncGroups", "database", [])
+    reason = protocol_for(sync, "")[2]
+    assert "reached through its parent Microsoft.Sql/servers/databases:" in reason

@@ -40,6 +40,7 @@ from typing import Any
 from agents.base import Agent
 from agents.synthforge.analysis.addresses import cidrs_in, overlaps
 from agents.synthforge.analysis.arrows import EXTERNAL, load_arrow_typer
+from agents.synthforge.analysis.children import ancestor_types
 from agents.synthforge.analysis.heap import FewerCollections, fewer_collections
 from agents.synthforge.analysis.services import load_services
 from agents.synthforge.analysis.vision import AWS4_SERVICE_GROUPS, label_kind
@@ -317,11 +318,7 @@ def _parent_entry(table: dict[str, Any], resource_type: str) -> dict[str, Any] |
     """The protocol of the nearest parent type with one, for a child resource type
     (a Cosmos DB container is reached through its account's endpoint, a blob container
     through its storage account's), with the reason saying so."""
-    namespace, _, path = resource_type.partition("/")
-    parts = path.split("/")
-    while len(parts) > 2:
-        parts = parts[:-2]
-        parent = f"{namespace}/{'/'.join(parts)}"
+    for parent in ancestor_types(resource_type):
         spec = type_entry(table, parent, None)
         if spec is not None:
             return {**spec, "reason": f"reached through its parent {parent}: {spec['reason']}"}
