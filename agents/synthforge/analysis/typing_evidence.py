@@ -44,8 +44,9 @@ right under or over the icon (found through a grid index, not by scanning every 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from agents.synthforge.analysis.icon_map import IconMap, IconType, normalize_key, provider_of_type
 from agents.synthforge.analysis.services import (
@@ -54,7 +55,7 @@ from agents.synthforge.analysis.services import (
     ServiceCatalogue,
     label_words,
 )
-from agents.synthforge.models import Container, FreeText, Icon
+from agents.synthforge.models import BBox, Container, FreeText, Icon
 
 Evidence = Literal["icon", "label", "container", "both"]
 
@@ -72,6 +73,23 @@ _OPERATORS = frozenset({"+", "=", "&"})
 _BACKDROP_OF = 2
 #: Share of the provider-typed icons one cloud must have for the diagram to be of it.
 _MOSTLY = 0.75
+
+_T = TypeVar("_T")
+
+
+def _around(grid: dict[tuple[str, int, int], list[_T]], page: str, b: BBox) -> Iterator[_T]:
+    """The entries of ``grid`` in the cell of ``b``'s corner and the eight cells around it."""
+    gx, gy = int(b.x // _CELL), int(b.y // _CELL)
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            yield from grid.get((page, gx + dx, gy + dy), [])
+
+
+def _level_gap(b: BBox, ob: BBox) -> float | None:
+    """The horizontal gap between two boxes level with each other (overlapping in
+    height), negative when they overlap across too; ``None`` when they are not level."""
+    level = min(b.y + b.height, ob.y + ob.height) - max(b.y, ob.y)
+    return max(ob.x - (b.x + b.width), b.x - (ob.x + ob.width)) if level > 0 else None
 
 
 @dataclass(frozen=True)
@@ -99,43 +117,34 @@ class Captions:
         """The text just under (or over) ``icon`` that overlaps it horizontally, or level
         with it just to its right, if any."""
         b = icon.bbox
-        gx, gy = int(b.x // _CELL), int(b.y // _CELL)
         best: tuple[float, str] | None = None
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                for t in self._grid.get((icon.page, gx + dx, gy + dy), []):
-                    tb = t.bbox
-                    overlap = min(b.x + b.width, tb.x + tb.width) - max(b.x, tb.x)
-                    if overlap <= 0:
-                        # beside the icon, on its right: a caption too when it is level
-                        level = min(b.y + b.height, tb.y + tb.height) - max(b.y, tb.y)
-                        right = tb.x - (b.x + b.width)
-                        if level > 0 and 0 <= right <= 20.0 and (best is None or right < best[0]):
-                            best = (right, t.text)
-                        continue
-                    below = tb.y - (b.y + b.height)
-                    above = b.y - (tb.y + tb.height)
-                    gap = below if below >= -b.height / 2 else above
-                    close = -b.height / 2 <= gap <= max(30.0, b.height * 0.6)
-                    if close and (best is None or gap < best[0]):
-                        best = (gap, t.text)
+        for t in _around(self._grid, icon.page, b):
+            tb = t.bbox
+            overlap = min(b.x + b.width, tb.x + tb.width) - max(b.x, tb.x)
+            if overlap <= 0:
+                # beside the icon, on its right: a caption too when it is level
+                level = min(b.y + b.height, tb.y + tb.height) - max(b.y, tb.y)
+                right = tb.x - (b.x + b.width)
+                if level > 0 and 0 <= right <= 20.0 and (best is None or right < best[0]):
+                    best = (right, t.text)
+                continue
+            below = tb.y - (b.y + b.height)
+            above = b.y - (tb.y + tb.height)
+            gap = below if below >= -b.height / 2 else above
+            close = -b.height / 2 <= gap <= max(30.0, b.height * 0.6)
+            if close and (best is None or gap < best[0]):
+                best = (gap, t.text)
         return best[1] if best else ""
 
     def operator_beside(self, icon: Icon) -> str | None:
         """The operator (``+``, ``=``, ``&``) of a text level with ``icon`` and at most
         20 px from its side, if any: the icon is a term of a legend row "A + B = C"."""
-        b = icon.bbox
-        gx, gy = int(b.x // _CELL), int(b.y // _CELL)
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                for t in self._grid.get((icon.page, gx + dx, gy + dy), []):
-                    tb = t.bbox
-                    if t.text.strip() not in _OPERATORS:
-                        continue
-                    level = min(b.y + b.height, tb.y + tb.height) - max(b.y, tb.y)
-                    gap = max(tb.x - (b.x + b.width), b.x - (tb.x + tb.width))
-                    if level > 0 and 0 <= gap <= 20.0:
-                        return t.text.strip()
+        for t in _around(self._grid, icon.page, icon.bbox):
+            if t.text.strip() not in _OPERATORS:
+                continue
+            gap = _level_gap(icon.bbox, t.bbox)
+            if gap is not None and 0 <= gap <= 20.0:
+                return t.text.strip()
         return None
 
 
@@ -158,19 +167,13 @@ class Neighbours:
     def beside(self, icon: Icon, pattern: re.Pattern[str]) -> str | None:
         """The key of an icon matching ``pattern`` level with ``icon`` and at most half an
         icon's width from it (or overlapping it), if any."""
-        b = icon.bbox
-        reach = max(20.0, b.width / 2)
-        gx, gy = int(b.x // _CELL), int(b.y // _CELL)
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                for norm, other in self._grid.get((icon.page, gx + dx, gy + dy), []):
-                    ob = other.bbox
-                    if other.id == icon.id or not pattern.search(norm):
-                        continue
-                    level = min(b.y + b.height, ob.y + ob.height) - max(b.y, ob.y)
-                    gap = max(ob.x - (b.x + b.width), b.x - (ob.x + ob.width))
-                    if level > 0 and gap <= reach:
-                        return norm
+        reach = max(20.0, icon.bbox.width / 2)
+        for norm, other in _around(self._grid, icon.page, icon.bbox):
+            if other.id == icon.id or not pattern.search(norm):
+                continue
+            gap = _level_gap(icon.bbox, other.bbox)
+            if gap is not None and gap <= reach:
+                return norm
         return None
 
 
