@@ -146,7 +146,7 @@ class Topology:
         self.resources = {r.id: r for r in self.arch.resources}
         self.shapes = {s.id: s for s in self.arch.shapes}
         self._ancestor_memo: dict[str, list[Container]] = {}
-        self.badge_types: dict[str, str | None] = {}  # box id -> the type its badge gives
+        self._badge_types: dict[str, str | None] = {}  # box id -> the type its badge gives
         self._members: dict[str, list[Resource]] = {}
         for r in self.arch.resources:
             for container in self.enclosing(r):
@@ -242,6 +242,24 @@ class Topology:
     def members(self, container_id: str) -> list[Resource]:
         """Resources drawn inside the container (at any depth)."""
         return self._members.get(container_id, [])
+
+    def badge_type(self, ref: str) -> str | None:
+        """The type a plain box stands for by the one VNet icon drawn directly in it as its
+        badge (a grey box holding a 'Virtual Network' icon and what is on it), else None;
+        worked out once per box."""
+        container = self.containers.get(ref)
+        if container is None or container.kind != "group":
+            return None
+        if ref not in self._badge_types:
+            badges = [
+                r
+                for r in self.members(ref)
+                if r.containers
+                and r.containers[-1] == ref
+                and r.resource_type.lower() == VNET_TYPE.lower()
+            ]
+            self._badge_types[ref] = VNET_TYPE if len(badges) == 1 else None
+        return self._badge_types[ref]
 
     def vnet_icons(self) -> list[Resource]:
         """Virtual networks drawn as icons outside any VNet box."""
@@ -589,9 +607,9 @@ def _drafts(
         ):
             tgt_type = tgt_type if tgt_type in placement else None
         if src_type is None and tgt_type in structure:
-            src_type = _badge_type(src.ref, topology)
+            src_type = topology.badge_type(src.ref)
         if tgt_type is None and src_type in structure:
-            tgt_type = _badge_type(tgt.ref, topology)
+            tgt_type = topology.badge_type(tgt.ref)
         arrow = typer.classify(
             conn.label,
             src_type,
@@ -667,25 +685,6 @@ def _box_ends(end: _End, topology: Topology, known: _Known) -> list[str]:
     if container is not None and container.badge in known.icon_to_resource:
         return [known.icon_to_resource[container.badge]]
     return [end.ref]
-
-
-def _badge_type(ref: str, topology: Topology) -> str | None:
-    """The type a plain box stands for by the one VNet icon drawn directly in it as its
-    badge (a grey box holding a 'Virtual Network' icon and what is on it), else None."""
-    container = topology.containers.get(ref)
-    if container is None or container.kind != "group":
-        return None
-    memo = topology.badge_types
-    if ref not in memo:  # worked out once per box
-        badges = [
-            r
-            for r in topology.members(ref)
-            if r.containers
-            and r.containers[-1] == ref
-            and r.resource_type.lower() == VNET_TYPE.lower()
-        ]
-        memo[ref] = VNET_TYPE if len(badges) == 1 else None
-    return memo[ref]
 
 
 def _end_names(arch: ReviewedArchitecture) -> dict[str, str]:
