@@ -86,7 +86,9 @@ class Container(BaseModel):
     icon_key: str | None = None
     badge: str | None = Field(
         default=None,
-        description="Id of the boundary icon on the box's top edge; the box stands for it",
+        description=(
+            "Id of the boundary icon on the box's top edge or corner; the box stands for it"
+        ),
     )
 
 
@@ -101,7 +103,9 @@ class Shape(BaseModel):
     parent: str | None = Field(default=None, description="Id of the containing container")
     badge: str | None = Field(
         default=None,
-        description="Id of the boundary icon on the shape's top edge; the shape stands for it",
+        description=(
+            "Id of the boundary icon on the shape's top edge or corner; the shape stands for it"
+        ),
     )
 
 
