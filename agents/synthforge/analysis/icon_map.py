@@ -32,7 +32,12 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from agents.synthforge.analysis.services import ServiceCatalogue, load_services, service_words
+from agents.synthforge.analysis.services import (
+    ServiceCatalogue,
+    load_services,
+    provider_of_type,
+    service_words,
+)
 
 _DATA_FILE = "data/icon_map.json"
 
@@ -131,15 +136,6 @@ def key_words(key: str) -> str:
     name = norm.rsplit("/", 1)[-1] if "/" in norm else norm.rsplit(".", 1)[-1]
     name = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
     return " ".join(re.split(r"[_\-\s]+", name.lower())).strip()
-
-
-def provider_of_type(resource_type: str) -> str:
-    """``azure`` for an ARM type, ``aws`` for a CloudFormation type, else ``unknown``."""
-    if resource_type.startswith("AWS::"):
-        return "aws"
-    if "/" in resource_type and "." in resource_type.split("/", 1)[0]:
-        return "azure"
-    return "unknown"
 
 
 class IconMap:

@@ -189,9 +189,16 @@ class ServiceCatalogue:
 
 def _of(hit: LabelMatch, provider: str | None) -> bool:
     """Whether ``hit`` is a service of ``provider`` (any provider when it is not given)."""
-    if provider not in ("azure", "aws"):
-        return True
-    return hit.resource_type.startswith("AWS::") == (provider == "aws")
+    return provider not in ("azure", "aws") or provider_of_type(hit.resource_type) == provider
+
+
+def provider_of_type(resource_type: str) -> str:
+    """``azure`` for an ARM type, ``aws`` for a CloudFormation type, else ``unknown``."""
+    if resource_type.startswith("AWS::"):
+        return "aws"
+    if "/" in resource_type and "." in resource_type.split("/", 1)[0]:
+        return "azure"
+    return "unknown"
 
 
 @cache
