@@ -146,6 +146,7 @@ class Topology:
         self.resources = {r.id: r for r in self.arch.resources}
         self.shapes = {s.id: s for s in self.arch.shapes}
         self._ancestor_memo: dict[str, list[Container]] = {}
+        self._workloads: dict[str, list[str]] = {}
         self._badge_types: dict[str, str | None] = {}  # box id -> the type its badge gives
         self._members: dict[str, list[Resource]] = {}
         for r in self.arch.resources:
@@ -242,6 +243,17 @@ class Topology:
     def members(self, container_id: str) -> list[Resource]:
         """Resources drawn inside the container (at any depth)."""
         return self._members.get(container_id, [])
+
+    def workloads(self, container_id: str) -> list[str]:
+        """Ids of the resources drawn inside the container that are not in the network
+        zone (what traffic to the box reaches); worked out once per container."""
+        found = self._workloads.get(container_id)
+        if found is None:
+            inside = self.members(container_id)
+            found = self._workloads[container_id] = [
+                r.id for r in inside if zone_of(r) != "network"
+            ]
+        return list(found)  # a copy: the caller's end owns its list
 
     def badge_type(self, ref: str) -> str | None:
         """The type a plain box stands for by the one VNet icon drawn directly in it as its
@@ -492,7 +504,7 @@ def _resolve_end(endpoint: str | None, topology: Topology, known: _Known) -> _En
         badge = topology.resources[known.icon_to_resource[container.badge]]
         inside = topology.members(container.id)
         # traffic to the box reaches its workloads, else (a box of gateways) what it holds
-        members = [r.id for r in inside if zone_of(r) != "network"] or [r.id for r in inside]
+        members = topology.workloads(container.id) or [r.id for r in inside]
         return _End(
             container.id,
             badge.resource_type,
@@ -501,7 +513,7 @@ def _resolve_end(endpoint: str | None, topology: Topology, known: _Known) -> _En
         )
     if container is not None:
         inside = topology.members(container.id)
-        members = [r.id for r in inside if zone_of(r) != "network"]
+        members = topology.workloads(container.id)
         aws = (container.icon_key or "").startswith("mxgraph.aws4.")
         # a lane or section box with nothing typed inside stands for a part of its own,
         # and so does an AWS group that draws a service (an Auto Scaling group)
