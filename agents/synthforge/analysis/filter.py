@@ -336,10 +336,13 @@ def badge_labels(
         if not c.label or c.kind not in kinds.values():
             continue
         b = c.bbox
-        for x, y in {(b.x, b.y), (b.x + b.width, b.y), (b.x, b.y + b.height)} | {
-            (b.x + b.width, b.y + b.height)
-        }:
-            corners.setdefault((c.page, int(x // _GRID), int(y // _GRID)), []).append(c)
+        cells = {
+            (int(x // _GRID), int(y // _GRID))
+            for x in (b.x, b.x + b.width)
+            for y in (b.y, b.y + b.height)
+        }
+        for gx, gy in cells:  # a small box has several corners in one cell: listed once
+            corners.setdefault((c.page, gx, gy), []).append(c)
     out: dict[str, str] = {}
     for icon in detection.icons:
         mapped = None if icon.label else icon_map.lookup(icon.icon_key)
