@@ -113,7 +113,7 @@ def test_web_and_function_app_modules_come_from_their_specs() -> None:
     assert "kind: 'functionapp,linux'" in func_bicep
     assert "name: 'AzureWebJobsStorage__accountName'" in func_bicep
     assert "param runtimeStorageAccountName string" in func_bicep
-    assert "web_app" not in kinds.HAND_VARIABLES and "function_app" not in kinds.HAND_VARIABLES
+    assert not hasattr(kinds, "HAND_VARIABLES")  # their variables are in their specs
 
 
 def test_storage_account_module_comes_from_its_spec() -> None:
@@ -238,4 +238,4 @@ def test_registry_geo_replicates_in_bicep_too() -> None:
         "resource replication 'Microsoft.ContainerRegistry/registries/replications@2025-11-01'"
         " = {\n  parent: main\n  name: georeplicationLocation\n"
     )
-    assert "container_registry" not in kinds.HAND_VARIABLES
+    assert not hasattr(kinds, "HAND_VARIABLES")

@@ -2476,14 +2476,12 @@ _SPECS: list[KindSpec] = [
 #: kind → spec, for every kind described as data.
 SPECS: dict[str, KindSpec] = {spec.kind: spec for spec in _SPECS}
 
-#: The own variables of kinds not described in :data:`SPECS`: none (every kind's are in
-#: its spec). A secure setting that needs a value only a person can give is required.
-HAND_VARIABLES: dict[str, tuple[Variable, ...]] = {}
-
 
 def kind_variables(kind: str, language: str) -> tuple[Variable, ...]:
-    """The ``language`` module's own variables (its spec's)."""
-    found = SPECS[kind].variables if kind in SPECS else HAND_VARIABLES.get(kind, ())
+    """The ``language`` module's own variables (its spec's; none for a kind with no spec).
+
+    A secure setting that needs a value only a person can give is required."""
+    found = SPECS[kind].variables if kind in SPECS else ()
     return tuple(v for v in found if language in v.languages)
 
 
