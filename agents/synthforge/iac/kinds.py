@@ -2166,7 +2166,7 @@ _SPECS: list[KindSpec] = [
                 "network": {"publicNetworkAccess": "publicNetworkAccess"},
             },
         },
-        inputs=("sku", "public", "diagnostics", "private_endpoint"),
+        inputs=_PAAS,
         logs=True,
         note="no administrator password is generated: add a Microsoft Entra administrator "
         "(azurerm_mysql_flexible_server_active_directory_administrator)",
@@ -2225,7 +2225,7 @@ _SPECS: list[KindSpec] = [
                 "redisConfiguration": {"'aad-enabled'": "'true'"},
             }
         },
-        inputs=("sku", "public", "diagnostics", "private_endpoint"),
+        inputs=_PAAS,
         logs=True,
     ),
     KindSpec(
