@@ -239,3 +239,17 @@ def test_registry_geo_replicates_in_bicep_too() -> None:
         " = {\n  parent: main\n  name: georeplicationLocation\n"
     )
     assert not hasattr(kinds, "HAND_VARIABLES")
+
+
+def test_the_principal_output_is_the_spec_s_own_else_its_identity_s_else_none() -> None:
+    plain = replace(_SPEC, identity=False, principal=("", ""))
+    assert kinds.principal_output(plain, "terraform") == ""
+    assert kinds.principal_output(plain, "bicep") == ""
+    own = replace(plain, identity=True)
+    assert kinds.principal_output(own, "terraform") == (
+        "azurerm_test_thing.this.identity[0].principal_id"
+    )
+    assert kinds.principal_output(own, "bicep") == "main.identity.principalId"
+    given = replace(own, principal=("azurerm_test_thing.this.kubelet", "main.kubelet"))
+    assert kinds.principal_output(given, "terraform") == "azurerm_test_thing.this.kubelet"
+    assert kinds.principal_output(given, "bicep") == "main.kubelet"

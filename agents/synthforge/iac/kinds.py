@@ -367,6 +367,19 @@ def root_sku_help(kind: str, hand: dict[str, str]) -> str:
     return hand.get(kind, "SKU")
 
 
+def principal_output(spec: KindSpec, language: str) -> str:
+    """The ``language`` expression of the principal id a module of ``spec`` outputs: its
+    ``principal`` where it says one, else its system-assigned identity's (``identity``),
+    else empty (no managed identity)."""
+    terraform = language == "terraform"
+    given = spec.principal[0 if terraform else 1]
+    if given or not spec.identity:
+        return given
+    if terraform:
+        return f"{spec.terraform}.this.identity[0].principal_id"
+    return "main.identity.principalId"
+
+
 def tf_default(value: str | int | bool | list[str]) -> str:
     return json.dumps(value)
 

@@ -19,6 +19,7 @@ from agents.synthforge.iac.kinds import (
     SPECS,
     instance_inputs,
     kind_variables,
+    principal_output,
     root_sku_help,
     shared_inputs,
     tf_default,
@@ -39,12 +40,9 @@ MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
 }
 
 #: The principal id output of each kind with a managed identity.
-_IDENTITY_OUTPUT: dict[str, str] = {}
-for _spec in SPECS.values():
-    if _spec.identity:
-        _IDENTITY_OUTPUT[_spec.kind] = f"{_spec.terraform}.this.identity[0].principal_id"
-    if _spec.principal[0]:
-        _IDENTITY_OUTPUT[_spec.kind] = _spec.principal[0]
+_IDENTITY_OUTPUT: dict[str, str] = {
+    k: out for k, spec in SPECS.items() if (out := principal_output(spec, "terraform"))
+}
 
 
 def q(value: str) -> str:
