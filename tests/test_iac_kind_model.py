@@ -113,7 +113,7 @@ def test_web_and_function_app_modules_come_from_their_specs() -> None:
     assert "kind: 'functionapp,linux'" in func_bicep
     assert "name: 'AzureWebJobsStorage__accountName'" in func_bicep
     assert "param runtimeStorageAccountName string" in func_bicep
-    assert "web_app" not in kinds.HAND_VARIABLES and "function_app" not in kinds.HAND_VARIABLES
+    assert not hasattr(kinds, "HAND_VARIABLES")  # their variables are in their specs
 
 
 def test_storage_account_module_comes_from_its_spec() -> None:
@@ -238,4 +238,18 @@ def test_registry_geo_replicates_in_bicep_too() -> None:
         "resource replication 'Microsoft.ContainerRegistry/registries/replications@2025-11-01'"
         " = {\n  parent: main\n  name: georeplicationLocation\n"
     )
-    assert "container_registry" not in kinds.HAND_VARIABLES
+    assert not hasattr(kinds, "HAND_VARIABLES")
+
+
+def test_the_principal_output_is_the_spec_s_own_else_its_identity_s_else_none() -> None:
+    plain = replace(_SPEC, identity=False, principal=("", ""))
+    assert kinds.principal_output(plain, "terraform") == ""
+    assert kinds.principal_output(plain, "bicep") == ""
+    own = replace(plain, identity=True)
+    assert kinds.principal_output(own, "terraform") == (
+        "azurerm_test_thing.this.identity[0].principal_id"
+    )
+    assert kinds.principal_output(own, "bicep") == "main.identity.principalId"
+    given = replace(own, principal=("azurerm_test_thing.this.kubelet", "main.kubelet"))
+    assert kinds.principal_output(given, "terraform") == "azurerm_test_thing.this.kubelet"
+    assert kinds.principal_output(given, "bicep") == "main.kubelet"

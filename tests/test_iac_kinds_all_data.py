@@ -22,7 +22,7 @@ def test_every_kind_the_emitters_know_is_a_spec_and_no_template_is_left() -> Non
     assert set(terraform.MAIN_RESOURCE) == set(kinds.SPECS) == set(bicep.MAIN_RESOURCE)
     for module in (terraform, bicep):
         assert not hasattr(module, "_resource_bodies") and not hasattr(module, "_bodies")
-    assert not hasattr(kinds, "derive") and not kinds.HAND_VARIABLES
+    assert not hasattr(kinds, "derive") and not hasattr(kinds, "HAND_VARIABLES")
     for kind in kinds.SPECS:  # each renders in both languages from its spec alone
         assert dict(terraform.module_files(kind))["main.tf"]
         assert bicep.module_file(kind)

@@ -23,6 +23,8 @@ from agents.synthforge.iac.module_development import (
     MANIFEST,
     ModuleDevelopmentAgent,
     generate,
+    load_kinds,
+    module_kind,
     write_files,
 )
 from agents.synthforge.models import (
@@ -414,6 +416,35 @@ def test_function_app_is_generated_as_a_function_app_with_its_runtime_storage_an
     bicep = files["bicep/modules/function_app.bicep"]
     assert "kind: 'functionapp,linux'" in bicep
     assert "name: 'AzureWebJobsStorage__accountName'" in bicep
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "arm_kind", "expected"),
+    [
+        ("Microsoft.Web/sites", None, "web_app"),
+        ("Microsoft.Web/sites", "app,linux", "web_app"),
+        ("Microsoft.Web/sites", "functionapp", "function_app"),
+        ("Microsoft.Web/sites", "FunctionApp, Linux", "function_app"),
+        ("Microsoft.Web/sites", "linux,functionapp", "function_app"),
+        ("Microsoft.Web/sites", "notfunctionapp", "web_app"),  # a word, not a substring
+        ("Microsoft.Network/virtualHubs", "RouteServer", "route_server"),
+        ("Microsoft.Network/virtualHubs", "routeserver", "route_server"),
+        ("Microsoft.Network/virtualHubs", None, "virtual_hub"),
+    ],
+)
+def test_module_kind_is_the_data_s_by_kind_of_a_word_of_the_arm_kind(
+    resource_type: str, arm_kind: str | None, expected: str
+) -> None:
+    entry = load_kinds()[resource_type]
+    resource = Resource(
+        id="r1",
+        name="thing",
+        provider="azure",
+        resource_type=resource_type,
+        kind=arm_kind,
+        mapping_source="test",
+    )
+    assert module_kind(entry, resource) == expected
 
 
 async def test_write_modules_writes_the_generation_it_is_given(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from agents.synthforge.iac.kinds import (
     bicep_type,
     instance_inputs,
     kind_variables,
+    principal_output,
     root_sku_help,
     shared_inputs,
 )
@@ -59,10 +60,8 @@ for _spec in SPECS.values():
         _NO_SKU.add(_spec.kind)
     if "cmk" in _spec.inputs:
         _CMK_KINDS.add(_spec.kind)
-    if _spec.identity:
-        _IDENTITY_OUTPUT[_spec.kind] = "main.identity.principalId"
-    if _spec.principal[1]:
-        _IDENTITY_OUTPUT[_spec.kind] = _spec.principal[1]
+    if principal := principal_output(_spec, "bicep"):
+        _IDENTITY_OUTPUT[_spec.kind] = principal
 
 
 def s(value: str) -> str:

@@ -367,6 +367,19 @@ def root_sku_help(kind: str, hand: dict[str, str]) -> str:
     return hand.get(kind, "SKU")
 
 
+def principal_output(spec: KindSpec, language: str) -> str:
+    """The ``language`` expression of the principal id a module of ``spec`` outputs: its
+    ``principal`` where it says one, else its system-assigned identity's (``identity``),
+    else empty (no managed identity)."""
+    terraform = language == "terraform"
+    given = spec.principal[0 if terraform else 1]
+    if given or not spec.identity:
+        return given
+    if terraform:
+        return f"{spec.terraform}.this.identity[0].principal_id"
+    return "main.identity.principalId"
+
+
 def tf_default(value: str | int | bool | list[str]) -> str:
     return json.dumps(value)
 
@@ -2166,7 +2179,7 @@ _SPECS: list[KindSpec] = [
                 "network": {"publicNetworkAccess": "publicNetworkAccess"},
             },
         },
-        inputs=("sku", "public", "diagnostics", "private_endpoint"),
+        inputs=_PAAS,
         logs=True,
         note="no administrator password is generated: add a Microsoft Entra administrator "
         "(azurerm_mysql_flexible_server_active_directory_administrator)",
@@ -2225,7 +2238,7 @@ _SPECS: list[KindSpec] = [
                 "redisConfiguration": {"'aad-enabled'": "'true'"},
             }
         },
-        inputs=("sku", "public", "diagnostics", "private_endpoint"),
+        inputs=_PAAS,
         logs=True,
     ),
     KindSpec(
@@ -2476,14 +2489,12 @@ _SPECS: list[KindSpec] = [
 #: kind → spec, for every kind described as data.
 SPECS: dict[str, KindSpec] = {spec.kind: spec for spec in _SPECS}
 
-#: The own variables of kinds not described in :data:`SPECS`: none (every kind's are in
-#: its spec). A secure setting that needs a value only a person can give is required.
-HAND_VARIABLES: dict[str, tuple[Variable, ...]] = {}
-
 
 def kind_variables(kind: str, language: str) -> tuple[Variable, ...]:
-    """The ``language`` module's own variables (its spec's)."""
-    found = SPECS[kind].variables if kind in SPECS else HAND_VARIABLES.get(kind, ())
+    """The ``language`` module's own variables (its spec's; none for a kind with no spec).
+
+    A secure setting that needs a value only a person can give is required."""
+    found = SPECS[kind].variables if kind in SPECS else ()
     return tuple(v for v in found if language in v.languages)
 
 

@@ -116,12 +116,15 @@ def load_kinds() -> dict[str, dict[str, Any]]:
 
 
 def module_kind(entry: dict[str, Any], resource: Resource) -> str:
-    """The module kind of ``resource``, its type's ``entry``: the one its ARM kind has
-    (``by_kind``: a virtual hub that is a Route Server), else the type's."""
-    kind: str = entry.get("by_kind", {}).get(resource.kind or "", entry["kind"])
-    if kind == "web_app" and "functionapp" in (resource.kind or "").lower():
-        kind = "function_app"  # an App Service app of kind functionapp
-    return kind
+    """The module kind of ``resource``, its type's ``entry``: the one ``by_kind`` gives a
+    word of its ARM kind (comma-separated, case aside: ``RouteServer``, a virtual hub that
+    is a Route Server; ``functionapp,linux``, an App Service app that is a function app),
+    else the type's."""
+    by_kind = {word.lower(): kind for word, kind in entry.get("by_kind", {}).items()}
+    for word in (resource.kind or "").lower().split(","):
+        if word.strip() in by_kind:
+            return str(by_kind[word.strip()])
+    return str(entry["kind"])
 
 
 def _not_generated() -> dict[str, str]:

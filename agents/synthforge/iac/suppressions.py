@@ -134,34 +134,43 @@ FALSE_POSITIVES[("bicep", "CKV_AZURE_13")] = Suppression(
     "CKV_AZURE_56 reads platform.enabled here and passes)",
     evidence=(*_AUTH_V2, (("properties", "platform", "enabled"), "true")),
 )
-for _code, _what, _prop in (
-    ("CKV_AZURE_63", "HTTP logging", "httpLoggingEnabled"),
-    ("CKV_AZURE_65", "detailed error logging", "detailedErrorLoggingEnabled"),
-    ("CKV_AZURE_66", "failed request tracing", "requestTracingEnabled"),
-):
+#: (check, why it is a false positive, the property it reads, what the file says instead).
+_READ_FROM_AUTH_V2 = [
+    (
+        code,
+        f"{what} is on in the site's siteConfig ({prop}: true)",
+        prop,
+        rf"\n    siteConfig: \{{\n(?:      [^\n]*\n)*?      {prop}: true\n",
+    )
+    for code, what, prop in (
+        ("CKV_AZURE_63", "HTTP logging", "httpLoggingEnabled"),
+        ("CKV_AZURE_65", "detailed error logging", "detailedErrorLoggingEnabled"),
+        ("CKV_AZURE_66", "failed request tracing", "requestTracingEnabled"),
+    )
+]
+_READ_FROM_AUTH_V2 += [
+    (
+        "CKV_AZURE_80",
+        "the app runs on Linux (its kind ends in ',linux'), where no .NET Framework version "
+        "applies (checkov's Terraform check is for Windows apps only)",
+        "netFrameworkVersion",
+        r"\n  kind: '[a-z]+,linux'\n",
+    ),
+    (
+        "CKV_AZURE_222",
+        "public network access is the site's property (publicNetworkAccess), which checkov "
+        "checks on the site itself",
+        "publicNetworkAccess",
+        r"\n    publicNetworkAccess: publicNetworkAccess\n",
+    ),
+]
+for _code, _why, _prop, _in_file in _READ_FROM_AUTH_V2:
     FALSE_POSITIVES[("bicep", _code)] = Suppression(
         _SITE_CONFIG,
-        f"{FALSE_POSITIVE}: {_what} is on in the site's siteConfig ({_prop}: true); "
-        + _NOT_IN_AUTH.format(prop=_prop),
+        f"{FALSE_POSITIVE}: {_why}; " + _NOT_IN_AUTH.format(prop=_prop),
         evidence=_AUTH_V2,
-        in_file=rf"\n    siteConfig: \{{\n(?:      [^\n]*\n)*?      {_prop}: true\n",
+        in_file=_in_file,
     )
-FALSE_POSITIVES[("bicep", "CKV_AZURE_80")] = Suppression(
-    _SITE_CONFIG,
-    f"{FALSE_POSITIVE}: the app runs on Linux (its kind ends in ',linux'), where no .NET "
-    "Framework version applies (checkov's Terraform check is for Windows apps only); "
-    + _NOT_IN_AUTH.format(prop="netFrameworkVersion"),
-    evidence=_AUTH_V2,
-    in_file=r"\n  kind: '[a-z]+,linux'\n",
-)
-FALSE_POSITIVES[("bicep", "CKV_AZURE_222")] = Suppression(
-    _SITE_CONFIG,
-    f"{FALSE_POSITIVE}: public network access is the site's property "
-    "(publicNetworkAccess), which checkov checks on the site itself; "
-    + _NOT_IN_AUTH.format(prop="publicNetworkAccess"),
-    evidence=_AUTH_V2,
-    in_file=r"\n    publicNetworkAccess: publicNetworkAccess\n",
-)
 
 
 FALSE_POSITIVES[("terraform", "CKV2_AZURE_31")] = Suppression(

@@ -19,6 +19,7 @@ from agents.synthforge.iac.kinds import (
     SPECS,
     instance_inputs,
     kind_variables,
+    principal_output,
     root_sku_help,
     shared_inputs,
     tf_default,
@@ -33,21 +34,15 @@ if TYPE_CHECKING:
 AZURERM_VERSION = "~> 4.0"
 TERRAFORM_VERSION = ">= 1.5.0"
 
-# Module inputs per kind: which of the shared variables the module declares.
-_KIND_INPUTS: dict[str, tuple[str, ...]] = {k: spec.inputs for k, spec in SPECS.items()}
-
 #: The main resource of each kind: (terraform type, what to diagnose, logs supported).
 MAIN_RESOURCE: dict[str, tuple[str, bool]] = {
     k: (spec.terraform, spec.logs) for k, spec in SPECS.items()
 }
 
 #: The principal id output of each kind with a managed identity.
-_IDENTITY_OUTPUT: dict[str, str] = {}
-for _spec in SPECS.values():
-    if _spec.identity:
-        _IDENTITY_OUTPUT[_spec.kind] = f"{_spec.terraform}.this.identity[0].principal_id"
-    if _spec.principal[0]:
-        _IDENTITY_OUTPUT[_spec.kind] = _spec.principal[0]
+_IDENTITY_OUTPUT: dict[str, str] = {
+    k: out for k, spec in SPECS.items() if (out := principal_output(spec, "terraform"))
+}
 
 
 def q(value: str) -> str:
@@ -175,9 +170,9 @@ resource "azurerm_monitor_diagnostic_setting" "this" {{
 
 def module_files(kind: str) -> list[tuple[str, str]]:
     """``main.tf``, ``variables.tf`` and ``outputs.tf`` of the module for ``kind``."""
-    inputs = _KIND_INPUTS[kind]
-    main_type, logs = MAIN_RESOURCE[kind]
     spec = SPECS[kind]
+    inputs = spec.inputs
+    main_type, logs = MAIN_RESOURCE[kind]
     main = tf_main(spec)
     if "cmk" in inputs:
         main = _CMK + "\n" + _CMK_USER.get(kind, "") + main
@@ -266,8 +261,8 @@ def _output(name: str, value: str, description: str) -> str:
 
 
 def _module_call(plan: Plan, inst: Instance) -> str:
-    inputs = _KIND_INPUTS[inst.kind]
     spec = SPECS[inst.kind]
+    inputs = spec.inputs
     args: list[tuple[str, str]] = [
         ("source", q(f"./modules/{inst.kind}")),
         ("name", f"var.{inst.symbol}_name"),
@@ -408,7 +403,7 @@ def render(plan: Plan) -> list[tuple[str, str]]:
     ]
     shared = shared_inputs((i.kind for i in plan.instances), "terraform")  # one for all
     variables += [_var(name, v.type, v.shared_description) for name, v in shared.items()]
-    if any("cmk" in _KIND_INPUTS[i.kind] for i in plan.instances):
+    if any("cmk" in SPECS[i.kind].inputs for i in plan.instances):
         variables += [_var(*v) for v in CMK_VARIABLES]
     for inst in plan.instances:
         variables.append(
@@ -419,7 +414,7 @@ def render(plan: Plan) -> list[tuple[str, str]]:
                 q(inst.name_default),
             )
         )
-        if "sku" in _KIND_INPUTS[inst.kind]:
+        if "sku" in SPECS[inst.kind].inputs:
             variables.append(
                 _var(
                     f"{inst.symbol}_sku",
