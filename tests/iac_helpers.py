@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agents.synthforge.models import (
     ArchitectureAnalysis,
@@ -14,6 +16,9 @@ from agents.synthforge.models import (
     Review,
     ReviewedArchitecture,
 )
+
+if TYPE_CHECKING:
+    from agents.synthforge.iac.models import GeneratedModules
 
 
 def analysis(
@@ -31,6 +36,22 @@ def analysis(
     return ArchitectureAnalysis(
         architecture=arch, network=NetworkFlowResult(flows=flows), report_markdown="# r\n"
     )
+
+
+def files_of(out: GeneratedModules) -> dict[str, str]:
+    """Path → content of the generated files."""
+    return {f.path: f.content for f in out.files}
+
+
+def squashed(text: str) -> str:
+    """``text`` with every run of white space one space (settings read across lines)."""
+    return re.sub(r"\s+", " ", text)
+
+
+def block_at(text: str, head: str) -> str:
+    """The block of ``text`` that starts with ``head``, up to its closing brace."""
+    start = text.index(head)
+    return text[start : text.index("\n}\n", start) + 2]
 
 
 def fmt_check(terraform_bin: str, folder: Path) -> str:
