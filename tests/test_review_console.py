@@ -289,6 +289,17 @@ def test_a_review_too_large_to_keep_reruns_from_the_diagram_and_says_so(
     assert "ran again from the diagram" in note
 
 
+def test_after_a_push_the_next_command_still_resumes_at_the_review_stage(pr: PR) -> None:
+    pr.open(pr.analyse())
+    pr.push(diagram(widget_label="Widget API v2"))  # changed, no resource removed
+    first = pr.handle(pr.comment("/forgeflow set widget type=Microsoft.Web/sites"))
+    assert first.errors == [] and first.runs[pr.path]["from"] == "diagram"
+    assert pr.state().diagrams[pr.path].classified is not None  # kept for the new diagram
+    second = pr.handle(pr.comment("/forgeflow accept app"))
+    assert second.errors == [] and second.runs[pr.path]["from"] == "review stage"
+    assert not [r for r in pr.replies() if "too large to keep" in r]
+
+
 def test_two_commands_posted_at_once_both_apply_in_order(pr: PR) -> None:
     pr.open(pr.analyse())
     first = pr.comment("/forgeflow set widget type=Microsoft.Web/sites")
