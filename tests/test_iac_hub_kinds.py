@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from conftest import require_corpus
-from iac_helpers import analysis, files_of
+from iac_helpers import analysis, files_of, fmt_diff
 from iac_reference import check_files
 
 from agents.synthforge.iac import bicep, kinds
@@ -142,21 +140,10 @@ def test_the_modules_fit_the_references_and_terraform_fmt(
         require_corpus("azure-schemas"), [(f.path, f.content) for f in out.files]
     )
     assert not problems, "\n".join(problems)
-    terraform = shutil.which("terraform")
-    if terraform is None:
+    diff = fmt_diff(files_of(out), tmp_path)
+    if diff is None:
         pytest.skip("terraform is not on PATH (terraform fmt -check needs it)")
-    for path, text in files_of(out).items():
-        if path.endswith(".tf"):
-            (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-            (tmp_path / path).write_text(text, encoding="utf-8")
-    proc = subprocess.run(
-        [terraform, "fmt", "-check", "-recursive", "-diff", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert diff == "", diff
 
 
 @pytest.mark.slow
