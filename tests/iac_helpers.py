@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,14 +66,11 @@ def fmt_check(terraform_bin: str, folder: Path) -> str:
     return proc.stdout if proc.returncode else ""
 
 
-def fmt_diff(files: dict[str, str], folder: Path) -> str | None:
+def fmt_diff(terraform_bin: str, files: dict[str, str], folder: Path) -> str:
     """What ``terraform fmt -check`` would change in the ``.tf`` of ``files`` (written
-    under ``folder``): '' when clean, None without a ``terraform`` on PATH."""
-    terraform = shutil.which("terraform")
-    if terraform is None:
-        return None
+    under ``folder``): '' when clean."""
     for path, text in files.items():
         if path.endswith(".tf"):
             (folder / path).parent.mkdir(parents=True, exist_ok=True)
             (folder / path).write_text(text, encoding="utf-8")
-    return fmt_check(terraform, folder)
+    return fmt_check(terraform_bin, folder)
