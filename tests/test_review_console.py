@@ -450,3 +450,29 @@ def test_a_diagram_with_nothing_to_clarify_opens_no_review(pr: PR) -> None:
     ops = _ops(pr.stub)
     assert "repos/get-content" not in ops and "pulls/update" not in ops
     assert "issues/create-comment" not in ops
+
+
+@pytest.mark.parametrize(
+    ("outcome", "said"),
+    [
+        ([], "not a comment job's outcome"),
+        ({"iac": "both"}, "not a comment job's outcome"),
+        ({"iac": [{"path": "d.drawio"}]}, "iac entry 1 lacks analysis, run_id, requested_by, fork"),
+        ({"iac": ["d.drawio"]}, "iac entry 1 lacks path, analysis"),
+    ],
+)
+def test_a_bad_outcome_is_one_line_before_any_module_is_made(
+    tmp_path: Path, outcome: Any, said: str
+) -> None:
+    from click.testing import CliRunner
+
+    from agents.synthforge.review.__main__ import main
+
+    (tmp_path / "outcome.json").write_text(json.dumps(outcome))
+    work = tmp_path / "work"
+    result = CliRunner().invoke(
+        main,
+        ["iac", "--outcome", str(tmp_path / "outcome.json"), "--workdir", str(work), "--pr", "1"],
+    )
+    assert result.exit_code == 2 and said in result.output, result.output
+    assert result.output.count("\n") == 1 and not work.exists()
