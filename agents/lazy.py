@@ -20,7 +20,7 @@ def lazy_exports(
     package's globals), so the next use is a plain lookup. A name whose module is the
     package's sub-module of that name is the sub-module itself.
     """
-    listed = sorted(names)
+    listed = frozenset(names)
 
     def __getattr__(name: str) -> Any:
         module = exports.get(name)
@@ -32,6 +32,6 @@ def lazy_exports(
         return value
 
     def __dir__() -> list[str]:
-        return sorted(set(namespace) | set(listed))
+        return sorted(listed.union(namespace))
 
     return __getattr__, __dir__

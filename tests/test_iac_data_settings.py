@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 
 import pytest
+from iac_helpers import block_at
 
 from agents.synthforge.iac.code_quality import checkov_executable, run_checkov
 from agents.synthforge.iac.module_development import generate
@@ -98,14 +99,9 @@ def files() -> dict[str, str]:
     return {f.path: f.content for f in out.files}
 
 
-def _block(text: str, head: str) -> str:
-    start = text.index(head)
-    return text[start : text.index("\n}\n", start)]
-
-
 def _required(variables: str, name: str) -> str:
     """The block of variable ``name``, asserting it has no default (a person gives it)."""
-    block = _block(variables, f'variable "{name}" {{')
+    block = block_at(variables, f'variable "{name}" {{')
     assert "default" not in block, block
     return block
 
@@ -121,7 +117,7 @@ def test_customer_managed_keys_are_inputs_read_by_an_identity_of_the_module(
         module = files[f"terraform/modules/{kind}/main.tf"]
         # the identity that reads the key, allowed to use that key only
         assert 'resource "azurerm_user_assigned_identity" "cmk"' in module
-        role = _block(module, 'resource "azurerm_role_assignment" "cmk"')
+        role = block_at(module, 'resource "azurerm_role_assignment" "cmk"')
         assert "Key Vault Crypto Service Encryption User" in role
         assert re.search(r'scope += "\$\{var.customer_managed_key_vault_id\}/keys/', role)
         assert "customer_managed_key_id" in files[f"terraform/modules/{kind}/variables.tf"]
@@ -134,9 +130,11 @@ def test_customer_managed_keys_are_inputs_read_by_an_identity_of_the_module(
     cosmos = files["terraform/modules/cosmosdb_account/main.tf"]
     assert re.search(r"key_vault_key_id += var.customer_managed_key_id", cosmos)
     assert "UserAssignedIdentity=${azurerm_user_assigned_identity.cmk.id}" in cosmos
-    bus = _block(files["terraform/modules/servicebus_namespace/main.tf"], "customer_managed_key {")
+    bus = block_at(
+        files["terraform/modules/servicebus_namespace/main.tf"], "customer_managed_key {"
+    )
     assert re.search(r"infrastructure_encryption_enabled += true", bus)
-    ai = _block(files["terraform/modules/cognitive_account/main.tf"], "customer_managed_key {")
+    ai = block_at(files["terraform/modules/cognitive_account/main.tf"], "customer_managed_key {")
     assert "azurerm_user_assigned_identity.cmk.client_id" in ai
     disk = files["terraform/modules/managed_disk/main.tf"]
     assert re.search(r"disk_encryption_set_id += azurerm_disk_encryption_set.this.id", disk)
@@ -171,7 +169,7 @@ def test_bicep_modules_take_the_same_key_and_grant_its_use_in_the_vaults_group(
 
 
 def test_sql_zone_redundancy_is_an_input_off_for_the_default_sku(files: dict[str, str]) -> None:
-    block = _block(
+    block = block_at(
         files["terraform/modules/mssql_database/variables.tf"], 'variable "zone_redundant"'
     )
     assert "default     = false" in block and "General Purpose" in block
@@ -185,13 +183,13 @@ def test_sql_servers_audit_to_the_workspace_and_alert_the_given_recipients(
     files: dict[str, str],
 ) -> None:
     module = files["terraform/modules/mssql_database/main.tf"]
-    audit = _block(module, 'resource "azurerm_mssql_server_extended_auditing_policy" "this"')
+    audit = block_at(module, 'resource "azurerm_mssql_server_extended_auditing_policy" "this"')
     assert re.search(r"log_monitoring_enabled += true", audit)
     assert re.search(r"retention_in_days += 90", audit)
     # the audit events reach the workspace through the master database's diagnostics
-    diag = _block(module, 'resource "azurerm_monitor_diagnostic_setting" "audit"')
+    diag = block_at(module, 'resource "azurerm_monitor_diagnostic_setting" "audit"')
     assert "/databases/master" in diag and '"SQLSecurityAuditEvents"' in diag
-    alerts = _block(module, 'resource "azurerm_mssql_server_security_alert_policy" "this"')
+    alerts = block_at(module, 'resource "azurerm_mssql_server_security_alert_policy" "this"')
     assert re.search(r'state += "Enabled"', alerts)
     assert re.search(r"email_account_admins += true", alerts)
     assert "disabled_alerts" not in alerts  # every threat type
@@ -206,15 +204,15 @@ def test_the_bicep_sql_server_audits_and_alerts_as_its_terraform_twin(
     files: dict[str, str],
 ) -> None:
     module = files["bicep/modules/mssql_database.bicep"]
-    auditing = _block(module, "resource auditing 'Microsoft.Sql/servers/auditingSettings@")
+    auditing = block_at(module, "resource auditing 'Microsoft.Sql/servers/auditingSettings@")
     assert "parent: server" in auditing and "state: 'Enabled'" in auditing
     assert "isAzureMonitorTargetEnabled: true" in auditing and "retentionDays: 90" in auditing
-    master = _block(module, "resource masterDatabase 'Microsoft.Sql/servers/databases@")
+    master = block_at(module, "resource masterDatabase 'Microsoft.Sql/servers/databases@")
     assert " existing = {" in master and "name: 'master'" in master
-    audit = _block(module, "resource audit 'Microsoft.Insights/diagnosticSettings@")
+    audit = block_at(module, "resource audit 'Microsoft.Insights/diagnosticSettings@")
     assert "scope: masterDatabase" in audit and "workspaceId: logAnalyticsWorkspaceId" in audit
     assert "category: 'SQLSecurityAuditEvents'" in audit
-    alerts = _block(module, "resource alerts 'Microsoft.Sql/servers/securityAlertPolicies@")
+    alerts = block_at(module, "resource alerts 'Microsoft.Sql/servers/securityAlertPolicies@")
     assert "state: 'Enabled'" in alerts and "emailAccountAdmins: true" in alerts
     assert "disabledAlerts" not in alerts  # every threat type
     assert "emailAddresses: alertEmailAddresses" in alerts
@@ -244,7 +242,7 @@ def test_a_module_with_its_own_symbol_uses_no_other_modules(files: dict[str, str
 
 def test_search_replicas_are_an_input_with_the_sla_default(files: dict[str, str]) -> None:
     variables = files["terraform/modules/search_service/variables.tf"]
-    block = _block(variables, 'variable "replica_count" {')
+    block = block_at(variables, 'variable "replica_count" {')
     assert "default     = 3" in block and "billed" in block  # the cost is said
     assert re.search(
         r"replica_count += var.replica_count", files["terraform/modules/search_service/main.tf"]
@@ -259,7 +257,7 @@ def test_key_vault_firewall_denies_by_default_unless_the_internet_reaches_it(
 ) -> None:
     module = files["bicep/modules/key_vault.bicep"]
     assert "param networkDefaultAction string = 'Deny'" in module
-    acls = _block(module, "    networkAcls: {")
+    acls = block_at(module, "    networkAcls: {")
     assert "defaultAction: networkDefaultAction" in acls
     assert "bypass: 'AzureServices'" in acls
     main = files["bicep/main.bicep"]
@@ -276,9 +274,9 @@ def test_key_vault_firewall_denies_by_default_unless_the_internet_reaches_it(
 
 def test_firewall_has_a_policy_of_its_own(files: dict[str, str]) -> None:
     tf = files["terraform/modules/firewall/main.tf"]
-    policy = _block(tf, 'resource "azurerm_firewall_policy" "this"')
+    policy = block_at(tf, 'resource "azurerm_firewall_policy" "this"')
     assert re.search(r'threat_intelligence_mode += "Deny"', policy)
-    firewall = _block(tf, 'resource "azurerm_firewall" "this"')
+    firewall = block_at(tf, 'resource "azurerm_firewall" "this"')
     assert re.search(r"firewall_policy_id += azurerm_firewall_policy.this.id", firewall)
     assert re.search(r'threat_intel_mode += "Deny"', firewall)  # the classic setting too
     bicep = files["bicep/modules/firewall.bicep"]
@@ -289,7 +287,7 @@ def test_firewall_has_a_policy_of_its_own(files: dict[str, str]) -> None:
 def test_a_subnet_drawn_on_its_own_gets_a_network_security_group(files: dict[str, str]) -> None:
     tf = files["terraform/modules/subnet/main.tf"]
     assert 'resource "azurerm_network_security_group" "this"' in tf
-    link = _block(tf, 'resource "azurerm_subnet_network_security_group_association" "this"')
+    link = block_at(tf, 'resource "azurerm_subnet_network_security_group_association" "this"')
     assert re.search(r"subnet_id += azurerm_subnet.this.id", link)
     assert re.search(r"network_security_group_id += azurerm_network_security_group.this.id", link)
     bicep = files["bicep/modules/subnet.bicep"]
@@ -311,10 +309,10 @@ def test_bastion_subnet_has_the_nsg_rules_azure_bastion_requires(files: dict[str
         "AllowBastionCommunication",
         "AllowHttpOutbound",
     }
-    link = _block(tf, 'resource "azurerm_subnet_network_security_group_association" "this"')
+    link = block_at(tf, 'resource "azurerm_subnet_network_security_group_association" "this"')
     assert re.search(r"subnet_id += azurerm_subnet.own.id", link)
     bicep = files["bicep/modules/bastion_host.bicep"]
-    subnet = _block(bicep, "resource subnet 'Microsoft.Network/virtualNetworks/subnets@")
+    subnet = block_at(bicep, "resource subnet 'Microsoft.Network/virtualNetworks/subnets@")
     assert "networkSecurityGroup: {\n      id: nsg.id" in subnet
     assert "'AllowGatewayManagerInbound'" in bicep
 

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from conftest import require_corpus
-from iac_helpers import analysis
+from iac_helpers import analysis, files_of, fmt_diff
 from iac_reference import check_files
 
 from agents.synthforge.iac import bicep, kinds
@@ -53,10 +51,6 @@ def _analysis(hub_label: str = "WAN Hub", vnet_space: str = "") -> ArchitectureA
     return made
 
 
-def _files(out: GeneratedModules) -> dict[str, str]:
-    return {f.path: f.content for f in out.files}
-
-
 @pytest.fixture(scope="module")
 def out() -> GeneratedModules:
     return generate(_analysis(), {"iac": "both"})
@@ -65,7 +59,7 @@ def out() -> GeneratedModules:
 def test_a_virtual_hub_of_kind_route_server_gets_its_subnet_and_public_ip(
     out: GeneratedModules,
 ) -> None:
-    files = _files(out)
+    files = files_of(out)
     assert not out.skipped
     main = files["terraform/modules/route_server/main.tf"]
     assert re.search(r'name += "RouteServerSubnet"', main)
@@ -87,7 +81,7 @@ def test_a_virtual_hub_of_kind_route_server_gets_its_subnet_and_public_ip(
 def test_the_bicep_route_server_has_its_ip_configuration_in_its_subnet_with_its_public_ip(
     out: GeneratedModules,
 ) -> None:
-    bicep = _files(out)["bicep/modules/route_server.bicep"]
+    bicep = files_of(out)["bicep/modules/route_server.bicep"]
     head = f"resource ipConfig '{_HUB}/ipConfigurations@"
     assert bicep.index("resource main ") < bicep.index(head)  # after its hub
     child = bicep[bicep.index(head) :]
@@ -100,13 +94,13 @@ def test_the_bicep_route_server_has_its_ip_configuration_in_its_subnet_with_its_
     subnet = bicep[bicep.index("resource subnet ") :]
     assert "name: 'RouteServerSubnet'" in subnet[: subnet.index("\n}\n")]
     # Terraform says the same as arguments of azurerm_route_server: nothing more there
-    assert "ipConfigurations" not in _files(out)["terraform/modules/route_server/main.tf"]
+    assert "ipConfigurations" not in files_of(out)["terraform/modules/route_server/main.tf"]
 
 
 def test_a_wan_hub_gets_a_virtual_wan_and_a_prefix_apart_from_the_networks(
     out: GeneratedModules,
 ) -> None:
-    files = _files(out)
+    files = files_of(out)
     main = files["terraform/modules/virtual_hub/main.tf"]
     assert re.search(r"virtual_wan_id += azurerm_virtual_wan.this.id", main)
     assert re.search(r"address_prefix += var.sku", main)
@@ -122,16 +116,16 @@ def test_a_wan_hub_gets_a_virtual_wan_and_a_prefix_apart_from_the_networks(
 
 
 def test_a_hub_takes_the_prefix_of_its_label_and_a_default_avoids_a_named_space() -> None:
-    labelled = _files(generate(_analysis(hub_label="Hub 10.100.0.0/23"), {"iac": "terraform"}))
+    labelled = files_of(generate(_analysis(hub_label="Hub 10.100.0.0/23"), {"iac": "terraform"}))
     assert '"10.100.0.0/23"' in labelled["variables.tf"]
     wide = generate(_analysis(vnet_space="10.0.0.0/8"), {"iac": "terraform"})
-    assert '"172.16.0.0/23"' in _files(wide)["variables.tf"]
+    assert '"172.16.0.0/23"' in files_of(wide)["variables.tf"]
     small = generate(_analysis(hub_label="Hub 10.100.0.0/26"), {"iac": "terraform"})
     assert any("'Hub 10.100.0.0/26'" in w and "10.1.0.0/23" in w for w in small.warnings)
 
 
 def test_a_private_dns_zone_gets_a_module_of_its_own(out: GeneratedModules) -> None:
-    files = _files(out)
+    files = files_of(out)
     assert (
         'resource "azurerm_private_dns_zone" "this"'
         in files["terraform/modules/private_dns_zone/main.tf"]
@@ -140,32 +134,19 @@ def test_a_private_dns_zone_gets_a_module_of_its_own(out: GeneratedModules) -> N
 
 
 def test_the_modules_fit_the_references_and_terraform_fmt(
-    out: GeneratedModules, tmp_path: Path
+    out: GeneratedModules, tmp_path: Path, terraform_bin: str
 ) -> None:
     problems = check_files(
         require_corpus("azure-schemas"), [(f.path, f.content) for f in out.files]
     )
     assert not problems, "\n".join(problems)
-    terraform = shutil.which("terraform")
-    if terraform is None:
-        pytest.skip("terraform is not on PATH (terraform fmt -check needs it)")
-    for path, text in _files(out).items():
-        if path.endswith(".tf"):
-            (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-            (tmp_path / path).write_text(text, encoding="utf-8")
-    proc = subprocess.run(
-        [terraform, "fmt", "-check", "-recursive", "-diff", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    diff = fmt_diff(terraform_bin, files_of(out), tmp_path)
+    assert diff == "", diff
 
 
 @pytest.mark.slow
 def test_checkov_finds_no_failed_check_in_them(out: GeneratedModules, tmp_path: Path) -> None:
-    for path, text in _files(out).items():
+    for path, text in files_of(out).items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(text, encoding="utf-8")
     _, found = run_checkov(tmp_path, ["terraform", "bicep"], checkov_executable({}))

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 from conftest import require_corpus
-from iac_helpers import analysis, fmt_diff
+from iac_helpers import analysis, block_at, files_of, fmt_diff
 from iac_reference import check_files
 
 from agents.synthforge.iac import kinds
-from agents.synthforge.iac.models import GeneratedModules
 from agents.synthforge.iac.module_development import generate
 from agents.synthforge.models import ArchitectureAnalysis, VNet
 
@@ -52,24 +51,14 @@ def _analysis() -> ArchitectureAnalysis:
     return made
 
 
-def _files(out: GeneratedModules) -> dict[str, str]:
-    return {f.path: f.content for f in out.files}
-
-
 @pytest.fixture(scope="module")
 def files() -> dict[str, str]:
-    return _files(generate(_analysis(), {"iac": "both"}))
+    return files_of(generate(_analysis(), {"iac": "both"}))
 
 
 def _modules(files: dict[str, str], kind: str) -> tuple[str, str]:
     """The Terraform ``main.tf`` and the Bicep module of ``kind``."""
     return files[f"terraform/modules/{kind}/main.tf"], files[f"bicep/modules/{kind}.bicep"]
-
-
-def _block(text: str, head: str) -> str:
-    """The block of ``text`` that starts with ``head``, up to its closing brace."""
-    start = text.index(head)
-    return text[start : text.index("\n}\n", start) + 2]
 
 
 def test_the_platform_kinds_are_data() -> None:
@@ -81,7 +70,7 @@ def test_the_workspace_keeps_its_logs_ninety_days(files: dict[str, str]) -> None
     main, bicep = _modules(files, "log_analytics_workspace")
     assert re.search(r"retention_in_days += var.retention_in_days", main)
     variables = files["terraform/modules/log_analytics_workspace/variables.tf"]
-    assert re.search(r"default += 90", _block(variables, 'variable "retention_in_days"'))
+    assert re.search(r"default += 90", block_at(variables, 'variable "retention_in_days"'))
     assert "param retentionInDays int = 90" in bicep
     assert "    sku: {\n      name: sku\n    }\n    retentionInDays: retentionInDays\n" in bicep
 
@@ -106,7 +95,7 @@ def test_redis_signs_in_with_entra_over_tls_only_and_is_private(files: dict[str,
     assert "active_directory_authentication_enabled = true" in main
     assert 'resource "azurerm_private_endpoint" "this"' in main
     assert 'resource "azurerm_monitor_diagnostic_setting" "this"' in main
-    call = _block(files["terraform/main.tf"], 'module "redis_cache_session_cache"')
+    call = block_at(files["terraform/main.tf"], 'module "redis_cache_session_cache"')
     assert re.search(r"public_network_access_enabled += false", call)
     assert "    redisConfiguration: {\n      'aad-enabled': 'true'\n    }\n" in bicep
     assert "family: sku == 'Premium' ? 'P' : 'C'" in bicep
@@ -128,7 +117,7 @@ def test_the_cluster_is_private_and_its_principal_is_the_kubelet_identity(
     )
     assert "enableSecretRotation: 'true'" in bicep
     # the disk encryption set is an input only a person can give: required at the root
-    call = _block(files["terraform/main.tf"], 'module "kubernetes_cluster_web_cluster"')
+    call = block_at(files["terraform/main.tf"], 'module "kubernetes_cluster_web_cluster"')
     assert re.search(
         r"disk_encryption_set_id += var.kubernetes_cluster_web_cluster_disk_encryption_set_id",
         call,
@@ -144,9 +133,9 @@ def test_the_vms_share_one_admin_key_and_sit_behind_a_nic_of_their_own(
     files: dict[str, str],
 ) -> None:
     main, bicep = _modules(files, "linux_virtual_machine")
-    nic = _block(main, 'resource "azurerm_network_interface" "this"')
+    nic = block_at(main, 'resource "azurerm_network_interface" "this"')
     assert re.search(r"subnet_id += var.subnet_id", nic) and "public_ip" not in nic
-    vm = _block(main, 'resource "azurerm_linux_virtual_machine" "this"')
+    vm = block_at(main, 'resource "azurerm_linux_virtual_machine" "this"')
     assert re.search(r"network_interface_ids += \[azurerm_network_interface.this.id\]", vm)
     assert re.search(r"disable_password_authentication += true", vm)
     assert "\n  boot_diagnostics {}\n" in vm  # an empty block stays one line
@@ -157,10 +146,10 @@ def test_the_vms_share_one_admin_key_and_sit_behind_a_nic_of_their_own(
     assert "_admin_ssh_public_key" not in variables
     root = files["terraform/main.tf"]
     for symbol in ("linux_virtual_machine_web_vm", "linux_virtual_machine_jump_host"):
-        call = _block(root, f'module "{symbol}"')
+        call = block_at(root, f'module "{symbol}"')
         assert re.search(r"admin_ssh_public_key += var.admin_ssh_public_key\n", call)
     module_vars = files["terraform/modules/linux_virtual_machine/variables.tf"]
-    assert re.search(r'default += "azureuser"', _block(module_vars, 'variable "admin_username"'))
+    assert re.search(r'default += "azureuser"', block_at(module_vars, 'variable "admin_username"'))
     bicep_root = files["bicep/main.bicep"]
     # Bicep root descriptions keep plain characters only, as its labels do
     shared = (
@@ -186,10 +175,10 @@ def test_the_network_has_its_two_subnets_behind_one_nsg(files: dict[str, str]) -
         ("azurerm_subnet_network_security_group_association", "private_endpoints"),
         ("azurerm_monitor_diagnostic_setting", "this"),
     ]
-    workload = _block(main, 'resource "azurerm_subnet" "workload"')
+    workload = block_at(main, 'resource "azurerm_subnet" "workload"')
     assert re.search(r"address_prefixes += \[cidrsubnet\(var.sku, 8, 1\)\]", workload)
     assert re.search(r"virtual_network_name += azurerm_virtual_network.this.name", workload)
-    endpoints = _block(main, 'resource "azurerm_subnet" "private_endpoints"')
+    endpoints = block_at(main, 'resource "azurerm_subnet" "private_endpoints"')
     assert re.search(r"cidrsubnet\(var.sku, 8, 2\)", endpoints)
     assert re.search(r'private_endpoint_network_policies += "Enabled"', endpoints)
     outputs = files["terraform/modules/virtual_network/outputs.tf"]
@@ -200,7 +189,7 @@ def test_the_network_has_its_two_subnets_behind_one_nsg(files: dict[str, str]) -
     assert bicep.index("resource nsg ") < bicep.index("resource main ")
     assert "param workloadSubnetPrefix string = '10.0.1.0/24'" in bicep
     assert "output privateEndpointSubnetId string = main.properties.subnets[1].id" in bicep
-    module = _block(files["bicep/main.bicep"], "module virtualNetworkSpokeVnet ")
+    module = block_at(files["bicep/main.bicep"], "module virtualNetworkSpokeVnet ")
     assert "    workloadSubnetPrefix: '10.20.1.0/24'\n" in module
     assert "    privateEndpointSubnetPrefix: '10.20.2.0/24'\n" in module
     assert "subnet_prefix" not in files["terraform/modules/virtual_network/variables.tf"]
@@ -211,18 +200,16 @@ def test_the_network_has_its_two_subnets_behind_one_nsg(files: dict[str, str]) -
 def test_the_root_describes_a_sku_as_the_module_does(files: dict[str, str]) -> None:
     # root_sku_help: "Application type of <name>", not "SKU of <name>"
     variables = files["terraform/variables.tf"]
-    block = _block(variables, 'variable "application_insights_app_insights_sku"')
+    block = block_at(variables, 'variable "application_insights_app_insights_sku"')
     assert '"Application type of App Insights"' in block
     assert "@description('Application type of App Insights')" in files["bicep/main.bicep"]
-    assert '"SKU of Logs"' in _block(variables, 'variable "log_analytics_workspace_logs_sku"')
+    assert '"SKU of Logs"' in block_at(variables, 'variable "log_analytics_workspace_logs_sku"')
 
 
 def test_the_modules_fit_the_references_and_terraform_fmt(
-    files: dict[str, str], tmp_path: Path
+    files: dict[str, str], tmp_path: Path, terraform_bin: str
 ) -> None:
     problems = check_files(require_corpus("azure-schemas"), list(files.items()))
     assert not problems, "\n".join(problems)
-    diff = fmt_diff(files, tmp_path)
-    if diff is None:
-        pytest.skip("terraform is not on PATH (terraform fmt -check needs it)")
+    diff = fmt_diff(terraform_bin, files, tmp_path)
     assert diff == "", diff

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from iac_helpers import analysis
+from iac_helpers import analysis, squashed
 
 from agents.synthforge.iac.module_development import generate
 from agents.synthforge.models import ArchitectureAnalysis, Flow
@@ -29,47 +29,45 @@ def _analysis() -> ArchitectureAnalysis:
     )
 
 
-def _flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text)
-
-
 def test_web_app_signs_callers_in_and_asks_for_client_certificates() -> None:
     out = generate(_analysis(), {"iac": "both"})
     files = {f.path: f.content for f in out.files}
     measures = next(a.measures for a in out.applied if a.resource_id == "web")
     assert any("App Service authentication" in m for m in measures)
-    module = _flat(files["terraform/modules/web_app/main.tf"])
+    module = squashed(files["terraform/modules/web_app/main.tf"])
     assert "client_certificate_enabled = true" in module
     assert "auth_settings_v2 { auth_enabled = true require_authentication = true" in module
     assert "client_id = var.auth_client_id" in module
     # the app registration is the user's: required in the root module, passed through
-    root_vars = _flat(files["terraform/variables.tf"])
+    root_vars = squashed(files["terraform/variables.tf"])
     assert re.search(
         r'variable "web_app_portal_auth_client_id" \{ description = "[^"]+" '
         r"type = string \}",
         root_vars,
     )
-    assert "auth_client_id = var.web_app_portal_auth_client_id" in _flat(files["terraform/main.tf"])
-    bicep = _flat(files["bicep/modules/web_app.bicep"])
+    assert "auth_client_id = var.web_app_portal_auth_client_id" in squashed(
+        files["terraform/main.tf"]
+    )
+    bicep = squashed(files["bicep/modules/web_app.bicep"])
     assert "clientCertEnabled: true" in bicep and "clientCertMode: clientCertificateMode" in bicep
     # no public flow from the internet: public access off in both languages
-    assert "public_network_access_enabled = false" in _flat(
+    assert "public_network_access_enabled = false" in squashed(
         files["terraform/main.tf"].split('module "web_app_portal"')[1]
     )
 
 
 def test_aks_api_server_is_private_and_its_disks_use_the_given_key() -> None:
     files = {f.path: f.content for f in generate(_analysis(), {"iac": "both"}).files}
-    module = _flat(files["terraform/modules/kubernetes_cluster/main.tf"])
+    module = squashed(files["terraform/modules/kubernetes_cluster/main.tf"])
     assert "private_cluster_enabled = true" in module
     assert "disk_encryption_set_id = var.disk_encryption_set_id" in module
     assert re.search(
         r'variable "kubernetes_cluster_cluster_disk_encryption_set_id" \{ description = "[^"]+" '
         r"type = string \}",
-        _flat(files["terraform/variables.tf"]),
+        squashed(files["terraform/variables.tf"]),
     )
     bicep = files["bicep/modules/kubernetes_cluster.bicep"]
-    flat = _flat(bicep)
+    flat = squashed(bicep)
     for setting in (
         "apiServerAccessProfile: { enablePrivateCluster: true }",
         "diskEncryptionSetID: diskEncryptionSetId",
@@ -87,7 +85,7 @@ def test_aks_api_server_is_private_and_its_disks_use_the_given_key() -> None:
 
 def test_bicep_storage_denies_by_default_with_a_literal_where_nothing_is_public() -> None:
     files = {f.path: f.content for f in generate(_analysis(), {"iac": "bicep"}).files}
-    storage = _flat(files["modules/storage_account.bicep"])
+    storage = squashed(files["modules/storage_account.bicep"])
     assert "networkAcls: { bypass: 'AzureServices' defaultAction: 'Deny' }" in storage
     assert "@allowed([ 'Standard_GRS' 'Standard_RAGRS' 'Standard_GZRS' 'Standard_RAGZRS' ])" in (
         storage
@@ -102,12 +100,12 @@ def test_registry_is_geo_replicated_to_a_given_region_and_its_bicep_sku_can_scan
         [],
     )
     files = {f.path: f.content for f in generate(registry, {"iac": "both"}).files}
-    module = _flat(files["terraform/modules/container_registry/main.tf"])
+    module = squashed(files["terraform/modules/container_registry/main.tf"])
     assert "georeplications { location = var.georeplication_location" in module
     assert re.search(
         r'variable "container_registry_images_georeplication_location" \{ description = '
         r'"[^"]+" type = string \}',
-        _flat(files["terraform/variables.tf"]),
+        squashed(files["terraform/variables.tf"]),
     )
     bicep = files["bicep/modules/container_registry.bicep"]
     assert "@allowed([\n  'Standard'\n  'Premium'\n])\nparam sku string\n" in bicep

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import assert_user_error, run_cli
+from iac_helpers import files_of
 
 from agents.base import AgentConfig
 from agents.errors import InputError
-from agents.synthforge.iac.models import GeneratedModules
 from agents.synthforge.iac.module_development import (
     MANIFEST,
     ModuleDevelopmentAgent,
@@ -122,10 +122,6 @@ def make_analysis() -> ArchitectureAnalysis:
     )
 
 
-def _files(out: GeneratedModules) -> dict[str, str]:
-    return {f.path: f.content for f in out.files}
-
-
 @pytest.mark.parametrize(
     ("iac", "expected", "absent"),
     [
@@ -153,7 +149,7 @@ def test_iac_setting_chooses_the_languages(
 
 
 def test_terraform_has_one_module_per_kind_with_three_files() -> None:
-    files = _files(generate(make_analysis(), {"iac": "terraform"}))
+    files = files_of(generate(make_analysis(), {"iac": "terraform"}))
     kinds = {p.split("/")[1] for p in files if p.startswith("modules/")}
     assert kinds == {
         "web_app",
@@ -187,7 +183,7 @@ def test_generated_code_parses_with_hcl2_and_pycep() -> None:
 
 def test_security_recommendations_are_applied() -> None:
     out = generate(make_analysis(), {"iac": "both"})
-    files = _files(out)
+    files = files_of(out)
     tf_main = files["terraform/main.tf"]
     bicep_main = files["bicep/main.bicep"]
     # role assignments carry the built-in role definition ids; Cosmos DB gets a data-plane one
@@ -220,7 +216,7 @@ def _module_block(text: str, symbol: str) -> str:
 
 def test_public_access_follows_the_flows() -> None:
     out = generate(make_analysis(), {"iac": "terraform"})
-    main = _files(out)["main.tf"]
+    main = files_of(out)["main.tf"]
     applied = {a.resource_id: a for a in out.applied}
     # the vault is reached privately only: disabled
     assert applied["kv"].public_network_access == "Disabled"
@@ -241,7 +237,7 @@ def test_names_regions_and_skus_are_variables_with_defaults() -> None:
     out = generate(
         make_analysis(), {"iac": "both", "location": "northeurope", "name_prefix": "shop"}
     )
-    files = _files(out)
+    files = files_of(out)
     variables = files["terraform/variables.tf"]
     assert 'default     = "northeurope"' in variables
     assert 'default     = "rg-shop"' in variables
@@ -406,7 +402,7 @@ def test_function_app_is_generated_as_a_function_app_with_its_runtime_storage_an
     analysis = make_analysis()
     analysis.architecture.resources[0].kind = "functionapp"
     out = generate(analysis, {"iac": "both"})
-    files = _files(out)
+    files = files_of(out)
     assert any("'Shop Front' is a function app" in w for w in out.warnings)
     module = files["terraform/modules/function_app/main.tf"]
     assert 'resource "azurerm_linux_function_app" "this"' in module
@@ -515,7 +511,7 @@ def test_address_spaces_come_from_the_analysis_else_one_default_each() -> None:
         report_markdown="",
     )
     out = generate(analysis, {"iac": "terraform"})
-    tf = _files(out)["variables.tf"]
+    tf = files_of(out)["variables.tf"]
     assert re.search(r'default += "10.20.0.0/16"', tf)  # the diagram's
     # the others: distinct defaults (a /24 cannot hold the modules' subnets), each said
     defaults = re.findall(r'default += "(10\.\d+\.0\.0/16)"', tf)

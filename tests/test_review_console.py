@@ -289,6 +289,17 @@ def test_a_review_too_large_to_keep_reruns_from_the_diagram_and_says_so(
     assert "ran again from the diagram" in note
 
 
+def test_after_a_push_the_next_command_still_resumes_at_the_review_stage(pr: PR) -> None:
+    pr.open(pr.analyse())
+    pr.push(diagram(widget_label="Widget API v2"))  # changed, no resource removed
+    first = pr.handle(pr.comment("/forgeflow set widget type=Microsoft.Web/sites"))
+    assert first.errors == [] and first.runs[pr.path]["from"] == "diagram"
+    assert pr.state().diagrams[pr.path].classified is not None  # kept for the new diagram
+    second = pr.handle(pr.comment("/forgeflow accept app"))
+    assert second.errors == [] and second.runs[pr.path]["from"] == "review stage"
+    assert not [r for r in pr.replies() if "too large to keep" in r]
+
+
 def test_two_commands_posted_at_once_both_apply_in_order(pr: PR) -> None:
     pr.open(pr.analyse())
     first = pr.comment("/forgeflow set widget type=Microsoft.Web/sites")
@@ -439,3 +450,29 @@ def test_a_diagram_with_nothing_to_clarify_opens_no_review(pr: PR) -> None:
     ops = _ops(pr.stub)
     assert "repos/get-content" not in ops and "pulls/update" not in ops
     assert "issues/create-comment" not in ops
+
+
+@pytest.mark.parametrize(
+    ("outcome", "said"),
+    [
+        ([], "not a comment job's outcome"),
+        ({"iac": "both"}, "not a comment job's outcome"),
+        ({"iac": [{"path": "d.drawio"}]}, "iac entry 1 lacks analysis, run_id, requested_by, fork"),
+        ({"iac": ["d.drawio"]}, "iac entry 1 lacks path, analysis"),
+    ],
+)
+def test_a_bad_outcome_is_one_line_before_any_module_is_made(
+    tmp_path: Path, outcome: Any, said: str
+) -> None:
+    from click.testing import CliRunner
+
+    from agents.synthforge.review.__main__ import main
+
+    (tmp_path / "outcome.json").write_text(json.dumps(outcome))
+    work = tmp_path / "work"
+    result = CliRunner().invoke(
+        main,
+        ["iac", "--outcome", str(tmp_path / "outcome.json"), "--workdir", str(work), "--pr", "1"],
+    )
+    assert result.exit_code == 2 and said in result.output, result.output
+    assert result.output.count("\n") == 1 and not work.exists()

@@ -47,6 +47,22 @@ def test_a_name_that_is_not_a_shipped_pipeline_is_one_clear_line(name: str) -> N
     assert "\n" not in line and len(line) < 400
 
 
+def test_a_package_without_its_pipelines_folder_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the link is not a folder (kept as a plain file), no traceback: one line."""
+    from orchestration.pipeline import shipped_pipelines
+
+    monkeypatch.setattr(shipped_pipelines, "PACKAGE", "orchestration.pipeline.not_shipped")
+    assert shipped_names() == []
+    with pytest.raises(InputError) as raised:
+        shipped_pipeline("synthforge")
+    assert raised.value.one_line() == (
+        "no shipped pipeline named 'synthforge' "
+        "(shipped: none: the package has no pipelines/ folder)"
+    )
+
+
 def _setup(*commands: str, cwd: Path = REPO) -> None:
     """Run setuptools' commands on the project (offline; output only under tmp paths)."""
     proc = subprocess.run(

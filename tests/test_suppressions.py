@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from iac_helpers import analysis
+from iac_helpers import analysis, files_of
 
 from agents.base import AgentConfig
 from agents.synthforge.iac.code_quality import CodeQualityAgent, accepted_issue, skipped
@@ -47,17 +47,13 @@ def make_analysis() -> ArchitectureAnalysis:
     )
 
 
-def _files(out: GeneratedModules) -> dict[str, str]:
-    return {f.path: f.content for f in out.files}
-
-
 def _skips(text: str) -> dict[str, str]:
     """check id → reason of the suppression comments in ``text``."""
     return dict(re.findall(r"checkov:skip=([A-Z0-9_]+):(.*)", text))
 
 
 def test_public_access_is_accepted_only_where_a_flow_from_the_internet_needs_it() -> None:
-    files = _files(generate(make_analysis(), {"iac": "both"}))
+    files = files_of(generate(make_analysis(), {"iac": "both"}))
     for path in ("terraform/modules/web_app/main.tf", "bicep/modules/web_app.bicep"):
         site = files[path].split("resource authSettings ")[0]  # the site, not its sign-in
         reason = _skips(site)["CKV_AZURE_222"]
@@ -75,7 +71,7 @@ def test_public_access_is_accepted_only_where_a_flow_from_the_internet_needs_it(
 
 
 def test_a_false_positive_is_suppressed_only_beside_the_real_setting() -> None:
-    files = _files(generate(make_analysis(), {"iac": "terraform"}))
+    files = files_of(generate(make_analysis(), {"iac": "terraform"}))
     cosmos = files["modules/cosmosdb_account/main.tf"]
     reason = _skips(cosmos)["CKV_AZURE_140"]
     assert reason.startswith(FALSE_POSITIVE) and "local_authentication_enabled = false" in reason
@@ -141,7 +137,7 @@ async def test_checkov_skips_each_suppressed_check_and_the_output_lists_them() -
     assert isinstance(result.output, GeneratedModules)
     written = {
         (path.split("/")[0], code)
-        for path, text in _files(result.output).items()
+        for path, text in files_of(result.output).items()
         for code in _skips(text)
     }
     accepted = {(i.location.split("/")[0], i.code) for i in result.accepted if i.location}
@@ -164,7 +160,7 @@ def test_a_child_false_positive_needs_the_setting_in_its_parent_module() -> None
         ],
         [],
     )
-    files = _files(generate(shop, {"iac": "terraform"}))
+    files = files_of(generate(shop, {"iac": "terraform"}))
     account = files["modules/storage_account/main.tf"]
     assert re.search(
         r'resource "azurerm_monitor_diagnostic_setting" "blob" \{[\s\S]*?'
@@ -199,7 +195,7 @@ def _sql_analysis() -> ArchitectureAnalysis:
 
 
 def test_sql_alerts_and_cognitive_keys_are_suppressed_beside_their_settings() -> None:
-    files = _files(generate(_sql_analysis(), {"iac": "both"}))
+    files = files_of(generate(_sql_analysis(), {"iac": "both"}))
     tf = files["terraform/modules/mssql_database/main.tf"]
     reason = _skips(tf)["CKV_AZURE_26"]
     assert reason.startswith(FALSE_POSITIVE) and "sql_alert_email_addresses" in reason

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 from act_harness import CHECKOUT, EXAMPLE_ACTION, PINNED_ACTIONS
+from conftest import absent
 
 REPO = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
@@ -45,10 +46,7 @@ def load(path: Path) -> dict[str, Any]:
 def tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
-        reason = f"{name} is not installed (pip install {name})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + "; CI=true makes this a failure")
-        pytest.skip(reason)
+        absent(f"{name} is not installed (pip install {name})", "CI=true")
     return found
 
 

@@ -190,8 +190,7 @@ def run_pipeline_file(
     output_path = report = None
     if result.findings:
         monitor.record_findings(result.findings_stage or "loop", result.findings)
-    for stage, issue in result.accepted:
-        monitor.record_accepted(stage, [issue])
+    monitor.record_accepted(result.accepted)
     summary = out_dir / "summary.md"
     if write_files:
         files: list[tuple[str, str]] = [

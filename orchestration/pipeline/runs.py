@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -102,30 +102,30 @@ class RunStatus(BaseModel):
     stages: list[StageStatus] = Field(default_factory=list)
 
 
-def read_record(store: StateStore, run_id: str) -> RunRecord | None:
-    """The :class:`RunRecord` of ``run_id`` in ``store``, or None."""
-    raw = store.get_value(record_key(run_id))
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _read_stored(store: StateStore, key: str, model: type[_M], damaged: str) -> _M | None:
+    """The ``model`` stored under ``key``, or None; ``damaged`` ends the error otherwise."""
+    raw = store.get_value(key)
     if raw is None:
         return None
     try:
-        return RunRecord.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError:
-        raise StateStoreError(
-            f"{store.location}: run record of {run_id!r} is damaged; start the run again"
-        ) from None
+        raise StateStoreError(f"{store.location}: {damaged}") from None
+
+
+def read_record(store: StateStore, run_id: str) -> RunRecord | None:
+    """The :class:`RunRecord` of ``run_id`` in ``store``, or None."""
+    damaged = f"run record of {run_id!r} is damaged; start the run again"
+    return _read_stored(store, record_key(run_id), RunRecord, damaged)
 
 
 def _read_queued(store: StateStore, run_id: str) -> QueuedRunRecord | None:
     """The record the HTTP server keeps of ``run_id`` in ``store``, or None."""
-    raw = store.get_value(RUN_KEY + run_id)
-    if raw is None:
-        return None
-    try:
-        return QueuedRunRecord.model_validate(raw)
-    except ValidationError:
-        raise StateStoreError(
-            f"{store.location}: the record of run {run_id!r} is damaged"
-        ) from None
+    damaged = f"the record of run {run_id!r} is damaged"
+    return _read_stored(store, RUN_KEY + run_id, QueuedRunRecord, damaged)
 
 
 def _usage(monitor: RunMonitor) -> Usage:

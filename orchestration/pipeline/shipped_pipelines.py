@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from agents.errors import InputError
@@ -20,9 +21,21 @@ PACKAGE = "orchestration.pipeline.shipped"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 
 
+def _folder() -> Traversable | None:
+    """The shipped pipelines' folder; None where the package lacks it (a checkout that
+    kept the link ``orchestration/pipeline/shipped`` as a plain file, say)."""
+    try:
+        return files(PACKAGE)
+    except ModuleNotFoundError:
+        return None
+
+
 def shipped_names() -> list[str]:
     """Names of the shipped pipelines (``synthforge``, ``synthforge-iac``, ...), sorted."""
-    found = (entry.name for entry in files(PACKAGE).iterdir() if entry.is_file())
+    folder = _folder()
+    if folder is None:
+        return []
+    found = (entry.name for entry in folder.iterdir() if entry.is_file())
     return sorted(name[: -len(".yaml")] for name in found if name.endswith(".yaml"))
 
 
@@ -31,7 +44,8 @@ def shipped_pipeline(name: str) -> Path:
 
     Raises :class:`~agents.errors.InputError` for a name that is not one of them.
     """
-    resource = files(PACKAGE).joinpath(f"{name}.yaml") if _NAME.fullmatch(name) else None
+    folder = _folder() if _NAME.fullmatch(name) else None
+    resource = folder.joinpath(f"{name}.yaml") if folder is not None else None
     if resource is None or not resource.is_file():
         known = ", ".join(shipped_names()) or "none: the package has no pipelines/ folder"
         raise InputError(f"no shipped pipeline named {name[:100]!r} (shipped: {known})")

@@ -185,9 +185,10 @@ class RunMonitor:
         """Keep the issues a loop stage left, for the summary's findings table."""
         self.findings += [(stage, issue) for issue in issues]
 
-    def record_accepted(self, stage: str, issues: list[Any]) -> None:
-        """Keep the issues a loop stage's output suppresses with a reason, for the summary."""
-        self.accepted += [(stage, issue) for issue in issues]
+    def record_accepted(self, accepted: list[tuple[str, Any]]) -> None:
+        """Keep the (stage, issue) a loop stage's output suppresses with a reason, for the
+        summary."""
+        self.accepted += accepted
 
     def record(self, run: AgentRun, *, after: list[str] | None = None) -> RunRecord:
         """Keep ``run`` as a record (``after``: the stages it depended on) and log it."""

@@ -137,11 +137,10 @@ def comment_command(
 def iac_command(outcome_path: Path, workdir: Path, number: int, run_url: str) -> None:
     """Generate the modules the comment asked for; write modules/, a patch and a message."""
     from agents.synthforge.review.console import reply
-    from agents.synthforge.review.iac import commit_message, generate, patch
+    from agents.synthforge.review.iac import commit_message, generate, iac_requests, patch
     from orchestration.runtime.artifact import read_json
 
-    outcome = read_json(outcome_path)
-    requests = outcome.get("iac") or []
+    requests = iac_requests(read_json(outcome_path), str(outcome_path))
     if not requests:
         _output("count", "0")
         click.echo("no modules requested")

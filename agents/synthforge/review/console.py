@@ -527,17 +527,18 @@ async def handle_comment(
         data = await diagram_bytes(client, event.repo, path, head_sha)
         digest = hashlib.sha256(data).hexdigest()
         run_id = f"review-{event.number}-{event.comment_id}-{review.number}"
-        kept = review.classified is not None and digest == review.digest
+        from_review = review.classified is not None and digest == review.digest
         analysis, classified, folder, record = await asyncio.to_thread(
             rerun, review, workspace, diagram=data, digest=digest, run_id=run_id
         )
-        if not kept and digest == review.digest:
+        if not from_review and digest == review.digest:
             outcome.warnings.append(
                 f"the classified architecture of {path} is too large to keep in this pull "
                 f"request's description (over {MAX_EMBEDDED:,} characters compressed), so "
                 "the analysis ran again from the diagram, not from the review stage"
             )
         if digest != review.digest:
+            embedded = review.classified  # the rerun's, of the changed diagram
             kept_review, dropped = post(state, path, digest, classified)
             assert kept_review is not None
             review = kept_review
@@ -550,6 +551,8 @@ async def handle_comment(
                 analysis, classified, folder, record = await asyncio.to_thread(
                     rerun, review, workspace, diagram=data, digest=digest, run_id=run_id + "-b"
                 )
+            else:  # post forgot the old diagram's; the rerun's is of this one, keep it
+                review.classified = embedded
         summary = summary_of(analysis)
         moved = changes(review.summary, summary)
         review.summary = summary

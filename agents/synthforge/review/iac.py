@@ -43,6 +43,23 @@ def infra_path(diagram: str) -> str:
     return f"infra/{safe or 'diagram'}"
 
 
+#: What every ``outcome.iac`` entry holds (the comment job writes them all).
+REQUEST_KEYS = ("path", "analysis", "run_id", "requested_by", "fork")
+
+
+def iac_requests(outcome: Any, where: str) -> list[dict[str, Any]]:
+    """The ``iac`` entries of a comment job's outcome, each checked to hold
+    :data:`REQUEST_KEYS`; :class:`InputError` otherwise, before any module is made."""
+    requests = outcome.get("iac") if isinstance(outcome, dict) else None
+    if not isinstance(outcome, dict) or not isinstance(requests or [], list):
+        raise InputError(f"{where}: not a comment job's outcome (an object with an 'iac' list)")
+    for n, request in enumerate(requests or [], start=1):
+        missing = [k for k in REQUEST_KEYS if not isinstance(request, dict) or k not in request]
+        if missing:
+            raise InputError(f"{where}: iac entry {n} lacks {', '.join(missing)}")
+    return list(requests or [])
+
+
 def generate(
     request: dict[str, Any], workdir: Path, *, base: Path, cache_dir: Path | None = None
 ) -> Generated:
